@@ -1,0 +1,15 @@
+"""`make bench`: every benchmark in one command, each printing ratios against its baseline.
+
+    python -m bench.run [--quick]
+"""
+import sys
+
+from bench import bench_exact, bench_near, bench_pipeline
+
+if __name__ == "__main__":
+    quick = ["--quick"] if "--quick" in sys.argv else []
+    for name, module in (("exact dedupe and normalisation (vs pandas, pyarrow)", bench_exact),
+                         ("near-duplicates (vs datasketch)", bench_near),
+                         ("whole run (dsc run, peak RSS)", bench_pipeline)):
+        print(f"\n=== {name}", flush=True)
+        module.main(quick)

@@ -1,0 +1,411 @@
+"""AST of a .dspec file. Each node names the construct it stands for.
+
+Spans are kept out of equality (``compare=False``), so two specs that differ only in layout
+or comments compare equal. Numbers are ``Decimal`` (never floats) and remember whether they
+were written as a percentage, so ``fmt`` can print them back as written.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from dsc.syntax.source import NO_SPAN, Span
+
+
+@dataclass(frozen=True)
+class Node:
+    span: Span = field(default=NO_SPAN, compare=False, repr=False, kw_only=True)
+
+
+@dataclass(frozen=True)
+class Name(Node):
+    """An identifier: a column, locale, unit, keyword-like option value."""
+
+    value: str
+
+
+@dataclass(frozen=True)
+class Str(Node):
+    """A double-quoted string literal (value without quotes, escapes resolved)."""
+
+    value: str
+
+
+@dataclass(frozen=True)
+class Num(Node):
+    """A number literal; `percent` when written like `20%` (value is then 20, not 0.2)."""
+
+    value: Decimal
+    percent: bool = False
+
+    @property
+    def fraction(self) -> Decimal:
+        return self.value / 100 if self.percent else self.value
+
+
+Value = Name | Str | Num
+
+
+# ── header ──────────────────────────────────────────────────────────────────────────────
+@dataclass(frozen=True)
+class Seed(Node):
+    """`seed 1234` in the dataset header."""
+
+    value: Num
+
+
+@dataclass(frozen=True)
+class Locale(Node):
+    """`locale en_US` in the dataset header."""
+
+    value: Name
+
+
+@dataclass(frozen=True)
+class DatasetBlock(Node):
+    """`dataset NAME version N { … }`: the header."""
+
+    name: Name
+    version: Num
+    body: tuple[Seed | Locale, ...]
+
+
+# ── source ──────────────────────────────────────────────────────────────────────────────
+@dataclass(frozen=True)
+class Files(Node):
+    """`files "a/*.jsonl", "b.json"`."""
+
+    patterns: tuple[Str, ...]
+
+
+@dataclass(frozen=True)
+class Hub(Node):
+    """`hub "org/name" split train revision "sha" config NAME`."""
+
+    id: Str
+    split: Name | None = None
+    revision: Str | None = None
+    config: Name | None = None
+
+
+@dataclass(frozen=True)
+class Format(Node):
+    """`format jsonl`."""
+
+    value: Name
+
+
+@dataclass(frozen=True)
+class Key(Node):
+    """`key col, col`: the row key (row ids come from it)."""
+
+    columns: tuple[Name, ...]
+
+
+@dataclass(frozen=True)
+class Rename(Node):
+    """`rename old -> new`."""
+
+    old: Name
+    new: Name
+
+
+@dataclass(frozen=True)
+class Explode(Node):
+    """`explode instances`: one row per element of a list column."""
+
+    column: Name
+
+
+@dataclass(frozen=True)
+class SourceBlock(Node):
+    """`source NAME { … }`."""
+
+    name: Name
+    body: tuple[Files | Hub | Format | Key | Rename | Explode, ...]
+
+
+# ── schema ──────────────────────────────────────────────────────────────────────────────
+@dataclass(frozen=True)
+class ColumnDecl(Node):
+    """`name : type [required] [unique]`; `labels` is set for `label {a, b}`."""
+
+    name: Name
+    type: Name
+    labels: tuple[Value, ...] | None = None
+    modifiers: tuple[Name, ...] = ()
+
+
+@dataclass(frozen=True)
+class SchemaBlock(Node):
+    """`schema { … }`."""
+
+    columns: tuple[ColumnDecl, ...]
+
+
+# ── clean ───────────────────────────────────────────────────────────────────────────────
+@dataclass(frozen=True)
+class Normalize(Node):
+    """`normalize col, col: step, step`."""
+
+    columns: tuple[Name, ...]
+    steps: tuple[Name, ...]
+
+
+@dataclass(frozen=True)
+class MeasurePred(Node):
+    """`words(col) < 3`, `chars(col) >= 10`."""
+
+    func: Name
+    column: Name
+    op: Name
+    value: Num
+
+
+@dataclass(frozen=True)
+class TestPred(Node):
+    """`empty(col)`, `null(col)`."""
+
+    func: Name
+    column: Name
+
+
+@dataclass(frozen=True)
+class MatchesPred(Node):
+    """`col matches "regex"`."""
+
+    column: Name
+    pattern: Str
+
+
+@dataclass(frozen=True)
+class InPred(Node):
+    """`col in {a, b}` / `col not in {…}`."""
+
+    column: Name
+    values: tuple[Value, ...]
+    negated: bool = False
+
+
+Predicate = MeasurePred | TestPred | MatchesPred | InPred
+
+
+@dataclass(frozen=True)
+class Drop(Node):
+    """`drop where [not]… predicate`."""
+
+    predicate: Predicate
+    negations: int = 0
+
+
+@dataclass(frozen=True)
+class Rate(Node):
+    """`USD 0.92` inside `rates {…}`: one unit of USD is worth 0.92 of the target."""
+
+    currency: Name
+    value: Num
+
+
+@dataclass(frozen=True)
+class StdOption(Node):
+    """One option of `standardize`: from / locale / order / base / rates / on_error."""
+
+    key: str
+    values: tuple[Name | Str | Rate, ...]
+
+
+@dataclass(frozen=True)
+class Standardize(Node):
+    """`standardize col as TYPE [target] options…`."""
+
+    column: Name
+    kind: Name
+    target: Name | Str | None
+    options: tuple[StdOption, ...] = ()
+
+
+@dataclass(frozen=True)
+class DedupeOption(Node):
+    """One option of `dedupe`: ignoring / jaccard / ngram / permutations / bands / keep / pairs / threshold."""
+
+    key: str
+    values: tuple[Value, ...]
+
+
+@dataclass(frozen=True)
+class Dedupe(Node):
+    """`dedupe exact|near|fuzzy on cols options…`."""
+
+    mode: Name
+    columns: tuple[Name, ...]
+    options: tuple[DedupeOption, ...] = ()
+
+
+@dataclass(frozen=True)
+class Conflicts(Node):
+    """`conflicts on cols -> target resolve POLICY [else POLICY]`."""
+
+    columns: tuple[Name, ...]
+    target: Name
+    resolve: Name
+    otherwise: Name | None = None
+
+
+CleanRule = Normalize | Drop | Standardize | Dedupe | Conflicts
+
+
+@dataclass(frozen=True)
+class CleanBlock(Node):
+    """`clean { … }`: rules run top to bottom."""
+
+    rules: tuple[CleanRule, ...]
+
+
+# ── annotate ────────────────────────────────────────────────────────────────────────────
+@dataclass(frozen=True)
+class AnnSetting(Node):
+    """One line of an `annotate` block; `key` is its keyword, `op` its comparison if any."""
+
+    key: str
+    values: tuple[Value | None, ...]
+    op: Name | None = None
+
+
+@dataclass(frozen=True)
+class AnnotateBlock(Node):
+    """`annotate FIELD { … }`."""
+
+    field: Name
+    body: tuple[AnnSetting, ...]
+
+
+# ── split ───────────────────────────────────────────────────────────────────────────────
+@dataclass(frozen=True)
+class SplitPart(Node):
+    """`train 0.9` inside `split`."""
+
+    name: Name
+    fraction: Num
+
+
+@dataclass(frozen=True)
+class SplitBlock(Node):
+    """`split by KEY [stratify COL] [seed N] { … }`."""
+
+    key: Name
+    stratify: Name | None
+    seed: Num | None
+    parts: tuple[SplitPart, ...]
+
+
+# ── augment ─────────────────────────────────────────────────────────────────────────────
+@dataclass(frozen=True)
+class AugOption(Node):
+    """One option of an augmentation: ratio / using / endpoint / model / key_env / template / concurrency."""
+
+    key: str
+    value: Value
+
+
+@dataclass(frozen=True)
+class Augmentation(Node):
+    """`paraphrase COL …` or `backtranslate COL via de, fr …`."""
+
+    method: Name
+    column: Name
+    pivots: tuple[Name, ...] = ()
+    options: tuple[AugOption, ...] = ()
+
+
+@dataclass(frozen=True)
+class AugmentBlock(Node):
+    """`augment SPLIT, … { … }`."""
+
+    splits: tuple[Name, ...]
+    rules: tuple[Augmentation, ...]
+
+
+# ── export ──────────────────────────────────────────────────────────────────────────────
+@dataclass(frozen=True)
+class Export(Node):
+    """`export FORMAT "path/{split}.ext" [shape NAME] [template "file.j2"]`."""
+
+    format: Name
+    path: Str
+    shape: Name | None = None
+    template: Str | None = None
+
+
+# ── gate ────────────────────────────────────────────────────────────────────────────────
+@dataclass(frozen=True)
+class MetricGate(Node):
+    """`metric[(args)] CMP value [warn|error]`."""
+
+    metric: Name
+    args: tuple[Name, ...]
+    op: Name
+    value: Num
+    severity: Name | None = None
+
+
+@dataclass(frozen=True)
+class LeakageGate(Node):
+    """`leakage A, B jaccard >= T [warn|error]`: no near-duplicate pair across two splits."""
+
+    left: Name
+    right: Name
+    op: Name
+    threshold: Num
+    severity: Name | None = None
+
+
+@dataclass(frozen=True)
+class GateBlock(Node):
+    """`gate { … }`."""
+
+    gates: tuple[MetricGate | LeakageGate, ...]
+
+
+# ── finetune ────────────────────────────────────────────────────────────────────────────
+@dataclass(frozen=True)
+class Setting(Node):
+    """`name value[, value…]` inside `finetune`."""
+
+    name: Name
+    values: tuple[Value, ...]
+
+
+@dataclass(frozen=True)
+class FinetuneBlock(Node):
+    """`finetune full|lora|prompt_tuning { … }`."""
+
+    method: Name
+    settings: tuple[Setting, ...]
+
+
+Block = (
+    DatasetBlock | SourceBlock | SchemaBlock | CleanBlock | AnnotateBlock | SplitBlock
+    | AugmentBlock | Export | GateBlock | FinetuneBlock
+)
+
+
+@dataclass(frozen=True)
+class Comment(Node):
+    """A `#` comment; kept beside the AST (not in it) so `fmt` can put it back."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Spec(Node):
+    """A whole .dspec file: its blocks in source order."""
+
+    blocks: tuple[Block, ...]
+
+    def of(self, kind: type) -> list:
+        """The blocks of one kind, in order.
+
+        >>> Spec(()).of(CleanBlock)
+        []
+        """
+        return [b for b in self.blocks if isinstance(b, kind)]

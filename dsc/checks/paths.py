@@ -1,0 +1,92 @@
+"""Paths a spec names: inside the project (DSC218), and — when the spec's folder is known —
+the files read at compile time exist (DSC211 for the labelled-pairs file, DSC212 otherwise).
+
+Paths are relative to the spec's folder. An absolute path would make a spec mean different
+things on different machines, and is refused whatever the operating system's spelling
+(`/x`, `C:\\x`, `\\\\server\\x`, `~/x`). `..` is allowed while the path stays inside the
+project (the nearest folder above the spec with `.git`, `pyproject.toml` or `dsc.toml`), so a
+spec in `specs/` can read `../examples/data/…`; a path that climbs out is refused. Without
+the spec's folder (text compiled on its own) only the lexical checks apply.
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Iterator
+
+from dsc import ast
+from dsc.checks.common import clean_rules, error
+from dsc.checks.context import CheckContext
+from dsc.diagnostics import Diagnostic
+
+_ABSOLUTE = re.compile(r"^(/|\\|~|[A-Za-z]:)")
+_HINT = "paths resolve inside the project; write it relative to the spec's folder"
+
+
+def unsafe(path: str, base_dir: Path | None = None, root: Path | None = None) -> str | None:
+    """Why `path` may not be used, or None when it is a relative path inside the project.
+
+    >>> unsafe("data/*.jsonl"), unsafe("/etc/passwd")
+    (None, 'it is absolute')
+    >>> unsafe("../data/x.json", Path("/p/specs"), Path("/p")), unsafe("../../x", Path("/p/specs"), Path("/p"))
+    (None, "it leaves the project with '..'")
+    """
+    if not path.strip():
+        return "it is empty"
+    if _ABSOLUTE.match(path):
+        return "it is absolute"
+    if base_dir is not None and root is not None and ".." in re.split(r"[/\\]", path):
+        resolved = Path(os.path.normpath(Path(base_dir) / path.replace("\\", "/")))
+        if not resolved.is_relative_to(root):
+            return "it leaves the project with '..'"
+    return None
+
+
+def _paths(spec: ast.Spec) -> Iterator[tuple[ast.Str, str, str | None]]:
+    """(path, what it is, the code for a missing file — None when it need not exist yet)."""
+    for block in spec.of(ast.SourceBlock):
+        for stmt in block.body:
+            if isinstance(stmt, ast.Files):
+                yield from ((p, "file pattern", None) for p in stmt.patterns)
+    for rule in clean_rules(spec):
+        if isinstance(rule, ast.Dedupe):
+            for opt in rule.options:
+                if opt.key == "pairs" and isinstance(opt.values[0], ast.Str):
+                    yield opt.values[0], "labelled-pairs file", "DSC211"
+    for block in spec.of(ast.AnnotateBlock):
+        for setting in block.body:
+            path = setting.values[0] if setting.values else None
+            if setting.key == "from" and isinstance(path, ast.Str):
+                yield path, "annotation file", "DSC212"
+            elif setting.key == "tasks" and isinstance(path, ast.Str):
+                yield path, "task file", None
+    for block in spec.of(ast.AugmentBlock):
+        for rule in block.rules:
+            for opt in rule.options:
+                if opt.key == "template" and isinstance(opt.value, ast.Str):
+                    yield opt.value, "prompt template", "DSC212"
+    for export in spec.of(ast.Export):
+        yield export.path, "export path", None
+        if export.template is not None:
+            yield export.template, "export template", "DSC212"
+
+
+def check_paths(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
+    """Every path is relative and stays inside the project (DSC218).
+
+    With `ctx.base_dir`, the labelled-pairs file (DSC211), annotation files and templates
+    (DSC212) must exist; existence is a `stat`, the files are not read. Data globs and
+    outputs are not looked for.
+    """
+    out: list[Diagnostic] = []
+    for path, what, missing_code in _paths(spec):
+        base = Path(ctx.base_dir).resolve() if ctx.base_dir is not None else None
+        why = unsafe(path.value, base, ctx.project_root)
+        if why is not None:
+            out.append(error("DSC218", f"{what} '{path.value}' is not allowed: {why}", path.span, _HINT))
+        elif ctx.base_dir is not None and missing_code is not None and not (ctx.base_dir / path.value).exists():
+            out.append(error(missing_code, f"{what} '{path.value}' does not exist", path.span,
+                             "paths are relative to the spec's folder"))
+    return out
+

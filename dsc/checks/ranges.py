@@ -1,0 +1,236 @@
+"""Numbers: each in its range (DSC209), split fractions summing to 1 (DSC208), minimums
+written with `>=` (DSC215).
+
+All arithmetic is Decimal, so `0.7 + 0.2 + 0.1` is exactly 1. A percentage is read as the
+fraction it denotes (`25%` is 0.25) wherever a fraction is expected; where a count is
+expected, a percentage is an error.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Iterator
+
+from dsc import ast
+from dsc.checks.annotation import AGREEMENT_LEVELS
+from dsc.checks.common import clean_rules, error, head, shown, warning
+from dsc.checks.context import CheckContext
+from dsc.diagnostics import Diagnostic
+
+ZERO, ONE = Decimal(0), Decimal(1)
+MAX_SEED = 2**63
+# The number of MinHash permutations `dedupe near` uses when the spec gives none (the operator's default).
+DEFAULT_PERMUTATIONS = Decimal(128)
+
+
+@dataclass(frozen=True)
+class Range:
+    """An allowed interval of a number; `integer` for counts, `percent` when `20%` may be written."""
+
+    low: Decimal | None = None
+    high: Decimal | None = None
+    low_open: bool = False
+    high_open: bool = False
+    integer: bool = False
+    percent: bool = True
+
+    def contains(self, x: Decimal) -> bool:
+        if self.low is not None and (x < self.low or (self.low_open and x == self.low)):
+            return False
+        if self.high is not None and (x > self.high or (self.high_open and x == self.high)):
+            return False
+        return not self.integer or x == x.to_integral_value()
+
+    def describe(self, as_percent: bool = False) -> str:
+        """`in (0, 1]`, `a whole number from 16 to 1024`, `a whole number ≥ 1`, `positive`;
+        with `as_percent` the bounds of an interval are percentages (`in (0%, 100%]`).
+
+        >>> Range(ZERO, ONE, low_open=True).describe(), Range(Decimal(1), integer=True).describe()
+        ('in (0, 1]', 'a whole number ≥ 1')
+        >>> Range(ZERO, ONE).describe(as_percent=True)
+        'in [0%, 100%]'
+        """
+        lo, hi = self.low, self.high
+        if as_percent and lo is not None and hi is not None and not self.integer:
+            lo_text, hi_text = f"{lo * 100:f}%", f"{hi * 100:f}%"
+            return f"in {'(' if self.low_open else '['}{lo_text}, {hi_text}{')' if self.high_open else ']'}"
+        if self.integer:
+            if lo is not None and hi is not None:
+                return f"a whole number from {lo} to {hi - 1 if self.high_open else hi}"
+            return f"a whole number ≥ {lo}" if lo is not None else "a whole number"
+        if lo is not None and hi is not None:
+            return f"in {'(' if self.low_open else '['}{lo}, {hi}{')' if self.high_open else ']'}"
+        if lo == ZERO:
+            return "positive" if self.low_open else "≥ 0"
+        return f"{'>' if self.low_open else '≥'} {lo}"
+
+
+FRACTION = Range(ZERO, ONE, low_open=True)            # a share of rows, a similarity
+UNIT = Range(ZERO, ONE)                               # a proportion that may be 0
+COEFFICIENT = Range(-ONE, ONE, percent=False)         # kappa, alpha
+COUNT = Range(ZERO, integer=True, percent=False)
+POSITIVE_COUNT = Range(ONE, integer=True, percent=False)
+PERMUTATIONS = Range(Decimal(16), Decimal(1024), integer=True, percent=False)
+SEED = Range(ZERO, Decimal(MAX_SEED), high_open=True, integer=True, percent=False)
+VERSION = Range(ZERO, percent=False)
+
+
+def out_of_range(num: ast.Num, what: str, rng: Range) -> list[Diagnostic]:
+    """An error (DSC209) unless `num` is in `rng`; says the range and what was written.
+
+    >>> out_of_range(ast.Num(Decimal("1.5")), "jaccard threshold", FRACTION)[0].message
+    'jaccard threshold must be in (0, 1], not 1.5'
+    """
+    if num.percent and not rng.percent:
+        return [error("DSC209", f"{what} must be {rng.describe()}, not a percentage", num.span,
+                      "write it without '%'")]
+    if rng.contains(num.fraction):
+        return []
+    share = rng.percent and rng.high == ONE
+    too_big = share and not num.percent and num.value > ONE
+    hint = "write a fraction like 0.25, or a percentage like 25%" if too_big else None
+    return [error("DSC209", f"{what} must be {rng.describe(num.percent)}, not {shown(num)}", num.span, hint)]
+
+
+def needs_at_least(op: ast.Name | None, what: str) -> list[Diagnostic]:
+    """DSC215 unless `op` is `>=`: minimums are written one way, so specs read alike."""
+    if op is None or op.value == ">=":
+        return []
+    return [error("DSC215", f"{what} is a minimum and is written with '>=', not '{op.value}'", op.span, "use >=")]
+
+
+def check_ranges(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
+    """Header and split seeds, the version, clean-rule numbers and augmentation ratios.
+
+    Seeds are whole numbers in [0, 2**63); a version is a number ≥ 0; `words()`/`chars()`
+    compare to whole numbers ≥ 0; dedupe similarity thresholds are in (0, 1] and written
+    with `>=`; n-grams are ≥ 1; permutations in [16, 1024]; LSH bands are at most the
+    permutations (and should divide them, a warning); ratios are in (0, 1]; `concurrency` ≥ 1.
+    """
+    out: list[Diagnostic] = []
+    for block in spec.of(ast.DatasetBlock):
+        out += out_of_range(block.version, "version", VERSION)
+        for stmt in block.body:
+            if isinstance(stmt, ast.Seed):
+                out += out_of_range(stmt.value, "seed", SEED)
+    for split in spec.of(ast.SplitBlock):
+        if split.seed is not None:
+            out += out_of_range(split.seed, "seed", SEED)
+    for rule in clean_rules(spec):
+        pred = rule.predicate if isinstance(rule, ast.Drop) else None
+        if isinstance(pred, ast.MeasurePred) and pred.func.value in ("words", "chars"):
+            out += out_of_range(pred.value, f"a {pred.func.value}() count", COUNT)
+        elif isinstance(rule, ast.Dedupe):
+            out += _dedupe(rule)
+    for block in spec.of(ast.AugmentBlock):
+        for rule in block.rules:
+            for opt in rule.options:
+                if opt.key == "ratio" and isinstance(opt.value, ast.Num):
+                    out += out_of_range(opt.value, "ratio", FRACTION)
+                elif opt.key == "concurrency" and isinstance(opt.value, ast.Num):
+                    out += out_of_range(opt.value, "concurrency", POSITIVE_COUNT)
+    return out
+
+
+def _dedupe(rule: ast.Dedupe) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    nums = {o.key: o.values for o in rule.options}
+    for opt in rule.options:
+        first = opt.values[0] if opt.values else None
+        if opt.key == "jaccard":
+            op, value = opt.values
+            out += needs_at_least(op, "a jaccard threshold")
+            out += out_of_range(value, "jaccard threshold", FRACTION)
+        elif opt.key == "threshold":
+            out += out_of_range(first, "match threshold", FRACTION)
+        elif opt.key == "ngram":
+            out += out_of_range(first, "n-gram size", POSITIVE_COUNT)
+        elif opt.key == "permutations":
+            out += out_of_range(first, "permutations", PERMUTATIONS)
+        elif opt.key == "bands":
+            out += out_of_range(first, "bands", POSITIVE_COUNT)
+    bands = nums.get("bands", (None,))[0]
+    perms = nums.get("permutations", (ast.Num(DEFAULT_PERMUTATIONS),))[0]
+    if bands is None or bands.percent or perms.percent:
+        return out
+    if not (POSITIVE_COUNT.contains(bands.value) and PERMUTATIONS.contains(perms.value)):
+        return out
+    written = "" if "permutations" in nums else " (the default)"
+    if bands.value > perms.value:
+        out.append(error("DSC209", f"{shown(bands)} bands need at least as many permutations, "
+                                   f"not {shown(perms)}{written}",
+                         bands.span, "each band hashes one or more permutations; lower bands or raise permutations"))
+    elif perms.value % bands.value:
+        out.append(warning("DSC209", f"{shown(bands)} bands do not divide {shown(perms)} permutations{written}",
+                           bands.span, f"{perms.value % bands.value} permutations would go unused"))
+    return out
+
+
+def check_splits(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
+    """Each split fraction is in (0, 1] and together they sum to exactly 1 (DSC208).
+
+A lone split may take every row (`train 1`), which an augment-only spec needs.
+
+    The message says what they sum to, and — when one fraction can take the slack — the
+    hint says which value of the last split would make it 1.
+    """
+    out: list[Diagnostic] = []
+    for split in spec.of(ast.SplitBlock):
+        if not split.parts:
+            out.append(error("DSC212", "the split block declares no splits", head(split, "split"),
+                             "add one line per split, e.g. train 0.9 and validation 0.1"))
+            continue
+        bad = False
+        for part in split.parts:
+            found = out_of_range(part.fraction, f"the fraction of '{part.name.value}'", FRACTION)
+            bad = bad or bool(found)
+            out += found
+        total = sum((p.fraction.fraction for p in split.parts), ZERO)
+        if bad or total == ONE:
+            continue
+        last = split.parts[-1]
+        rest = ONE - (total - last.fraction.fraction)
+        hint = (f"e.g. {last.name.value} {rest.normalize():f}" if ZERO < rest < ONE
+                else "adjust the fractions so they add up to 1")
+        out.append(error("DSC208", f"split fractions sum to {total.normalize():f}, not 1", head(split, "split"), hint))
+    return out
+
+
+def check_annotation_numbers(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
+    """Annotation minimums: counts are whole numbers ≥ 1, experts ≤ annotators, agreement
+    thresholds in the metric's range ([-1, 1] for kappa and alpha, [0, 1] for percent
+    agreement and item agreement), all written with `>=`.
+    """
+    out: list[Diagnostic] = []
+    for block in spec.of(ast.AnnotateBlock):
+        counts: dict[str, ast.Num] = {}
+        for setting, what in _minimums(block):
+            out += needs_at_least(setting.op, what)
+            value = setting.values[-1] if setting.key in ("agreement", "item_agreement") else setting.values[0]
+            if not isinstance(value, ast.Num):
+                continue
+            if setting.key in ("annotators", "experts"):
+                found = out_of_range(value, f"the number of {setting.key}", POSITIVE_COUNT)
+                if not found:
+                    counts[setting.key] = value
+                out += found
+            elif setting.key == "agreement":
+                metric = setting.values[0].value if isinstance(setting.values[0], ast.Name) else ""
+                if metric in AGREEMENT_LEVELS:  # an unknown metric is reported by the annotation pass
+                    rng = UNIT if metric == "percent" else COEFFICIENT
+                    out += out_of_range(value, f"{metric} agreement threshold", rng)
+            else:
+                out += out_of_range(value, "item agreement", UNIT)
+        if "experts" in counts and "annotators" in counts and counts["experts"].value > counts["annotators"].value:
+            out.append(error("DSC209", f"{shown(counts['experts'])} experts are more than the "
+                                       f"{shown(counts['annotators'])} annotators per item", counts["experts"].span,
+                             "experts are counted among the annotators; raise annotators or lower experts"))
+    return out
+
+
+def _minimums(block: ast.AnnotateBlock) -> Iterator[tuple[ast.AnnSetting, str]]:
+    names = {"annotators": "'annotators'", "experts": "'experts'", "agreement": "an agreement threshold",
+             "item_agreement": "'item_agreement'"}
+    for setting in block.body:
+        if setting.key in names:
+            yield setting, names[setting.key]

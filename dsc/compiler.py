@@ -1,0 +1,280 @@
+"""Compile a checked AST into the Plan, through the operator registry.
+
+The compiler fills every default in, so the plan says everything the engine will do, and
+orders what has no meaningful order (normalisation steps, `ignoring` lists, rates) canonically.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from dsc import ast
+from dsc.ops import OPERATORS
+from dsc.ops.normalize import STEPS
+from dsc.plan import (
+    AnnotationPlan, AugmentRule, ColumnPlan, DatasetInfo, ExportPlan, FinetunePlan, GatePlan, HubPlan, Plan,
+    SourcePlan, SplitPart, SplitPlan, Step, seal,
+)
+
+_PERCENT_GATES = {"dropped", "kept", "drop_rate"}
+
+
+def compile_spec(spec: ast.Spec) -> Plan:
+    """Compile a checked spec into its sealed (fingerprinted) Plan.
+
+    >>> from dsc.syntax.load import parse
+    >>> from dsc.syntax.source import SourceFile
+    >>> spec, _ = parse(SourceFile("x.dspec", "clean {\\n  dedupe near on prompt\\n}\\n"))
+    >>> step = compile_spec(spec).steps[0]
+    >>> step.id, step.params["threshold"], step.params["ngram"]
+    ('dedupe_near[prompt]', Decimal('0.8'), 5)
+    """
+    dataset = _dataset(spec)
+    ids = _Ids()
+    plan = Plan(
+        dataset=dataset,
+        sources=[_source(b) for b in spec.of(ast.SourceBlock)],
+        columns=[_column(c) for b in spec.of(ast.SchemaBlock) for c in b.columns],
+        steps=_steps(spec, dataset, ids),
+        annotations=[_annotation(b) for b in spec.of(ast.AnnotateBlock)],
+        split=next((_split(b, dataset) for b in spec.of(ast.SplitBlock)), None),
+        augment=[_augment(b, r, ids) for b in spec.of(ast.AugmentBlock) for r in b.rules],
+        exports=[_export(b) for b in spec.of(ast.Export)],
+        gates=[_gate(g, ids) for b in spec.of(ast.GateBlock) for g in b.gates],
+        finetune=[_finetune(b) for b in spec.of(ast.FinetuneBlock)],
+    )
+    return seal(plan)
+
+
+class _Ids:
+    """Rule ids: `op[subject]`, with `#2`, `#3` for repeats — stable under unrelated edits."""
+
+    def __init__(self):
+        self.seen: dict[str, int] = {}
+
+    def __call__(self, base: str) -> str:
+        self.seen[base] = self.seen.get(base, 0) + 1
+        return base if self.seen[base] == 1 else f"{base}#{self.seen[base]}"
+
+
+def _int(num: ast.Num) -> int:
+    return int(num.value)
+
+
+def _value(v: ast.Value):
+    if isinstance(v, ast.Num):
+        return v.fraction if v.percent else v.value
+    return v.value
+
+
+def _names(names) -> list[str]:
+    return [n.value for n in names]
+
+
+def _dataset(spec: ast.Spec) -> DatasetInfo:
+    for block in spec.of(ast.DatasetBlock):
+        seed = next((_int(s.value) for s in block.body if isinstance(s, ast.Seed)), 0)
+        locale = next((s.value.value for s in block.body if isinstance(s, ast.Locale)), None)
+        return DatasetInfo(name=block.name.value, version=str(block.version.value), seed=seed, locale=locale)
+    return DatasetInfo()
+
+
+def _source(block: ast.SourceBlock) -> SourcePlan:
+    fields: dict = {"name": block.name.value, "line": block.span.line, "renames": []}
+    for stmt in block.body:
+        if isinstance(stmt, ast.Files):
+            fields.setdefault("files", []).extend(p.value for p in stmt.patterns)
+        elif isinstance(stmt, ast.Hub):
+            fields["hub"] = HubPlan(
+                id=stmt.id.value,
+                split=stmt.split.value if stmt.split else "train",
+                revision=stmt.revision.value if stmt.revision else None,
+                config=stmt.config.value if stmt.config else None,
+            )
+        elif isinstance(stmt, ast.Format):
+            fields["format"] = stmt.value.value
+        elif isinstance(stmt, ast.Key):
+            fields["key"] = _names(stmt.columns)
+        elif isinstance(stmt, ast.Rename):
+            fields["renames"].append((stmt.old.value, stmt.new.value))
+        elif isinstance(stmt, ast.Explode):
+            fields["explode"] = stmt.column.value
+    return SourcePlan(**fields)
+
+
+def _column(c: ast.ColumnDecl) -> ColumnPlan:
+    mods = {m.value for m in c.modifiers}
+    labels = [str(_value(v)) for v in c.labels] if c.labels is not None else None
+    return ColumnPlan(name=c.name.value, line=c.span.line, type=c.type.value, labels=labels,
+                      required="required" in mods, unique="unique" in mods)
+
+
+def _steps(spec: ast.Spec, dataset: DatasetInfo, ids: _Ids) -> list[Step]:
+    steps = []
+    for block in spec.of(ast.CleanBlock):
+        for rule in block.rules:
+            op, params, subject = _rule(rule, dataset)
+            params = OPERATORS[op].Params(**params).model_dump(mode="python")
+            steps.append(Step(id=ids(f"{op}[{subject}]"), op=op, line=rule.span.line, params=params))
+    return steps
+
+
+def _rule(rule: ast.CleanRule, dataset: DatasetInfo) -> tuple[str, dict, str]:
+    """(operator name, raw params, subject for the rule id) of one clean rule."""
+    if isinstance(rule, ast.Normalize):
+        steps = {s.value for s in rule.steps}
+        columns = _names(rule.columns)
+        return "normalize", {"columns": columns, "steps": [s for s in STEPS if s in steps]}, ",".join(columns)
+    if isinstance(rule, ast.Drop):
+        return "drop", _predicate(rule.predicate, rule.negations % 2 == 1), rule.predicate.column.value
+    if isinstance(rule, ast.Standardize):
+        return "standardize", _standardize(rule, dataset), rule.column.value
+    if isinstance(rule, ast.Dedupe):
+        return f"dedupe_{rule.mode.value}", _dedupe(rule), ",".join(_names(rule.columns))
+    assert isinstance(rule, ast.Conflicts)
+    params = {"columns": _names(rule.columns), "target": rule.target.value, "resolve": rule.resolve.value,
+              "otherwise": rule.otherwise.value if rule.otherwise else None}
+    return "conflicts", params, f"{','.join(params['columns'])}->{params['target']}"
+
+
+def _predicate(pred: ast.Predicate, negate: bool) -> dict:
+    if isinstance(pred, ast.MeasurePred):
+        return {"kind": "measure", "func": pred.func.value, "column": pred.column.value, "op": pred.op.value,
+                "value": pred.value.value, "negate": negate}
+    if isinstance(pred, ast.TestPred):
+        return {"kind": "test", "func": pred.func.value, "column": pred.column.value, "negate": negate}
+    if isinstance(pred, ast.MatchesPred):
+        return {"kind": "matches", "column": pred.column.value, "pattern": pred.pattern.value, "negate": negate}
+    values = sorted(str(_value(v)) for v in pred.values)
+    return {"kind": "in", "column": pred.column.value, "values": values, "negate": negate != pred.negated}
+
+
+def _standardize(rule: ast.Standardize, dataset: DatasetInfo) -> dict:
+    params: dict = {"column": rule.column.value, "kind": rule.kind.value,
+                    "target": rule.target.value if rule.target else None}
+    for opt in rule.options:
+        if opt.key == "from":
+            params["locales"] = [v.value for v in opt.values]
+        elif opt.key == "locale":
+            params["locales"] = [opt.values[0].value]
+        elif opt.key == "rates":
+            params["rates"] = {r.currency.value: r.value.value for r in opt.values}
+        else:
+            params[opt.key] = opt.values[0].value
+    if not params.get("locales") and dataset.locale:
+        params["locales"] = [dataset.locale]
+    return params
+
+
+def _dedupe(rule: ast.Dedupe) -> dict:
+    params: dict = {"columns": _names(rule.columns)}
+    for opt in rule.options:
+        vals = opt.values
+        if opt.key == "ignoring":
+            params["ignoring"] = sorted({v.value for v in vals})
+        elif opt.key in ("jaccard",):
+            params["threshold"] = _value(vals[-1])
+        elif opt.key == "threshold":
+            params["threshold"] = _value(vals[0])
+        elif opt.key == "ngram":
+            params["ngram"] = _int(vals[0])
+            if len(vals) > 1 and vals[1] is not None:
+                params["unit"] = vals[1].value
+        elif opt.key in ("permutations", "bands"):
+            params[opt.key] = _int(vals[0])
+        elif opt.key == "pairs":
+            params["pairs"] = vals[0].value
+        elif opt.key == "keep":
+            params["keep"] = vals[0].value
+        elif opt.key == "keep_by":
+            params["keep"] = "by"
+            params["keep_by"] = vals[0].value
+            params["descending"] = not (len(vals) > 1 and vals[1] is not None and vals[1].value == "asc")
+    return params
+
+
+def _annotation(block: ast.AnnotateBlock) -> AnnotationPlan:
+    fields: dict = {"id": f"annotate[{block.field.value}]", "line": block.span.line, "field": block.field.value}
+    for s in block.body:
+        v = s.values
+        if s.key == "from":
+            fields["source"] = v[0].value
+            if v[1] is not None:
+                fields["format"] = v[1].value
+        elif s.key == "annotators":
+            fields["min_annotators"] = _int(v[0])
+        elif s.key == "experts":
+            fields["min_experts"] = _int(v[0])
+            fields["expert_role"] = v[1].value if v[1] is not None else None
+        elif s.key == "agreement":
+            fields["metric"] = v[0].value
+            fields["level"] = v[1].value if v[1] is not None else None
+            fields["threshold"] = _value(v[2])
+        elif s.key == "item_agreement":
+            fields["item_threshold"] = _value(v[0])
+        elif s.key == "resolve":
+            fields["resolve"] = v[0].value
+            if v[1] is not None:
+                fields["prefer"] = v[1].value
+            if v[2] is not None:
+                fields["tie"] = v[2].value
+        elif s.key == "below_threshold":
+            fields["below_threshold"] = v[0].value
+        elif s.key == "tasks":
+            fields["tasks"] = v[0].value
+    fields.setdefault("source", "")
+    return AnnotationPlan(**fields)
+
+
+def _split(block: ast.SplitBlock, dataset: DatasetInfo) -> SplitPlan:
+    parts = [SplitPart(name=p.name.value, line=p.span.line, fraction=p.fraction.fraction) for p in block.parts]
+    return SplitPlan(line=block.span.line, key=block.key.value,
+                     stratify=block.stratify.value if block.stratify else None,
+                     seed=_int(block.seed) if block.seed else dataset.seed, parts=parts)
+
+
+def _augment(block: ast.AugmentBlock, rule: ast.Augmentation, ids: _Ids) -> AugmentRule:
+    opts = {o.key: o.value for o in rule.options}
+    local = "using" in opts
+    ratio = opts.get("ratio")
+    return AugmentRule(
+        id=ids(f"{rule.method.value}[{rule.column.value}]"),
+        line=rule.span.line,
+        splits=_names(block.splits),
+        method=rule.method.value,
+        column=rule.column.value,
+        pivots=_names(rule.pivots),
+        ratio=ratio.fraction if ratio is not None else Decimal(0),
+        backend="local" if local else "endpoint",
+        model=(opts["using"] if local else opts.get("model", ast.Str(""))).value,
+        endpoint=opts["endpoint"].value if "endpoint" in opts else None,
+        key_env=opts["key_env"].value if "key_env" in opts else None,
+        template=opts["template"].value if "template" in opts else None,
+        concurrency=_int(opts["concurrency"]) if "concurrency" in opts else 4,
+    )
+
+
+def _export(e: ast.Export) -> ExportPlan:
+    return ExportPlan(line=e.span.line, format=e.format.value, path=e.path.value,
+                      shape=e.shape.value if e.shape else None, template=e.template.value if e.template else None)
+
+
+def _gate(g: ast.MetricGate | ast.LeakageGate, ids: _Ids) -> GatePlan:
+    severity = g.severity.value if g.severity else "error"
+    if isinstance(g, ast.LeakageGate):
+        return GatePlan(id=ids(f"leakage({g.left.value},{g.right.value})"), line=g.span.line, metric="leakage",
+                        args=[g.left.value, g.right.value], op=g.op.value, limit=g.threshold.fraction,
+                        unit="jaccard", severity=severity)
+    metric = g.metric.value
+    args = _names(g.args)
+    unit = "fraction" if g.value.percent or metric in _PERCENT_GATES else ("count" if metric == "rows" else "value")
+    label = f"{metric}({','.join(args)})" if args else metric
+    return GatePlan(id=ids(label), line=g.span.line, metric=metric, args=args, op=g.op.value,
+                    limit=g.value.fraction, unit=unit, severity=severity)
+
+
+def _finetune(block: ast.FinetuneBlock) -> FinetunePlan:
+    settings = {}
+    for s in block.settings:
+        values = [_value(v) for v in s.values]
+        settings[s.name.value] = values[0] if len(values) == 1 else values
+    return FinetunePlan(line=block.span.line, method=block.method.value, settings=settings)

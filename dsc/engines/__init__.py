@@ -1,0 +1,1 @@
+"""Engines execute a Plan. `local` (Arrow / Hugging Face datasets) is the embedded default."""

@@ -1,0 +1,209 @@
+"""The local engine: executes a Plan over Arrow tables (the format of Hugging Face `datasets`).
+
+Stages are source → schema → clean rules in order. Each stage's result is cached under a key
+that covers its parameters, everything upstream of it and the input fingerprints, so an
+unchanged plan on unchanged data reruns from cache and a changed rule recomputes only from
+that rule on. Every row that leaves the pipeline is written to the rejects with its reason.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from dsc.engines import outputs
+from dsc.engines.schema import validate
+from dsc.ops import OPERATORS
+from dsc.ops.runtime import Outcome, RunContext, RunError
+from dsc.plan import Plan, canonical_json
+
+CACHE_DIR = ".dsc-cache"
+
+
+@dataclass
+class StageStats:
+    id: str
+    op: str
+    line: int
+    rows_in: int
+    rows_out: int
+    cached: bool = False
+    flags: list[dict] = field(default_factory=list)
+    decisions: list[dict] = field(default_factory=list)
+
+    @property
+    def removed(self) -> int:
+        return self.rows_in - self.rows_out
+
+
+@dataclass
+class RunResult:
+    kept: pa.Table
+    rejects: pa.Table
+    stages: list[StageStats]
+    inputs: list[dict]
+    manifest: dict = field(default_factory=dict)
+
+
+def run_plan(plan: Plan, base_dir: Path, out_dir: Path, workers: int = 1,
+             progress: Callable[[str], None] | None = None) -> RunResult:
+    """Execute `plan` (paths relative to `base_dir`) and write its outputs to `out_dir`."""
+    from dsc.io import SourceError, SourceSpec, read_source
+    from dsc.io.model import HubRef
+
+    note = progress or (lambda _msg: None)
+    ctx = RunContext(base_dir=base_dir, seed=plan.dataset.seed, workers=workers)
+    if not plan.sources:
+        raise RunError("the plan has no source", exit_code=2)
+
+    tables, rejects, inputs, stages = [], [], [], []
+    for src in plan.sources:
+        note(f"reading source {src.name}")
+        spec = SourceSpec(
+            name=src.name, files=tuple(src.files), format=src.format,
+            hub=HubRef(src.hub.id, src.hub.split, src.hub.revision, src.hub.config) if src.hub else None,
+            key=tuple(src.key), renames=tuple(tuple(r) for r in src.renames), explode=src.explode,
+        )
+        try:
+            result = read_source(spec, base_dir)
+        except SourceError as err:
+            raise RunError(str(err)) from None
+        tables.append(result.table)
+        rejects.extend({"_dsc_id": r.row_id, "_dsc_rule": r.rule, "_dsc_line": src.line, "_dsc_reason": r.reason,
+                        "_dsc_src": r.source, "_dsc_row": r.row} for r in result.rejects)
+        inputs.extend({"path": i.path, "sha256": i.sha256, "bytes": i.bytes, "rows": i.rows} for i in result.inputs)
+        stages.append(StageStats(f"source:{src.name}", "source", src.line,
+                                 result.table.num_rows + len(result.rejects), result.table.num_rows))
+    table = pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
+    reject_tables = [_source_rejects(rejects)]
+
+    cache = _Cache(out_dir / CACHE_DIR, _input_key(plan, inputs))
+    if plan.columns:
+        table = _stage(cache, "schema", canonical_json(plan.model_copy(update={"steps": []})), table,
+                       lambda t: validate(t, plan.columns), reject_tables, stages, "schema", "schema", 0, note)
+    for step in plan.steps:
+        op = OPERATORS[step.op]
+        if not hasattr(op, "apply"):
+            raise RunError(f"line {step.line}: '{op.keyword}' is compiled but the local engine does not "
+                           "execute it yet", exit_code=2)
+        for name in _columns_of(step.params):
+            if name not in table.column_names:
+                raise RunError(f"line {step.line}: rule {step.id} names column '{name}', which the data lacks")
+        payload = json.dumps({"id": step.id, "op": step.op, "params": step.model_dump(mode="json")["params"]},
+                             sort_keys=True)
+        table = _stage(cache, step.id, payload, table, lambda t, s=step, o=op: o.apply(t, s.params, ctx),
+                       reject_tables, stages, step.id, step.op, step.line, note)
+
+    all_rejects = pa.concat_tables([t for t in reject_tables if t.num_rows], promote_options="permissive") \
+        if any(t.num_rows for t in reject_tables) else _source_rejects([])
+    result = RunResult(table, all_rejects, stages, inputs)
+    result.manifest = outputs.write(out_dir, plan, result)
+    return result
+
+
+def _columns_of(params: dict) -> list[str]:
+    names = list(params.get("columns", []))
+    for key in ("column", "target", "keep_by"):
+        if params.get(key):
+            names.append(params[key])
+    return names
+
+
+class _Cache:
+    """Stage results on disk, keyed by a hash chain: input fingerprints → stage → stage → …"""
+
+    def __init__(self, root: Path, seed_key: str):
+        self.root = root
+        self.key = seed_key
+
+    def advance(self, payload: str) -> str:
+        self.key = hashlib.sha256((self.key + "\n" + payload).encode()).hexdigest()
+        return self.key
+
+    def load(self, key: str):
+        kept, removed = self.root / f"{key}.kept.parquet", self.root / f"{key}.removed.parquet"
+        if kept.exists() and removed.exists():
+            try:
+                return pq.read_table(kept), pq.read_table(removed), json.loads(
+                    (self.root / f"{key}.log.json").read_text())
+            except (OSError, pa.ArrowInvalid, ValueError):
+                return None  # a damaged cache entry is recomputed, never trusted
+        return None
+
+    def save(self, key: str, outcome: Outcome) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        for name, tbl in (("kept", outcome.table), ("removed", outcome.removed)):
+            tmp = self.root / f".{key}.{name}.tmp"
+            pq.write_table(tbl, tmp)
+            tmp.replace(self.root / f"{key}.{name}.parquet")
+        log = self.root / f".{key}.log.tmp"
+        log.write_text(json.dumps({"flags": outcome.flags, "decisions": outcome.decisions}))
+        log.replace(self.root / f"{key}.log.json")
+
+
+def _stage(cache: _Cache, name: str, payload: str, table: pa.Table, run, reject_tables, stages,
+           stage_id: str, op: str, line: int, note) -> pa.Table:
+    key = cache.advance(payload)
+    hit = cache.load(key)
+    rows_in = table.num_rows
+    if hit is not None:
+        note(f"{stage_id}: from cache")
+        kept, removed, log = hit
+        outcome = Outcome(kept, removed, log["flags"], log["decisions"])
+    else:
+        note(f"{stage_id}: {rows_in} rows")
+        outcome = run(table)
+        cache.save(key, outcome)
+    reject_tables.append(_tag(outcome.removed, stage_id, line))
+    stages.append(StageStats(stage_id, op, line, rows_in, outcome.table.num_rows, hit is not None,
+                             outcome.flags, outcome.decisions))
+    if outcome.removed.num_rows + outcome.table.num_rows != rows_in:
+        raise AssertionError(f"stage {stage_id} lost rows: {rows_in} in, {outcome.table.num_rows} kept, "
+                             f"{outcome.removed.num_rows} removed")
+    return outcome.table
+
+
+def _tag(removed: pa.Table, rule: str, line: int) -> pa.Table:
+    """Rejects in their written shape: id, rule, line, reason, cluster, duplicate_of, source, row."""
+    from dsc.engines.outputs import row_json
+
+    data_cols = [c for c in removed.column_names if not c.startswith("_dsc_")]
+    n = removed.num_rows
+    rows = [row_json(r) for r in removed.select(data_cols).to_pylist()] if n else []
+    return pa.table({
+        "_dsc_id": removed.column("_dsc_id"),
+        "_dsc_rule": pa.array([rule] * n, pa.string()),
+        "_dsc_line": pa.array([line] * n, pa.int64()),
+        "_dsc_reason": removed.column("_dsc_reason"),
+        "_dsc_cluster": removed.column("_dsc_cluster") if "_dsc_cluster" in removed.column_names
+        else pa.array([None] * n, pa.string()),
+        "_dsc_duplicate_of": removed.column("_dsc_duplicate_of") if "_dsc_duplicate_of" in removed.column_names
+        else pa.array([None] * n, pa.string()),
+        "_dsc_src": removed.column("_dsc_src"),
+        "_dsc_row": pa.array(rows, pa.string()),
+    })
+
+
+def _source_rejects(rows: list[dict]) -> pa.Table:
+    n = len(rows)
+    return pa.table({
+        "_dsc_id": pa.array([r["_dsc_id"] for r in rows], pa.string()),
+        "_dsc_rule": pa.array([r["_dsc_rule"] for r in rows], pa.string()),
+        "_dsc_line": pa.array([r["_dsc_line"] for r in rows], pa.int64()),
+        "_dsc_reason": pa.array([r["_dsc_reason"] for r in rows], pa.string()),
+        "_dsc_cluster": pa.array([None] * n, pa.string()),
+        "_dsc_duplicate_of": pa.array([None] * n, pa.string()),
+        "_dsc_src": pa.array([r["_dsc_src"] for r in rows], pa.string()),
+        "_dsc_row": pa.array([r["_dsc_row"] for r in rows], pa.string()),
+    })
+
+
+def _input_key(plan: Plan, inputs: list[dict]) -> str:
+    body = json.dumps({"inputs": inputs, "sources": [s.model_dump(mode="json", exclude={"line"})
+                                                     for s in plan.sources]}, sort_keys=True)
+    return hashlib.sha256(body.encode()).hexdigest()

@@ -1,0 +1,94 @@
+"""Schema validation: required, types, labels, unique. A violating row is rejected with its reason."""
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dsc.ops.runtime import Outcome, RunError, removed_rows
+from dsc.plan import ColumnPlan
+
+_NUMERIC = {"int": pa.int64(), "float": pa.float64()}
+# Raw text until a `standardize` rule turns it into its typed form.
+_TEXTUAL = {"text", "string", "date", "datetime", "money", "quantity"}
+
+
+def validate(table: pa.Table, columns: list[ColumnPlan]) -> Outcome:
+    """Check every row against the schema; the first violation found for a row is its reason."""
+    missing = [c.name for c in columns if c.name not in table.column_names]
+    if missing:
+        present = ", ".join(n for n in table.column_names if not n.startswith("_dsc_"))
+        raise RunError(f"the data has no column {', '.join(repr(m) for m in missing)} that the schema names "
+                       f"(columns present: {present})")
+    n = table.num_rows
+    reason = np.full(n, None, dtype=object)
+
+    def mark(mask, text):
+        mask = np.asarray(mask, dtype=bool) & (reason == None)  # noqa: E711 — object array compare
+        reason[mask] = text
+
+    for col in columns:
+        column = table.column(col.name)
+        nulls = pc.is_null(column).to_numpy(zero_copy_only=False)
+        if col.required:
+            empty = nulls
+            if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+                empty = empty | pc.fill_null(pc.equal(pc.utf8_trim_whitespace(column), ""), False).to_numpy(
+                    zero_copy_only=False)
+            mark(empty, f"required column '{col.name}' is empty")
+        table, bad = _coerce(table, col)
+        mark(bad & ~nulls, f"column '{col.name}': value is not of type {col.type}")
+        if col.labels is not None:
+            text = pc.cast(table.column(col.name), pa.string())
+            outside = pc.invert(pc.fill_null(pc.is_in(text, value_set=pa.array(col.labels)), True))
+            mark(outside.to_numpy(zero_copy_only=False) & ~nulls,
+                 f"column '{col.name}': value is not one of {{{', '.join(col.labels)}}}")
+    for col in columns:
+        if col.unique:
+            mark(_repeats(table, col.name, reason), f"column '{col.name}' must be unique: value repeats an "
+                                                    "earlier row (by row id)")
+    drop = reason != None  # noqa: E711
+    return Outcome(table.filter(pa.array(~drop)), removed_rows(table, drop, [str(r) for r in reason[drop]]))
+
+
+def _coerce(table: pa.Table, col: ColumnPlan) -> tuple[pa.Table, np.ndarray]:
+    """Cast a column to its schema type exactly; rows whose value cannot be cast are marked bad."""
+    column = table.column(col.name)
+    n = table.num_rows
+    if col.type in _TEXTUAL or col.type == "label":
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type) or col.type == "label":
+            return table, np.zeros(n, dtype=bool)
+        return table, np.ones(n, dtype=bool)
+    target = _NUMERIC.get(col.type, pa.bool_())
+    if column.type == target:
+        return table, np.zeros(n, dtype=bool)
+    values, bad = [], np.zeros(n, dtype=bool)
+    for i, v in enumerate(column.to_pylist()):
+        try:
+            values.append(None if v is None else pa.scalar(v).cast(target).as_py())
+            if col.type == "int" and isinstance(v, float) and not v.is_integer():
+                raise ValueError
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError, TypeError):
+            values.append(None)
+            bad[i] = True
+    index = table.column_names.index(col.name)
+    return table.set_column(index, col.name, pa.array(values, type=target)), bad
+
+
+def _repeats(table: pa.Table, name: str, reason: np.ndarray) -> np.ndarray:
+    """Rows whose value repeats the value of a row with a smaller row id (nulls never repeat)."""
+    from dsc.kernels.exact import duplicate_groups
+
+    group = duplicate_groups([table.column(name)])
+    ids = np.array(table.column("_dsc_id").to_pylist(), dtype=object)
+    order = np.argsort(ids, kind="stable")
+    seen: set[int] = set()
+    repeat = np.zeros(table.num_rows, dtype=bool)
+    nulls = pc.is_null(table.column(name)).to_numpy(zero_copy_only=False)
+    for i in order:
+        if nulls[i]:
+            continue
+        if group[i] in seen:
+            repeat[i] = True
+        seen.add(int(group[i]))
+    return repeat

@@ -1,0 +1,273 @@
+"""Turn parsed JSON/CSV records into one Arrow table, one type per column.
+
+The typing rule (documented for spec authors in :func:`records_to_table`):
+
+* Columns are the union of the keys of the loaded rows, in first-seen order;
+  a row that lacks a column reads as null there.
+* Each column's *kind* is the kind most of its non-null values have (ties go
+  to the kind seen first).  Kinds are: bool, number (ints and floats
+  together; a column with any float is float64, else int64 -- but an int
+  beyond 2**53 cannot join floats, as it would lose digits), string, list
+  and object.  A row whose value has another kind is rejected with a reason
+  such as ``column 'x': expected string, got int`` -- values are never
+  converted to make them fit.
+* Lists and objects stay nested Arrow types (list, struct).  Objects merge
+  their keys; nested values must agree with what earlier loaded rows had at
+  the same place, otherwise the row is rejected naming the place
+  (``column 'meta' at meta.lang: expected string, got int``).
+* Integers outside the signed 64-bit range, numbers too large for a
+  float (``1e400``) and strings holding unpaired surrogates (``"\\ud800"``)
+  cannot be stored faithfully; such rows are rejected too.  (Values nested
+  more than :data:`~dsc.io.model.MAX_DEPTH` levels are rejected earlier, by
+  the readers.)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Union
+
+import pyarrow as pa
+
+from .model import SRC_COLUMN, Reject, clip
+from .rowids import content_hash
+
+# A shape is the Arrow-independent type of a JSON value: None (only nulls
+# seen), "bool", "int", "bigint" (an int a float cannot hold exactly),
+# "float", "string", ("list", element shape) or ("struct", ((field, shape), ...)).
+Shape = Union[None, str, tuple]
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_EXACT_FLOAT_INT = 2**53
+
+
+@dataclass(slots=True)
+class Record:
+    """One parsed row, where it came from and the text to show if rejected.
+
+    ``raw`` is the line as read (jsonl, csv); None for array records, whose
+    JSON is only written when the record is rejected.
+    """
+
+    src: str
+    raw: str | None
+    value: dict[str, Any]
+
+    def text(self) -> str:
+        if self.raw is not None:
+            return clip(self.raw)
+        return clip(json.dumps(self.value, ensure_ascii=False, default=str))
+
+
+class _Conflict(Exception):
+    """A value that cannot share a type with the rest of its column."""
+
+    def __init__(self, path: str, detail: str):
+        super().__init__(detail)
+        self.path = path
+        self.detail = detail
+
+    def reason(self, column: str) -> str:
+        where = f"column '{column}'"
+        if self.path != column:
+            where += f" at {self.path}"
+        return f"{where}: {self.detail}"
+
+
+def _group(value: Any) -> str:
+    """The top-level kind of a JSON value, with ints and floats together."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    return "object"
+
+
+def _kind(value: Any) -> str:
+    """The kind of a value as named in reasons (``int`` and ``float`` apart)."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    return _group(value)
+
+
+def _shape_name(shape: Shape) -> str:
+    if isinstance(shape, tuple):
+        return "list" if shape[0] == "list" else "object"
+    if shape == "bigint":
+        return "int"
+    return "null" if shape is None else shape
+
+
+def _check_text(text: str, path: str) -> None:
+    # isascii() is a fast C check that lets almost every string skip the
+    # encode attempt.
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _Conflict(path, "string holds an unpaired surrogate") from None
+
+
+def _infer(value: Any, path: str) -> Shape:
+    # Recursion is safe: the readers reject values nested deeper than
+    # MAX_DEPTH before they get here.
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        if not _INT64_MIN <= value <= _INT64_MAX:
+            raise _Conflict(path, f"integer {value} is outside the 64-bit range")
+        # Larger ints are kept apart: a float column cannot hold them exactly.
+        return "int" if -_EXACT_FLOAT_INT <= value <= _EXACT_FLOAT_INT else "bigint"
+    if isinstance(value, float):
+        if not math.isfinite(value):  # JSON like 1e400 parses to inf
+            raise _Conflict(path, "number is outside the 64-bit float range")
+        return "float"
+    if isinstance(value, str):
+        _check_text(value, path)
+        return "string"
+    if isinstance(value, list):
+        element: Shape = None
+        for item in value:
+            element = _merge(element, _infer(item, path + "[]"), path + "[]")
+        return ("list", element)
+    fields = []
+    for key, item in value.items():
+        _check_text(key, path)
+        fields.append((key, _infer(item, f"{path}.{key}")))
+    return ("struct", tuple(fields))
+
+
+def _merge(old: Shape, new: Shape, path: str) -> Shape:
+    """The shape holding both ``old`` and ``new`` values, or a conflict."""
+    if old is None or old == new:
+        return new
+    if new is None:
+        return old
+    pair = {old, new}
+    if pair == {"int", "float"}:
+        return "float"
+    if pair == {"int", "bigint"}:
+        return "bigint"
+    if pair == {"bigint", "float"}:
+        raise _Conflict(path, "an integer beyond 2**53 cannot join floats without losing digits")
+    if isinstance(old, tuple) and isinstance(new, tuple) and old[0] == new[0]:
+        if old[0] == "list":
+            return ("list", _merge(old[1], new[1], path + "[]"))
+        fields = dict(old[1])
+        for key, shape in new[1]:
+            fields[key] = _merge(fields.get(key), shape, f"{path}.{key}")
+        return ("struct", tuple(fields.items()))
+    raise _Conflict(path, f"expected {_shape_name(old)}, got {_shape_name(new)}")
+
+
+def _arrow_type(shape: Shape) -> pa.DataType:
+    if shape is None:
+        return pa.null()
+    if isinstance(shape, tuple):
+        if shape[0] == "list":
+            return pa.list_(_arrow_type(shape[1]))
+        return pa.struct([(key, _arrow_type(sub)) for key, sub in shape[1]])
+    return {
+        "bool": pa.bool_(),
+        "int": pa.int64(),
+        "bigint": pa.int64(),
+        "float": pa.float64(),
+        "string": pa.string(),
+    }[shape]
+
+
+def _majorities(records: Iterable[Record]) -> dict[str, str]:
+    counts: dict[str, dict[str, int]] = {}
+    for record in records:
+        for column, value in record.value.items():
+            if value is not None:
+                kinds = counts.get(column)
+                if kinds is None:
+                    kinds = counts[column] = {}
+                group = _group(value)
+                kinds[group] = kinds.get(group, 0) + 1
+    # dicts keep insertion order and max() returns the first maximum, so
+    # ties go to the kind seen first.
+    return {column: max(kinds, key=kinds.__getitem__) for column, kinds in counts.items()}
+
+
+def records_to_table(
+    records: list[Record], rule: str
+) -> tuple[list[str], dict[str, pa.DataType], list[Record], list[Reject]]:
+    """Type ``records`` by the module's rule.
+
+    Returns the column names (first-seen order over loaded rows), their
+    Arrow types, the records that loaded, and a reject for each record that
+    did not (one reject per record, its problems joined with ``; ``).
+    Build the table itself with :func:`build_table`, which lets several
+    files share the column types decided here.
+
+    >>> rows = [Record("f:1", "", {"x": "a"}), Record("f:2", "", {"x": 1}),
+    ...         Record("f:3", "", {"x": "b", "y": [1, 2.5]})]
+    >>> names, types, ok, bad = records_to_table(rows, "source:s")
+    >>> names, [str(types[n]) for n in names], len(ok)
+    (['x', 'y'], ['string', 'list<item: double>'], 2)
+    >>> bad[0].reason, bad[0].source
+    ("column 'x': expected string, got int", 'f:2')
+    """
+    majority = _majorities(records)
+    shapes: dict[str, Shape] = {}
+    order: dict[str, None] = {}
+    loaded: list[Record] = []
+    rejects: list[Reject] = []
+    for record in records:
+        problems = []
+        pending = {}
+        for column, value in record.value.items():
+            if value is None:
+                continue
+            if _group(value) != majority[column]:
+                problems.append(
+                    f"column '{column}': expected {majority[column]}, got {_kind(value)}"
+                )
+                continue
+            try:
+                pending[column] = _merge(shapes.get(column), _infer(value, column), column)
+            except _Conflict as conflict:
+                problems.append(conflict.reason(column))
+        if problems:
+            rejects.append(
+                Reject(
+                    row_id=content_hash(record.value),
+                    rule=rule,
+                    reason="; ".join(problems),
+                    source=record.src,
+                    row=record.text(),
+                )
+            )
+            continue
+        # Only loaded rows shape the columns, so a rejected row cannot make
+        # the rows after it look wrong.
+        shapes.update(pending)
+        order.update(dict.fromkeys(record.value))
+        loaded.append(record)
+    names = list(order)
+    return names, {n: _arrow_type(shapes.get(n)) for n in names}, loaded, rejects
+
+
+def build_table(
+    records: list[Record], names: list[str], types: dict[str, pa.DataType]
+) -> pa.Table:
+    """An Arrow table of ``records`` with the given columns plus ``_dsc_src``."""
+    get: Callable[[dict, str], Any] = dict.get
+    arrays = [pa.array([get(r.value, n) for r in records], type=types[n]) for n in names]
+    arrays.append(pa.array([r.src for r in records], type=pa.string()))
+    return pa.Table.from_arrays(arrays, names=[*names, SRC_COLUMN])

@@ -1,0 +1,252 @@
+"""Readers for one file each: JSON Lines, JSON arrays, CSV and parquet.
+
+Text formats yield :class:`~dsc.io.columns.Record` objects (typed later, all
+files of a source together) plus a reject for each record that could not be
+parsed.  Parquet yields an Arrow table, since it is already typed.
+
+A problem with a whole file (unreadable, empty, binary, not JSON at all) is
+a :class:`SourceError`; a problem with one line or record is a
+:class:`Reject` and the rest of the file still loads.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from .columns import Record
+from .jsonscan import Scanner, invalid, too_deep
+from .model import MAX_DEPTH, Reject, SourceError, clip
+from .rowids import bytes_hash
+
+#: Format names and the file extensions they are guessed from.
+EXTENSIONS = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+    ".csv": "csv",
+    ".parquet": "parquet",
+}
+FORMATS = ("jsonl", "json", "csv", "parquet")
+
+_BOM = b"\xef\xbb\xbf"
+_BINARY_PROBE = 8192
+_BINARY_SHARE = 0.1
+# Bytes that text may hold: everything but the C0 controls other than
+# tab, newline, vertical tab, form feed and carriage return.
+_TEXT_BYTES = bytes(b for b in range(256) if b >= 32 or b in b"\t\n\x0b\x0c\r")
+
+
+@dataclass
+class Parsed:
+    """What one file gave: records (text formats) or a table (parquet)."""
+
+    count: int
+    records: list[Record] = field(default_factory=list)
+    table: pa.Table | None = None
+    rejects: list[Reject] = field(default_factory=list)
+
+
+def _read_text(path: Path, label: str, fmt: str) -> bytes:
+    """The file's bytes, refusing empty and binary files; BOM removed."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SourceError(f"cannot read {label}: {exc.strerror or exc}") from exc
+    if data.startswith(_BOM):
+        data = data[len(_BOM) :]
+    if not data.strip():
+        raise SourceError(f"{label} is empty")
+    probe = data[:_BINARY_PROBE]
+    odd = len(probe.translate(None, _TEXT_BYTES)) + probe.decode("utf-8", "replace").count("\ufffd")
+    # A few odd bytes are bad lines, rejected one by one; this many means
+    # the whole file is something else (parquet, gzip, UTF-16...).
+    if odd > _BINARY_SHARE * len(probe):
+        raise SourceError(
+            f"{label} looks like a binary file ({odd} of its first {len(probe)} bytes "
+            f"are not UTF-8 text), not {fmt} text"
+        )
+    return data
+
+
+def read_jsonl(path: Path, label: str, rule: str) -> Parsed:
+    """One JSON object per line; blank lines are skipped.
+
+    A line that is not UTF-8, not JSON, or not an object is rejected with
+    source ``label:line`` (1-based) and the other lines still load.
+    """
+    data = _read_text(path, label, "jsonl")
+    parsed = Parsed(count=0)
+    scanner = Scanner()
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        if not line.strip():
+            continue
+        parsed.count += 1
+        src = f"{label}:{number}"
+        reason, value = None, None
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            text = line.decode("utf-8", "replace")
+            reason = f"invalid UTF-8 at byte {exc.start + 1} of the line"
+        if reason is None:
+            try:
+                value = scanner.loads(text)
+            except json.JSONDecodeError as exc:
+                # Some messages end in "at" already ("Invalid control character at").
+                reason = f"malformed JSON: {exc.msg.removesuffix(' at')} at column {exc.colno}"
+            except RecursionError:
+                reason = "malformed JSON: nested too deeply"
+            else:
+                if not isinstance(value, dict):
+                    reason = "line is not a JSON object"
+                elif too_deep(value):
+                    reason = f"value is nested more than {MAX_DEPTH} levels deep"
+                elif scanner.flagged:
+                    reason = f"malformed JSON: {invalid(value)}"
+        text = text.rstrip("\r")
+        if reason is None:
+            parsed.records.append(Record(src, text, value))
+        else:
+            parsed.rejects.append(Reject(bytes_hash(line), rule, reason, src, clip(text)))
+    return parsed
+
+
+def read_json(path: Path, label: str, rule: str) -> Parsed:
+    """A top-level JSON array of objects (the Alpaca layout).
+
+    An element that is not an object is rejected with source ``label#index``
+    (0-based); a file that is not JSON at all is a :class:`SourceError`.
+    """
+    data = _read_text(path, label, "json")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"{label} is not UTF-8 text (bad byte at offset {exc.start})") from exc
+    scanner = Scanner()
+    try:
+        value = scanner.loads(text)
+    except json.JSONDecodeError as exc:
+        hint = ""
+        if exc.msg == "Extra data" and text.lstrip().startswith("{"):
+            hint = " (it looks like JSON Lines, one object per line: declare format jsonl)"
+        where = f"{label}:{exc.lineno}:{exc.colno}"
+        raise SourceError(f"{where}: not valid JSON: {exc.msg}{hint}") from exc
+    except RecursionError as exc:
+        raise SourceError(f"{label}: not readable JSON: nested too deeply") from exc
+    if not isinstance(value, list):
+        found = "an object" if isinstance(value, dict) else f"a JSON {type(value).__name__}"
+        raise SourceError(f"{label}: expected a JSON array of records, found {found}")
+    parsed = Parsed(count=len(value))
+    for index, item in enumerate(value):
+        src = f"{label}#{index}"
+        if too_deep(item):
+            # Too deep to write back out safely; the source still points at it.
+            reason = f"record {index} is nested more than {MAX_DEPTH} levels deep"
+            parsed.rejects.append(Reject(bytes_hash(src.encode()), rule, reason, src, None))
+            continue
+        if not isinstance(item, dict):
+            reason = f"record {index} is not an object"
+        elif scanner.flagged and (problem := invalid(item)):
+            reason = f"malformed JSON: {problem}"
+        else:
+            parsed.records.append(Record(src, None, item))
+            continue
+        raw = json.dumps(item, ensure_ascii=False, default=repr)
+        row_id = bytes_hash(raw.encode("utf-8", "surrogatepass"))
+        parsed.rejects.append(Reject(row_id, rule, reason, src, clip(raw)))
+    return parsed
+
+
+def read_csv(path: Path, label: str, rule: str) -> Parsed:
+    """A header row, then records; every value is read as a string.
+
+    No type guessing: ``"007"`` stays ``"007"`` (schema checks come later).
+    A record with the wrong number of fields, or with bytes that are not
+    UTF-8, is rejected with source ``label:line`` (the line it starts on).
+    """
+    data = _read_text(path, label, "csv")
+    # surrogateescape keeps bad bytes as lone surrogates so that only the
+    # records holding them are rejected, not the whole file.
+    text = data.decode("utf-8", "surrogateescape")
+    # newline="" splits lines exactly as the csv module counts them.
+    lines = io.StringIO(text, newline="").readlines()
+    reader = csv.reader(iter(lines))
+    parsed = Parsed(count=0)
+    header: list[str] | None = None
+    end = 0
+    try:
+        for fields in reader:
+            start, end = end + 1, reader.line_num
+            if not fields:
+                continue
+            raw = "".join(lines[start - 1 : end]).rstrip("\r\n")
+            if header is None:
+                header = _check_header(fields, label, start)
+                continue
+            parsed.count += 1
+            src = f"{label}:{start}"
+            if len(fields) != len(header):
+                reason = f"expected {len(header)} fields, got {len(fields)}"
+            elif not _is_utf8(raw):
+                reason = "invalid UTF-8 bytes in the record"
+            else:
+                parsed.records.append(Record(src, raw, dict(zip(header, fields))))
+                continue
+            raw_bytes = raw.encode("utf-8", "surrogateescape")
+            shown = clip(raw_bytes.decode("utf-8", "replace"))
+            parsed.rejects.append(Reject(bytes_hash(raw_bytes), rule, reason, src, shown))
+    except csv.Error as exc:
+        raise SourceError(f"{label}:{reader.line_num}: unreadable CSV: {exc}") from exc
+    return parsed
+
+
+def _is_utf8(text: str) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_header(fields: list[str], label: str, line: int) -> list[str]:
+    where = f"{label}:{line}: CSV header"
+    if not _is_utf8("".join(fields)):
+        raise SourceError(f"{where} is not UTF-8 text")
+    seen: set[str] = set()
+    for position, name in enumerate(fields, start=1):
+        if not name:
+            raise SourceError(f"{where} column {position} has no name")
+        if name in seen:
+            raise SourceError(f"{where} names column '{name}' twice")
+        seen.add(name)
+    return fields
+
+
+def index_sources(label: str, count: int) -> pa.Array:
+    """``label#0``, ``label#1``... built in Arrow, not per row in Python."""
+    numbers = pa.array(np.arange(count, dtype=np.int64)).cast(pa.string())
+    return pc.binary_join_element_wise(f"{label}#", numbers, "")
+
+
+def read_parquet(path: Path, label: str, rule: str) -> Parsed:
+    """A parquet file, read as it is typed; sources are ``label#row``."""
+    del rule  # parquet rows are typed by the file and cannot be malformed
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise SourceError(f"{label} is not a readable parquet file: {exc}") from exc
+    return Parsed(count=table.num_rows, table=table)
+
+
+READERS = {"jsonl": read_jsonl, "json": read_json, "csv": read_csv, "parquet": read_parquet}

@@ -1,0 +1,128 @@
+"""Stable row ids: content hashes and key values.
+
+A row id must not depend on anything but the row itself (and, for repeats,
+on how many identical rows came before it in read order), so that reading
+the same files twice, on any machine and with any worker count, gives the
+same ids.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import decimal
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+#: Hex characters of the sha256 kept in a content id (64 bits).
+ID_HEX_CHARS = 16
+
+
+def _normalize(value: Any) -> Any:
+    """Return ``value`` in the form its canonical JSON is taken from.
+
+    Nulls inside objects are dropped and integral floats become ints, because
+    both depend on the *other* rows of a table (a column missing from this row
+    but present in another reads back as null; an int column that meets a
+    float turns into floats) and a row's id must not.
+    """
+    if isinstance(value, dict):
+        return {str(k): _normalize(v) for k, v in value.items() if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [_normalize(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _json_default(value: Any) -> Any:
+    """Spell the non-JSON values that parquet and hub tables can hold."""
+    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
+        return value.isoformat()
+    if isinstance(value, _dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    return str(value)
+
+
+def canonical_json(value: Any) -> str:
+    """The canonical JSON text of a row or value.
+
+    >>> canonical_json({"b": 1.0, "a": "é", "c": None})
+    '{"a":"é","b":1}'
+    """
+    return json.dumps(
+        _normalize(value),
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+        default=_json_default,
+    )
+
+
+def row_json(value: Any) -> str:
+    """A row as JSON for people (a reject's ``row``): keys in column order,
+    nulls kept, the same spelling of non-JSON values as the ids use."""
+    return json.dumps(value, ensure_ascii=False, default=_json_default)
+
+
+def content_hash(value: Any) -> str:
+    """First 16 hex characters of the sha256 of ``canonical_json(value)``.
+
+    >>> content_hash({"a": 1}) == content_hash({"a": 1.0, "b": None})
+    True
+    """
+    digest = hashlib.sha256(canonical_json(value).encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()[:ID_HEX_CHARS]
+
+
+def bytes_hash(data: bytes) -> str:
+    """Row id for a line that never parsed: the hash of its raw bytes."""
+    return hashlib.sha256(data).hexdigest()[:ID_HEX_CHARS]
+
+
+def content_ids(rows: Iterable[dict[str, Any]]) -> list[str]:
+    """Content ids for ``rows`` in read order; repeats get ``~2``, ``~3``...
+
+    >>> ids = content_ids([{"a": 1}, {"a": 2}, {"a": 1}])
+    >>> ids[2] == ids[0] + "~2", ids[0] != ids[1]
+    (True, True)
+    """
+    seen: dict[str, int] = {}
+    ids = []
+    for row in rows:
+        digest = content_hash(row)
+        count = seen.get(digest, 0) + 1
+        seen[digest] = count
+        ids.append(digest if count == 1 else f"{digest}~{count}")
+    return ids
+
+
+def _key_text(value: Any) -> str:
+    # Strings are used verbatim so that an id reads like the key it came
+    # from; anything else (numbers, bools, nested values) as canonical JSON.
+    return value if isinstance(value, str) else canonical_json(value)
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|")
+
+
+def key_id(values: Sequence[Any]) -> str:
+    """Join key values with ``|``.
+
+    With more than one key column each value has ``\\`` and ``|`` escaped,
+    so that ``("a|b", "c")`` and ``("a", "b|c")`` get different ids; a
+    single key is used as it is.
+
+    >>> key_id(["seed_task_0"]), key_id(["x", 3]), key_id(["a|b", "c"])
+    ('seed_task_0', 'x|3', 'a\\\\|b|c')
+    """
+    if len(values) == 1:
+        return _key_text(values[0])
+    return "|".join(_escape(_key_text(v)) for v in values)

@@ -1,0 +1,226 @@
+"""Read a declared source into one Arrow table with stable row ids.
+
+:func:`read_source` is the entry point; the value types it uses are defined
+in :mod:`dsc.io.model` and re-exported here.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import re
+from pathlib import Path
+
+import pyarrow as pa
+
+from .columns import build_table, records_to_table
+from .formats import EXTENSIONS, FORMATS, READERS, Parsed, index_sources
+from .hub import load_hub
+from .model import (
+    ID_COLUMN,
+    SRC_COLUMN,
+    HubRef,
+    InputFile,
+    ReadResult,
+    Reject,
+    SourceError,
+    SourceSpec,
+)
+from .reshape import add_content_ids, add_key_ids, check_reserved, data_columns, explode, rename
+
+__all__ = [
+    "HubRef",
+    "InputFile",
+    "ReadResult",
+    "Reject",
+    "SourceError",
+    "SourceSpec",
+    "read_source",
+]
+
+
+def read_source(spec: SourceSpec, base_dir: Path) -> ReadResult:
+    """Read ``spec`` into one table of rows, the rejected rows, and the inputs.
+
+    Steps, in order:
+
+    1. **Read.**  ``files`` globs (relative to ``base_dir``) each expand to a
+       sorted list of files, patterns in declared order, each file once.  The
+       format is ``spec.format`` or guessed per file from its extension.
+       Malformed lines and records are rejected with reasons, not dropped;
+       see :mod:`dsc.io.formats` and, for how values get one type per column,
+       :mod:`dsc.io.columns`.  ``hub`` loads a dataset with ``datasets``.
+    2. **Content ids** (only without ``key``): the sha256 of each row's
+       canonical JSON, as read, so renames and explode do not change it.
+    3. **Explode** ``spec.explode`` (named as in the data): one row per list
+       element, ids suffixed ``/0``, ``/1``...
+    4. **Renames**, all at once; they may name fields that explode produced.
+    5. **Key ids** (with ``key``, named after renames): the key values joined
+       with ``|`` (plus ``/n`` when exploded); null or repeated keys are
+       rejected.
+
+    The table has the data columns, then ``_dsc_id`` and ``_dsc_src``
+    (``path:line`` or ``path#index``).  Problems with the input as a whole
+    raise :class:`SourceError`, including a source that ends up with no rows.
+
+    >>> import tempfile
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> base = Path(tmp.name)
+    >>> _ = (base / "a.jsonl").write_text('{"q": "hi"}\\nnot json\\n{"q": "yo"}\\n')
+    >>> result = read_source(SourceSpec("demo", files=("*.jsonl",)), base)
+    >>> result.table.column("q").to_pylist(), result.table.column("_dsc_src").to_pylist()
+    (['hi', 'yo'], ['a.jsonl:1', 'a.jsonl:3'])
+    >>> [(r.source, r.reason) for r in result.rejects]
+    [('a.jsonl:2', 'malformed JSON: Expecting value at column 1')]
+    >>> tmp.cleanup()
+    """
+    base_dir = Path(base_dir)
+    rule = f"source:{spec.name}"
+    if spec.hub is not None and spec.files:
+        raise SourceError(f"source '{spec.name}' declares both files and hub; choose one")
+    if spec.hub is not None:
+        table, source = load_hub(spec.hub, base_dir)
+        check_reserved(table.column_names, spec.name)
+        table = table.append_column(SRC_COLUMN, index_sources(source.path, table.num_rows))
+        rejects: list[Reject] = []
+        inputs = [source]
+    elif spec.files:
+        table, rejects, inputs = _read_files(spec, base_dir, rule)
+    else:
+        raise SourceError(f"source '{spec.name}' declares neither files nor hub")
+
+    _check_rows(table, rejects, spec.name)
+    positions = None
+    if not spec.key:
+        table = add_content_ids(table)
+    if spec.explode is not None:
+        table, positions, exploded = explode(table, spec.explode, rule)
+        rejects += exploded
+    if spec.renames:
+        table = rename(table, spec.renames, spec.name)
+    if spec.key:
+        table, keyed = add_key_ids(table, spec.key, positions, rule, spec.name)
+        rejects += keyed
+    _check_rows(table, rejects, spec.name)
+    table = table.select([*data_columns(table), ID_COLUMN, SRC_COLUMN])
+    return ReadResult(table=table, rejects=rejects, inputs=inputs)
+
+
+def _check_rows(table: pa.Table, rejects: list[Reject], source: str) -> None:
+    if table.num_rows == 0:
+        raise SourceError(f"source '{source}' produced no rows ({len(rejects)} rejected)")
+
+
+def _read_files(
+    spec: SourceSpec, base_dir: Path, rule: str
+) -> tuple[pa.Table, list[Reject], list[InputFile]]:
+    if spec.format is not None and spec.format not in FORMATS:
+        raise SourceError(
+            f"source '{spec.name}': unknown format '{spec.format}' (known: {', '.join(FORMATS)})"
+        )
+    parts: list[Parsed] = []
+    labels: list[str] = []
+    inputs: list[InputFile] = []
+    rejects: list[Reject] = []
+    for path, label in expand(spec.files, base_dir):
+        parsed = READERS[_format_of(spec.format, path, label)](path, label, rule)
+        digest, size = _sha256(path, label)
+        inputs.append(InputFile(path=label, sha256=digest, bytes=size, rows=parsed.count))
+        rejects += parsed.rejects
+        parts.append(parsed)
+        labels.append(label)
+
+    # Records of all text files are typed together, so one file cannot
+    # quietly give a column another type than the rest.
+    records = [r for p in parts for r in p.records]
+    names, types, loaded, mistyped = records_to_table(records, rule)
+    check_reserved(names, spec.name)
+    # Parse and type rejects come from two passes; people read them in
+    # input order.
+    rank = {label: i for i, label in enumerate(labels)}
+    rejects = sorted(rejects + mistyped, key=lambda r: _position(r.source, rank))
+    kept = {id(r) for r in loaded}
+    tables = []
+    for part, label in zip(parts, labels):
+        if part.table is not None:
+            check_reserved(part.table.column_names, spec.name)
+            sources = index_sources(label, part.table.num_rows)
+            tables.append(part.table.append_column(SRC_COLUMN, sources))
+        else:
+            tables.append(build_table([r for r in part.records if id(r) in kept], names, types))
+    return _concat(tables, spec.name), rejects, inputs
+
+
+def _position(source: str, rank: dict[str, int]) -> tuple[int, int]:
+    """Sort key of a reject's ``path:line`` / ``path#index`` source."""
+    match = re.fullmatch(r"(.*)[:#](\d+)", source, flags=re.DOTALL)
+    assert match is not None, source  # the readers only make these two forms
+    return rank[match[1]], int(match[2])
+
+
+def _concat(tables: list[pa.Table], source: str) -> pa.Table:
+    if len(tables) == 1:
+        return tables[0]
+    try:
+        # "permissive" fills columns a file lacks with nulls and widens
+        # compatible types (int64 with float64); it refuses string vs int.
+        table = pa.concat_tables(tables, promote_options="permissive")
+    except (pa.ArrowTypeError, pa.ArrowInvalid) as exc:
+        raise SourceError(f"source '{source}': its files disagree on column types: {exc}") from exc
+    return table.select([*data_columns(table), SRC_COLUMN])
+
+
+def expand(patterns: tuple[str, ...], base_dir: Path) -> list[tuple[Path, str]]:
+    """The files ``patterns`` match, with their labels: each pattern's
+    matches sorted (by path), in pattern order, each file once.  ``**`` matches across
+    folders.  A pattern matching no file (a missing file, too) is a
+    :class:`SourceError`.
+
+    A label is the path as shown in ids, rejects and inputs: relative to
+    ``base_dir`` (so results do not depend on where the repo is), unless an
+    absolute pattern matched a file outside it.
+    """
+    base = Path(os.path.abspath(base_dir))
+    found: dict[Path, str] = {}
+    for pattern in patterns:
+        if os.path.isabs(pattern):
+            matches = glob.glob(pattern, recursive=True)
+        else:
+            # root_dir keeps glob characters in base_dir itself from being
+            # taken as a pattern.
+            matches = glob.glob(pattern, root_dir=base, recursive=True)
+        files = sorted(
+            (Path(os.path.normpath(base / m)), Path(os.path.normpath(m)).as_posix())
+            for m in matches
+            if (base / m).is_file()
+        )
+        if not files:
+            raise SourceError(f"no file matches '{pattern}' (relative to {base})")
+        for path, label in files:
+            if os.path.isabs(label) and path.is_relative_to(base):
+                label = path.relative_to(base).as_posix()
+            found.setdefault(path, label)
+    return list(found.items())
+
+
+def _format_of(declared: str | None, path: Path, label: str) -> str:
+    if declared is not None:
+        return declared
+    suffix = path.suffix.lower()
+    if suffix not in EXTENSIONS:
+        known = ", ".join(sorted(EXTENSIONS))
+        raise SourceError(
+            f"{label}: cannot tell the format from the extension '{suffix}' "
+            f"(known: {known}); declare the source's format"
+        )
+    return EXTENSIONS[suffix]
+
+
+def _sha256(path: Path, label: str) -> tuple[str, int]:
+    try:
+        with path.open("rb") as handle:
+            digest = hashlib.file_digest(handle, "sha256")
+            return digest.hexdigest(), handle.tell()
+    except OSError as exc:
+        raise SourceError(f"cannot read {label}: {exc.strerror or exc}") from exc

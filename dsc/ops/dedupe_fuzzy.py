@@ -1,0 +1,47 @@
+"""`dedupe fuzzy on cols pairs "file"` — record-level dedupe trained from labelled pairs."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from dsc.ops.base import Operator, cols, operator
+from dsc.ops.dedupe_common import DedupeParams, keep_text
+from dsc.ops.runtime import DedupeOperator, RunError
+
+
+@operator
+class DedupeFuzzy(DedupeOperator, Operator):
+    name = "dedupe_fuzzy"
+    keyword = "dedupe fuzzy"
+    effect = "drops rows"
+    reason = "fuzzy duplicate record"
+
+    class Params(DedupeParams):
+        pairs: str
+        threshold: Decimal = Decimal("0.5")
+
+    @classmethod
+    def describe(cls, p):
+        return (f"remove fuzzy duplicate records on {cols(p['columns'])} (model trained from "
+                f"{p['pairs']}, cluster threshold {p['threshold']}); {keep_text(p)}")
+
+    @classmethod
+    def clusters(cls, table, params, ctx):
+        from dsc.kernels.fuzzy import FuzzyError, fuzzy_duplicates, load_pairs
+
+        columns = params["columns"]
+        try:
+            pairs = load_pairs(ctx.base_dir / params["pairs"], columns)
+            records = table.select(columns).to_pylist()
+            result = fuzzy_duplicates(records, columns, pairs, threshold=float(params["threshold"]),
+                                      seed=ctx.seed % 2**32)
+        except FuzzyError as err:
+            raise RunError(str(err)) from None
+        return result.cluster
+
+    @classmethod
+    def strictness(cls, old, new):
+        rest = lambda p: {k: v for k, v in p.items() if k != "threshold"}  # noqa: E731
+        if rest(old) != rest(new):
+            return None
+        a, b = Decimal(str(old["threshold"])), Decimal(str(new["threshold"]))
+        return 0 if a == b else 1 if b < a else -1

@@ -1,0 +1,46 @@
+"""`dedupe near on cols jaccard >= T ngram N …` — MinHash + LSH, verified by exact Jaccard."""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from dsc.ops.base import Operator, cols, operator
+from dsc.ops.dedupe_common import DedupeParams, keep_text
+from dsc.ops.runtime import DedupeOperator, joined_text
+
+
+@operator
+class DedupeNear(DedupeOperator, Operator):
+    name = "dedupe_near"
+    keyword = "dedupe near"
+    effect = "drops rows"
+    reason = "near duplicate"
+
+    class Params(DedupeParams):
+        threshold: Decimal = Decimal("0.8")
+        ngram: int = 5
+        unit: Literal["words", "chars"] = "words"
+        permutations: int = 128
+        bands: int | None = None
+
+    @classmethod
+    def describe(cls, p):
+        return (f"remove near duplicates on {cols(p['columns'])} (Jaccard >= {p['threshold']} over "
+                f"{p['ngram']}-{p['unit'][:-1]} shingles, {p['permutations']} permutations); {keep_text(p)}")
+
+    @classmethod
+    def clusters(cls, table, params, ctx):
+        from dsc.kernels.near import near_duplicates
+
+        result = near_duplicates(joined_text(table, params["columns"]), threshold=float(params["threshold"]),
+                                 ngram=params["ngram"], unit=params["unit"][:-1], num_perm=params["permutations"],
+                                 seed=ctx.seed, bands=params.get("bands"))
+        return result.cluster
+
+    @classmethod
+    def strictness(cls, old, new):
+        rest = lambda p: {k: v for k, v in p.items() if k != "threshold"}  # noqa: E731
+        if rest(old) != rest(new):
+            return None
+        a, b = Decimal(str(old["threshold"])), Decimal(str(new["threshold"]))
+        return 0 if a == b else 1 if b < a else -1

@@ -1,0 +1,170 @@
+"""What operators share at run time: the outcome of a step and the family base classes.
+
+A family base owns the loop, the counting and the rejects; an operator writes only its own
+logic: a row filter returns a drop mask, a column map returns new column values, a dedupe
+operator returns a cluster label per row. Operators derive from these classes, so this
+module is imported when a spec is compiled: numpy and pyarrow are imported inside the
+functions that run rows, never at import time.
+"""
+from __future__ import annotations
+
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+
+ID = "_dsc_id"
+# Below this many rows a process pool costs more than it saves.
+PARALLEL_MIN_ROWS = 20_000
+
+
+class RunError(Exception):
+    """A problem found while running that is the spec's or the data's, not a bug.
+
+    `exit_code` follows the CLI's named codes: 2 for the spec, 4 for input data."""
+
+    def __init__(self, message: str, exit_code: int = 4):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass
+class RunContext:
+    """What a step may know about the run: where relative paths resolve, the seed, workers."""
+
+    base_dir: Path
+    seed: int = 0
+    workers: int = 1
+
+
+@dataclass
+class Outcome:
+    """The rows a step kept, and for every row it removed: why, and which row it duplicates."""
+
+    table: pa.Table
+    removed: pa.Table  # columns: _dsc_id, reason, cluster, duplicate_of (+ the removed rows' data)
+    flags: list[dict[str, Any]] = field(default_factory=list)
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+
+
+def removed_rows(table: pa.Table, mask: np.ndarray, reason: str | list[str],
+                 cluster: list[str | None] | None = None, duplicate_of: list[str | None] | None = None) -> pa.Table:
+    """The rows of `table` selected by `mask`, with their reason (and cluster) attached."""
+    import pyarrow as pa
+
+    picked = table.filter(pa.array(mask, type=pa.bool_()))
+    n = picked.num_rows
+    reasons = reason if isinstance(reason, list) else [reason] * n
+    extra = {
+        "_dsc_reason": pa.array(reasons, type=pa.string()),
+        "_dsc_cluster": pa.array(cluster if cluster is not None else [None] * n, type=pa.string()),
+        "_dsc_duplicate_of": pa.array(duplicate_of if duplicate_of is not None else [None] * n, type=pa.string()),
+    }
+    for name, arr in extra.items():
+        picked = picked.append_column(name, arr)
+    return picked
+
+
+def _slices(table: pa.Table, parts: int) -> list[pa.Table]:
+    size = -(-table.num_rows // parts)
+    return [table.slice(i, size) for i in range(0, table.num_rows, size)] or [table]
+
+
+class RowOperator:
+    """Family base for row-wise operators: each row is decided on its own, so the table can be
+    cut into contiguous slices for N worker processes and put back together in order — the
+    result is the same bytes with 1 or N workers.
+
+    A subclass defines `transform(table, params, ctx)` returning either a new table (a map)
+    or `(drop_mask, reason)` (a filter)."""
+
+    @classmethod
+    def apply(cls, table: pa.Table, params: dict, ctx: RunContext) -> Outcome:
+        import pyarrow as pa
+
+        if ctx.workers > 1 and table.num_rows >= PARALLEL_MIN_ROWS:
+            with ProcessPoolExecutor(ctx.workers) as pool:
+                parts = list(pool.map(cls._apply_slice, _slices(table, ctx.workers),
+                                      [params] * ctx.workers, [ctx] * ctx.workers))
+            kept = pa.concat_tables([p.table for p in parts])
+            removed = pa.concat_tables([p.removed for p in parts])
+            return Outcome(kept, removed)
+        return cls._apply_slice(table, params, ctx)
+
+    @classmethod
+    def _apply_slice(cls, table: pa.Table, params: dict, ctx: RunContext) -> Outcome:
+        import numpy as np
+        import pyarrow as pa
+
+        result = cls.transform(table, params, ctx)
+        if isinstance(result, pa.Table):
+            return Outcome(result, removed_rows(result, np.zeros(result.num_rows, dtype=bool), ""))
+        mask, reason = result
+        return Outcome(table.filter(pa.array(~mask)), removed_rows(table, mask, reason))
+
+
+class DedupeOperator:
+    """Family base for duplicate removal: the subclass labels clusters; the base chooses each
+    cluster's survivor by the declared keep rule (ties broken by row id, never by position)
+    and records, for every removed row, its cluster and the row it duplicates.
+
+    A subclass defines `clusters(table, params, ctx)`: a label per row, the smallest row index
+    of its cluster."""
+
+    reason: str = "duplicate"
+
+    @classmethod
+    def apply(cls, table: pa.Table, params: dict, ctx: RunContext) -> Outcome:
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        from dsc.kernels.survivors import survivors
+
+        cluster = cls.clusters(table, params, ctx)
+        ids = table.column(ID)
+        lengths = by = None
+        if params["keep"] in ("longest", "shortest"):
+            lengths = np.zeros(table.num_rows, dtype=np.int64)
+            for col in params["columns"]:
+                lengths += pc.fill_null(pc.utf8_length(_as_text(table.column(col))), 0).to_numpy(zero_copy_only=False)
+        if params["keep"] == "by":
+            by = table.column(params["keep_by"])
+        survivor = survivors(cluster, params["keep"], row_ids=ids, lengths=lengths, by=by,
+                             descending=params.get("descending", True))
+        index = np.arange(table.num_rows)
+        drop = survivor != index
+        id_list = ids.to_pylist()
+        dropped = np.flatnonzero(drop)
+        cluster_ids = [id_list[cluster[i]] for i in dropped]  # a cluster is named by its label row
+        dup_of = [id_list[survivor[i]] if survivor[i] >= 0 else None for i in dropped]
+        reasons = [cls.reason + (" (keep none: whole cluster dropped)" if survivor[i] < 0 else "") for i in dropped]
+        return Outcome(table.filter(pa.array(~drop)), removed_rows(table, drop, reasons, cluster_ids, dup_of))
+
+
+def _as_text(col: pa.ChunkedArray | pa.Array):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        return col
+    return pc.cast(col, pa.string())
+
+
+def text_column(table: pa.Table, name: str):
+    """A column as strings (casting numbers and booleans is exact, never a guess)."""
+    return _as_text(table.column(name))
+
+
+def joined_text(table: pa.Table, columns: list[str]):
+    """Several text columns joined by newlines (nulls as empty), for similarity over a record."""
+    import pyarrow.compute as pc
+
+    cols = [pc.fill_null(text_column(table, c), "") for c in columns]
+    if len(cols) == 1:
+        return cols[0]
+    return pc.binary_join_element_wise(*cols, "\n")

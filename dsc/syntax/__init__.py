@@ -1,0 +1,1 @@
+"""Syntax: source text → Lark parse tree → AST (spans kept, comments kept for `fmt`)."""

@@ -1,0 +1,257 @@
+"""Build the AST from a Lark parse tree — a separate pass, so every node keeps its span."""
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from lark import Token, Tree
+
+from dsc import ast
+from dsc.syntax.source import SourceFile, Span
+
+_ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\"}
+
+
+def unescape(literal: str) -> str:
+    r"""The value of a string literal, quotes removed and escapes resolved.
+
+    >>> unescape(r'"a\"b\\n"')
+    'a"b\\n'
+    """
+    body, out, i = literal[1:-1], [], 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body):
+            # Unknown escapes stay as written, so a regex like "\\d+" keeps its backslash.
+            out.append(_ESCAPES.get(body[i + 1], "\\" + body[i + 1]))
+            i += 2
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+class Builder:
+    """Dispatches on rule names (`build_<rule>`) and turns tokens into located leaves."""
+
+    def __init__(self, source: SourceFile):
+        self.source = source
+
+    # ── leaves ──────────────────────────────────────────────────────────────────────────
+    def span(self, item: Tree | Token) -> Span:
+        if isinstance(item, Token):
+            return self.source.span(item.start_pos, item.end_pos)
+        meta = item.meta
+        if getattr(meta, "empty", True):
+            return self.source.span(0, 0)
+        return self.source.span(meta.start_pos, meta.end_pos)
+
+    def leaf(self, item):
+        if item is None:
+            return None
+        if isinstance(item, Tree):
+            return self.build(item)
+        if item.type == "STRING":
+            return ast.Str(unescape(str(item)), span=self.span(item))
+        return ast.Name(str(item), span=self.span(item))
+
+    def leaves(self, items) -> tuple:
+        return tuple(self.leaf(i) for i in items)
+
+    def build(self, tree: Tree):
+        return getattr(self, f"build_{tree.data}")(tree, tree.children)
+
+    def build_number(self, tree, ch):
+        text = str(ch[0])
+        try:
+            value = Decimal(text)
+        except InvalidOperation:  # the NUMBER terminal only admits decimal literals
+            raise AssertionError(text) from None
+        return ast.Num(value, percent=ch[1] is not None, span=self.span(tree))
+
+    def build_names(self, tree, ch):
+        return self.leaves(ch)
+
+    build_strings = build_values = build_names
+
+    # ── file and header ─────────────────────────────────────────────────────────────────
+    def build_start(self, tree, ch):
+        return ast.Spec(self.leaves(ch), span=self.span(tree))
+
+    def build_dataset_block(self, tree, ch):
+        return ast.DatasetBlock(self.leaf(ch[0]), self.leaf(ch[1]), self.leaves(ch[2:]), span=self.span(tree))
+
+    def build_seed_stmt(self, tree, ch):
+        return ast.Seed(self.leaf(ch[0]), span=self.span(tree))
+
+    def build_locale_stmt(self, tree, ch):
+        return ast.Locale(self.leaf(ch[0]), span=self.span(tree))
+
+    # ── source ──────────────────────────────────────────────────────────────────────────
+    def build_source_block(self, tree, ch):
+        return ast.SourceBlock(self.leaf(ch[0]), self.leaves(ch[1:]), span=self.span(tree))
+
+    def build_files_stmt(self, tree, ch):
+        return ast.Files(self.leaf(ch[0]), span=self.span(tree))
+
+    def build_hub_stmt(self, tree, ch):
+        opts = {o.data.removeprefix("hub_"): self.leaf(o.children[0]) for o in ch[1:]}
+        return ast.Hub(self.leaf(ch[0]), opts.get("split"), opts.get("revision"), opts.get("config"),
+                       span=self.span(tree))
+
+    def build_format_stmt(self, tree, ch):
+        return ast.Format(self.leaf(ch[0]), span=self.span(tree))
+
+    def build_key_stmt(self, tree, ch):
+        return ast.Key(self.leaf(ch[0]), span=self.span(tree))
+
+    def build_rename_stmt(self, tree, ch):
+        return ast.Rename(self.leaf(ch[0]), self.leaf(ch[2]), span=self.span(tree))
+
+    def build_explode_stmt(self, tree, ch):
+        return ast.Explode(self.leaf(ch[0]), span=self.span(tree))
+
+    # ── schema ──────────────────────────────────────────────────────────────────────────
+    def build_schema_block(self, tree, ch):
+        return ast.SchemaBlock(self.leaves(ch), span=self.span(tree))
+
+    def build_column_decl(self, tree, ch):
+        name, typ, mods = ch[0], ch[1], ch[2:]
+        modifiers = tuple(self.leaf(m.children[0]) for m in mods)
+        if typ.data == "label_type":
+            kind = ast.Name("label", span=self.span(typ))
+            return ast.ColumnDecl(self.leaf(name), kind, self.leaf(typ.children[0]), modifiers, span=self.span(tree))
+        return ast.ColumnDecl(self.leaf(name), self.leaf(typ.children[0]), None, modifiers, span=self.span(tree))
+
+    # ── clean ───────────────────────────────────────────────────────────────────────────
+    def build_clean_block(self, tree, ch):
+        return ast.CleanBlock(self.leaves(ch), span=self.span(tree))
+
+    def build_normalize_stmt(self, tree, ch):
+        return ast.Normalize(self.leaf(ch[0]), self.leaf(ch[1]), span=self.span(tree))
+
+    def build_drop_stmt(self, tree, ch):
+        negations = sum(1 for c in ch if isinstance(c, Token) and c.type == "NOT")
+        return ast.Drop(self.leaf(ch[-1]), negations, span=self.span(tree))
+
+    def build_measure_pred(self, tree, ch):
+        return ast.MeasurePred(*self.leaves(ch), span=self.span(tree))
+
+    def build_test_pred(self, tree, ch):
+        return ast.TestPred(*self.leaves(ch), span=self.span(tree))
+
+    def build_matches_pred(self, tree, ch):
+        return ast.MatchesPred(*self.leaves(ch), span=self.span(tree))
+
+    def build_in_pred(self, tree, ch):
+        return ast.InPred(self.leaf(ch[0]), self.leaf(ch[2]), ch[1] is not None, span=self.span(tree))
+
+    def build_standardize_stmt(self, tree, ch):
+        target = self.leaf(ch[2].children[0]) if ch[2] is not None else None
+        options = tuple(self.build_std_opt(o) for o in ch[3:])
+        return ast.Standardize(self.leaf(ch[0]), self.leaf(ch[1]), target, options, span=self.span(tree))
+
+    def build_std_opt(self, opt: Tree) -> ast.StdOption:
+        key = opt.data.removeprefix("std_")
+        if key == "from":
+            values = self.leaf(opt.children[0])
+        elif key == "rates":
+            values = tuple(
+                ast.Rate(self.leaf(r.children[0]), self.leaf(r.children[1]), span=self.span(r)) for r in opt.children
+            )
+        else:
+            values = (self.leaf(opt.children[0]),)
+        return ast.StdOption(key, values, span=self.span(opt))
+
+    def build_dedupe_stmt(self, tree, ch):
+        mode = self.leaf(ch[0].children[0])
+        options = tuple(
+            ast.DedupeOption(o.data.removeprefix("opt_"), self._flat(o.children), span=self.span(o)) for o in ch[2:]
+        )
+        return ast.Dedupe(mode, self.leaf(ch[1]), options, span=self.span(tree))
+
+    def _flat(self, children) -> tuple:
+        out = []
+        for c in children:
+            value = self.leaf(c)
+            out.extend(value if isinstance(value, tuple) else (value,))
+        return tuple(out)
+
+    def build_conflicts_stmt(self, tree, ch):
+        # children: names, ARROW, target, resolve, else
+        return ast.Conflicts(self.leaf(ch[0]), self.leaf(ch[2]), self.leaf(ch[3]), self.leaf(ch[4]),
+                             span=self.span(tree))
+
+    # ── annotate ────────────────────────────────────────────────────────────────────────
+    def build_annotate_block(self, tree, ch):
+        body = []
+        for stmt in ch[1:]:
+            key = stmt.data.removeprefix("ann_")
+            cmp = next((c for c in stmt.children if isinstance(c, Token) and c.type == "CMP"), None)
+            values = tuple(self.leaf(c) for c in stmt.children if cmp is None or c is not cmp)
+            body.append(ast.AnnSetting(key, values, self.leaf(cmp), span=self.span(stmt)))
+        return ast.AnnotateBlock(self.leaf(ch[0]), tuple(body), span=self.span(tree))
+
+    # ── split / augment / export ────────────────────────────────────────────────────────
+    def build_split_block(self, tree, ch):
+        opts = {c.data: self.leaf(c.children[0]) for c in ch[1:] if c.data in ("split_stratify", "split_seed")}
+        parts = tuple(
+            ast.SplitPart(self.leaf(c.children[0]), self.leaf(c.children[1]), span=self.span(c))
+            for c in ch[1:] if c.data == "split_stmt"
+        )
+        return ast.SplitBlock(self.leaf(ch[0]), opts.get("split_stratify"), opts.get("split_seed"), parts,
+                              span=self.span(tree))
+
+    def build_augment_block(self, tree, ch):
+        return ast.AugmentBlock(self.leaf(ch[0]), self.leaves(ch[1:]), span=self.span(tree))
+
+    def _aug_options(self, opts) -> tuple:
+        return tuple(
+            ast.AugOption(o.data.removeprefix("aug_"), self.leaf(o.children[0]), span=self.span(o)) for o in opts
+        )
+
+    def build_paraphrase_stmt(self, tree, ch):
+        method = ast.Name("paraphrase", span=self.span(tree))
+        return ast.Augmentation(method, self.leaf(ch[0]), (), self._aug_options(ch[1:]), span=self.span(tree))
+
+    def build_backtranslate_stmt(self, tree, ch):
+        method = ast.Name("backtranslate", span=self.span(tree))
+        return ast.Augmentation(method, self.leaf(ch[0]), self.leaf(ch[1]), self._aug_options(ch[2:]),
+                                span=self.span(tree))
+
+    def build_export_stmt(self, tree, ch):
+        opts = {o.data.removeprefix("export_"): self.leaf(o.children[0]) for o in ch[2:]}
+        return ast.Export(self.leaf(ch[0]), self.leaf(ch[1]), opts.get("shape"), opts.get("template"),
+                          span=self.span(tree))
+
+    # ── gate / finetune ─────────────────────────────────────────────────────────────────
+    def build_gate_block(self, tree, ch):
+        return ast.GateBlock(self.leaves(ch), span=self.span(tree))
+
+    def _severity(self, item):
+        return self.leaf(item.children[0]) if item is not None else None
+
+    def build_metric_gate(self, tree, ch):
+        args = self.leaf(ch[1]) if ch[1] is not None else ()
+        return ast.MetricGate(self.leaf(ch[0]), args, self.leaf(ch[2]), self.leaf(ch[3]), self._severity(ch[4]),
+                              span=self.span(tree))
+
+    def build_leakage_gate(self, tree, ch):
+        return ast.LeakageGate(self.leaf(ch[0]), self.leaf(ch[1]), self.leaf(ch[2]), self.leaf(ch[3]),
+                               self._severity(ch[4]), span=self.span(tree))
+
+    def build_finetune_block(self, tree, ch):
+        return ast.FinetuneBlock(self.leaf(ch[0]), self.leaves(ch[1:]), span=self.span(tree))
+
+    def build_setting(self, tree, ch):
+        return ast.Setting(self.leaf(ch[0]), self.leaves(ch[1:]), span=self.span(tree))
+
+
+def build(tree: Tree, source: SourceFile) -> ast.Spec:
+    """Turn a parse tree into the AST.
+
+    >>> from dsc.syntax.parser import parse_tree
+    >>> src = SourceFile("x.dspec", "gate {\\n  dropped <= 5%\\n}\\n")
+    >>> build(parse_tree(src)[0], src).blocks[0].gates[0].value
+    Num(value=Decimal('5'), percent=True)
+    """
+    return Builder(source).build(tree)

@@ -1,0 +1,63 @@
+"""Load a spec: bytes → text (or DSC100) → AST (or syntax diagnostics)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from dsc import ast
+from dsc.diagnostics import Diagnostic
+from dsc.syntax.build import build
+from dsc.syntax.parser import parse_tree
+from dsc.syntax.source import SourceFile
+
+MAX_SPEC_BYTES = 8 * 1024 * 1024
+
+
+def parse(source: SourceFile) -> tuple[ast.Spec | None, list[Diagnostic]]:
+    """Parse a spec into its AST; on syntax errors return None and every error found.
+
+    >>> spec, diags = parse(SourceFile("x.dspec", "gate {\\n  dropped <= 5%\\n}\\n"))
+    >>> type(spec.blocks[0]).__name__, diags
+    ('GateBlock', [])
+    """
+    tree, diags = parse_tree(source)
+    if tree is None:
+        return None, diags
+    return build(tree, source), diags
+
+
+def read_source(path: str | Path, display: str | None = None) -> tuple[SourceFile | None, list[Diagnostic]]:
+    """Read a spec file as UTF-8 text, or explain (DSC100) why it cannot be a spec."""
+    shown = display or str(path)
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        return None, [Diagnostic("DSC100", f"{shown}: no such file", hint="check the path")]
+    except IsADirectoryError:
+        return None, [Diagnostic("DSC100", f"{shown}: is a directory, not a spec file")]
+    except OSError as err:
+        return None, [Diagnostic("DSC100", f"{shown}: cannot be read ({err.strerror})")]
+    return decode_source(data, shown)
+
+
+def decode_source(data: bytes, shown: str) -> tuple[SourceFile | None, list[Diagnostic]]:
+    """Decode spec bytes; binary, oversized or non-UTF-8 input is a DSC100 diagnostic.
+
+    >>> decode_source(b"\\xff\\xfe", "x.dspec")[1][0].message
+    'x.dspec: not UTF-8 text (invalid byte 0xff at line 1, column 1)'
+    """
+    if len(data) > MAX_SPEC_BYTES:
+        return None, [Diagnostic("DSC100", f"{shown}: {len(data)} bytes is too large for a spec "
+                                            f"(limit {MAX_SPEC_BYTES} bytes)")]
+    if b"\x00" in data:
+        return None, [Diagnostic("DSC100", f"{shown}: looks like a binary file (it contains NUL bytes)",
+                                 hint="a .dspec file is UTF-8 text")]
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        before = data[: err.start]
+        line = before.count(b"\n") + 1
+        column = err.start - (before.rfind(b"\n") + 1) + 1
+        return None, [Diagnostic("DSC100", f"{shown}: not UTF-8 text (invalid byte 0x{data[err.start]:02x} "
+                                            f"at line {line}, column {column})",
+                                 hint="save the file as UTF-8")]
+    return SourceFile(shown, text), []

@@ -1,0 +1,298 @@
+"""Tests for the near-duplicate kernel (dsc.kernels.near) and components()."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import itertools
+from collections import deque
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bench.bench_near import exact_pairs
+from bench.corpus import make_corpus
+from dsc.kernels import near
+from dsc.kernels.near import NearResult, lsh_params, near_duplicates, shingle_hashes
+from dsc.kernels.unionfind import components
+
+WORDS = [f"w{i}" for i in range(40)]
+
+
+def text(*idx: int) -> str:
+    return " ".join(WORDS[i] for i in idx)
+
+
+def ref_shingles(s: str | None, n: int, unit: str = "word") -> set:
+    """Independent reference: Python str.split / code-point slicing."""
+    if s is None:
+        return set()
+    units = s.split() if unit == "word" else list(s)
+    if not units:
+        return set()
+    if len(units) < n:
+        return {tuple(units)}
+    return {tuple(units[k : k + n]) for k in range(len(units) - n + 1)}
+
+
+def brute_pairs(texts, threshold: float, n: int, unit: str = "word") -> set[tuple[int, int]]:
+    sets = [ref_shingles(t, n, unit) for t in texts]
+    return {
+        (i, j)
+        for i, j in itertools.combinations(range(len(texts)), 2)
+        if sets[i] and sets[j] and len(sets[i] & sets[j]) / len(sets[i] | sets[j]) >= threshold
+    }
+
+
+def pair_set(res: NearResult) -> set[tuple[int, int]]:
+    return set(map(tuple, res.pairs.tolist()))
+
+
+# --------------------------------------------------------------------------- basic behaviour
+
+
+def test_identical_texts_cluster_and_result_shape():
+    texts = [text(*range(20)), text(*range(20, 40)), text(*range(20)), text(*range(20))]
+    res = near_duplicates(texts)
+    assert res.pairs.dtype == np.int64 and res.pairs.shape == (3, 2)
+    assert res.pairs.tolist() == [[0, 2], [0, 3], [2, 3]]
+    assert res.cluster.dtype == np.int64
+    assert res.cluster.tolist() == [0, 1, 0, 0]
+    assert res.verified_pairs == 3 and res.candidate_pairs >= 3
+
+
+def test_pair_just_above_threshold_is_found():
+    # 20 distinct words -> 16 word 5-grams.  Changing the last word alters only
+    # the last window: |A & B| = 15, |A | B| = 17, J = 15/17 = 0.882.
+    a = text(*range(20))
+    b = text(*range(19), 39)
+    res = near_duplicates([a, b], threshold=0.8)
+    assert pair_set(res) == {(0, 1)}
+    assert near_duplicates([a, b], threshold=15 / 17).verified_pairs == 1  # boundary is inclusive
+    assert near_duplicates([a, b], threshold=15 / 17 + 1e-9).verified_pairs == 0
+
+
+def test_pair_below_threshold_is_rejected():
+    # Changing word 10 touches windows 6..10: |A & B| = 11, |A | B| = 21, J = 0.524.
+    a = text(*range(20))
+    b = text(*range(10), 39, *range(11, 20))
+    assert near_duplicates([a, b], threshold=0.8).verified_pairs == 0
+    assert near_duplicates([a, b], threshold=0.5, bands=64).pairs.tolist() == [[0, 1]]
+
+
+def test_exact_ratio_at_threshold_counts():
+    # Unigrams: {a,b,c,d} vs {a,b,c,d,e} -> J = 4/5, exactly the threshold.
+    res = near_duplicates(["a b c d", "a b c d e"], threshold=0.8, ngram=1, bands=64)
+    assert res.pairs.tolist() == [[0, 1]]
+    assert near_duplicates(["a b c d", "a b c d e"], threshold=0.81, ngram=1, bands=64).verified_pairs == 0
+
+
+def test_duplicate_shingles_are_a_set():
+    # "x x x x" as unigrams is the set {x}: identical to "x".
+    assert near_duplicates(["x x x x", "x"], ngram=1).verified_pairs == 1
+
+
+def test_short_texts_form_one_shingle():
+    res = near_duplicates(["hi there", "hi there", "hi there you", "hi"], ngram=5)
+    assert res.pairs.tolist() == [[0, 1]]  # whole-text shingles: equal only for equal texts
+
+
+def test_null_and_empty_never_match():
+    texts = [None, None, "", "", "   \n\t", "same words here ok", None, "same words here ok"]
+    res = near_duplicates(texts)
+    assert res.pairs.tolist() == [[5, 7]]
+    assert res.cluster.tolist() == [0, 1, 2, 3, 4, 5, 6, 5]
+    char = near_duplicates([None, "", None, ""], unit="char")
+    assert char.verified_pairs == 0 and char.candidate_pairs == 0
+
+
+def test_input_kinds_agree():
+    corpus = make_corpus(300, seed=7, words=40)["text"]
+    texts = corpus[:150] + [None] + corpus[150:]
+    base = near_duplicates(texts)
+    assert base.verified_pairs > 0
+    for variant in (
+        pa.array(texts, type=pa.string()),
+        pa.array(texts, type=pa.large_string()),
+        pa.chunked_array([pa.array(texts[:97]), pa.array(texts[97:])]),
+        pa.array([None] + texts, type=pa.string()).slice(1),
+    ):
+        other = near_duplicates(variant)
+        np.testing.assert_array_equal(other.pairs, base.pairs)
+        np.testing.assert_array_equal(other.cluster, base.cluster)
+
+
+def test_rejects_bad_arguments():
+    with pytest.raises(ValueError):
+        near_duplicates(["a"], unit="token")
+    with pytest.raises(ValueError):
+        near_duplicates(["a"], threshold=0)
+    with pytest.raises(ValueError):
+        near_duplicates(["a"], bands=0)
+    with pytest.raises(TypeError):
+        near_duplicates(pa.array([1, 2]))
+
+
+# --------------------------------------------------------------------------- determinism
+
+
+def test_deterministic_and_order_independent(monkeypatch):
+    corpus = make_corpus(1500, seed=11, words=60)
+    texts = corpus["text"]
+    first, second = near_duplicates(texts), near_duplicates(texts)
+    for field in ("cluster", "pairs"):
+        np.testing.assert_array_equal(getattr(first, field), getattr(second, field))
+    assert first.candidate_pairs == second.candidate_pairs
+
+    # Shuffle rows: same pairs once indices are mapped back.
+    perm = np.random.default_rng(3).permutation(len(texts))
+    shuffled = near_duplicates([texts[k] for k in perm])
+    mapped = {tuple(sorted((int(perm[i]), int(perm[j])))) for i, j in shuffled.pairs.tolist()}
+    assert mapped == pair_set(first)
+    assert shuffled.candidate_pairs == first.candidate_pairs
+
+    # Chunking and MinHash blocking are implementation details.
+    monkeypatch.setattr(near, "_CHUNK_ROWS", 97)
+    monkeypatch.setattr(near, "_BLOCK_SHINGLES", 1000)
+    monkeypatch.setattr(near, "_PAIR_BLOCK", 50)
+    small = near_duplicates(texts)
+    np.testing.assert_array_equal(small.pairs, first.pairs)
+    assert small.candidate_pairs == first.candidate_pairs
+
+
+def test_verified_pairs_do_not_depend_on_minhash_seed():
+    texts = make_corpus(800, seed=2, words=80)["text"]
+    # Exact verification: seeds can only change which borderline pairs LSH finds.
+    a, b = near_duplicates(texts, seed=1, bands=32), near_duplicates(texts, seed=2, bands=32)
+    assert pair_set(a) == pair_set(b) == exact_pairs(texts, 0.8, 5)
+
+
+# --------------------------------------------------------------------------- shingling
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.text(alphabet="ab é\t\n\u3000\x1c日", max_size=30) | st.none(), min_size=2, max_size=6),
+    st.integers(1, 4),
+    st.sampled_from(["word", "char"]),
+)
+def test_shingle_sets_match_python_reference(texts, n, unit):
+    h, off = shingle_hashes(pa.array(texts, type=pa.string()), n, unit)
+    sets = [set(h[off[i] : off[i + 1]].tolist()) for i in range(len(texts))]
+    ref = [ref_shingles(t, n, unit) for t in texts]
+    assert [len(s) for s in sets] == [len(r) for r in ref]
+    for i, j in itertools.combinations(range(len(texts)), 2):
+        assert len(sets[i] & sets[j]) == len(ref[i] & ref[j])
+
+
+def test_row_tokens_do_not_depend_on_chunk_neighbours():
+    # An all-ASCII chunk takes a faster splitter; 0x1C-0x1F must still split.
+    rows = ["a\x1cb c d", " lead and trail ", "x"]
+    alone, _ = shingle_hashes(pa.array(rows), 1, "word")
+    mixed, off = shingle_hashes(pa.array(rows + ["日本 語"]), 1, "word")
+    assert alone.tolist() == mixed[: off[3]].tolist()
+    assert len(alone) == 4 + 3 + 1
+
+
+def test_char_unit_pairs():
+    # 11 chars -> 9 trigrams; appending "!" adds one: J = 9/10.
+    res = near_duplicates(["hello world", "hello world!", "jello wor", "héllo wörld", "héllo wörld"],
+                          unit="char", ngram=3)
+    assert res.pairs.tolist() == [[0, 1], [3, 4]]
+    assert near_duplicates(["hello world", "hello world!"], unit="char", ngram=3, threshold=0.91).verified_pairs == 0
+
+
+# --------------------------------------------------------------------------- LSH parameters
+
+
+def test_lsh_params_matches_datasketch_objective():
+    datasketch_lsh = pytest.importorskip("datasketch.lsh")
+    for t, k in [(0.5, 64), (0.7, 128), (0.8, 128), (0.9, 256)]:
+        assert lsh_params(t, k, 0.5, 0.5) == datasketch_lsh._optimal_param(t, k, 0.5, 0.5)
+    b, r = lsh_params(0.8, 128)
+    assert b * r <= 128
+    assert 1 - (1 - 0.8**r) ** b > 0.9  # recall-weighted default: most J=0.8 pairs become candidates
+
+
+def test_kernel_does_not_import_datasketch():
+    tree = ast.parse(inspect.getsource(near))
+    imported = {a.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    assert "datasketch" not in imported and "scipy" not in imported
+
+
+# --------------------------------------------------------------------------- quality
+
+
+def test_prefix_filter_reference_is_exact():
+    # The benchmark's fast all-pairs ground truth must agree with brute force.
+    texts = make_corpus(300, seed=5, words=30, exact_dup_rate=0.1, near_dup_rate=0.2)["text"]
+    texts += ["a b c d e f", "a b c d e g", "a b c d e f g", None, ""]
+    for t in (0.5, 0.8):
+        assert exact_pairs(texts, t, 5) == brute_pairs(texts, t, 5)
+
+
+def test_precision_recall_on_synthetic_corpus():
+    corpus = make_corpus(2000, seed=4, words=60)
+    texts = corpus["text"]
+    truth = exact_pairs(texts, 0.8, 5)
+    assert len(truth) >= 100  # the corpus really contains near and exact dups
+    found = pair_set(near_duplicates(texts))
+    precision = len(found & truth) / len(found)
+    recall = len(found & truth) / len(truth)
+    assert precision >= 0.98 and recall >= 0.95, (precision, recall)
+
+
+def test_corpus_near_dups_land_in_target_band():
+    corpus = make_corpus(400, seed=9)
+    js = []
+    for i in np.flatnonzero(corpus["near_of"] >= 0).tolist():
+        a = ref_shingles(corpus["text"][i], 5)
+        b = ref_shingles(corpus["text"][corpus["near_of"][i]], 5)
+        js.append(len(a & b) / len(a | b))
+    assert 0.84 <= min(js) and max(js) <= 0.96
+
+
+# --------------------------------------------------------------------------- components
+
+
+def bfs_labels(n: int, edges: list[tuple[int, int]]) -> list[int]:
+    adj = [[] for _ in range(n)]
+    for u, v in edges:
+        adj[u].append(v)
+        adj[v].append(u)
+    label = [-1] * n
+    for s in range(n):  # ascending start: the first node reached is the smallest
+        if label[s] >= 0:
+            continue
+        label[s] = s
+        queue = deque([s])
+        while queue:
+            for w in adj[queue.popleft()]:
+                if label[w] < 0:
+                    label[w] = s
+                    queue.append(w)
+    return label
+
+
+def test_components_small_graphs():
+    assert components(0, np.zeros((0, 2), np.int64)).tolist() == []
+    assert components(3, np.zeros((0, 2), np.int64)).tolist() == [0, 1, 2]
+    path = np.array([[k, k + 1] for k in range(99)])[::-1]  # long path, edges reversed
+    assert components(100, path).tolist() == [0] * 100
+    assert components(5, np.array([[3, 4], [4, 3], [1, 1]])).tolist() == [0, 1, 2, 3, 3]
+    with pytest.raises(ValueError):
+        components(2, np.array([[0, 2]]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(1, 40).flatmap(
+    lambda n: st.tuples(st.just(n), st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=60))
+))
+def test_components_match_bfs(case):
+    n, edges = case
+    got = components(n, np.array(edges, dtype=np.int64).reshape(-1, 2))
+    assert got.tolist() == bfs_labels(n, edges)

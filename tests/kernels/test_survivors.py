@@ -1,0 +1,119 @@
+"""Tests for dsc.kernels.survivors.survivors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dsc.kernels.survivors import KEEP_RULES, survivors
+
+# Two clusters {0, 1, 3, 5} and {2, 4} plus a singleton 6.  Row ids are
+# deliberately not in index order, so "first" by id differs from "first" by index.
+CLUSTER = np.array([0, 0, 2, 0, 2, 0, 6])
+IDS = ["id-5", "id-2", "id-9", "id-7", "id-1", "id-3", "id-0"]
+
+
+def run(keep, **kw):
+    return survivors(CLUSTER, keep, row_ids=IDS, **kw).tolist()
+
+
+def test_first_and_last_go_by_row_id_not_index():
+    assert run("first") == [1, 1, 4, 1, 4, 1, 6]  # id-2, id-1
+    assert run("last") == [3, 3, 2, 3, 2, 3, 6]  # id-7, id-9
+
+
+def test_longest_and_shortest_break_ties_by_row_id():
+    lengths = np.array([9, 4, 3, 9, 3, 4, 1])
+    # longest in cluster 0: rows 0 and 3 (9) -> id-5 < id-7; cluster 2 tie (3, 3) -> id-1
+    assert run("longest", lengths=lengths) == [0, 0, 4, 0, 4, 0, 6]
+    # shortest in cluster 0: rows 1 and 5 (4) -> id-2 < id-3
+    assert run("shortest", lengths=lengths) == [1, 1, 4, 1, 4, 1, 6]
+
+
+def test_by_column_nulls_and_nan_never_win():
+    score = pa.array([1.0, None, None, float("nan"), None, 1.0, None])
+    # cluster 0: 1.0 at rows 0 (id-5) and 5 (id-3) -> id-3; cluster 2: all null -> smallest id (id-1)
+    assert run("by", by=score) == [5, 5, 4, 5, 4, 5, 6]
+    assert run("by", by=score, descending=False) == [5, 5, 4, 5, 4, 5, 6]
+    dates = pa.array(["2024-01-02", "2023-05-01", "2020-01-01", "2025-01-01", None, None, None])
+    assert run("by", by=dates) == [3, 3, 2, 3, 2, 3, 6]
+    assert run("by", by=pa.chunked_array([dates.slice(0, 2), dates.slice(2)]), descending=False) == [
+        1, 1, 2, 1, 2, 1, 6
+    ]
+
+
+def test_keep_none_drops_whole_clusters_but_not_singletons():
+    assert run("none") == [-1, -1, -1, -1, -1, -1, 6]
+
+
+def test_singletons_always_survive():
+    cluster = np.arange(5)
+    for keep in ("first", "last", "none"):
+        assert survivors(cluster, keep, row_ids=list("edcba")).tolist() == [0, 1, 2, 3, 4]
+
+
+def test_row_ids_may_be_an_arrow_array():
+    ids = pa.chunked_array([pa.array(IDS[:3]), pa.array(IDS[3:])])
+    assert survivors(CLUSTER, "first", row_ids=ids).tolist() == run("first")
+    assert survivors(np.array([0, 0, 0]), "first", row_ids=pa.array([30, 10, 20])).tolist() == [1, 1, 1]
+
+
+def test_empty_and_errors():
+    assert survivors(np.array([], np.int64), "first", row_ids=[]).tolist() == []
+    with pytest.raises(ValueError, match="unknown keep rule"):
+        run("biggest")
+    with pytest.raises(ValueError, match="lengths"):
+        run("longest")
+    with pytest.raises(ValueError, match="by column"):
+        run("by")
+    with pytest.raises(ValueError, match="unique"):
+        survivors(np.array([0, 0]), "first", row_ids=["a", "a"])
+    with pytest.raises(ValueError, match="entries"):
+        survivors(np.array([0, 0]), "first", row_ids=["a"])
+    with pytest.raises(ValueError, match="nulls"):
+        survivors(np.array([0, 0]), "first", row_ids=["a", None])
+
+
+@st.composite
+def _tables(draw):
+    n = draw(st.integers(1, 30))
+    group = draw(st.lists(st.integers(0, 5), min_size=n, max_size=n))
+    ids = draw(st.lists(st.text(max_size=4), min_size=n, max_size=n, unique=True))
+    lengths = draw(st.lists(st.integers(0, 3), min_size=n, max_size=n))
+    by = draw(st.lists(st.one_of(st.none(), st.integers(0, 3)), min_size=n, max_size=n))
+    perm = draw(st.permutations(range(n)))
+    return np.array(group), ids, np.array(lengths), by, np.array(perm)
+
+
+def _labels(group: np.ndarray) -> np.ndarray:
+    """Cluster label = smallest index with the same group, as the dedupe kernels produce."""
+    first: dict[int, int] = {}
+    return np.array([first.setdefault(int(g), i) for i, g in enumerate(group)])
+
+
+def _surviving_ids(group, ids, lengths, by, keep, descending):
+    out = survivors(_labels(group), keep, row_ids=ids, lengths=lengths, by=pa.array(by, pa.int64()),
+                    descending=descending)
+    return [None if s < 0 else ids[s] for s in out]
+
+
+@settings(max_examples=200, deadline=None)
+@given(table=_tables(), keep=st.sampled_from(KEEP_RULES), descending=st.booleans())
+def test_survivors_do_not_depend_on_row_order(table, keep, descending):
+    group, ids, lengths, by, perm = table
+    before = _surviving_ids(group, ids, lengths, by, keep, descending)
+    after = _surviving_ids(group[perm], [ids[p] for p in perm], lengths[perm], [by[p] for p in perm],
+                           keep, descending)
+    back = [None] * len(ids)
+    for new, old in enumerate(perm):
+        back[old] = after[new]
+    assert back == before
+    # and each survivor is a member of the row's own cluster (or -1 for keep="none")
+    for i, sid in enumerate(before):
+        if sid is None:
+            assert keep == "none" and (group == group[i]).sum() >= 2
+        else:
+            assert group[ids.index(sid)] == group[i]

@@ -1,0 +1,164 @@
+"""Tests for dsc.kernels.text.normalize."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dsc.kernels import text
+from dsc.kernels.text import NORMALIZE_STEPS, normalize
+
+# Characters that exercise every branch: ASCII and Unicode whitespace,
+# controls kept and removed, format characters, combining marks, and letters
+# whose case folding differs from lowercasing or changes byte length.
+SPECIAL = list(
+    " \t\n\r\x0b\x0c\x1c\x1f\x85\xa0\u1680\u2000\u200a\u2028\u2029\u202f\u205f\u3000"
+    "\x00\x01\x1b\x7f\x9f\u00ad\u200b\u200d\u2060\ufeff\U000e0041"
+    "\u0301\u0345\u030cßẞΣσςİıﬁﬀŉǰǅ\u212b\u212a\u2126①²ⅫＡａ\u00a8\u037aAZaz09"
+)
+
+
+def reference(s: str | None, steps) -> str | None:
+    """Plain-Python statement of the documented behaviour."""
+    if s is None:
+        return None
+    form = "NFKC" if "nfkc" in steps else "NFC" if "nfc" in steps else None
+    if form:
+        s = unicodedata.normalize(form, s)
+    if "strip_control" in steps:
+        s = "".join(c for c in s if c in "\t\n" or unicodedata.category(c) not in ("Cc", "Cf"))
+        if form:
+            s = unicodedata.normalize(form, s)
+    if "collapse_whitespace" in steps:
+        s = re.sub(r"\s+", " ", s)
+    if "strip" in steps:
+        s = s.strip()
+    if "casefold" in steps:
+        s = s.casefold()
+        if form:
+            s = unicodedata.normalize(form, s)
+    return s
+
+
+def norm(values, steps, type_=pa.large_string()):
+    out = normalize(pa.array(values, type_), steps)
+    out.validate(full=True)
+    return out.to_pylist()
+
+
+@pytest.mark.parametrize(
+    "steps, given_, expected",
+    [
+        (["nfc"], "e\u0301 A\u030a", "é Å"),
+        (["nfc"], "ﬁ", "ﬁ"),  # NFC keeps compatibility characters
+        (["nfkc"], "ﬁ ① x² Ａ", "fi 1 x2 A"),
+        (["nfkc"], "a\u00a0b", "a b"),
+        (["strip_control"], "a\x00b\x7fc\x9fd\u200be\u00adf\ufeffg", "abcdefg"),
+        (["strip_control"], "line\r\n\tindent", "line\n\tindent"),  # \t and \n are kept
+        (["strip_control"], "flag\U000e0067\U000e007f", "flag"),  # tag characters are Cf
+        (["collapse_whitespace"], "a \u00a0\t\n b\u3000\u2003c", "a b c"),
+        (["collapse_whitespace"], "\n\n a  b \t", " a b "),  # ends are kept, as one space
+        (["collapse_whitespace"], "x\x1c\x1dy\x85z", "x y z"),  # str.isspace whitespace
+        (["collapse_whitespace"], "zero\u200bwidth", "zero\u200bwidth"),  # not whitespace
+        (["strip"], " \t a  b \n\u2003", "a  b"),
+        (["strip"], "\u3000\u00a0x\u0085", "x"),
+        (["casefold"], "Straße", "strasse"),
+        (["casefold"], "ẞ ΣΑΣ ς ﬁ", "ss σασ σ fi"),
+        (["casefold"], "İstanbul", "i\u0307stanbul"),
+        (["casefold"], "\u01c5 \u212a \u2126 \u01f0", "\u01c6 k \u03c9 j\u030c"),
+        (["casefold"], "MIXED ascii", "mixed ascii"),
+        # folding un-normalises ('ss\u0301'), so NFC is applied again: 's' + 'ś'
+        (["nfc", "casefold"], "ß\u0301", "s\u015b"),
+        (["collapse_whitespace", "strip", "casefold"], "  Hello,\n\n  WORLD\t ", "hello, world"),
+    ],
+)
+def test_step_examples(steps, given_, expected):
+    assert norm([given_], steps) == [expected]
+    assert norm([given_], steps, pa.string()) == [expected]
+
+
+def test_steps_apply_in_canonical_order_whatever_the_argument_order():
+    values = ["  ＡＢ\u00a0\u00a0Ç\u200b\tß\u0301 ", "Ｘ\x00 Ｙ", None, ""]
+    results = {tuple(norm(values, perm)) for perm in itertools.permutations(NORMALIZE_STEPS)}
+    assert results == {tuple(reference(v, NORMALIZE_STEPS) for v in values)}
+
+
+def test_no_steps_and_nothing_to_do_return_the_input():
+    arr = pa.array(["already plain text", "x y"])
+    assert normalize(arr, []) is arr
+    assert normalize(arr, ["collapse_whitespace", "strip", "strip_control", "nfc"]) is arr
+
+
+def test_nulls_stay_null_and_types_are_kept():
+    for type_ in (pa.string(), pa.large_string()):
+        arr = pa.array([None, " A\tB ", None, "", "c"], type_)
+        out = normalize(arr, NORMALIZE_STEPS)
+        assert out.type == type_
+        assert out.to_pylist() == [None, "a b", None, "", "c"]
+        assert out.null_count == 2
+    assert normalize(pa.array([None, None], pa.string()), ["casefold"]).to_pylist() == [None, None]
+    assert normalize(pa.array([], pa.string()), ["casefold"]).to_pylist() == []
+
+
+def test_sliced_input():
+    arr = pa.array(["skip\n me", " Two\t Words ", None, "ÉCOLE  x"]).slice(1, 3)
+    assert normalize(arr, ["collapse_whitespace", "strip", "casefold"]).to_pylist() == [
+        "two words", None, "école x"
+    ]
+
+
+def test_chunked_array_keeps_its_chunks():
+    chunks = [pa.array(["A  b", None]), pa.array([], pa.string()), pa.array(["\tC\u00a0D"])]
+    out = normalize(pa.chunked_array(chunks), ["collapse_whitespace", "strip", "casefold"])
+    assert isinstance(out, pa.ChunkedArray)
+    assert [len(c) for c in out.chunks] == [2, 0, 1]
+    assert out.to_pylist() == ["a b", None, "c d"]
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="unknown normalisation steps"):
+        normalize(pa.array(["x"]), ["lowercase"])
+    with pytest.raises(TypeError):
+        normalize(pa.array(["x"]), "casefold")
+    with pytest.raises(TypeError):
+        normalize(pa.array([1, 2]), ["casefold"])
+
+
+def test_many_blocks(monkeypatch):
+    # Tiny blocks put block boundaries inside whitespace runs and multi-byte
+    # characters; the result must not change.
+    values = ["  A\u3000\u3000b\n\n", "ß\u00a0\u00a0é", "", None, "x\x00  y\u200b", "\t\t"] * 7
+    expected = [reference(v, NORMALIZE_STEPS) for v in values]
+    for block in (1, 3, 8, 13):
+        monkeypatch.setattr(text, "_BLOCK_BYTES", block)
+        assert norm(values, NORMALIZE_STEPS) == expected
+
+
+def test_mostly_non_ascii_rows_take_the_whole_array_path():
+    values = ["ΣΟΦΙΑ  Straße", "ÀB\u00a0C", "İi", "plain"]
+    assert norm(values, NORMALIZE_STEPS) == [reference(v, NORMALIZE_STEPS) for v in values]
+
+
+# Assigned, non-surrogate code points only: NFC/NFKC come from Arrow's utf8proc,
+# which may know code points that this Python's unicodedata does not.
+_chars = st.one_of(
+    st.sampled_from(SPECIAL),
+    st.characters(codec="utf-8", exclude_categories=("Cs", "Cn")),
+)
+_rows = st.lists(st.one_of(st.none(), st.text(alphabet=_chars, max_size=24)), max_size=8)
+_steps = st.lists(st.sampled_from(NORMALIZE_STEPS), unique=True)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=_rows, steps=_steps, large=st.booleans())
+def test_matches_reference_and_is_idempotent(rows, steps, large):
+    type_ = pa.large_string() if large else pa.string()
+    out = norm(rows, steps, type_)
+    assert out == [reference(r, steps) for r in rows]
+    assert norm(out, steps, type_) == out

@@ -1,0 +1,46 @@
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from dsc.plan import DatasetInfo, Plan, Step, canonical_json, fingerprint, json_schema, plan_from_json, seal
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_canonical_json_sorts_keys_and_prints_decimals_as_strings():
+    plan = Plan(dataset=DatasetInfo(name="x"), steps=[Step(id="a", op="drop", params={"z": Decimal("0.50"), "a": 1})])
+    text = canonical_json(plan)
+    data = json.loads(text)
+    assert data["steps"][0]["params"] == {"a": 1, "z": "0.5"}
+    assert list(data) == sorted(data)
+    assert " " not in text.replace("unnamed", "")
+
+
+def test_fingerprint_ignores_lines_but_not_params():
+    step = Step(id="a", op="drop", line=3, params={"x": 1})
+    a = Plan(steps=[step])
+    moved = Plan(steps=[step.model_copy(update={"line": 30})])
+    changed = Plan(steps=[step.model_copy(update={"params": {"x": 2}})])
+    assert fingerprint(a) == fingerprint(moved)
+    assert fingerprint(a) != fingerprint(changed)
+    assert fingerprint(a).startswith("sha256:") and len(fingerprint(a)) == 7 + 64
+
+
+def test_floats_are_refused():
+    with pytest.raises(TypeError):
+        canonical_json(Plan(steps=[Step(id="a", op="drop", params={"x": 0.1})]))
+
+
+def test_round_trip_through_json():
+    plan = seal(Plan(dataset=DatasetInfo(name="x", seed=3)))
+    again = plan_from_json(canonical_json(plan, indent=2))
+    assert canonical_json(again) == canonical_json(plan)
+    assert fingerprint(again) == plan.fingerprint
+
+
+def test_docs_schema_is_current():
+    """docs/plan.schema.json is generated; regenerate with `python -m dsc.plan_schema`."""
+    expected = json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
+    assert (ROOT / "docs" / "plan.schema.json").read_text(encoding="utf-8") == expected
