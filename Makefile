@@ -20,13 +20,16 @@ $(STAMP): pyproject.toml
 test: install
 	$(PY) -m pytest
 
+# Check, compile and run every example spec over the real data in examples/data, then explain one.
 demo: install
 	@for spec in $(SPECS); do \
-	  echo "== $$spec"; \
+	  name=$$(basename $$spec .dspec); \
+	  echo; echo "== $$spec"; \
 	  $(DSC) check $$spec || exit $$?; \
-	  $(DSC) compile $$spec -o out/plans/$$(basename $$spec .dspec).plan.json || exit $$?; \
-	  $(DSC) explain $$spec || exit $$?; \
+	  $(DSC) compile $$spec -o out/plans/$$name.plan.json || exit $$?; \
+	  $(DSC) run $$spec --out out/$$name || exit $$?; \
 	done
+	@echo; echo "== dsc explain specs/common_gen.dspec"; $(DSC) explain specs/common_gen.dspec
 
 bench: install
 	$(PY) -m bench.run

@@ -19,7 +19,7 @@ class Compiled:
     spec: ast.Spec | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
     plan: Plan | None = None
-    missing: bool = False  # the spec file itself could not be found or read
+    missing: bool = False  # the spec file itself could not be read (exit 4, not 2)
 
     @property
     def ok(self) -> bool:
@@ -47,8 +47,8 @@ def compile_text(source: SourceFile, base_dir: Path | None = None) -> Compiled:
 
 
 def compile_file(path: str | Path) -> Compiled:
-    """Read a spec file and compile it; a missing or unreadable file is a DSC100 diagnostic."""
+    """Read a spec file and compile it; an unreadable file is a DSC107 diagnostic (exit 4)."""
     source, diags = read_source(path)
     if source is None:
-        return Compiled(None, diagnostics=diags, missing=True)
+        return Compiled(None, diagnostics=diags, missing=any(d.code == "DSC107" for d in diags))
     return compile_text(source, base_dir=Path(path).resolve().parent)

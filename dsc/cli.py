@@ -107,7 +107,7 @@ def fmt(
         source, diags = read_source(spec)
         if source is None:
             typer.echo(render_all(diags, None), err=True)
-            code = max(code, EXIT_INPUT_ERROR)
+            code = max(code, EXIT_INPUT_ERROR if any(d.code == "DSC107" for d in diags) else EXIT_SPEC_ERROR)
             continue
         text, diags = format_source(source)
         if text is None:

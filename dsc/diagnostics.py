@@ -12,13 +12,14 @@ from typing import Iterable, Sequence
 from dsc.syntax.source import NO_SPAN, SourceFile, Span
 
 CODES: dict[str, str] = {
-    "DSC100": "the file cannot be read as a spec (missing, binary or not UTF-8)",
+    "DSC100": "the file is not spec text (binary, not UTF-8, or too large)",
     "DSC101": "unexpected character",
     "DSC102": "unexpected token",
     "DSC103": "unknown keyword",
     "DSC104": "unclosed block",
     "DSC105": "unexpected end of line",
     "DSC106": "too many syntax errors",
+    "DSC107": "the spec file cannot be read (missing, a directory, no permission)",
     "DSC201": "unknown column",
     "DSC202": "duplicate name",
     "DSC203": "unknown type or option value",

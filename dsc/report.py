@@ -1,6 +1,7 @@
 """The per-rule summary printed after a run, built from the manifest (stats first, rendering second)."""
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.table import Table
 
 
@@ -9,12 +10,12 @@ def summary_table(manifest: dict) -> Table:
     counts = manifest["counts"]
     title = (f"{manifest['dataset']['name']} — {counts['input']} rows in, {counts['kept']} kept, "
              f"{counts['rejected']} rejected ({manifest['plan_fingerprint'][:19]})")
-    table = Table(title=title, title_justify="left")
-    for name, justify in (("rule", "left"), ("line", "right"), ("in", "right"), ("out", "right"),
-                          ("removed", "right"), ("share", "right"), ("flagged", "right")):
-        table.add_column(name, justify=justify)
+    table = Table(title=escape(title), title_justify="left")
+    table.add_column("rule", overflow="fold")
+    for name in ("line", "in", "out", "removed", "share", "flagged"):
+        table.add_column(name, justify="right")
     for rule in manifest["rules"]:
         share = f"{100 * rule['removed'] / rule['rows_in']:.1f}%" if rule["rows_in"] else "-"
-        table.add_row(rule["id"], str(rule["line"] or ""), str(rule["rows_in"]), str(rule["rows_out"]),
+        table.add_row(escape(rule["id"]), str(rule["line"] or ""), str(rule["rows_in"]), str(rule["rows_out"]),
                       str(rule["removed"]), share, str(rule["flagged"] or ""))
     return table

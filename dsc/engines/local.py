@@ -20,7 +20,7 @@ from dsc.engines import outputs
 from dsc.engines.schema import validate
 from dsc.ops import OPERATORS
 from dsc.ops.runtime import Outcome, RunContext, RunError
-from dsc.plan import Plan, canonical_json
+from dsc.plan import Plan
 
 CACHE_DIR = ".dsc-cache"
 
@@ -84,7 +84,8 @@ def run_plan(plan: Plan, base_dir: Path, out_dir: Path, workers: int = 1,
 
     cache = _Cache(out_dir / CACHE_DIR, _input_key(plan, inputs))
     if plan.columns:
-        table = _stage(cache, "schema", canonical_json(plan.model_copy(update={"steps": []})), table,
+        schema = json.dumps([c.model_dump(mode="json", exclude={"line"}) for c in plan.columns], sort_keys=True)
+        table = _stage(cache, "schema", schema, table,
                        lambda t: validate(t, plan.columns), reject_tables, stages, "schema", "schema", 0, note)
     for step in plan.steps:
         op = OPERATORS[step.op]
@@ -204,6 +205,6 @@ def _source_rejects(rows: list[dict]) -> pa.Table:
 
 
 def _input_key(plan: Plan, inputs: list[dict]) -> str:
-    body = json.dumps({"inputs": inputs, "sources": [s.model_dump(mode="json", exclude={"line"})
+    body = json.dumps({"seed": plan.dataset.seed, "inputs": inputs, "sources": [s.model_dump(mode="json", exclude={"line"})
                                                      for s in plan.sources]}, sort_keys=True)
     return hashlib.sha256(body.encode()).hexdigest()

@@ -33,6 +33,16 @@ def _write_bytes(path: Path, data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _decoded(row: str | None):
+    """A rejected row as an object when its text is JSON; a malformed input line stays text."""
+    if row is None or not row.startswith("{"):
+        return row
+    try:
+        return json.loads(row)
+    except ValueError:
+        return row
+
+
 def _jsonl(rows) -> bytes:
     return "".join(row_json(r) + "\n" for r in rows).encode("utf-8")
 
@@ -53,8 +63,8 @@ def write(out_dir: Path, plan, result) -> dict:
     data_cols = [c for c in kept.column_names if not c.startswith("_dsc_")] + ["_dsc_id"]
     kept_rows = kept.select(data_cols).to_pylist()
     rejects = result.rejects.to_pylist()
-    for r in rejects:  # the rejected row's data is written as JSON text, decoded for readability
-        r["_dsc_row"] = json.loads(r["_dsc_row"]) if r["_dsc_row"] and r["_dsc_row"].startswith("{") else r["_dsc_row"]
+    for r in rejects:
+        r["_dsc_row"] = _decoded(r["_dsc_row"])
     flags = [dict(f, rule=s.id, line=s.line) for s in result.stages for f in s.flags]
     decisions = [dict(d, rule=s.id, line=s.line) for s in result.stages for d in s.decisions]
 

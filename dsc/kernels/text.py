@@ -105,7 +105,7 @@ def _normalize_array(arr: pa.Array, wanted: set[str]) -> pa.Array:
         return arr
     form = "NFKC" if "nfkc" in wanted else "NFC" if "nfc" in wanted else None
     if form:
-        arr = _on_rows(arr, _scan(arr).nonascii_rows, lambda a: pc.utf8_normalize(a, form))
+        arr = _on_rows(arr, _rows_with(arr)[0], lambda a: pc.utf8_normalize(a, form))
     if "strip_control" in wanted:
         old_len = _lengths(arr)
         arr = _rewrite(arr, _control_block)
@@ -118,7 +118,7 @@ def _normalize_array(arr: pa.Array, wanted: set[str]) -> pa.Array:
     if "casefold" in wanted:
         arr = _casefold(arr)
         if form:  # folding can un-normalise: 'ß\u0301' -> 'ss\u0301', whose NFC is 'sś'
-            arr = _on_rows(arr, _scan(arr).nonascii_rows, lambda a: pc.utf8_normalize(a, form))
+            arr = _on_rows(arr, _rows_with(arr)[0], lambda a: pc.utf8_normalize(a, form))
     return arr
 
 
@@ -170,28 +170,25 @@ def _row_blocks(off: np.ndarray) -> list[tuple[int, int]]:
 # Finding non-ASCII characters
 
 
-class _Scan:
-    """Non-ASCII characters of an array: lead-byte positions and code points."""
+def _rows_with(arr: pa.Array, *tables: np.ndarray) -> list[np.ndarray]:
+    """Bool per row: holds a non-ASCII character; then, per table, one whose code point is set.
 
-    def __init__(self, off: np.ndarray, lead: np.ndarray, cp: np.ndarray):
-        self.off, self.lead, self.cp = off, lead, cp
-
-    def rows_where(self, hit: np.ndarray) -> np.ndarray:
-        """Bool per row: the row holds a character with ``hit`` set."""
-        rows = np.zeros(len(self.off) - 1, dtype=bool)
-        rows[np.searchsorted(self.off, self.lead[hit], side="right") - 1] = True
-        return rows
-
-    @property
-    def nonascii_rows(self) -> np.ndarray:
-        return self.rows_where(np.ones(self.lead.size, dtype=bool))
-
-
-def _scan(arr: pa.Array) -> _Scan:
+    Works block by block so memory stays proportional to a block, not to the
+    number of non-ASCII characters (which for CJK text is most of them).
+    """
     off, data = _raw(arr)
-    leads = [b0 + _lead_positions(data[b0 : b0 + _BLOCK_BYTES]) for b0 in range(0, len(data), _BLOCK_BYTES)]
-    lead = np.concatenate(leads) if leads else np.empty(0, np.int64)
-    return _Scan(off, lead, _decode(data, lead))
+    masks = [np.zeros(len(arr), dtype=bool) for _ in range(1 + len(tables))]
+    for b0 in range(0, data.size, _BLOCK_BYTES):
+        lead = b0 + _lead_positions(data[b0 : b0 + _BLOCK_BYTES])
+        if lead.size == 0:
+            continue
+        row = np.searchsorted(off, lead, side="right") - 1
+        masks[0][row] = True
+        if tables:
+            cp = _decode(data, lead)  # the whole buffer: a character may cross the block end
+            for mask, table in zip(masks[1:], tables):
+                mask[row[table[cp]]] = True
+    return masks
 
 
 def _lead_positions(d: np.ndarray) -> np.ndarray:
@@ -434,12 +431,10 @@ def _maybe_space(b: np.ndarray) -> np.ndarray:
 
 
 def _casefold(arr: pa.Array) -> pa.Array:
-    scan = _scan(arr)
-    if scan.lead.size == 0:
+    nonascii, unsafe = _rows_with(arr, _fold_unsafe_table())
+    if not nonascii.any():
         return pc.ascii_lower(arr)  # ASCII casefold is exactly ASCII lowercasing
-    unsafe = scan.rows_where(_fold_unsafe_table()[scan.cp])
-    fast = scan.nonascii_rows & ~unsafe
-    out = _on_rows(pc.ascii_lower(arr), fast, pc.utf8_lower)
+    out = _on_rows(pc.ascii_lower(arr), nonascii & ~unsafe, pc.utf8_lower)
     # str.casefold must see the original text (utf8_lower('İ') is 'i', but
     # 'İ'.casefold() is 'i̇'), so these rows are taken from arr.
     if unsafe.any():

@@ -31,6 +31,7 @@ class Conflicts(Operator):
         every group's decision is logged, whatever it was."""
         import numpy as np
         import pyarrow as pa
+        import pyarrow.compute as pc
 
         from dsc.kernels.exact import duplicate_groups
 
@@ -38,7 +39,11 @@ class Conflicts(Operator):
         value = duplicate_groups([table.column(params["target"])])
         pairs = np.unique(np.stack([group, value], axis=1), axis=0)
         distinct = np.bincount(pairs[:, 0], minlength=table.num_rows)
-        in_conflict = distinct[group] > 1
+        # A row with a null key part shares its key with nobody.
+        keyed = np.ones(table.num_rows, dtype=bool)
+        for c in params["columns"]:
+            keyed &= ~pc.is_null(table.column(c)).to_numpy(zero_copy_only=False)
+        in_conflict = (distinct[group] > 1) & keyed
         ids = table.column("_dsc_id").to_pylist()
         targets = text_column(table, params["target"]).to_pylist()
         keys = [table.column(c).to_pylist() for c in params["columns"]]
@@ -63,7 +68,8 @@ class Conflicts(Operator):
                 counts[_short(targets[i])] = counts.get(_short(targets[i]), 0) + 1
             decisions.append({
                 "key": {c: _short(keys[k][head]) for k, c in enumerate(params["columns"])},
-                "values": dict(sorted(counts.items())), "rows": [ids[i] for i in rows],
+                "values": [{"value": v, "rows": c} for v, c in sorted(counts.items(), key=_null_first)],
+                "rows": [ids[i] for i in rows],
                 "kept": [ids[rows[p]] for p in range(len(rows)) if p not in losers], "decision": decision,
             })
         dropped = np.flatnonzero(drop)
@@ -77,6 +83,10 @@ class Conflicts(Operator):
             return None
         a, b = _DROPS[old["resolve"]], _DROPS[new["resolve"]]
         return 0 if a == b else 1 if b > a else -1
+
+
+def _null_first(item):
+    return (item[0] is not None, item[0] or "")
 
 
 def _short(value) -> str | None:

@@ -26,16 +26,17 @@ def parse(source: SourceFile) -> tuple[ast.Spec | None, list[Diagnostic]]:
 
 
 def read_source(path: str | Path, display: str | None = None) -> tuple[SourceFile | None, list[Diagnostic]]:
-    """Read a spec file as UTF-8 text, or explain (DSC100) why it cannot be a spec."""
+    """Read a spec file as UTF-8 text, or explain why not: DSC107 when the file cannot be read
+    at all (missing, a directory), DSC100 when its bytes are not a spec's text."""
     shown = display or str(path)
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
-        return None, [Diagnostic("DSC100", f"{shown}: no such file", hint="check the path")]
+        return None, [Diagnostic("DSC107", f"{shown}: no such file", hint="check the path")]
     except IsADirectoryError:
-        return None, [Diagnostic("DSC100", f"{shown}: is a directory, not a spec file")]
+        return None, [Diagnostic("DSC107", f"{shown}: is a directory, not a spec file")]
     except OSError as err:
-        return None, [Diagnostic("DSC100", f"{shown}: cannot be read ({err.strerror})")]
+        return None, [Diagnostic("DSC107", f"{shown}: cannot be read ({err.strerror})")]
     return decode_source(data, shown)
 
 

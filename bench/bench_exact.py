@@ -1,0 +1,262 @@
+"""Benchmark exact dedupe and text normalisation against pandas and pyarrow.
+
+Run from the repository root::
+
+    python -m bench.bench_exact                 # synthetic 1M rows + real files
+    python -m bench.bench_exact --quick         # synthetic 100k rows + real files
+    python -m bench.bench_exact --rows 300000
+
+Datasets:
+
+* ``synthetic``: :func:`bench.corpus.make_corpus` (seed 0; 5% exact + 5% near
+  duplicates), key column ``text``;
+* the real files in ``examples/data``: the Alpaca JSON arrays keyed on
+  ``instruction, input, output`` and the JSONL prompt file keyed on
+  ``prompt, completion``;
+* ``alpaca-tiled``: all Alpaca rows above, repeated to half the synthetic
+  size, so that most rows are duplicates and the text is newline-heavy.
+
+**Exact dedupe.**  dsc is :func:`dsc.kernels.exact.duplicate_groups` on the
+Arrow columns.  pandas is ``DataFrame.drop_duplicates()`` on the same columns
+as Python ``str`` objects (``dtype=object``, classic pandas), rebuilt from
+Arrow before every repeat so no run benefits from string hashes cached by an
+earlier one; ``pandas[str]`` is the same call on pandas' default string dtype
+(pyarrow-backed in pandas 3).  Both run in this process on the same data; the
+best of ``--repeat`` runs is reported.  The duplicate counts must agree, and
+pandas' kept rows must be exactly the rows dsc labels as first occurrences
+(asserted).  RSS is the peak increase during the call (``VmHWM`` reset via
+``/proc/self/clear_refs``; on other systems the process peak).
+
+**Normalisation.**  ``normalize(col, ["collapse_whitespace", "casefold"])``
+against ``pyarrow.compute.utf8_lower`` (the issue's yardstick: <= 2x) and
+``replace_substring_regex(col, r"\\s+", " ")`` on one text column per dataset
+(the key columns joined by newlines).  The regex baseline runs once (it is
+slow); the others take the best of ``--repeat`` runs.
+
+Results also go to ``bench/results/exact.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import resource
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dsc.kernels.exact import duplicate_groups
+from dsc.kernels.text import normalize
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "examples" / "data"
+RESULTS = ROOT / "bench" / "results"
+ALPACA = ("instruction", "input", "output")
+REAL_FILES = [
+    ("code_alpaca_2k", "code_alpaca_2k.json", ALPACA),
+    ("new_codealpaca", "new_codealpaca.json", ALPACA),
+    ("gsm_8k_train", "gsm_8k_train.json", ALPACA),
+    ("toolformer", "toolformer-dedupe-only-dataset.json", ALPACA),
+    ("common_gen", "common_gen_Example_prompt.jsonl", ("prompt", "completion")),
+]
+NORMALIZE_STEPS = ["collapse_whitespace", "casefold"]
+
+
+# --------------------------------------------------------------------------- measurement
+
+
+def _status_kb(field: str) -> int | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def _reset_peak() -> int:
+    """Restart peak-RSS tracking (Linux); return the current RSS in KiB."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+    rss = _status_kb("VmRSS")
+    return rss if rss is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _peak() -> int:
+    hwm = _status_kb("VmHWM")
+    return hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def measure(fn: Callable[[], object], repeat: int, setup: Callable[[], object] | None = None):
+    """(best seconds, peak RSS increase in MB, last result) over ``repeat`` runs."""
+    best, rss, result = float("inf"), 0.0, None
+    for _ in range(repeat):
+        arg = setup() if setup else None
+        result = None
+        gc.collect()
+        base = _reset_peak()
+        t = time.perf_counter()
+        result = fn(arg) if setup else fn()
+        best = min(best, time.perf_counter() - t)
+        rss = max(rss, (_peak() - base) / 1024)
+        del arg
+    return best, rss, result
+
+
+# --------------------------------------------------------------------------- datasets
+
+
+def _table(records: list[dict], columns: tuple[str, ...]) -> pa.Table:
+    return pa.table({c: pa.array([r.get(c) for r in records], pa.large_string()) for c in columns})
+
+
+def real_tables() -> list[tuple[str, pa.Table]]:
+    out = []
+    for name, fname, columns in REAL_FILES:
+        text = (DATA / fname).read_text()
+        records = [json.loads(line) for line in text.splitlines() if line.strip()] \
+            if fname.endswith(".jsonl") else json.loads(text)
+        out.append((name, _table(records, columns)))
+    return out
+
+
+def tiled_alpaca(tables: list[tuple[str, pa.Table]], rows: int) -> pa.Table:
+    alpaca = pa.concat_tables([t.select(list(ALPACA)) for _, t in tables if t.column_names == list(ALPACA)])
+    return alpaca.take(pa.array(np.arange(rows) % alpaca.num_rows))
+
+
+def text_column(table: pa.Table) -> pa.Array:
+    """The key columns joined by newlines: one text column to normalise."""
+    cols = [pc.fill_null(table.column(c), "") for c in table.column_names]
+    return pc.binary_join_element_wise(*cols, pa.scalar("\n", pa.large_string())).combine_chunks()
+
+
+# --------------------------------------------------------------------------- benchmarks
+
+
+def bench_dedupe(name: str, table: pa.Table, repeat: int) -> dict:
+    columns = [table.column(c).combine_chunks() for c in table.column_names]
+    n = table.num_rows
+    dsc_s, dsc_rss, cluster = measure(lambda: duplicate_groups(columns), repeat)
+    kept = np.flatnonzero(cluster == np.arange(n))
+
+    def objects():  # fresh str objects: no hash cached from an earlier run
+        return pd.DataFrame({c: pd.Series(table.column(c).to_pylist(), dtype=object) for c in table.column_names})
+
+    pd_s, pd_rss, deduped = measure(lambda df: df.drop_duplicates(), repeat, setup=objects)
+    dups_pandas = n - len(deduped)
+    assert dups_pandas == n - kept.size, (name, dups_pandas, n - kept.size)
+    assert np.array_equal(deduped.index.to_numpy(), kept), f"{name}: pandas keeps other rows than dsc"
+    del deduped
+    arrow_backed = table.to_pandas()  # pandas' default string dtype
+    pds_s, _, deduped = measure(lambda: arrow_backed.drop_duplicates(), repeat)
+    assert len(deduped) == kept.size
+    del arrow_backed, deduped
+    return {
+        "dataset": name, "rows": n, "columns": table.column_names, "mb": table.nbytes / 1e6,
+        "dsc_rows_per_s": n / dsc_s, "pandas_rows_per_s": n / pd_s, "pandas_str_rows_per_s": n / pds_s,
+        "ratio": pd_s / dsc_s, "ratio_pandas_str": pds_s / dsc_s,
+        "duplicates_dsc": n - kept.size, "duplicates_pandas": dups_pandas,
+        "dsc_rss_mb": dsc_rss, "pandas_rss_mb": pd_rss,
+    }
+
+
+def bench_normalize(name: str, col: pa.Array, repeat: int) -> dict:
+    norm_s, norm_rss, _ = measure(lambda: normalize(col, NORMALIZE_STEPS), repeat)
+    lower_s, lower_rss, _ = measure(lambda: pc.utf8_lower(col), repeat)
+    regex_s, _, _ = measure(lambda: pc.replace_substring_regex(col, r"\s+", " "), 1)
+    return {
+        "dataset": name, "rows": len(col), "mb": col.nbytes / 1e6,
+        "nonascii_rows": float(pc.mean(pc.invert(pc.string_is_ascii(col))).as_py() or 0.0),
+        "normalize_ms": norm_s * 1e3, "utf8_lower_ms": lower_s * 1e3, "regex_ms": regex_s * 1e3,
+        "normalize_vs_lower": norm_s / lower_s, "regex_vs_lower": regex_s / lower_s,
+        "normalize_rss_mb": norm_rss, "utf8_lower_rss_mb": lower_rss,
+    }
+
+
+DEDUPE_HEADER = (f"{'dataset':<16}{'rows':>10}{'MB':>7}{'dsc rows/s':>13}{'pandas rows/s':>15}{'ratio':>7}"
+                 f"{'pd[str] rows/s':>16}{'ratio':>7}{'dups dsc':>10}{'dups pd':>9}{'RSS+ dsc':>10}{'pd':>6}")
+
+
+def print_dedupe(r: dict) -> None:
+    print(f"{r['dataset']:<16}{r['rows']:>10,}{r['mb']:>7.0f}{r['dsc_rows_per_s']:>13,.0f}"
+          f"{r['pandas_rows_per_s']:>15,.0f}{r['ratio']:>6.1f}x{r['pandas_str_rows_per_s']:>16,.0f}"
+          f"{r['ratio_pandas_str']:>6.1f}x{r['duplicates_dsc']:>10,}{r['duplicates_pandas']:>9,}"
+          f"{r['dsc_rss_mb']:>10.0f}{r['pandas_rss_mb']:>6.0f}", flush=True)
+
+
+NORM_HEADER = (f"{'dataset':<16}{'rows':>10}{'MB':>7}{'non-ASCII':>10}{'normalize ms':>14}{'utf8_lower ms':>15}"
+               f"{'norm/lower':>12}{'regex ms':>10}{'regex/lower':>13}")
+
+
+def print_normalize(r: dict) -> None:
+    print(f"{r['dataset']:<16}{r['rows']:>10,}{r['mb']:>7.0f}{r['nonascii_rows']:>10.1%}{r['normalize_ms']:>14.1f}"
+          f"{r['utf8_lower_ms']:>15.1f}{r['normalize_vs_lower']:>11.2f}x{r['regex_ms']:>10.0f}"
+          f"{r['regex_vs_lower']:>12.1f}x", flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=1_000_000, help="rows of the synthetic corpus")
+    ap.add_argument("--quick", action="store_true", help="100k synthetic rows, fewer repeats")
+    ap.add_argument("--repeat", type=int, default=None, help="runs per measurement (best is kept)")
+    args = ap.parse_args(argv)
+    rows = 100_000 if args.quick else args.rows
+    repeat = args.repeat or (2 if args.quick else 3)
+    started = time.perf_counter()
+
+    from bench.corpus import make_corpus
+
+    corpus = make_corpus(rows, seed=0)
+    injected = int((corpus["exact_of"] >= 0).sum())
+    datasets = [("synthetic", pa.table({"text": pa.array(corpus["text"], pa.large_string())}))]
+    del corpus
+    real = real_tables()
+    datasets += real + [("alpaca-tiled", tiled_alpaca(real, rows // 2))]
+
+    print(f"exact dedupe: dsc duplicate_groups vs pandas drop_duplicates; best of {repeat}; "
+          f"{os.cpu_count()} cpus")
+    print(DEDUPE_HEADER, flush=True)
+    dedupe = []
+    for name, table in datasets:
+        dedupe.append(bench_dedupe(name, table, repeat if table.num_rows > 50_000 else 3 * repeat))
+        print_dedupe(dedupe[-1])
+    assert dedupe[0]["duplicates_dsc"] >= injected, "synthetic corpus: injected exact duplicates missed"
+    print("pandas: object-dtype str columns; pd[str]: pandas' default (pyarrow-backed) string dtype.")
+    print("RSS+: peak RSS increase during the call, MB.")
+
+    print(f"\nnormalisation: normalize({NORMALIZE_STEPS}) vs pyarrow utf8_lower and regex \\s+ replace")
+    print(NORM_HEADER, flush=True)
+    norm = []
+    for name, table in datasets:
+        col = text_column(table)
+        norm.append(bench_normalize(name, col, repeat if len(col) > 50_000 else 5 * repeat))
+        print_normalize(norm[-1])
+
+    seconds = time.perf_counter() - started
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = {
+        "params": {"rows": rows, "repeat": repeat, "normalize_steps": NORMALIZE_STEPS},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
+                    "pyarrow": pa.__version__, "pandas": pd.__version__, "platform": platform.platform()},
+        "dedupe": dedupe, "normalize": norm, "seconds": seconds,
+    }
+    (RESULTS / "exact.json").write_text(json.dumps(out, indent=2))
+    print(f"wrote {RESULTS / 'exact.json'} ({seconds:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""The command line as a user runs it: exit codes, outputs, bad input never a traceback."""
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dsc.cli import EXIT_GATE_FAILED, EXIT_INPUT_ERROR, EXIT_OK, EXIT_SPEC_ERROR, app
+
+ROOT = Path(__file__).resolve().parents[1]
+SPECS = sorted((ROOT / "specs").glob("*.dspec"))
+runner = CliRunner()
+
+
+def dsc(*args):
+    result = runner.invoke(app, [str(a) for a in args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.name)
+def test_example_specs_check_and_are_formatted(spec):
+    assert dsc("check", spec).exit_code == EXIT_OK
+    assert dsc("fmt", "--check", spec).exit_code == EXIT_OK
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.name)
+def test_compile_twice_gives_identical_bytes(spec, tmp_path):
+    assert dsc("compile", spec, "-o", tmp_path / "a.json").exit_code == EXIT_OK
+    assert dsc("compile", spec, "-o", tmp_path / "b.json").exit_code == EXIT_OK
+    first = (tmp_path / "a.json").read_bytes()
+    assert first == (tmp_path / "b.json").read_bytes()
+    assert json.loads(first)["fingerprint"].startswith("sha256:")
+    assert dsc("compile", spec).stdout.encode() == first
+
+
+def test_explain_and_diff(tmp_path):
+    spec = ROOT / "specs" / "common_gen.dspec"
+    explained = dsc("explain", spec)
+    assert explained.exit_code == EXIT_OK and "conflicts" in explained.stdout
+    (tmp_path / "dsc.toml").write_text("")  # marks the project root, so ../examples stays inside it
+    (tmp_path / "specs").mkdir()
+    changed = tmp_path / "specs" / "common_gen.dspec"
+    changed.write_text(spec.read_text().replace("train 0.8", "train 0.7").replace("test 0.1", "test 0.2"))
+    out = dsc("diff", spec, changed)
+    assert out.exit_code == EXIT_OK and "moves rows between splits" in out.stdout
+
+
+def test_fmt_rewrites_and_check_reports(tmp_path):
+    messy = tmp_path / "m.dspec"
+    messy.write_text("gate   {\n dropped<=5%   # keep it low\n}\n")
+    assert dsc("fmt", "--check", messy).exit_code == EXIT_SPEC_ERROR
+    assert dsc("fmt", messy).exit_code == EXIT_OK
+    assert messy.read_text() == "gate {\n  dropped <= 5%  # keep it low\n}\n"
+    assert dsc("fmt", "--check", messy).exit_code == EXIT_OK
+
+
+@pytest.mark.parametrize("content, code, words", [
+    (b"", EXIT_SPEC_ERROR, "has no 'source' block"),
+    (b"\x00\x01\x02binary", EXIT_SPEC_ERROR, "binary"),
+    (b"clean {\n  drop where words(x) < 3\n\xff\xfe\n}\n", EXIT_SPEC_ERROR, "not UTF-8"),
+    (b"{" * 10000, EXIT_SPEC_ERROR, "unexpected"),
+    (b"clean {\n  dedup exact on x\n", EXIT_SPEC_ERROR, "did you mean 'dedupe'"),
+])
+def test_bad_specs_get_diagnostics_not_tracebacks(tmp_path, content, code, words):
+    spec = tmp_path / "bad.dspec"
+    spec.write_bytes(content)
+    for command in ("check", "compile", "explain"):
+        result = dsc(command, spec)
+        assert result.exit_code == code
+        assert words in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_missing_files_exit_4(tmp_path):
+    assert dsc("check", tmp_path / "nope.dspec").exit_code == EXIT_INPUT_ERROR
+    assert dsc("fmt", tmp_path / "nope.dspec").exit_code == EXIT_INPUT_ERROR
+    assert dsc("diff", tmp_path / "nope.json", tmp_path / "nope.dspec").exit_code == EXIT_INPUT_ERROR
+    spec = tmp_path / "s.dspec"
+    spec.write_text('source s {\n  files "missing.jsonl"\n}\n')
+    result = dsc("run", spec, "--out", tmp_path / "out")
+    assert result.exit_code == EXIT_INPUT_ERROR and "missing.jsonl" in result.stderr
+
+
+def test_run_writes_outputs_and_a_summary(tmp_path):
+    shutil.copy(ROOT / "examples" / "data" / "wiqa_what_is_the_final_step_of_the_following_process.jsonl",
+                tmp_path / "wiqa.jsonl")
+    spec = tmp_path / "s.dspec"
+    spec.write_text('source s {\n  files "wiqa.jsonl"\n}\n\nclean {\n  dedupe exact on prompt, completion\n}\n')
+    result = dsc("run", spec, "--out", tmp_path / "out")
+    assert result.exit_code == EXIT_OK, result.stderr
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["counts"] == {"input": 200, "kept": 141, "rejected": 59}
+    assert "dedupe_exact[prompt," in result.stdout and "59" in result.stdout
+
+
+def test_exit_codes_are_distinct():
+    assert len({EXIT_OK, EXIT_SPEC_ERROR, EXIT_GATE_FAILED, EXIT_INPUT_ERROR, 1}) == 5
