@@ -31,7 +31,8 @@ pandas' kept rows must be exactly the rows dsc labels as first occurrences
 against ``pyarrow.compute.utf8_lower`` (the issue's yardstick: <= 2x) and
 ``replace_substring_regex(col, r"\\s+", " ")`` on one text column per dataset
 (the key columns joined by newlines).  The regex baseline runs once (it is
-slow); the others take the best of ``--repeat`` runs.
+slow); the other two alternate and take the best of ``2 * --repeat`` runs
+(``10 *`` for the small files, whose timings are a few milliseconds).
 
 Results also go to ``bench/results/exact.json``.
 """
@@ -100,20 +101,28 @@ def _peak() -> int:
     return hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def measure(fn: Callable[[], object], repeat: int, setup: Callable[[], object] | None = None):
-    """(best seconds, peak RSS increase in MB, last result) over ``repeat`` runs."""
-    best, rss, result = float("inf"), 0.0, None
+def race(contenders: dict[str, tuple[Callable, Callable | None]], repeat: int) -> dict[str, tuple]:
+    """Run each contender once per round, ``repeat`` rounds, interleaved so that
+    load changes on the machine hit all of them alike.
+
+    A contender is ``(fn, setup)``: ``setup()`` (untimed, may be None) makes
+    the argument of ``fn``.  Returns name -> (best seconds, peak RSS increase
+    in MB, last result).
+    """
+    best = {name: (float("inf"), 0.0, None) for name in contenders}
     for _ in range(repeat):
-        arg = setup() if setup else None
-        result = None
-        gc.collect()
-        base = _reset_peak()
-        t = time.perf_counter()
-        result = fn(arg) if setup else fn()
-        best = min(best, time.perf_counter() - t)
-        rss = max(rss, (_peak() - base) / 1024)
-        del arg
-    return best, rss, result
+        gc.collect()  # once per round: collecting right before a call would leave caches cold
+        for name, (fn, setup) in contenders.items():
+            arg = setup() if setup else None
+            base = _reset_peak()
+            t = time.perf_counter()
+            result = fn(arg) if setup else fn()
+            seconds = time.perf_counter() - t
+            rss = (_peak() - base) / 1024
+            old_s, old_rss, _ = best[name]
+            best[name] = (min(old_s, seconds), max(old_rss, rss), result)
+            del arg, result
+    return best
 
 
 # --------------------------------------------------------------------------- datasets
@@ -150,21 +159,23 @@ def text_column(table: pa.Table) -> pa.Array:
 def bench_dedupe(name: str, table: pa.Table, repeat: int) -> dict:
     columns = [table.column(c).combine_chunks() for c in table.column_names]
     n = table.num_rows
-    dsc_s, dsc_rss, cluster = measure(lambda: duplicate_groups(columns), repeat)
-    kept = np.flatnonzero(cluster == np.arange(n))
 
     def objects():  # fresh str objects: no hash cached from an earlier run
-        return pd.DataFrame({c: pd.Series(table.column(c).to_pylist(), dtype=object) for c in table.column_names})
+        return pd.DataFrame({c: pd.Series(table.column(c).to_pylist(), dtype=object)
+                             for c in table.column_names})
 
-    pd_s, pd_rss, deduped = measure(lambda df: df.drop_duplicates(), repeat, setup=objects)
+    arrow_backed = table.to_pandas()  # pandas' default string dtype
+    res = race({
+        "dsc": (lambda: duplicate_groups(columns), None),
+        "pandas": (lambda df: df.drop_duplicates(), objects),
+        "pandas_str": (lambda: arrow_backed.drop_duplicates(), None),
+    }, repeat)
+    (dsc_s, dsc_rss, cluster), (pd_s, pd_rss, deduped), (pds_s, _, deduped_str) = res.values()
+    kept = np.flatnonzero(cluster == np.arange(n))
     dups_pandas = n - len(deduped)
     assert dups_pandas == n - kept.size, (name, dups_pandas, n - kept.size)
     assert np.array_equal(deduped.index.to_numpy(), kept), f"{name}: pandas keeps other rows than dsc"
-    del deduped
-    arrow_backed = table.to_pandas()  # pandas' default string dtype
-    pds_s, _, deduped = measure(lambda: arrow_backed.drop_duplicates(), repeat)
-    assert len(deduped) == kept.size
-    del arrow_backed, deduped
+    assert np.array_equal(deduped_str.index.to_numpy(), kept), f"{name}: pandas[str] keeps other rows"
     return {
         "dataset": name, "rows": n, "columns": table.column_names, "mb": table.nbytes / 1e6,
         "dsc_rows_per_s": n / dsc_s, "pandas_rows_per_s": n / pd_s, "pandas_str_rows_per_s": n / pds_s,
@@ -175,9 +186,12 @@ def bench_dedupe(name: str, table: pa.Table, repeat: int) -> dict:
 
 
 def bench_normalize(name: str, col: pa.Array, repeat: int) -> dict:
-    norm_s, norm_rss, _ = measure(lambda: normalize(col, NORMALIZE_STEPS), repeat)
-    lower_s, lower_rss, _ = measure(lambda: pc.utf8_lower(col), repeat)
-    regex_s, _, _ = measure(lambda: pc.replace_substring_regex(col, r"\s+", " "), 1)
+    res = race({
+        "normalize": (lambda: normalize(col, NORMALIZE_STEPS), None),
+        "utf8_lower": (lambda: pc.utf8_lower(col), None),
+    }, repeat)
+    (norm_s, norm_rss, _), (lower_s, lower_rss, _) = res.values()
+    regex_s = race({"regex": (lambda: pc.replace_substring_regex(col, r"\s+", " "), None)}, 1)["regex"][0]
     return {
         "dataset": name, "rows": len(col), "mb": col.nbytes / 1e6,
         "nonascii_rows": float(pc.mean(pc.invert(pc.string_is_ascii(col))).as_py() or 0.0),
@@ -187,8 +201,9 @@ def bench_normalize(name: str, col: pa.Array, repeat: int) -> dict:
     }
 
 
-DEDUPE_HEADER = (f"{'dataset':<16}{'rows':>10}{'MB':>7}{'dsc rows/s':>13}{'pandas rows/s':>15}{'ratio':>7}"
-                 f"{'pd[str] rows/s':>16}{'ratio':>7}{'dups dsc':>10}{'dups pd':>9}{'RSS+ dsc':>10}{'pd':>6}")
+DEDUPE_HEADER = (f"{'dataset':<16}{'rows':>10}{'MB':>7}{'dsc rows/s':>13}{'pandas rows/s':>15}"
+                 f"{'ratio':>7}{'pd[str] rows/s':>16}{'ratio':>7}{'dups dsc':>10}{'dups pd':>9}"
+                 f"{'RSS+ dsc':>10}{'pd':>6}")
 
 
 def print_dedupe(r: dict) -> None:
@@ -198,14 +213,14 @@ def print_dedupe(r: dict) -> None:
           f"{r['dsc_rss_mb']:>10.0f}{r['pandas_rss_mb']:>6.0f}", flush=True)
 
 
-NORM_HEADER = (f"{'dataset':<16}{'rows':>10}{'MB':>7}{'non-ASCII':>10}{'normalize ms':>14}{'utf8_lower ms':>15}"
-               f"{'norm/lower':>12}{'regex ms':>10}{'regex/lower':>13}")
+NORM_HEADER = (f"{'dataset':<16}{'rows':>10}{'MB':>7}{'non-ASCII':>10}{'normalize ms':>14}"
+               f"{'utf8_lower ms':>15}{'norm/lower':>12}{'regex ms':>10}{'regex/lower':>13}")
 
 
 def print_normalize(r: dict) -> None:
-    print(f"{r['dataset']:<16}{r['rows']:>10,}{r['mb']:>7.0f}{r['nonascii_rows']:>10.1%}{r['normalize_ms']:>14.1f}"
-          f"{r['utf8_lower_ms']:>15.1f}{r['normalize_vs_lower']:>11.2f}x{r['regex_ms']:>10.0f}"
-          f"{r['regex_vs_lower']:>12.1f}x", flush=True)
+    print(f"{r['dataset']:<16}{r['rows']:>10,}{r['mb']:>7.0f}{r['nonascii_rows']:>10.1%}"
+          f"{r['normalize_ms']:>14.1f}{r['utf8_lower_ms']:>15.1f}{r['normalize_vs_lower']:>11.2f}x"
+          f"{r['regex_ms']:>10.0f}{r['regex_vs_lower']:>12.1f}x", flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -243,7 +258,7 @@ def main(argv: list[str] | None = None) -> None:
     norm = []
     for name, table in datasets:
         col = text_column(table)
-        norm.append(bench_normalize(name, col, repeat if len(col) > 50_000 else 5 * repeat))
+        norm.append(bench_normalize(name, col, 2 * repeat if len(col) > 50_000 else 10 * repeat))
         print_normalize(norm[-1])
 
     seconds = time.perf_counter() - started

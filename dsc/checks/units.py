@@ -7,22 +7,26 @@ from __future__ import annotations
 
 import re
 from functools import cache
-
-import pint
+from typing import TYPE_CHECKING
 
 from dsc import ast
 from dsc.checks.common import clean_rules, error, suggestion
 from dsc.checks.context import CheckContext
 from dsc.diagnostics import Diagnostic, did_you_mean
 
+if TYPE_CHECKING:
+    import pint
+
 
 @cache
-def registry() -> pint.UnitRegistry:
-    """The one unit registry the checks share."""
+def registry() -> "pint.UnitRegistry":
+    """The one unit registry the checks share (pint is imported here: it is slow to import)."""
+    import pint
+
     return pint.UnitRegistry()
 
 
-def parse_unit(text: str) -> pint.Unit | None:
+def parse_unit(text: str) -> "pint.Unit | None":
     """The pint unit `text` denotes, or None when pint cannot read it as a unit.
 
     >>> str(parse_unit("km/h")), parse_unit("kgg"), parse_unit("1000")

@@ -8,13 +8,16 @@ values before two rows are merged.
 How it works (all steps are numpy / pyarrow over whole columns):
 
 1. **Signature.**  Each row gets a 64-bit signature built from its key
-   columns.  A string or binary value contributes its byte length and the
-   first and the last 32 bytes (two unaligned 32-byte gathers per row, so
-   the cost is per row, not per byte: a 500-byte row costs as much as a
-   50-byte one).  Any other column contributes its exact
-   ``dictionary_encode`` code.  Equal rows always get equal signatures.
-2. **Grouping.**  Rows are sorted by signature (numpy's SIMD sort) and every
-   row is pointed at the smallest index sharing its signature.
+   columns.  A string or binary value contributes its byte length and its
+   first and last 32 bytes, read with one 64-byte gather per row boundary
+   (the tail of one value and the head of the next), so the cost is per
+   row, not per byte: a 5 kB row costs as much as a 50-byte one.  Any other
+   column contributes its exact ``dictionary_encode`` code (nested lists,
+   structs and maps, which Arrow cannot hash, are grouped by their Python
+   values: correct but slow).  Equal rows always get equal signatures.
+2. **Grouping.**  Signatures are sorted (numpy's SIMD sort) to find the
+   repeated ones, and every row holding a repeated signature is pointed at
+   the smallest index sharing it.
 3. **Verification.**  Each row pointed elsewhere is compared with that row
    on the full values (``pyarrow.compute.equal``: a memcmp per pair).
    Signature groups in which some pair turns out different (rows that
@@ -63,6 +66,9 @@ _ROWS_PER_PASS = 1 << 20  # rows whose windows (or compared values) are held at 
 _NULL_SIG = np.uint64(0x6E756C6C6E756C6C)  # any fixed value: nulls only need to agree
 _COMBINE = np.uint64(0x9FB21C651E98DF25)
 _ALL_ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
+# view types exist from pyarrow 16 on
+_STRING_VIEW = pa.string_view() if hasattr(pa, "string_view") else None
+_BINARY_VIEW = pa.binary_view() if hasattr(pa, "binary_view") else None
 
 
 def duplicate_groups(columns: Sequence[pa.Array | pa.ChunkedArray]) -> np.ndarray:
@@ -117,9 +123,9 @@ def _prepare(col: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     if pa.types.is_dictionary(t):
         col = col.cast(t.value_type)
         t = col.type
-    if pa.types.is_string_view(t):
+    if t == _STRING_VIEW:
         col = col.cast(pa.large_string())
-    elif pa.types.is_binary_view(t):
+    elif t == _BINARY_VIEW:
         col = col.cast(pa.large_binary())
     elif pa.types.is_floating(t):
         col = pc.add(col, pa.scalar(0, t))  # IEEE: -0.0 + 0.0 == +0.0, NaN stays NaN
@@ -151,9 +157,23 @@ def _exact_codes(col: pa.Array | pa.ChunkedArray) -> np.ndarray:
         col = col.combine_chunks()  # one dictionary for all rows
     try:
         enc = pc.dictionary_encode(col, null_encoding="encode")
-    except pa.ArrowNotImplementedError as exc:
-        raise TypeError(f"cannot group rows on a column of type {col.type}") from exc
+    except pa.ArrowNotImplementedError:
+        # Nested types (lists, structs, maps) have no hash kernel: group their
+        # Python values instead (slow, but such key columns are rare).
+        seen: dict = {}
+        return np.array([seen.setdefault(_freeze(v), len(seen)) for v in col.to_pylist()], dtype=np.int64)
     return enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _freeze(value):
+    """A hashable stand-in for a nested Python value (NaN equal to NaN, as in Arrow)."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze(v) for v in value)
+    if isinstance(value, dict):
+        return tuple((k, _freeze(v)) for k, v in value.items())
+    if isinstance(value, float) and value != value:
+        return ("nan",)
+    return value
 
 
 def _offsets_and_data(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -189,7 +209,7 @@ def _bytes_signature(arr: pa.Array) -> np.ndarray:
     sig = length.astype(np.uint64) * _MULS[0] + head @ _MULS[1 : 1 + _LANES] + tail @ _MULS[1 + _LANES :]
     sig = _fmix64(sig)
     if arr.null_count:
-        sig[~arr.is_valid().to_numpy(zero_copy_only=False)] = _NULL_SIG
+        sig[~_bools(arr.is_valid())] = _NULL_SIG
     return sig
 
 
@@ -202,13 +222,13 @@ def _low_bytes(count: np.ndarray) -> np.ndarray:
 def _windows(data: np.ndarray, pos: np.ndarray) -> np.ndarray:
     """``(len(pos), 8)`` uint64: bytes ``[p, p + 64)`` as little-endian lanes, zero outside ``data``."""
     k, width = len(data), 2 * _WINDOW
-    inside = (pos >= 0) & (pos <= k - width)
-    out = np.zeros((len(pos), width // 8), dtype=np.uint64)
     if k >= width:
         # A stride-1 view of 64-byte records: one gather copies a whole window.
         view = np.ndarray(shape=(k - width + 1,), dtype=f"V{width}", buffer=data, strides=(1,))
         out = view[np.clip(pos, 0, k - width)].view("<u8").reshape(-1, width // 8)
-    edge = np.flatnonzero(~inside)
+    else:
+        out = np.zeros((len(pos), width // 8), dtype=np.uint64)
+    edge = np.flatnonzero((pos < 0) | (pos > k - width))
     if edge.size:  # the first and last few windows overhang the buffer: zero-padded copies
         lo = max(k - width, 0)
         front = np.zeros(3 * width, dtype=np.uint8)
@@ -261,7 +281,8 @@ def _first_of_groups(keys: np.ndarray) -> np.ndarray:
     new[0] = True
     np.not_equal(gk[1:], gk[:-1], out=new[1:])
     starts = np.flatnonzero(new)
-    first[members] = np.repeat(np.minimum.reduceat(members, starts), np.diff(np.append(starts, members.size)))
+    sizes = np.diff(np.append(starts, members.size))
+    first[members] = np.repeat(np.minimum.reduceat(members, starts), sizes)
     return first
 
 
@@ -276,12 +297,23 @@ def _equal_rows(col, key: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarra
         return key[a] == key[b]  # exact codes
     both = _take(col, np.concatenate((a, b)))  # one gather for both sides
     left, right = both.slice(0, a.size), both.slice(a.size)
-    eq = pc.equal(left, right).to_numpy(zero_copy_only=False)  # None where a side is null
+    eq = _bools(pc.equal(left, right))  # null (read as False) where a side is null
     if left.null_count or right.null_count:
-        lnull = left.is_null().to_numpy(zero_copy_only=False)
-        rnull = right.is_null().to_numpy(zero_copy_only=False)
-        return np.where(lnull | rnull, lnull & rnull, eq).astype(bool)
-    return eq.astype(bool)
+        lnull, rnull = ~_bools(left.is_valid()), ~_bools(right.is_valid())
+        return np.where(lnull | rnull, lnull & rnull, eq)
+    return eq
+
+
+def _bools(arr: pa.BooleanArray) -> np.ndarray:
+    """A boolean array's values as numpy bools, nulls read as False (bitmaps unpacked by numpy)."""
+    def bits(buf):
+        return np.unpackbits(np.frombuffer(buf, np.uint8), count=arr.offset + len(arr),
+                             bitorder="little")[arr.offset :].view(bool)
+
+    values = bits(arr.buffers()[1])
+    if arr.null_count:
+        values &= bits(arr.buffers()[0])
+    return values
 
 
 def _regroup_exactly(cols, cluster: np.ndarray, mismatched: np.ndarray) -> None:

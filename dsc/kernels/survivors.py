@@ -9,8 +9,10 @@ is resolved by values of the rows themselves and, last, by the stable row id
 (smallest id wins a tie).  Shuffling the input and mapping back gives the
 same surviving row ids.
 
-All rules are one ``numpy.lexsort`` over (cluster, rule key, row-id rank),
-after which the first row of each cluster in sorted order is its survivor.
+Only rows of clusters with two or more members are looked at.  All rules
+are one ``numpy.lexsort`` of those rows over (cluster, rule key, row-id
+rank), after which the first row of each cluster in sorted order is its
+survivor.
 """
 
 from __future__ import annotations
@@ -48,9 +50,10 @@ def survivors(
     * ``none``: every member of a cluster of two or more rows gets ``-1``.
 
     Ties always go to the smallest row id.  Singletons always survive.  Row
-    ids must be unique (they are what makes the choice reproducible); they
-    are compared as Arrow sorts them (strings: by UTF-8 bytes, i.e. code
-    point order).
+    ids must be non-null and unique within clusters of two or more rows
+    (they are what makes the choice reproducible); they are compared as
+    Arrow sorts them (strings: by UTF-8 bytes, i.e. code point order).
+    Cluster labels may be any integers; only equality matters.
 
     >>> cl = np.array([0, 0, 2, 0, 2])
     >>> ids = ["r3", "r1", "r9", "r2", "r0"]
@@ -65,36 +68,55 @@ def survivors(
         raise ValueError(f"unknown keep rule {keep!r}; expected one of {KEEP_RULES}")
     cluster = np.asarray(cluster, dtype=np.int64)
     n = cluster.shape[0]
-    if n == 0:
-        return np.empty(0, dtype=np.int64)
-    id_rank = _row_id_rank(row_ids, n)
-
-    # lexsort sorts by the last key first: cluster, then the rule, then row id.
-    if keep in ("first", "none"):
-        keys = (id_rank, cluster)
-    elif keep == "last":
-        keys = (-id_rank, cluster)
-    elif keep in ("longest", "shortest"):
+    ids = _as_array(row_ids, n, "row_ids")
+    if keep in ("longest", "shortest"):
         if lengths is None:
             raise ValueError(f"keep={keep!r} needs lengths")
         lengths = np.asarray(lengths, dtype=np.int64)
         _check_len("lengths", lengths.shape[0], n)
-        keys = (id_rank, -lengths if keep == "longest" else lengths, cluster)
-    else:  # by
+    if keep == "by":
         if by is None:
             raise ValueError("keep='by' needs a by column")
-        keys = (id_rank, _value_rank(by, n, descending), cluster)
+        by = _as_array(by, n, "by")
+
+    out = np.arange(n, dtype=np.int64)
+    # Singletons keep themselves; only members of real clusters are ranked.
+    members = np.flatnonzero(_cluster_sizes(cluster) >= 2)
+    if members.size == 0:
+        return out
+    if keep == "none":
+        out[members] = -1
+        return out
+    take = pa.array(members)
+    cl = cluster[members]
+    id_rank = _row_id_rank(ids.take(take))
+
+    # lexsort sorts by the last key first: cluster, then the rule, then row id.
+    if keep == "first":
+        keys = (id_rank, cl)
+    elif keep == "last":
+        keys = (-id_rank, cl)
+    elif keep in ("longest", "shortest"):
+        size = lengths[members]
+        keys = (id_rank, -size if keep == "longest" else size, cl)
+    else:  # by
+        keys = (id_rank, _value_rank(by.take(take), descending), cl)
 
     order = np.lexsort(keys)
-    sorted_cluster = cluster[order]
-    starts = np.flatnonzero(np.r_[True, sorted_cluster[1:] != sorted_cluster[:-1]])
-    sizes = np.diff(np.append(starts, n))
-    winner = order[starts]
-    if keep == "none":
-        winner = np.where(sizes >= 2, -1, winner)
-    out = np.empty(n, dtype=np.int64)
-    out[order] = np.repeat(winner, sizes)
+    sorted_cl = cl[order]
+    starts = np.flatnonzero(np.r_[True, sorted_cl[1:] != sorted_cl[:-1]])
+    sizes = np.diff(np.append(starts, members.size))
+    out[members[order]] = np.repeat(members[order[starts]], sizes)
     return out
+
+
+def _cluster_sizes(cluster: np.ndarray) -> np.ndarray:
+    """Size of each row's cluster."""
+    n = cluster.shape[0]
+    if n and 0 <= cluster.min() and cluster.max() < n:  # labels are row indices: count directly
+        return np.bincount(cluster, minlength=n)[cluster]
+    _, inverse, counts = np.unique(cluster, return_inverse=True, return_counts=True)
+    return counts[inverse]
 
 
 def _check_len(name: str, got: int, n: int) -> None:
@@ -111,20 +133,19 @@ def _as_array(values, n: int, name: str) -> pa.Array:
     return values
 
 
-def _row_id_rank(row_ids, n: int) -> np.ndarray:
+def _row_id_rank(ids: pa.Array) -> np.ndarray:
     """0-based rank of each row id; raises if ids repeat or are missing."""
-    ids = _as_array(row_ids, n, "row_ids")
     if ids.null_count:
         raise ValueError("row_ids must not contain nulls")
     rank = pc.rank(ids, sort_keys="ascending", tiebreaker="dense").to_numpy().astype(np.int64) - 1
-    if rank.max() != n - 1:
+    if rank.max() != len(ids) - 1:
         raise ValueError("row_ids must be unique: survivors are chosen by row id")
     return rank
 
 
-def _value_rank(by, n: int, descending: bool) -> np.ndarray:
+def _value_rank(values: pa.Array, descending: bool) -> np.ndarray:
     """Dense rank where smaller is better; nulls (and NaNs) rank after every value."""
-    values = _as_array(by, n, "by")
     order = "descending" if descending else "ascending"
     # Arrow places NaN after all numbers in both directions and nulls last.
-    return pc.rank(values, sort_keys=[("", order, "at_end")], tiebreaker="dense").to_numpy().astype(np.int64)
+    rank = pc.rank(values, sort_keys=[("", order, "at_end")], tiebreaker="dense")
+    return rank.to_numpy().astype(np.int64)

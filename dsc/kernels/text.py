@@ -31,7 +31,7 @@ that canonical order, whatever order the caller lists them in:
     other rows use ``utf8_lower`` when every code point in them folds the
     same way under both (checked with a per-code-point table built once per
     process), and Python's ``str.casefold`` otherwise.  Folding can leave
-    text out of normal form (``'ß\u0301'`` folds to ``'ss\u0301'``), so with
+    text out of normal form (``'ß\\u0301'`` folds to ``'ss\\u0301'``), so with
     ``nfc``/``nfkc`` the folded rows are normalised once more, as Unicode's
     canonical caseless matching does.
 
@@ -43,7 +43,7 @@ UTF-8 bytes of each ~1 MiB block of rows are classified with a few numpy
 passes (non-ASCII characters are decoded only where non-ASCII bytes occur),
 unwanted bytes are marked in a bitmap, the survivors are compacted by
 Arrow's ``filter`` kernel, and new row offsets come from a running popcount
-of the bitmap.  Blocks that need no change are never rewritten.
+of the bitmap.  An array in which no block needs a change is returned as is.
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ def _normalize_array(arr: pa.Array, wanted: set[str]) -> pa.Array:
         arr = _strip(arr)
     if "casefold" in wanted:
         arr = _casefold(arr)
-        if form:  # folding can un-normalise: 'ß\u0301' -> 'ss\u0301', whose NFC is 'sś'
+        if form:  # folding can un-normalise: 'ß' + U+0301 -> 'ss' + U+0301, whose NFC is 's' + 'ś'
             arr = _on_rows(arr, _rows_with(arr)[0], lambda a: pc.utf8_normalize(a, form))
     return arr
 
@@ -236,10 +236,15 @@ def _ragged_arange(counts: np.ndarray) -> np.ndarray:
 
 
 @functools.cache
+def _code_points() -> np.ndarray:
+    """Every code point except NUL and the surrogates, in order."""
+    return np.concatenate((np.arange(1, 0xD800), np.arange(0xE000, 0x110000)))
+
+
+@functools.cache
 def _all_chars() -> str:
-    """Every code point except surrogates (and NUL, used as a separator), in order."""
-    cps = np.concatenate((np.arange(1, 0xD800), np.arange(0xE000, 0x110000))).astype("<u4")
-    return cps.tobytes().decode("utf-32-le")
+    """:func:`_code_points` as one string."""
+    return _code_points().astype("<u4").tobytes().decode("utf-32-le")
 
 
 def _table(chars: Sequence[str] | str) -> np.ndarray:
@@ -257,7 +262,8 @@ def _whitespace_table() -> np.ndarray:
 def _control_table() -> np.ndarray:
     """Cc and Cf code points, minus tab and newline."""
     kept = "\t\n"
-    return _table([c for c in "\x00" + _all_chars() if c not in kept and unicodedata.category(c) in ("Cc", "Cf")])
+    chars = "\x00" + _all_chars()
+    return _table([c for c in chars if c not in kept and unicodedata.category(c) in ("Cc", "Cf")])
 
 
 @functools.cache
@@ -270,13 +276,17 @@ def _fold_unsafe_table() -> np.ndarray:
     nothing to fold).
     """
     chars = _all_chars()
-    encoded = chars.encode("utf-8")
-    cps = np.frombuffer(chars.encode("utf-32-le"), dtype="<u4").astype(np.int64)
-    width = 1 + (cps >= 0x80) + (cps >= 0x800) + (cps >= 0x10000)
+    cps = _code_points()
+    width = 1 + (cps >= 0x80) + (cps >= 0x800) + (cps >= 0x10000)  # UTF-8 bytes per code point
     off = np.concatenate(([0], np.cumsum(width)))
-    arrow_chars = pa.Array.from_buffers(pa.large_string(), cps.size, [None, pa.py_buffer(off), pa.py_buffer(encoded)])
+    arrow_chars = pa.Array.from_buffers(
+        pa.large_string(), cps.size, [None, pa.py_buffer(off), pa.py_buffer(chars.encode("utf-8"))]
+    )
     lowered = pc.utf8_lower(arrow_chars)
-    candidates = set(np.flatnonzero(pc.not_equal(lowered, arrow_chars).to_numpy(zero_copy_only=False)).tolist())
+    changed = pc.not_equal(lowered, arrow_chars)  # no nulls: the bitmap is the answer
+    bits = np.unpackbits(np.frombuffer(changed.buffers()[1], np.uint8), count=len(changed),
+                         bitorder="little")
+    candidates = set(np.flatnonzero(bits).tolist())
     step = 4096
     for start in range(0, len(chars), step):
         block = chars[start : start + step]
@@ -436,7 +446,7 @@ def _casefold(arr: pa.Array) -> pa.Array:
         return pc.ascii_lower(arr)  # ASCII casefold is exactly ASCII lowercasing
     out = _on_rows(pc.ascii_lower(arr), nonascii & ~unsafe, pc.utf8_lower)
     # str.casefold must see the original text (utf8_lower('İ') is 'i', but
-    # 'İ'.casefold() is 'i̇'), so these rows are taken from arr.
+    # 'İ'.casefold() is 'i' + U+0307), so these rows are taken from arr.
     if unsafe.any():
         mask = pa.array(unsafe)
         folded = [None if s is None else s.casefold() for s in arr.filter(mask).to_pylist()]

@@ -79,8 +79,10 @@ class RowOperator:
     cut into contiguous slices for N worker processes and put back together in order — the
     result is the same bytes with 1 or N workers.
 
-    A subclass defines `transform(table, params, ctx)` returning either a new table (a map)
-    or `(drop_mask, reason)` (a filter)."""
+    A subclass defines `transform(table, params, ctx)` returning a new table (a map),
+    `(drop_mask, reason)` (a filter), or an `Outcome` (a map that also removes or flags
+    rows: the kept table, the removed rows with their reasons, and the flags). The slices'
+    flags are joined in slice order, which is row order."""
 
     @classmethod
     def apply(cls, table: pa.Table, params: dict, ctx: RunContext) -> Outcome:
@@ -92,7 +94,7 @@ class RowOperator:
                                       [params] * ctx.workers, [ctx] * ctx.workers))
             kept = pa.concat_tables([p.table for p in parts])
             removed = pa.concat_tables([p.removed for p in parts])
-            return Outcome(kept, removed)
+            return Outcome(kept, removed, [f for p in parts for f in p.flags])
         return cls._apply_slice(table, params, ctx)
 
     @classmethod
@@ -101,6 +103,8 @@ class RowOperator:
         import pyarrow as pa
 
         result = cls.transform(table, params, ctx)
+        if isinstance(result, Outcome):
+            return result
         if isinstance(result, pa.Table):
             return Outcome(result, removed_rows(result, np.zeros(result.num_rows, dtype=bool), ""))
         mask, reason = result
@@ -131,7 +135,8 @@ class DedupeOperator:
         if params["keep"] in ("longest", "shortest"):
             lengths = np.zeros(table.num_rows, dtype=np.int64)
             for col in params["columns"]:
-                lengths += pc.fill_null(pc.utf8_length(_as_text(table.column(col))), 0).to_numpy(zero_copy_only=False)
+                lengths += pc.fill_null(pc.utf8_length(_as_text(table.column(col), col)), 0).to_numpy(
+                    zero_copy_only=False)
         if params["keep"] == "by":
             by = table.column(params["keep_by"])
         survivor = survivors(cluster, params["keep"], row_ids=ids, lengths=lengths, by=by,
@@ -146,18 +151,22 @@ class DedupeOperator:
         return Outcome(table.filter(pa.array(~drop)), removed_rows(table, drop, reasons, cluster_ids, dup_of))
 
 
-def _as_text(col: pa.ChunkedArray | pa.Array):
+def _as_text(col: pa.ChunkedArray | pa.Array, name: str = "column"):
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
         return col
-    return pc.cast(col, pa.string())
+    try:
+        return pc.cast(col, pa.string())
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+        raise RunError(f"column '{name}' holds {col.type} values, not text; declare it in the schema "
+                       "or use a text column here") from None
 
 
 def text_column(table: pa.Table, name: str):
     """A column as strings (casting numbers and booleans is exact, never a guess)."""
-    return _as_text(table.column(name))
+    return _as_text(table.column(name), name)
 
 
 def joined_text(table: pa.Table, columns: list[str]):

@@ -62,12 +62,20 @@ def test_float_semantics_follow_pandas():
 def test_binary_dictionary_and_view_columns():
     values = ["a", "bb", "a", None, "bb"]
     expected = [0, 1, 0, 3, 1]
-    assert duplicate_groups([pa.array([v and v.encode() for v in values], pa.binary())]).tolist() == expected
+    binary = pa.array([v and v.encode() for v in values], pa.binary())
+    assert duplicate_groups([binary]).tolist() == expected
     assert duplicate_groups([pa.array(values).dictionary_encode()]).tolist() == expected
     assert duplicate_groups([pa.array(values, pa.string_view())]).tolist() == expected
     # a dictionary that repeats a value must still compare by value
     repeated = pa.DictionaryArray.from_arrays(pa.array([0, 1, 2]), pa.array(["z", "z", "q"]))
     assert duplicate_groups([repeated]).tolist() == [0, 0, 2]
+
+
+def test_nested_columns():
+    lists = pa.array([[1.0, 2.0], [1.0], [1.0, 2.0], None, [], None, [float("nan")], [float("nan")]])
+    assert duplicate_groups([lists]).tolist() == [0, 1, 0, 3, 4, 3, 6, 6]
+    structs = pa.array([{"a": 1, "b": "x"}, {"a": 1, "b": "y"}, {"a": 1, "b": "x"}])
+    assert duplicate_groups([structs, pa.array(["k", "k", "k"])]).tolist() == [0, 1, 0]
 
 
 def test_chunked_and_sliced_input_give_the_same_labels():
@@ -137,10 +145,17 @@ def test_matches_pandas_on_random_tables(data, n, kinds):
             columns.append([data.draw(st.sampled_from(pool)) for _ in range(n)])
             types.append(data.draw(st.sampled_from([pa.string(), pa.large_string()])))
         elif kind == "int":
-            columns.append(data.draw(st.lists(st.one_of(st.none(), st.integers(-2, 2)), min_size=n, max_size=n)))
+            ints = st.one_of(st.none(), st.integers(-2, 2))
+            columns.append(data.draw(st.lists(ints, min_size=n, max_size=n)))
             types.append(pa.int64())
         else:
             floats = st.sampled_from([0.0, -0.0, 1.0, float("nan"), None])
             columns.append(data.draw(st.lists(floats, min_size=n, max_size=n)))
             types.append(pa.float64())
     check(columns, types)
+
+
+def test_work_split_into_passes_gives_the_same_labels(monkeypatch):
+    monkeypatch.setattr(exact, "_ROWS_PER_PASS", 3)  # signature slices and verification batches
+    values = ["a" * 40, "b", None, "a" * 40, "b", "", "c" * 70, "c" * 70, None, "", "b"]
+    check([values, [1, 1, 2, 1, 1, 0, 3, 3, 2, 0, 1]], [pa.string(), pa.int64()])
