@@ -19,9 +19,8 @@ table shows each phase's own peak RSS and its increment over the loaded
 input (``VmHWM`` on Linux, ``resource.getrusage`` elsewhere; see
 :func:`_reset_peak_rss` for why not getrusage everywhere).
 Each phase first runs once on the first 2k rows (warm-up, untimed), then
-reports the best of 3 timed runs where that is cheap (dsc up to 100k rows,
-datasketch up to 20k) and a single run otherwise; the ``runs`` column says
-which.
+reports the best of 3 timed runs (datasketch: 2 above 20k rows, as it is
+slow); the ``runs`` column says which.
 dsc gets a pyarrow array (how the engine feeds it); datasketch gets Python
 strings (converted before timing), shingled the same way, one ``MinHash`` + ``MinHashLSH.insert`` per
 row and then one ``query`` per row (candidates, unverified).  For the large
@@ -68,8 +67,7 @@ REAL_FILES = [
 ]
 DATASKETCH_SAMPLE = 100_000
 WARMUP_ROWS = 2_000
-REPEATS = 3
-REPEAT_MAX_ROWS = {"dsc": 100_000, "datasketch": 20_000}  # best-of-REPEATS up to this size
+REPEATS = 3  # timed runs per phase; datasketch drops to 2 above 20k rows (it is slow)
 
 
 # --------------------------------------------------------------------------- reference shingles
@@ -214,7 +212,7 @@ def _child(args) -> None:
     peak = _peak_rss_kb()
     # Best of N where cheap: the machine may be shared, and the fastest run is
     # the one least disturbed by other processes.  Results are deterministic.
-    repeats = 1 if len(arr) > REPEAT_MAX_ROWS[args.phase] else REPEATS
+    repeats = REPEATS if args.phase == "dsc" or len(arr) <= 20_000 else 2
     for _ in range(repeats - 1):
         out["seconds"] = min(out["seconds"], phase(arr, args)["seconds"])
     out.update(rows=len(arr), repeats=repeats, peak_rss_mb=peak / 1024, phase_rss_mb=(peak - base) / 1024)

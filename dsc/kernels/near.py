@@ -79,11 +79,13 @@ _LEN_MUL = np.uint64(0xC2B2AE3D27D4EB4F)  # salts short-row shingles by their le
 _FMIX_C1 = np.uint64(0xFF51AFD7ED558CCD)
 _FMIX_C2 = np.uint64(0xC4CEB9FE1A85EC53)
 _U32 = np.uint64(0xFFFFFFFF)
+_trapezoid = getattr(np, "trapezoid", None) or np.trapz  # renamed in numpy 2.0; pyproject allows 1.26
 
 _CHUNK_ROWS = 32_768  # rows shingled at once: bounds transient memory
 _BLOCK_SHINGLES = 32_768  # MinHash block: big enough to amortise call overhead,
 _PERM_GROUP = 16  # x 16 permutations = 4 MiB of uint64, small enough to stay in cache
 _PAIR_BLOCK = 2_000_000  # max set elements probed per verification step
+_RADIX_MIN = 1 << 20  # argsorts at least this long bucket by top bits first
 # Error weights for lsh_params.  Exact verification removes false positives,
 # so they cost only time, while false negatives are lost recall.  Real data
 # puts most true pairs just above the threshold (toolformer: median J 0.81),
@@ -123,14 +125,33 @@ def _sorted_unique(x: np.ndarray) -> np.ndarray:
     return s[keep]
 
 
-def _dense_rank(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(sorted distinct values, rank of each element among them).
+def _argsort_u64(x: np.ndarray) -> np.ndarray:
+    """Indices sorting uint64 ``x`` (ties in any order).
 
-    Same as ``np.unique(x, return_inverse=True)`` but with an unstable
-    argsort (ties get equal ranks whatever their order), ~5x faster on large
-    inputs than numpy's stable-sort path.
+    Large inputs are first bucketed by their top 10 bits with a stable radix
+    pass on uint16, then each bucket is argsorted while it fits in cache:
+    ~2.5x faster than one argsort over ~10M values, which would otherwise make
+    verification grow faster than linearly with the input.
     """
-    order = np.argsort(x)
+    if x.size < _RADIX_MIN:
+        return np.argsort(x)
+    top = (x >> np.uint64(54)).astype(np.uint16)
+    order = np.argsort(top, kind="stable")
+    ends = np.cumsum(np.bincount(top, minlength=1 << 10))
+    for lo, hi in zip(np.concatenate(([0], ends[:-1])).tolist(), ends.tolist()):
+        if hi - lo > 1:
+            seg = order[lo:hi]
+            order[lo:hi] = seg[np.argsort(x[seg])]
+    return order
+
+
+def _dense_rank(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted distinct values, rank of each element among them) for uint64 ``x``.
+
+    Same as ``np.unique(x, return_inverse=True)`` but several times faster:
+    numpy's version uses a stable argsort, which ranking does not need.
+    """
+    order = _argsort_u64(x)
     s = x[order]
     new = np.empty(s.size, dtype=bool)
     new[:1] = True
@@ -315,8 +336,8 @@ def lsh_params(
     for b in range(1, num_perm + 1):
         for r in range(1, num_perm // b + 1):
             p = 1.0 - (1.0 - s**r) ** b
-            fp = np.trapezoid(p[below], s[below])
-            fn = np.trapezoid(1.0 - p[above], s[above])
+            fp = _trapezoid(p[below], s[below])
+            fn = _trapezoid(1.0 - p[above], s[above])
             err = fp_weight * fp + fn_weight * fn
             if err < best_err:
                 best, best_err = (b, r), err

@@ -169,6 +169,17 @@ def test_deterministic_and_order_independent(monkeypatch):
     assert small.candidate_pairs == first.candidate_pairs
 
 
+def test_dense_rank_matches_numpy(monkeypatch):
+    monkeypatch.setattr(near, "_RADIX_MIN", 10)  # exercise the bucketed argsort on a small input
+    x = np.random.default_rng(0).integers(0, 2**64, 5000, dtype=np.uint64)
+    x[::4] = x[1::4][: x[::4].size]
+    x[:7] = [0, 2**64 - 1, 5, 5, 2**63, 2**54, 2**54 - 1]
+    uniq, rank = near._dense_rank(x)
+    expected_uniq, expected_rank = np.unique(x, return_inverse=True)
+    np.testing.assert_array_equal(uniq, expected_uniq)
+    np.testing.assert_array_equal(rank, expected_rank.ravel())
+
+
 def test_verified_pairs_do_not_depend_on_minhash_seed():
     texts = make_corpus(800, seed=2, words=80)["text"]
     # Exact verification: seeds can only change which borderline pairs LSH finds.
