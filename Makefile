@@ -11,9 +11,11 @@ SPECS  := $(wildcard specs/*.dspec)
 install: $(STAMP)
 
 # Re-installs only when pyproject.toml changes; `make install` twice does nothing the second time.
+# torch goes first, pinned, so pip takes the CPU build on this machine's disk (never a multi-GB CUDA one).
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 

@@ -154,10 +154,11 @@ def diff(
 @app.command()
 def run(
     spec: Path = typer.Argument(..., help="The .dspec file."),
-    out: Path = typer.Option(..., "--out", help="Output directory (kept rows, rejects, manifest)."),
+    out: Path = typer.Option(..., "--out", help="Output directory (kept rows, rejects, exports, report, manifest)."),
     workers: int = typer.Option(1, "--workers", min=1, help="Worker processes for row-wise rules."),
 ):
-    """Run a spec over its data with the local engine and print a per-rule summary."""
+    """Run a spec over its data with the local engine: write every output, print a per-rule summary and
+    every failed gate (exit 3 when an error gate failed)."""
     from rich.console import Console
 
     from dsc.engines.local import run_plan
@@ -174,7 +175,71 @@ def run(
         typer.echo(f"{spec}: error: {err}", err=True)
         raise typer.Exit(err.exit_code)
     Console().print(summary_table(outcome.manifest))
-    typer.echo(f"outputs in {out}/ (manifest.json, kept.jsonl, kept.parquet, rejects.jsonl)")
+    for split in outcome.manifest["splits"]:
+        typer.echo(f"split {split['name']}: {split['rows']} rows" +
+                   (f" -> {', '.join(split['outputs'])}" if split["outputs"] else ""))
+    gates, failed = outcome.gates, outcome.failed
+    # Every failed gate is listed, errors and warnings alike, each with its measured value and limit.
+    for gate in failed:
+        typer.echo(f"{spec}:{gate.line}: {'error' if gate.severity == 'error' else 'warning'}: gate {gate.message}",
+                   err=True)
+    errors = [g for g in failed if g.severity == "error"]
+    for failure in outcome.annotation_failures:
+        typer.echo(f"{spec}: error: {failure}", err=True)
+    if gates:
+        typer.echo(f"gates: {len(gates) - len(failed)} passed, {len(errors)} failed, "
+                   f"{len(failed) - len(errors)} warning{'s' * (len(failed) - len(errors) != 1)}")
+    typer.echo(f"outputs in {out}/ (manifest.json, kept.jsonl, rejects.jsonl, stats.json); "
+               f"report: {out / 'report.md'} and {out / 'report.html'}")
+    if errors or outcome.annotation_failures:
+        raise typer.Exit(EXIT_GATE_FAILED)
+
+
+@app.command()
+def report(out: Path = typer.Argument(..., help="The output directory of a `dsc run`.")):
+    """Re-render report.md and report.html from a run's saved stats.json."""
+    from dsc.report import rerender
+
+    if not (out / "stats.json").is_file():
+        typer.echo(f"{out}: no stats.json here; run `dsc run SPEC --out {out}` first", err=True)
+        raise typer.Exit(EXIT_INPUT_ERROR)
+    for path in rerender(out):
+        typer.echo(f"wrote {path}")
+
+
+@app.command("standardize")
+def standardize_cmd(
+    kind: str = typer.Argument(..., help="date, datetime, number, money, quantity or bool."),
+    value: str = typer.Argument(..., help="The value as it appears in the data."),
+    locale: list[str] = typer.Option([], "--locale", "-l", help="A locale to read it in, e.g. de_DE (repeatable)."),
+    order: Optional[str] = typer.Option(None, "--order", help="Day-month order of numeric dates: DMY, MDY or YMD."),
+    base: Optional[str] = typer.Option(None, "--base", help="The date relative dates count from (YYYY-MM-DD)."),
+    currency: Optional[str] = typer.Option(None, "--currency", help="Money: the ISO 4217 code to convert to."),
+    unit: Optional[str] = typer.Option(None, "--unit", help="Quantity: the unit to convert to, e.g. kg."),
+    as_json: bool = typer.Option(False, "--json", help='Print {"input", "value", "status", "reason"} as JSON.'),
+):
+    """Try how a `standardize` rule reads one value: the standardised value, or why there is none.
+
+    Exits 0 when the value is read, 4 when it is rejected or ambiguous, 2 for a bad option."""
+    import json
+
+    from dsc.locale import KINDS, OptionError, standardize
+
+    if kind not in KINDS:
+        typer.echo(f"error: unknown kind '{kind}'; use one of {', '.join(KINDS)}", err=True)
+        raise typer.Exit(EXIT_SPEC_ERROR)
+    try:
+        result = standardize(kind, value, locale, order, base, unit if kind == "quantity" else currency)
+    except OptionError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(EXIT_SPEC_ERROR)
+    if as_json:
+        typer.echo(json.dumps(result.as_json(value), ensure_ascii=False))
+    else:
+        # an ambiguous value's reason starts with "ambiguous:" already
+        typer.echo(result.text if result.ok else result.reason if result.status == "ambiguous"
+                   else f"rejected: {result.reason}")
+    raise typer.Exit(EXIT_OK if result.ok else EXIT_INPUT_ERROR)
 
 
 @app.command()
@@ -183,6 +248,10 @@ def version():
     from dsc import __version__
 
     typer.echo(f"dsc {__version__}")
+
+
+from dsc.finetune.cli import finetune_app  # noqa: E402
+app.add_typer(finetune_app, name="finetune", help="Fine-tuning config and resource estimates.")
 
 
 def main() -> None:

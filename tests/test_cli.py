@@ -97,3 +97,22 @@ def test_run_writes_outputs_and_a_summary(tmp_path):
 
 def test_exit_codes_are_distinct():
     assert len({EXIT_OK, EXIT_SPEC_ERROR, EXIT_GATE_FAILED, EXIT_INPUT_ERROR, 1}) == 5
+
+
+def test_annotated_spec_runs_and_a_failing_annotation_floor_exits_3(tmp_path):
+    spec = ROOT / "specs" / "annotated.dspec"
+    result = dsc("run", spec, "--out", tmp_path / "ok")
+    assert result.exit_code == EXIT_OK, result.stderr
+    stats = json.loads((tmp_path / "ok" / "stats.json").read_text())
+    assert json.dumps(stats).count("krippendorff") >= 1
+    strict = ROOT / "specs" / ".strict_annotated.dspec"  # beside the original, so its paths resolve
+    strict.write_text(spec.read_text().replace("nominal >= 0.6", "nominal >= 0.95")
+                      .replace("below_threshold drop", "below_threshold fail")
+                      .replace("agreement(question_type) >= 0.6", "agreement(question_type) >= 0.5"))
+    try:
+        failed = dsc("run", strict, "--out", tmp_path / "strict")
+    finally:
+        strict.unlink()
+    assert failed.exit_code == EXIT_GATE_FAILED
+    assert "question_type" in failed.stderr and "0.95" in failed.stderr
+    assert (tmp_path / "strict" / "manifest.json").exists()  # outputs are still written

@@ -1,15 +1,21 @@
 """`finetune METHOD { … }`: the method, and each setting against the table of that method.
 
 Several finetune blocks may sit in one spec — one per method, to compare their estimated
-cost — but not two for the same method.
+cost — but not two for the same method. The resource figures form a chain (GPU-hours need
+`gpu_tflops` and `utilization`; energy needs those and `gpu_power_w`; CO2 needs energy and
+`carbon_kg_per_kwh`): a block that gives a later link without the earlier ones asks for an
+estimate it cannot get, and says what to add. Checks that need the model itself (target
+modules, ranks) run in `dsc finetune`, which reads the model's config.
 """
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 from dsc import ast
 from dsc.checks.common import at_line, error, first_seen, one_of, unknown_value, warning
 from dsc.checks.context import CheckContext
+from dsc.checks.paths import unsafe
 from dsc.checks.ranges import FRACTION, POSITIVE_COUNT, Range, out_of_range
 from dsc.diagnostics import Diagnostic, did_you_mean
 
@@ -17,12 +23,26 @@ METHODS = ("full", "lora", "prompt_tuning")
 _POSITIVE = Range(Decimal(0), low_open=True, percent=False)
 _NON_NEGATIVE = Range(Decimal(0), percent=False)
 _DROPOUT = Range(Decimal(0), Decimal(1), high_open=True)
-# A setting's value: a Range for one number; "text" for one string (or name); "names" for a list.
+_PUE = Range(Decimal(1), percent=False)  # power usage effectiveness: facility power / IT power, ≥ 1
+PRECISIONS = ("bf16", "fp16", "fp32")
+OPTIMIZERS = ("adamw", "sgd", "adafactor")
+# A setting's value: a Range for one number; "text" for one string (or name); "names" for a list;
+# a tuple for one name out of a fixed vocabulary.
 COMMON = {
     "base": "text", "epochs": POSITIVE_COUNT, "lr": _POSITIVE, "batch_size": POSITIVE_COUNT,
     "max_length": POSITIVE_COUNT, "gpu": "text", "gpu_tflops": _POSITIVE, "utilization": FRACTION,
     "gpu_power_w": _POSITIVE, "carbon_kg_per_kwh": _NON_NEGATIVE, "gpu_count": POSITIVE_COUNT,
+    "pue": _PUE, "gpu_memory_gb": _POSITIVE, "precision": PRECISIONS, "optimizer": OPTIMIZERS,
 }
+# Each resource estimate, the settings it needs, and the estimates it builds on.
+ESTIMATE_NEEDS = {
+    "GPU-hours": ("gpu_tflops", "utilization"),
+    "energy": ("gpu_tflops", "utilization", "gpu_power_w"),
+    "CO2": ("gpu_tflops", "utilization", "gpu_power_w", "carbon_kg_per_kwh"),
+}
+# The setting whose presence asks for each estimate.
+_ASKS = {"gpu_count": "GPU-hours", "gpu_tflops": "GPU-hours", "utilization": "GPU-hours",
+         "gpu_power_w": "energy", "pue": "energy", "carbon_kg_per_kwh": "CO2"}
 SETTINGS = {
     "full": COMMON,
     "lora": {**COMMON, "r": POSITIVE_COUNT, "alpha": _POSITIVE, "dropout": _DROPOUT, "target": "names"},
@@ -34,7 +54,8 @@ _ALIASES = {
     "rank": "r", "lora_r": "r", "lora_alpha": "alpha", "lora_dropout": "dropout", "target_modules": "target",
     "learning_rate": "lr", "num_epochs": "epochs", "num_train_epochs": "epochs", "model": "base",
     "base_model": "base", "num_virtual_tokens": "virtual_tokens", "prompt_tuning_init_text": "init_text",
-    "per_device_train_batch_size": "batch_size", "max_seq_length": "max_length",
+    "per_device_train_batch_size": "batch_size", "max_seq_length": "max_length", "optim": "optimizer",
+    "dtype": "precision", "torch_dtype": "precision", "tdp": "gpu_power_w", "power_w": "gpu_power_w",
 }
 
 
@@ -43,8 +64,10 @@ def check_finetune(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
 
     A setting no method has is DSC216 (with a suggestion); one that belongs to another
     method is DSC217; a repeat is DSC214; a value of the wrong kind or out of range is
-    DSC209. A block without `base` (the model to tune) gets a warning (DSC212): it can be
-    compared and diffed, but not turned into a training configuration.
+    DSC209, a name outside a setting's vocabulary DSC203. A block without `base` (the model
+    to tune) gets a warning (DSC212): it can be compared and diffed, but not turned into a
+    training configuration. A resource figure without the figures its estimate also needs
+    is DSC212. A `base` folder must stay inside the project like every path (DSC218).
     """
     out: list[Diagnostic] = []
     blocks = spec.of(ast.FinetuneBlock)
@@ -60,6 +83,8 @@ def check_finetune(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
                              f"the first is {at_line(first, repeat)}; keep one"))
         for setting in block.settings:
             out += _setting(setting, block.method.value, table)
+        out += _estimate_inputs(block)
+        out += _base_path(block, ctx)
         if not any(s.name.value == "base" for s in block.settings):
             out.append(warning("DSC212", "finetune has no 'base' model, so no training configuration or "
                                          "parameter estimate can be made", block.method.span,
@@ -89,6 +114,53 @@ def _setting(setting: ast.Setting, method: str, table: dict) -> list[Diagnostic]
         if isinstance(value, ast.Num):
             return [error("DSC209", f"'{name}' is a name, not a number", value.span, f'quote it: "{value.value:f}"')]
         return []
+    if isinstance(kind, tuple):
+        if isinstance(value, ast.Num):
+            return [error("DSC209", f"'{name}' is one of {', '.join(kind)}, not a number", value.span)]
+        return unknown_value(ast.Name(value.value, span=value.span), name, kind)
     if not isinstance(value, ast.Num):
         return [error("DSC209", f"'{name}' must be a number ({kind.describe()})", value.span)]
     return out_of_range(value, f"'{name}'", kind)
+
+
+def _estimate_inputs(block: ast.FinetuneBlock) -> list[Diagnostic]:
+    """DSC212 for each estimate a block asks for (by giving one of its figures) but cannot get.
+
+    Each missing figure is reported once, at the setting that asked for the furthest estimate.
+    """
+    given = {s.name.value: s for s in block.settings}
+    asked = [(name, _ASKS[name]) for name in given if name in _ASKS]
+    if not asked:
+        return []
+    order = list(ESTIMATE_NEEDS)
+    name, estimate = max(asked, key=lambda a: order.index(a[1]))
+    missing = [need for need in ESTIMATE_NEEDS[estimate] if need not in given]
+    if not missing:
+        return []
+    article = "an" if estimate[0] in "aeiou" else "a"
+    return [error("DSC212", f"'{name}' asks for {article} {estimate} estimate, which also needs "
+                            f"{_and(missing)}", given[name].name.span,
+                  "add: " + ", ".join(f"{m} {_EXAMPLE[m]}" for m in missing) + " (figures for your GPU and grid)")]
+
+
+def _base_path(block: ast.FinetuneBlock, ctx: CheckContext) -> list[Diagnostic]:
+    """A `base` that is a path must be relative and stay in the project; a hub id passes as it is."""
+    for setting in block.settings:
+        value = setting.values[0] if setting.name.value == "base" and setting.values else None
+        if isinstance(value, ast.Str):
+            base = Path(ctx.base_dir).resolve() if ctx.base_dir is not None else None
+            why = unsafe(value.value, base, ctx.project_root)
+            if why is not None:
+                return [error("DSC218", f"base model path '{value.value}' is not allowed: {why}", value.span,
+                              "write it relative to the spec's folder, or as a hub id: org/name@revision")]
+    return []
+
+
+def _and(names: list[str]) -> str:
+    """`'a'`, `'a' and 'b'`, `'a', 'b' and 'c'`."""
+    quoted = [repr(n) for n in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+
+# Example values in hints — an A100's dense BF16 peak and board power, a typical utilisation.
+_EXAMPLE = {"gpu_tflops": "312", "utilization": "40%", "gpu_power_w": "400", "carbon_kg_per_kwh": "0.4"}

@@ -4,6 +4,12 @@ Stages are source → schema → clean rules in order. Each stage's result is ca
 that covers its parameters, everything upstream of it and the input fingerprints, so an
 unchanged plan on unchanged data reruns from cache and a changed rule recomputes only from
 that rule on. Every row that leaves the pipeline is written to the rejects with its reason.
+
+Then the kept rows are split (a `_dsc_split` column from a stable hash of each row's key; a
+later augmentation step copies it onto the rows it generates), the stats are gathered and the
+gates judged from them, and the outputs — kept rows, rejects, one export per split, stats,
+report, manifest last — are written. A declared split that receives no row is an error before
+anything is written.
 """
 from __future__ import annotations
 
@@ -16,8 +22,12 @@ from typing import Callable
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from dsc.annotation import apply_annotations
 from dsc.engines import outputs
+from dsc.engines.gates import GateResult
 from dsc.engines.schema import validate
+from dsc.engines.splits import SPLIT, assign_splits
+from dsc.engines.stats import build_stats
 from dsc.ops import OPERATORS
 from dsc.ops.runtime import Outcome, RunContext, RunError
 from dsc.plan import Plan
@@ -48,6 +58,22 @@ class RunResult:
     stages: list[StageStats]
     inputs: list[dict]
     manifest: dict = field(default_factory=dict)
+    stats: dict = field(default_factory=dict)
+    # Filled by the annotation step, {FIELD: its summary}, where summary["agreement"]["value"] is
+    # the dataset coefficient that `agreement(FIELD)` gates judge; saved in stats.json.
+    annotations: dict = field(default_factory=dict)
+    # `below_threshold fail` verdicts: each names the field, the value and the threshold (exit 3).
+    annotation_failures: list[str] = field(default_factory=list)
+
+    @property
+    def gates(self) -> list[GateResult]:
+        """The gate verdicts, in plan order (from the stats, where they are saved)."""
+        return [GateResult(**g) for g in self.stats.get("gates", [])]
+
+    @property
+    def failed(self) -> list[GateResult]:
+        """Failed gates, errors and warnings alike."""
+        return [g for g in self.gates if not g.passed]
 
 
 def run_plan(plan: Plan, base_dir: Path, out_dir: Path, workers: int = 1,
@@ -84,15 +110,18 @@ def run_plan(plan: Plan, base_dir: Path, out_dir: Path, workers: int = 1,
 
     cache = _Cache(out_dir / CACHE_DIR, _input_key(plan, inputs))
     if plan.columns:
-        schema = json.dumps([c.model_dump(mode="json", exclude={"line"}) for c in plan.columns], sort_keys=True)
-        table = _stage(cache, "schema", schema, table,
-                       lambda t: validate(t, plan.columns), reject_tables, stages, "schema", "schema", 0, note)
+        annotated = {a.field for a in plan.annotations}  # filled in by the annotate stage
+        raw = {s.params["column"] for s in plan.steps if s.op == "standardize"}  # typed by their rule
+        schema = json.dumps({"columns": [c.model_dump(mode="json", exclude={"line"}) for c in plan.columns],
+                             "annotated": sorted(annotated), "raw": sorted(raw)}, sort_keys=True)
+        table = _stage(cache, "schema", schema, table, lambda t: validate(t, plan.columns, annotated, raw),
+                       reject_tables, stages, "schema", "schema", 0, note)
     for step in plan.steps:
         op = OPERATORS[step.op]
         if not hasattr(op, "apply"):
             raise RunError(f"line {step.line}: '{op.keyword}' is compiled but the local engine does not "
                            "execute it yet", exit_code=2)
-        for name in _columns_of(step.params):
+        for name in _columns_of(step.op, step.params):
             if name not in table.column_names:
                 raise RunError(f"line {step.line}: rule {step.id} names column '{name}', which the data lacks")
         payload = json.dumps({"id": step.id, "op": step.op, "params": step.model_dump(mode="json")["params"]},
@@ -100,16 +129,54 @@ def run_plan(plan: Plan, base_dir: Path, out_dir: Path, workers: int = 1,
         table = _stage(cache, step.id, payload, table, lambda t, s=step, o=op: o.apply(t, s.params, ctx),
                        reject_tables, stages, step.id, step.op, step.line, note)
 
+    annotations, failures = {}, []
+    for ann in plan.annotations:
+        # Not cached: its stats and task files are outputs of every run.
+        note(f"annotate {ann.field}")
+        labels = next((c.labels for c in plan.columns if c.name == ann.field), None)
+        done = apply_annotations(table, ann, base_dir, labels, tasks_dir=out_dir)
+        outcome = done.as_outcome()
+        reject_tables.append(_tag(outcome.removed, ann.id, ann.line))
+        stages.append(StageStats(ann.id, "annotate", ann.line, table.num_rows, outcome.table.num_rows, False,
+                                 outcome.flags, outcome.decisions))
+        annotations[ann.field] = done.stats
+        if done.failed:
+            failures.append(f"line {ann.line}: {done.failed}")
+        table = outcome.table
+
     all_rejects = pa.concat_tables([t for t in reject_tables if t.num_rows], promote_options="permissive") \
         if any(t.num_rows for t in reject_tables) else _source_rejects([])
-    result = RunResult(table, all_rejects, stages, inputs)
-    result.manifest = outputs.write(out_dir, plan, result)
+    if plan.split is not None:
+        note("splitting")
+        table = assign_splits(table, plan.split)
+        _check_splits(plan, table)
+    result = RunResult(table, all_rejects, stages, inputs, annotations=annotations, annotation_failures=failures)
+    note("gathering stats and judging gates")
+    result.stats = build_stats(plan, result, result.annotations)
+    note("writing outputs")
+    result.manifest = outputs.write(out_dir, plan, result, base_dir)
     return result
 
 
-def _columns_of(params: dict) -> list[str]:
+def _check_splits(plan: Plan, table: pa.Table) -> None:
+    """Every declared split must receive rows: an empty one would export an empty training set."""
+    import pyarrow.compute as pc
+
+    present = set(pc.unique(table.column(SPLIT)).to_pylist())
+    empty = [p for p in plan.split.parts if p.name not in present]
+    if empty:
+        names = ", ".join(f"'{p.name}' ({p.fraction})" for p in empty)
+        one = len(empty) == 1
+        raise RunError(f"line {plan.split.line}: split{'' if one else 's'} {names} {'has' if one else 'have'} no "
+                       f"rows: none of the {table.num_rows} kept rows' keys ({plan.split.key}) hashed into "
+                       f"{'it' if one else 'them'}; nothing was written (more data, a larger fraction or another "
+                       "seed fills it)")
+
+
+def _columns_of(op: str, params: dict) -> list[str]:
+    """The data columns a rule reads (a standardize `target` is a currency or unit, not a column)."""
     names = list(params.get("columns", []))
-    for key in ("column", "target", "keep_by"):
+    for key in ("column", "keep_by") + (("target",) if op == "conflicts" else ()):
         if params.get(key):
             names.append(params[key])
     return names

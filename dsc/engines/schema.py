@@ -13,8 +13,17 @@ _NUMERIC = {"int": pa.int64(), "float": pa.float64()}
 _TEXTUAL = {"text", "string", "date", "datetime", "money", "quantity"}
 
 
-def validate(table: pa.Table, columns: list[ColumnPlan]) -> Outcome:
-    """Check every row against the schema; the first violation found for a row is its reason."""
+def validate(table: pa.Table, columns: list[ColumnPlan], filled_later: set[str] = frozenset(),
+             raw: set[str] = frozenset()) -> Outcome:
+    """Check every row against the schema; the first violation found for a row is its reason.
+
+    Columns in `filled_later` (label fields an `annotate` block fills) may be absent from the
+    data; they are added as nulls and checked here only where the data has them. Columns in
+    `raw` are read by a `standardize` rule, which types them: here they are only text."""
+    for name in sorted(filled_later - set(table.column_names)):
+        table = table.append_column(name, pa.nulls(table.num_rows, pa.string()))
+    columns = [c if c.name not in filled_later else c.model_copy(update={"required": False}) for c in columns]
+    columns = [c if c.name not in raw else c.model_copy(update={"type": "text"}) for c in columns]
     missing = [c.name for c in columns if c.name not in table.column_names]
     if missing:
         present = ", ".join(n for n in table.column_names if not n.startswith("_dsc_"))

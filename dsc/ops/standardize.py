@@ -1,14 +1,41 @@
-"""`standardize col as KIND …` — locale-aware standardisation; never guesses a value."""
+"""`standardize col as KIND …` — locale-aware standardisation; never guesses a value.
+
+What a rule writes into its column, and beside it, per kind:
+
+- date: ISO 8601 date text, `2019-01-10`;
+- datetime: ISO 8601 text, `2014-11-25T22:17:00` (with its offset when one was written);
+- number: exact decimal text, `1099.98`; a column that is already int or float keeps its type;
+- money: the amount as decimal text, and `col_currency` (ISO 4217) beside it; with a rate
+  table also `col_currency_original`, the currency it was written in;
+- quantity: the value in the target unit as decimal text, and `col_unit_original`, the unit
+  it was written in (as pint names it);
+- bool: true / false.
+
+Decimals are text so that no value is rounded through binary floating point. A value that
+cannot be read (`rejected`) or can be read two ways (`ambiguous`) follows `on_error`:
+`reject` removes the row, with the reason, into the rejects; `flag` keeps the row with a
+null in the column and writes row id, reason and the original value to flags.jsonl; `null`
+keeps the row with a null and records nothing. A null stays null and is never an error.
+
+Each distinct value of the column is read once (the column is dictionary-encoded), so a
+column of repeated dates costs one parse per date, not per row.
+"""
 from __future__ import annotations
 
+import math
 from decimal import Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from dsc.ops.base import Operator, Params, operator
+from dsc.ops.runtime import ID, Outcome, RowOperator, RunError, removed_rows
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
 
 
 @operator
-class Standardize(Operator):
+class Standardize(RowOperator, Operator):
     name = keyword = "standardize"
     effect = "changes values"
 
@@ -43,3 +70,109 @@ class Standardize(Operator):
             return None
         a, b = old.get("on_error") == "reject", new.get("on_error") == "reject"
         return 0 if a == b else 1 if b else -1
+
+    @classmethod
+    def transform(cls, table, params, ctx):
+        import numpy as np
+
+        from dsc.locale import OptionError, standardize
+
+        name, kind = params["column"], params["kind"]
+        options = {"locales": tuple(params.get("locales") or ()), "order": params.get("order"),
+                   "base": params.get("base"), "target": params.get("target"), "rates": params.get("rates") or None}
+        values, index = _distinct(table.column(name))
+        try:
+            results = [standardize(kind, value, **options) for value in values]
+        except OptionError as err:
+            raise RunError(f"rule standardize {name} as {kind}: {err}", exit_code=2) from None
+        failed = np.array([not r.ok for r in results] + [False], dtype=bool)[index]  # index -1: a null row
+        new = _write(table, name, kind, params, values, results, index)
+        policy = params.get("on_error", "reject")
+        reasons = [f"{name} as {kind}: {results[i].reason}" for i in index[failed]]
+        if policy == "reject":
+            return Outcome(new.filter(_mask(~failed)), removed_rows(table, failed, reasons))
+        flags = []
+        if policy == "flag":
+            ids = table.column(ID).to_pylist()
+            flags = [{"row_id": ids[row], "reason": reason, "column": name, "value": _json_safe(values[index[row]])}
+                     for row, reason in zip(np.flatnonzero(failed), reasons)]
+        return Outcome(new, removed_rows(table, np.zeros(table.num_rows, dtype=bool), ""), flags)
+
+
+def _json_safe(value: Any) -> Any:
+    # flags.jsonl is JSON: a NaN or infinity is written as its name, not as a bare NaN token.
+    return str(value) if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def _mask(mask: np.ndarray):
+    import pyarrow as pa
+
+    return pa.array(mask, type=pa.bool_())
+
+
+def _distinct(column) -> tuple[list[Any], np.ndarray]:
+    """The column's distinct non-null values and, per row, the position of its value (-1
+    for a null), so that each distinct value is standardised once."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if pa.types.is_dictionary(array.type):  # a parquet file may hold the column encoded already
+        array = array.dictionary_decode()
+    if pa.types.is_null(array.type):
+        return [], np.full(len(array), -1, dtype=np.int64)
+    try:
+        encoded = pc.dictionary_encode(array)
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+        # types Arrow cannot dictionary-encode (bool, nested): one entry per row
+        values = array.to_pylist()
+        index = np.array([-1 if v is None else i for i, v in enumerate(values)], dtype=np.int64)
+        return values, index
+    index = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return encoded.dictionary.to_pylist(), index
+
+
+def _write(table, name: str, kind: str, params: dict, values: list, results: list, index: np.ndarray):
+    """`table` with the standardised column (nulls where a value failed) and its siblings."""
+    import pyarrow as pa
+
+    at = table.column_names.index(name)
+    source_type = table.column(name).type
+    columns = _outputs(kind, params, values, results, source_type)
+    rows = pa.array(index, mask=index < 0)
+    for offset, (suffix, type_, entries) in enumerate(columns):
+        column = pa.array(entries, type=type_).take(rows) if entries else pa.nulls(len(index), type_)
+        if suffix:
+            sibling = name + suffix
+            if sibling in table.column_names:
+                raise RunError(f"standardize {name} as {kind} writes the column '{sibling}', which the data "
+                               "already has; rename one of them", exit_code=2)
+            table = table.add_column(at + offset, sibling, column)
+        else:
+            table = table.set_column(at, name, column)
+    return table
+
+
+def _outputs(kind: str, params: dict, values: list, results: list, source_type) -> list[tuple[str, Any, list]]:
+    """(column suffix, Arrow type, one entry per distinct value) for each column a kind writes."""
+    import pyarrow as pa
+
+    from dsc.locale.result import decimal_text
+
+    good = [r.value if r.ok else None for r in results]
+    text = pa.string()
+    if kind == "bool":
+        return [("", pa.bool_(), good)]
+    if kind == "number" and (pa.types.is_integer(source_type) or pa.types.is_floating(source_type)):
+        return [("", source_type, [v if r.ok else None for v, r in zip(values, results)])]
+    if kind == "money":
+        out = [("", text, [decimal_text(m.amount) if m else None for m in good]),
+               ("_currency", text, [m.currency if m else None for m in good])]
+        if params.get("rates"):
+            out.append(("_currency_original", text, [m.source if m else None for m in good]))
+        return out
+    if kind == "quantity":
+        return [("", text, [decimal_text(q.value) if q else None for q in good]),
+                ("_unit_original", text, [q.original if q else None for q in good])]
+    return [("", text, [r.text if r.ok else None for r in results])]

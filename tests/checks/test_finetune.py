@@ -19,7 +19,8 @@ def test_unknown_settings_with_suggestions(diags):
         ("DSC216", "did you mean 'r'?"),
         ("DSC216", "did you mean 'epochs'?"),
         ("DSC216", "lora takes: base, epochs, lr, batch_size, max_length, gpu, gpu_tflops, utilization, "
-                   "gpu_power_w, carbon_kg_per_kwh, gpu_count, r, alpha, dropout, target"),
+                   "gpu_power_w, carbon_kg_per_kwh, gpu_count, pue, gpu_memory_gb, precision, optimizer, r, alpha, "
+                   "dropout, target"),
     ]
 
 
@@ -39,6 +40,7 @@ def test_values(diags):
         ("DSC209", "'gpu' is a name, not a number"),
         ("DSC214", "'r' is given twice"),
         ("DSC209", "'target' lists module names"),
+        ("DSC212", "'utilization' asks for a GPU-hours estimate, which also needs 'gpu_tflops'"),
         ("DSC209", "'utilization' must be in (0%, 100%], not 120%"),
         ("DSC214", "'epochs' is given twice"),
         ("DSC217", "'epochs' takes one value"),

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dsc.api import compile_text
-from dsc.engines.local import run_plan
+from dsc.engines.local import CACHE_DIR, run_plan
 from dsc.ops import runtime
 from dsc.ops.runtime import RunError
 from dsc.syntax.source import SourceFile
@@ -75,7 +75,9 @@ def test_every_removed_duplicate_names_its_survivor(data_dir):
 
 
 def _outputs(out: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.is_file()}
+    """Every file the run wrote, exports in subfolders included (the stage cache is not an output)."""
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
+            if p.is_file() and CACHE_DIR not in p.relative_to(out).parts}
 
 
 def test_byte_identical_runs_and_worker_counts(data_dir, monkeypatch):
@@ -84,6 +86,11 @@ def test_byte_identical_runs_and_worker_counts(data_dir, monkeypatch):
                      "  drop where words(output) < 2\n"
                      "  dedupe exact on instruction, input\n"
                      "  dedupe near on instruction, input jaccard >= 0.7 ngram 3 keep longest")
+    text += ('\nsplit by instruction stratify input seed 5 {\n  train 0.8\n  validation 0.1\n  test 0.1\n}\n\n'
+             'export jsonl "sft/{split}.jsonl" shape instruction\n'
+             'export parquet "chat/{split}.parquet" shape chat\n'
+             'export hf_disk "disk/{split}" shape chat\n\n'
+             'gate {\n  rows(test) >= 10\n  leakage train, test jaccard >= 0.7 warn\n}\n')
     plan = plan_of(text)
     monkeypatch.setattr(runtime, "PARALLEL_MIN_ROWS", 100)  # make 2 workers really split the table
     run_plan(plan, data_dir, data_dir / "a", workers=1)
@@ -91,7 +98,8 @@ def test_byte_identical_runs_and_worker_counts(data_dir, monkeypatch):
     run_plan(plan, data_dir, data_dir / "c", workers=2)
     a, b, c = (_outputs(data_dir / d) for d in "abc")
     assert a == b == c
-    assert set(a) >= {"kept.jsonl", "kept.parquet", "rejects.jsonl", "manifest.json"}
+    assert set(a) >= {"kept.jsonl", "kept.parquet", "rejects.jsonl", "manifest.json", "stats.json", "report.md",
+                      "report.html", "sft/train.jsonl", "chat/test.parquet", "disk/validation/state.json"}
 
 
 def test_rerun_uses_cache_and_a_changed_rule_recomputes_from_there(data_dir):

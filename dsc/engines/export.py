@@ -1,0 +1,254 @@
+"""Export: one file (or `save_to_disk` folder) per split, in the shape a trainer takes.
+
+`export FORMAT "PATH" [shape instruction|chat | template "FILE"]`
+
+- **Paths** are relative to the run's output directory (`dsc run --out DIR`); `{split}` is
+  replaced by the split's name. A path that is absolute, climbs out of the output directory, or
+  lands on one of the run's own files is an error, found before anything is written.
+- **Formats**: `parquet`, `jsonl` (one JSON object per line, keys in column order) and `hf_disk`
+  (`datasets.Dataset.save_to_disk`, read back with `datasets.load_from_disk`).
+- **Shapes**:
+  without a shape, the data columns and the row id `_dsc_id`;
+  `instruction` writes Alpaca's `instruction`, `input`, `output`;
+  `chat` writes `messages`, a list of `{role, content}` (what `datasets` chat templates and TRL's
+  `SFTTrainer` take): an optional `system` message, the `user` turn and the `assistant` turn.
+  Both read the same columns, the first one present of each list in `FIELDS`: the instruction
+  from `instruction`, `prompt`, `question` or `query`; the input (optional; missing or null means
+  "") from `input` or `context`; the output from `output`, `response`, `completion` or `answer`.
+  The chat user turn is the instruction, then a blank line and the input when there is one. Data
+  that already has a `messages` column is written as it is by the chat shape.
+- **Templates** (path relative to the spec's folder) render each row to the `text` column (the
+  field SFTTrainer reads by default) in a sandboxed, immutable jinja2 environment: the row's
+  columns are variables (`row` is the whole row, `split` its split); an unknown name is an
+  error before any row renders, a null renders as "", and reaching Python internals
+  (`x.__class__`, `list.append`) is refused.
+
+Every export is rendered in memory first; the caller writes files only when all rendered.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from dsc.ops.runtime import RunError
+from dsc.plan import ExportPlan
+
+# Candidate columns for each field of the instruction and chat shapes, in order of preference.
+FIELDS = {
+    "instruction": ("instruction", "prompt", "question", "query"),
+    "input": ("input", "context"),
+    "output": ("output", "response", "completion", "answer"),
+}
+_ABSOLUTE = re.compile(r"^(/|\\|~|[A-Za-z]:)")
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """One rendered export: `files` maps names under `path` (just `""` for a single file) to bytes."""
+
+    split: str
+    path: str
+    format: str
+    rows: int
+    files: dict[str, bytes]
+    line: int = 0
+
+
+def render_exports(exports: list[ExportPlan], splits: dict[str, pa.Table], base_dir: Path,
+                   reserved: frozenset[str] = frozenset()) -> list[ExportFile]:
+    """Render every export of every split in memory, in plan order then split order.
+
+    `splits` maps split names to their rows (data columns and `_dsc_id`); `reserved` are the
+    names at the top of the output directory that exports may not use.
+
+    >>> t = pa.table({"prompt": ["2+2?"], "completion": ["4"], "_dsc_id": ["r1"]})
+    >>> [f] = render_exports([ExportPlan(format="jsonl", path="{split}.jsonl", shape="chat")], {"train": t}, Path("."))
+    >>> f.path, f.files[""].decode()
+    ('train.jsonl', '{"messages": [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4"}]}\\n')
+    """
+    rendered, seen = [], {}
+    for export in exports:
+        template = _template(export, base_dir) if export.template else None
+        for name, table in splits.items():
+            path = _target(export, name, reserved)
+            if path in seen:
+                raise RunError(f"line {export.line}: the export path '{export.path}' gives '{path}' for split "
+                               f"'{name}', which line {seen[path]} writes too", exit_code=2)
+            seen[path] = export.line
+            if template is not None:
+                shaped = _templated(table, template, export, name)
+            else:
+                shaped = _shaped(table, export)
+            rendered.append(ExportFile(name, path, export.format, shaped.num_rows, _encode(shaped, export.format),
+                                       export.line))
+    return rendered
+
+
+def _target(export: ExportPlan, split: str, reserved: frozenset[str]) -> str:
+    """The export's path for one split, relative to the output directory, checked to stay inside it."""
+    text = export.path.replace("{split}", split)
+    why = None
+    if _ABSOLUTE.match(text):
+        why = "it is absolute"
+    else:
+        parts = PurePosixPath(os.path.normpath(text.replace("\\", "/"))).parts
+        if not parts or parts[0] in ("..", "."):
+            why = "it leaves the output directory"
+        elif parts[0] in reserved:
+            why = f"'{parts[0]}' is one of the run's own outputs"
+    if why:
+        raise RunError(f"line {export.line}: export path '{export.path}' is not allowed: {why} (export paths "
+                       "are relative to the --out directory)", exit_code=2)
+    return "/".join(parts)
+
+
+def _column(table: pa.Table, field: str, export: ExportPlan, required: bool):
+    for name in FIELDS[field]:
+        if name in table.column_names:
+            return table.column(name)
+    if not required:
+        return None
+    present = ", ".join(c for c in table.column_names if not c.startswith("_dsc_"))
+    raise RunError(f"line {export.line}: shape {export.shape} needs an {field} column, one of "
+                   f"{', '.join(FIELDS[field])}; the data has {present or 'no columns'} "
+                   "(rename a column in the source block, or export with a template)")
+
+
+def _text(column) -> pa.ChunkedArray:
+    return column if pa.types.is_string(column.type) else pc.cast(column, pa.string())
+
+
+def _shaped(table: pa.Table, export: ExportPlan) -> pa.Table:
+    if export.shape is None:
+        data = [c for c in table.column_names if not c.startswith("_dsc_")] + ["_dsc_id"]
+        return table.select(data)
+    if export.shape == "chat" and "messages" in table.column_names:
+        return table.select(["messages"])
+    instruction = _text(_column(table, "instruction", export, True))
+    given = _column(table, "input", export, False)
+    context = pc.fill_null(_text(given), "") if given is not None else pa.chunked_array(
+        [pa.array([""] * table.num_rows, pa.string())])
+    output = _text(_column(table, "output", export, True))
+    if export.shape == "instruction":
+        return pa.table({"instruction": instruction, "input": context, "output": output})
+    has_input = pc.not_equal(pc.utf8_length(context), 0)
+    user = pc.if_else(has_input, pc.binary_join_element_wise(instruction, context, "\n\n"), instruction)
+    system = table.column("system") if "system" in table.column_names else None
+    return pa.table({"messages": _messages(_text(system) if system is not None else None, user, output)})
+
+
+def _messages(system, user, assistant) -> pa.Array:
+    """A list<struct<role, content>> column built from flat arrays (no per-row Python).
+
+    Row i's turns are taken from the concatenation [system, user, assistant] at i, n+i, 2n+i;
+    the system turn only where it is non-null and non-empty.
+    """
+    n = len(user)
+    with_system = np.zeros(n, dtype=bool) if system is None else pc.fill_null(
+        pc.not_equal(pc.utf8_length(system), 0), False).to_numpy(zero_copy_only=False)
+    rows = np.arange(n)
+    pick = np.stack([rows, n + rows, 2 * n + rows], axis=1)
+    keep = np.stack([with_system, np.ones(n, bool), np.ones(n, bool)], axis=1)
+    take = pa.array(pick[keep], pa.int64())
+    roles = pa.array(np.repeat(np.array(["system", "user", "assistant"]), n), pa.string()).take(take)
+    sys_text = system if system is not None else pa.array([None] * n, pa.string())
+    contents = pa.concat_arrays([_flat(sys_text), _flat(user), _flat(assistant)]).take(take)
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(keep.sum(axis=1), out=offsets[1:])
+    structs = pa.StructArray.from_arrays([roles, contents], names=["role", "content"])
+    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), structs)
+
+
+def _flat(column) -> pa.Array:
+    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+
+
+def _template(export: ExportPlan, base_dir: Path):
+    from jinja2 import StrictUndefined, TemplateSyntaxError
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    path = Path(base_dir) / export.template
+    try:
+        source = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise RunError(f"line {export.line}: cannot read export template '{export.template}': "
+                       f"{getattr(err, 'strerror', None) or err}") from None
+    # A null renders as "" (not "None"); any name the row lacks is an error, never blank text.
+    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
+                                        finalize=lambda value: "" if value is None else value)
+    try:
+        return env, env.parse(source), env.from_string(source)
+    except TemplateSyntaxError as err:
+        raise RunError(f"{export.template}:{err.lineno}: template error: {err.message}", exit_code=2) from None
+
+
+def _templated(table: pa.Table, template, export: ExportPlan, split: str) -> pa.Table:
+    from jinja2 import TemplateError, meta
+
+    env, parsed, compiled = template
+    data = [c for c in table.column_names if not c.startswith("_dsc_")]
+    unknown = sorted(meta.find_undeclared_variables(parsed) - set(env.globals) - set(data) - {"row", "split"})
+    if unknown:
+        raise RunError(f"line {export.line}: export template '{export.template}' uses "
+                       f"{', '.join(repr(u) for u in unknown)}, which the data lacks (columns: {', '.join(data)})")
+    ids = table.column("_dsc_id").to_pylist()
+    texts = []
+    for row_id, row in zip(ids, table.select(data).to_pylist()):  # rendering a template is per-row by nature
+        try:
+            texts.append(compiled.render(row, row=row, split=split))
+        except TemplateError as err:
+            raise RunError(f"line {export.line}: export template '{export.template}' failed on row {row_id}: "
+                           f"{err.message or type(err).__name__}", exit_code=2) from None
+        except (TypeError, ValueError, ArithmeticError, LookupError) as err:
+            raise RunError(f"line {export.line}: export template '{export.template}' failed on row {row_id}: "
+                           f"{type(err).__name__}: {err}", exit_code=2) from None
+    return pa.table({"text": pa.array(texts, pa.string())})
+
+
+def _encode(table: pa.Table, fmt: str) -> dict[str, bytes]:
+    table = table.replace_schema_metadata(None)
+    if fmt == "jsonl":
+        # Column order, not sorted keys: `instruction, input, output` reads as written.
+        text = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in table.to_pylist())
+        return {"": text.encode("utf-8")}
+    if fmt == "parquet":
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink)
+        return {"": sink.getvalue().to_pybytes()}
+    if fmt == "hf_disk":
+        return _saved_to_disk(table)
+    raise RunError(f"unknown export format '{fmt}'", exit_code=2)
+
+
+def _saved_to_disk(table: pa.Table) -> dict[str, bytes]:
+    """The files `Dataset.save_to_disk` writes, read back into memory.
+
+    The dataset's fingerprint (stored in state.json) is the hash of its Arrow data rather than
+    the random one `datasets` would draw, so the folder is byte-identical run after run.
+    """
+    import datasets
+
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    fingerprint = hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()[:16]
+    quiet = datasets.are_progress_bars_disabled()
+    datasets.disable_progress_bars()
+    try:
+        with tempfile.TemporaryDirectory(prefix="dsc-export-") as tmp:
+            datasets.Dataset(table, fingerprint=fingerprint).save_to_disk(tmp)
+            root = Path(tmp)
+            return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    finally:
+        if not quiet:
+            datasets.enable_progress_bars()

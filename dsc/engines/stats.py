@@ -1,0 +1,232 @@
+"""The run's statistics: everything the report shows and the gates judge, as plain JSON data.
+
+Stats first, rendering second: `stats.json` is written from this dict and the Markdown and
+HTML reports are rendered from it alone, so `dsc report DIR` can re-render a finished run.
+Nothing here depends on the cache or the clock: a rerun gives the same stats, byte for byte.
+
+Sections: `counts`, `rules` (the funnel), `reasons` (rows per rule and reason), `examples`
+(the first rejected rows of each rule), `clusters` (the largest duplicate clusters),
+`standardisation` (values a standardize rule could not read), `splits` (sizes, and the
+split × label table when stratified), `leakage` (crossing near-duplicate pairs per leakage gate),
+`annotations` (what the annotation step measured, when it ran) and `gates` (the verdicts).
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dsc.engines.gates import evaluate_gates
+from dsc.engines.leakage import cross_split_pairs
+from dsc.engines.splits import SPLIT
+from dsc.plan import Plan
+
+STATS_FORMAT = 1
+EXAMPLES_PER_RULE = 3
+REASONS_PER_RULE = 12
+TOP_CLUSTERS = 10
+CLUSTER_MEMBERS = 5
+TOP_STRATA = 50
+# Longest text kept in an example; the full row is in rejects.jsonl.
+CLIP = 240
+
+
+def build_stats(plan: Plan, result, annotations: dict | None = None) -> dict[str, Any]:
+    """The stats of a finished run (`result` is the engine's RunResult), gates judged last.
+
+    >>> from dsc.engines.local import RunResult, StageStats
+    >>> kept = pa.table({"q": ["a"], "_dsc_id": ["r1"]})
+    >>> rejects = pa.table({"_dsc_id": ["r2"], "_dsc_rule": ["drop[q]"], "_dsc_line": [3],
+    ...     "_dsc_reason": ["q is empty"], "_dsc_cluster": pa.array([None], pa.string()),
+    ...     "_dsc_duplicate_of": pa.array([None], pa.string()), "_dsc_src": ["f:2"], "_dsc_row": ['{"q": ""}']})
+    >>> run = RunResult(kept, rejects, [StageStats("source:s", "source", 1, 2, 2), StageStats("drop[q]", "drop", 3, 2, 1)], [])
+    >>> s = build_stats(Plan(), run)
+    >>> s["counts"], s["reasons"]
+    ({'input': 2, 'kept': 1, 'rejected': 1, 'flagged': 0}, [{'rule': 'drop[q]', 'line': 3, 'reason': 'q is empty', 'rows': 1}])
+    """
+    stages = result.stages
+    kept, rejects = result.kept, result.rejects
+    stats: dict[str, Any] = {
+        "format": STATS_FORMAT,
+        "dataset": {"name": plan.dataset.name, "version": plan.dataset.version, "seed": plan.dataset.seed},
+        "plan_fingerprint": plan.fingerprint,
+        "counts": {"input": sum(s.rows_in for s in stages if s.op == "source"), "kept": kept.num_rows,
+                   "rejected": rejects.num_rows, "flagged": sum(len(s.flags) for s in stages)},
+        "rules": [{"id": s.id, "op": s.op, "line": s.line, "rows_in": s.rows_in, "rows_out": s.rows_out,
+                   "removed": s.removed, "flagged": len(s.flags)} for s in stages],
+        "reasons": _reasons(rejects, [s.id for s in stages]),
+        "examples": _examples(rejects, stages),
+        "clusters": _clusters(rejects, [s.id for s in stages if s.op.startswith("dedupe")]),
+        "standardisation": _standardisation(rejects, stages),
+        "conflicts": _conflicts(stages),
+        "splits": _splits(plan, kept),
+        "leakage": _leakage(plan, kept),
+        "annotations": annotations or {},
+    }
+    stats["gates"] = [g.as_dict() for g in evaluate_gates(plan.gates, stats)]
+    return stats
+
+
+def _clip(value: Any) -> Any:
+    if isinstance(value, str):
+        return value if len(value) <= CLIP else value[:CLIP] + "…"
+    if isinstance(value, dict):
+        return {k: _clip(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clip(v) for v in value]
+    return value
+
+
+def _row(text: str | None) -> Any:
+    """A rejected row's data: an object when its text is JSON, else the raw line (clipped)."""
+    if text is not None and text.startswith("{"):
+        try:
+            return _clip(json.loads(text))
+        except ValueError:
+            pass
+    return _clip(text)
+
+
+def _reasons(rejects: pa.Table, order: list[str]) -> list[dict]:
+    """Rows per (rule, reason), rules in pipeline order, the commonest reasons first."""
+    if rejects.num_rows == 0:
+        return []
+    groups = rejects.group_by(["_dsc_rule", "_dsc_line", "_dsc_reason"], use_threads=False).aggregate(
+        [("_dsc_id", "count")]).to_pylist()
+    rank = {rule: i for i, rule in enumerate(order)}
+    groups.sort(key=lambda g: (rank.get(g["_dsc_rule"], len(rank)), g["_dsc_rule"], -g["_dsc_id_count"],
+                               g["_dsc_reason"] or ""))
+    out, shown = [], {}
+    for g in groups:
+        rule = g["_dsc_rule"]
+        shown[rule] = shown.get(rule, 0) + 1
+        row = {"rule": rule, "line": g["_dsc_line"], "reason": g["_dsc_reason"], "rows": g["_dsc_id_count"]}
+        if shown[rule] <= REASONS_PER_RULE:
+            out.append(row)
+        elif shown[rule] == REASONS_PER_RULE + 1:
+            out.append(dict(row, reason="(other reasons)"))
+        else:
+            out[-1]["rows"] += row["rows"]
+    return out
+
+
+def _examples(rejects: pa.Table, stages) -> list[dict]:
+    """The first few rejected rows of each rule, in the order the rejects file lists them."""
+    out = []
+    rules = pc.unique(rejects.column("_dsc_rule")).to_pylist() if rejects.num_rows else []
+    lines = {s.id: s.line for s in stages}
+    for rule in [s.id for s in stages if s.id in rules] + [r for r in rules if r not in lines]:
+        picked = rejects.filter(pc.equal(rejects.column("_dsc_rule"), rule)).slice(0, EXAMPLES_PER_RULE)
+        rows = [{"id": r["_dsc_id"], "reason": r["_dsc_reason"], "duplicate_of": r["_dsc_duplicate_of"],
+                 "source": r["_dsc_src"], "row": _row(r["_dsc_row"])} for r in picked.to_pylist()]
+        out.append({"rule": rule, "line": lines.get(rule, 0), "rows": rows})
+    return out
+
+
+def _clusters(rejects: pa.Table, dedupe_rules: list[str]) -> list[dict]:
+    """The largest clusters of the dedupe rules: size (removed rows + the survivor), survivor, a few
+    members. (Conflict groups have their own section and file.)"""
+    if rejects.num_rows == 0 or not dedupe_rules:
+        return []
+    dup = rejects.filter(pc.and_(pc.is_valid(rejects.column("_dsc_cluster")),
+                                 pc.is_in(rejects.column("_dsc_rule"), value_set=pa.array(dedupe_rules))))
+    if dup.num_rows == 0:
+        return []
+    groups = dup.group_by(["_dsc_rule", "_dsc_cluster"], use_threads=False).aggregate(
+        [("_dsc_id", "count"), ("_dsc_duplicate_of", "max")]).to_pylist()
+    for g in groups:
+        g["size"] = g["_dsc_id_count"] + (g["_dsc_duplicate_of_max"] is not None)
+    groups.sort(key=lambda g: (-g["size"], g["_dsc_rule"], g["_dsc_cluster"]))
+    out = []
+    for g in groups[:TOP_CLUSTERS]:
+        members = dup.filter(pc.and_(pc.equal(dup.column("_dsc_rule"), g["_dsc_rule"]),
+                                     pc.equal(dup.column("_dsc_cluster"), g["_dsc_cluster"])))
+        first = members.slice(0, CLUSTER_MEMBERS).to_pylist()
+        out.append({"rule": g["_dsc_rule"], "cluster": g["_dsc_cluster"], "size": g["size"],
+                    "kept": g["_dsc_duplicate_of_max"], "removed": [m["_dsc_id"] for m in first],
+                    "example": _row(first[0]["_dsc_row"])})
+    return out
+
+
+def _standardisation(rejects: pa.Table, stages) -> list[dict]:
+    """Per standardize rule: values rejected and flagged, the commonest reasons, a few examples."""
+    out = []
+    for s in (s for s in stages if s.op == "standardize"):
+        mine = rejects.filter(pc.equal(rejects.column("_dsc_rule"), s.id)) if rejects.num_rows else rejects
+        counts: dict[str, int] = {}
+        for reason in mine.column("_dsc_reason").to_pylist() + [f.get("reason", "") for f in s.flags]:
+            counts[reason] = counts.get(reason, 0) + 1
+        reasons = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:REASONS_PER_RULE]
+        examples = [{"id": r["_dsc_id"], "reason": r["_dsc_reason"], "row": _row(r["_dsc_row"])}
+                    for r in mine.slice(0, EXAMPLES_PER_RULE).to_pylist()]
+        examples += [{"id": f.get("row_id"), "reason": f.get("reason"), "row": None}
+                     for f in s.flags[:max(0, EXAMPLES_PER_RULE - len(examples))]]
+        out.append({"rule": s.id, "line": s.line, "rows_in": s.rows_in, "rejected": s.removed,
+                    "flagged": len(s.flags), "reasons": [{"reason": r, "rows": n} for r, n in reasons],
+                    "examples": examples})
+    return out
+
+
+def _conflicts(stages) -> dict:
+    decided: dict[str, int] = {}
+    for s in stages:
+        for d in s.decisions:
+            key = str(d.get("decision", "?"))
+            decided[key] = decided.get(key, 0) + 1
+    return {"groups": sum(decided.values()), "decisions": dict(sorted(decided.items()))}
+
+
+def _splits(plan: Plan, kept: pa.Table) -> dict | None:
+    if plan.split is None or SPLIT not in kept.column_names:
+        return None
+    split = plan.split
+    sizes = dict(zip(*_value_counts(kept.column(SPLIT))))
+    total = kept.num_rows
+    parts = [{"name": p.name, "fraction": float(p.fraction), "rows": sizes.get(p.name, 0),
+              "share": sizes.get(p.name, 0) / total if total else 0.0} for p in split.parts]
+    strata = _strata(kept, split.stratify, [p.name for p in split.parts]) if split.stratify else None
+    return {"key": split.key, "seed": split.seed, "stratify": split.stratify, "rows": total, "parts": parts,
+            "strata": strata}
+
+
+def _value_counts(column) -> tuple[list, list]:
+    counted = pc.value_counts(column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column)
+    return counted.field("values").to_pylist(), counted.field("counts").to_pylist()
+
+
+def _strata(kept: pa.Table, label: str, names: list[str]) -> dict:
+    """The split × label table: rows of each label in each split, the largest labels first."""
+    text = pc.cast(kept.column(label), pa.string())
+    table = pa.table({"label": text, "split": kept.column(SPLIT)})
+    groups = table.group_by(["label", "split"], use_threads=False).aggregate([("split", "count")]).to_pylist()
+    labels: dict[Any, dict[str, int]] = {}
+    for g in groups:
+        labels.setdefault(g["label"], {n: 0 for n in names})[g["split"]] = g["split_count"]
+    ordered = sorted(labels.items(), key=lambda kv: (-sum(kv[1].values()), kv[0] is None, kv[0] or ""))
+    rows = [{"label": lab, "rows": sum(c.values()), "splits": c} for lab, c in ordered]
+    return {"column": label, "labels": rows[:TOP_STRATA], "more": max(0, len(rows) - TOP_STRATA)}
+
+
+def _text_columns(plan: Plan, kept: pa.Table) -> list[str]:
+    """The columns a model reads: the schema's text and string columns, else every string column."""
+    if plan.columns:
+        return [c.name for c in plan.columns if c.type in ("text", "string") and c.name in kept.column_names]
+    return [c for c in kept.column_names if not c.startswith("_dsc_")
+            and (pa.types.is_string(kept.schema.field(c).type) or pa.types.is_large_string(kept.schema.field(c).type))]
+
+
+def _leakage(plan: Plan, kept: pa.Table) -> list[dict]:
+    out = []
+    gates = [g for g in plan.gates if g.metric == "leakage"]
+    if not gates or SPLIT not in kept.column_names:
+        return out
+    columns = _text_columns(plan, kept)
+    for gate in gates:
+        left, right = gate.args
+        found = cross_split_pairs(kept, left, right, columns, float(gate.limit), seed=plan.split.seed)
+        out.append({"gate": gate.id, "left": left, "right": right, "jaccard": float(gate.limit),
+                    "columns": columns, "pairs": found.pairs, "compared": found.compared,
+                    "examples": [list(p) for p in found.examples]})
+    return out

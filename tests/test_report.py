@@ -1,0 +1,130 @@
+"""The report: rendered from saved stats only; Markdown golden; HTML self-contained with inline SVG charts.
+
+To rewrite the golden Markdown after an intended change:
+
+    DSC_UPDATE_GOLDEN=1 pytest tests/test_report.py
+
+and review the diff of `tests/fixtures/report/report.md`.
+"""
+import json
+import os
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+from rich.console import Console
+
+from dsc.api import compile_file
+from dsc.engines.local import run_plan
+from dsc.report import render_report, rerender, summary_table
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures" / "report"
+UPDATE = os.environ.get("DSC_UPDATE_GOLDEN") == "1"
+VOID = {"meta", "br", "hr", "img", "input", "link", "col", "area", "base", "wbr", "source"}
+# SVG elements written self-closed or with children; both are fine.
+SVG = {"svg", "rect", "text", "title", "g", "line", "path"}
+
+
+def fixture_stats() -> dict:
+    return json.loads((FIXTURES / "stats.json").read_text(encoding="utf-8"))
+
+
+def test_markdown_report_matches_golden():
+    markdown, _ = render_report(fixture_stats())
+    expected = FIXTURES / "report.md"
+    if UPDATE:
+        expected.write_text(markdown, encoding="utf-8")
+    assert markdown == expected.read_text(encoding="utf-8")
+
+
+class Page(HTMLParser):
+    """Checks nesting as it parses, and records tags, attributes and text."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack, self.tags, self.attrs, self.text, self.errors = [], [], [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.attrs += [(tag, k, v) for k, v in attrs]
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.tags.append(tag)
+        self.attrs += [(tag, k, v) for k, v in attrs]
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes {self.stack[-1:] or 'nothing'}")
+        else:
+            self.stack.pop()
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def parse(html: str) -> Page:
+    page = Page()
+    page.feed(html)
+    page.close()
+    assert not page.errors and not page.stack, (page.errors, page.stack)
+    return page
+
+
+def test_html_report_parses_holds_its_charts_and_needs_nothing_outside():
+    _, html = render_report(fixture_stats())
+    page = parse(html)
+    assert page.tags.count("svg") == 3  # the funnel, split sizes, drop reasons
+    assert page.tags.count("rect") == 6 + 2 + 7
+    assert not {"script", "link", "img", "iframe", "object", "embed"} & set(page.tags)
+    external = [a for a in page.attrs if a[1] in ("src", "href") or (a[1] == "xmlns" and a[0] != "svg")]
+    assert external == []
+    assert "url(" not in html and "@import" not in html
+    text = " ".join(page.text)
+    for heading in ("Gates", "Funnel", "Splits", "Leakage", "Drop reasons", "Duplicate clusters",
+                    "Standardisation failures", "Annotation agreement", "Conflicts", "Rejected examples"):
+        assert heading in text
+    assert "reset <password> please" in text  # data is escaped, so it reads back as text, not as a tag
+
+
+def test_optional_sections_disappear_when_empty():
+    stats = {k: v for k, v in fixture_stats().items()
+             if k not in ("splits", "leakage", "annotations", "standardisation", "clusters", "conflicts")}
+    markdown, html = render_report(stats)
+    for heading in ("Splits", "Leakage", "Annotation agreement", "Standardisation failures", "Duplicate clusters"):
+        assert f"### {heading}" not in markdown and f">{heading}</h2>" not in html
+    assert parse(html).tags.count("svg") == 2
+
+
+def test_a_real_run_saves_stats_renders_from_them_and_rerenders_identically(tmp_path):
+    spec_dir, data = tmp_path / "specs", tmp_path / "examples" / "data"
+    spec_dir.mkdir()
+    data.mkdir(parents=True)
+    shutil.copy(ROOT / "examples" / "data" / "common_gen_Example_prompt.jsonl", data)
+    (tmp_path / "dsc.toml").write_text("")
+    shutil.copy(ROOT / "specs" / "common_gen.dspec", spec_dir)
+    plan = compile_file(spec_dir / "common_gen.dspec").plan
+    out = tmp_path / "out"
+    result = run_plan(plan, spec_dir, out)
+    written = {name: (out / name).read_bytes() for name in ("report.md", "report.html")}
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats == json.loads(json.dumps(result.stats))
+    assert render_report(stats) == tuple(b.decode() for b in written.values())
+    (out / "report.md").unlink()
+    rerender(out)
+    assert {name: (out / name).read_bytes() for name in written} == written
+    markdown = written["report.md"].decode()
+    assert "### Splits" in markdown and "| train | 80.0% |" in markdown and "`conflicts[prompt->completion]`" in markdown
+    parse(written["report.html"].decode())
+
+
+def test_summary_table_still_renders_from_the_manifest():
+    manifest = {"dataset": {"name": "demo"}, "plan_fingerprint": "sha256:" + "0" * 64,
+                "counts": {"input": 10, "kept": 7, "rejected": 3},
+                "rules": [{"id": "drop[q]", "line": 4, "rows_in": 10, "rows_out": 7, "removed": 3, "flagged": 0}]}
+    console = Console(record=True, width=100)
+    console.print(summary_table(manifest))
+    text = console.export_text()
+    assert "demo — 10 rows in, 7 kept, 3 rejected" in text and "30.0%" in text
