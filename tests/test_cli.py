@@ -116,3 +116,22 @@ def test_annotated_spec_runs_and_a_failing_annotation_floor_exits_3(tmp_path):
     assert failed.exit_code == EXIT_GATE_FAILED
     assert "question_type" in failed.stderr and "0.95" in failed.stderr
     assert (tmp_path / "strict" / "manifest.json").exists()  # outputs are still written
+
+
+def test_agreement_command(tmp_path):
+    # Krippendorff 2011's 4 coders × 12 units example (nominal alpha 0.743), in long format.
+    data = {"A": [1, 2, 3, 3, 2, 1, 4, 1, 2, None, None, None],
+            "B": [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, None, 3],
+            "C": [None, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, None],
+            "D": [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, None]}
+    rows = [{"item": str(u), "annotator": who, "label": str(v)}
+            for who, values in data.items() for u, v in enumerate(values) if v is not None]
+    path = tmp_path / "k.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = dsc("agreement", path, "--metric", "krippendorff", "--level", "nominal", "--json")
+    assert result.exit_code == EXIT_OK, result.stderr
+    found = json.loads(result.stdout)
+    # unit 12 has one label only, so 11 units are pairable (as in Krippendorff 2011)
+    assert round(found["value"], 3) == 0.743 and found["annotators"] == 4 and found["items"] == 11
+    assert dsc("agreement", path, "--metric", "fleiss", "--weights", "linear").exit_code == EXIT_SPEC_ERROR
+    assert dsc("agreement", tmp_path / "none.jsonl", "--metric", "percent").exit_code == EXIT_INPUT_ERROR

@@ -189,8 +189,8 @@ def _arrow_type(shape: Shape) -> pa.DataType:
     }[shape]
 
 
-def _majorities(records: Iterable[Record]) -> dict[str, str]:
-    counts: dict[str, dict[str, int]] = {}
+def count_kinds(records: Iterable[Record], counts: dict[str, dict[str, int]]) -> None:
+    """Add each non-null value of ``records`` to ``counts`` (column → kind → count)."""
     for record in records:
         for column, value in record.value.items():
             if value is not None:
@@ -199,9 +199,147 @@ def _majorities(records: Iterable[Record]) -> dict[str, str]:
                     kinds = counts[column] = {}
                 group = _group(value)
                 kinds[group] = kinds.get(group, 0) + 1
+
+
+def majorities(counts: dict[str, dict[str, int]]) -> dict[str, str]:
+    """Each column's majority kind; ties go to the kind seen first."""
     # dicts keep insertion order and max() returns the first maximum, so
     # ties go to the kind seen first.
     return {column: max(kinds, key=kinds.__getitem__) for column, kinds in counts.items()}
+
+
+@dataclass
+class RecordBlock:
+    """Consecutive rows kept as parsed records, typed one by one."""
+
+    records: list[Record]
+
+    def count_kinds(self, counts: dict[str, dict[str, int]]) -> None:
+        count_kinds(self.records, counts)
+
+
+@dataclass
+class ColumnBlock:
+    """Consecutive rows already turned into Arrow columns, typed as a whole.
+
+    A reader makes one when every row is an object of scalars and each
+    column holds one kind (``shapes``: "string", "bool", "int" -- within
+    2**53 --, "float", or None for only nulls), so the rows cannot conflict
+    with each other.  If the block disagrees with the column majorities or
+    with the rows typed before it, :meth:`reread` gives its rows as
+    records for the row-by-row rule.
+    """
+
+    columns: dict[str, pa.Array]
+    shapes: dict[str, Shape]
+    sources: pa.Array
+    reread: Callable[[], list[Record]]
+
+    def count_kinds(self, counts: dict[str, dict[str, int]]) -> None:
+        for column, shape in self.shapes.items():
+            if shape is not None:
+                kinds = counts.setdefault(column, {})
+                group = "number" if shape in ("int", "float") else shape
+                array = self.columns[column]
+                kinds[group] = kinds.get(group, 0) + len(array) - array.null_count
+
+    def arrays(self, names: list[str], types: dict[str, pa.DataType]) -> list[pa.Array]:
+        """The block's columns in the final types, nulls for columns it lacks, then ``_dsc_src``."""
+        out = []
+        for name in names:
+            array = self.columns.get(name)
+            if array is None:
+                out.append(pa.nulls(len(self.sources), types[name]))
+            else:
+                # Exact: ints are within 2**53, so int64 -> float64 keeps every value.
+                out.append(array if array.type == types[name] else array.cast(types[name]))
+        return [*out, self.sources]
+
+
+class Typer:
+    """The typing rule applied block by block, in read order.
+
+    ``majority`` comes from all rows first (:func:`majorities`); then each
+    block either joins whole (:meth:`add_columns`) or row by row
+    (:meth:`add_records`), and :attr:`names` / :attr:`types` are the
+    columns of everything loaded.
+    """
+
+    def __init__(self, majority: dict[str, str], rule: str):
+        self.majority = majority
+        self.rule = rule
+        self.shapes: dict[str, Shape] = {}
+        self.order: dict[str, None] = {}
+
+    def add_records(self, records: Iterable[Record]) -> tuple[list[Record], list[Reject]]:
+        """Type ``records`` one by one: the loaded ones and a reject for each other."""
+        majority, shapes = self.majority, self.shapes
+        loaded: list[Record] = []
+        rejects: list[Reject] = []
+        for record in records:
+            problems = []
+            pending = {}
+            for column, value in record.value.items():
+                if value is None:
+                    continue
+                if _group(value) != majority[column]:
+                    problems.append(
+                        f"column '{column}': expected {majority[column]}, got {_kind(value)}"
+                    )
+                    continue
+                try:
+                    pending[column] = _merge(shapes.get(column), _infer(value, column), column)
+                except _Conflict as conflict:
+                    problems.append(conflict.reason(column))
+            if problems:
+                rejects.append(
+                    Reject(
+                        row_id=content_hash(record.value),
+                        rule=self.rule,
+                        reason="; ".join(problems),
+                        source=record.src,
+                        row=record.text(),
+                    )
+                )
+                continue
+            # Only loaded rows shape the columns, so a rejected row cannot make
+            # the rows after it look wrong.
+            shapes.update(pending)
+            self.order.update(dict.fromkeys(record.value))
+            loaded.append(record)
+        return loaded, rejects
+
+    def add_columns(self, block: ColumnBlock) -> bool:
+        """Load every row of ``block`` if none of them could be rejected.
+
+        That holds when each column's kind is its majority and merges with
+        the shape so far (it fails only for an integer beyond 2**53 meeting
+        floats).  Then the result is the row-by-row one: the shapes merge
+        the same way in any order, and the columns are first seen in the
+        block's order.  Returns False, changing nothing, otherwise.
+        """
+        merged = {}
+        for column, shape in block.shapes.items():
+            if shape is None:
+                continue
+            group = "number" if shape in ("int", "float") else shape
+            if self.majority.get(column) != group:
+                return False
+            try:
+                merged[column] = _merge(self.shapes.get(column), shape, column)
+            except _Conflict:
+                return False
+        self.shapes.update(merged)
+        self.order.update(dict.fromkeys(block.columns))
+        return True
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.order)
+
+    @property
+    def types(self) -> dict[str, pa.DataType]:
+        return {n: _arrow_type(self.shapes.get(n)) for n in self.order}
 
 
 def records_to_table(
@@ -223,44 +361,11 @@ def records_to_table(
     >>> bad[0].reason, bad[0].source
     ("column 'x': expected string, got int", 'f:2')
     """
-    majority = _majorities(records)
-    shapes: dict[str, Shape] = {}
-    order: dict[str, None] = {}
-    loaded: list[Record] = []
-    rejects: list[Reject] = []
-    for record in records:
-        problems = []
-        pending = {}
-        for column, value in record.value.items():
-            if value is None:
-                continue
-            if _group(value) != majority[column]:
-                problems.append(
-                    f"column '{column}': expected {majority[column]}, got {_kind(value)}"
-                )
-                continue
-            try:
-                pending[column] = _merge(shapes.get(column), _infer(value, column), column)
-            except _Conflict as conflict:
-                problems.append(conflict.reason(column))
-        if problems:
-            rejects.append(
-                Reject(
-                    row_id=content_hash(record.value),
-                    rule=rule,
-                    reason="; ".join(problems),
-                    source=record.src,
-                    row=record.text(),
-                )
-            )
-            continue
-        # Only loaded rows shape the columns, so a rejected row cannot make
-        # the rows after it look wrong.
-        shapes.update(pending)
-        order.update(dict.fromkeys(record.value))
-        loaded.append(record)
-    names = list(order)
-    return names, {n: _arrow_type(shapes.get(n)) for n in names}, loaded, rejects
+    counts: dict[str, dict[str, int]] = {}
+    count_kinds(records, counts)
+    typer = Typer(majorities(counts), rule)
+    loaded, rejects = typer.add_records(records)
+    return typer.names, typer.types, loaded, rejects
 
 
 def build_table(
