@@ -155,22 +155,36 @@ def diff(
 def run(
     spec: Path = typer.Argument(..., help="The .dspec file."),
     out: Path = typer.Option(..., "--out", help="Output directory (kept rows, rejects, exports, report, manifest)."),
-    workers: int = typer.Option(1, "--workers", min=1, help="Worker processes for row-wise rules."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Worker processes for row-wise rules (local engine)."),
+    engine: str = typer.Option("local", "--engine", help="local (this process) or ray (Ray Data; see docs/ray.md)."),
+    address: Optional[str] = typer.Option(None, "--address", help="With --engine ray: the cluster to join, auto or "
+                                          "the head's HOST:PORT (default: start a local Ray instance)."),
 ):
-    """Run a spec over its data with the local engine: write every output, print a per-rule summary and
-    every failed gate (exit 3 when an error gate failed)."""
+    """Run a spec over its data with the local or the Ray engine: write every output, print a per-rule summary
+    and every failed gate (exit 3 when an error gate failed)."""
     from rich.console import Console
 
-    from dsc.engines.local import run_plan
     from dsc.ops.runtime import RunError
     from dsc.report import summary_table
 
+    if engine not in ("local", "ray"):
+        raise typer.BadParameter(f"unknown engine '{engine}': use local or ray", param_hint="--engine")
+    if address is not None and engine != "ray":
+        raise typer.BadParameter("an address names a Ray cluster: add --engine ray", param_hint="--address")
     result = _compile_or_exit(spec)
     console = Console(stderr=True)
     try:
         with console.status("running", spinner="dots") as status:
-            outcome = run_plan(result.plan, spec.resolve().parent, out, workers=workers,
-                               progress=lambda msg: status.update(msg))
+            if engine == "ray":
+                from dsc.engines.ray import run_plan as run_on_ray
+
+                outcome = run_on_ray(result.plan, spec.resolve().parent, out, address=address,
+                                     progress=lambda msg: status.update(msg))
+            else:
+                from dsc.engines.local import run_plan
+
+                outcome = run_plan(result.plan, spec.resolve().parent, out, workers=workers,
+                                   progress=lambda msg: status.update(msg))
     except RunError as err:
         typer.echo(f"{spec}: error: {err}", err=True)
         raise typer.Exit(err.exit_code)
@@ -280,6 +294,43 @@ def standardize_cmd(
         typer.echo(result.text if result.ok else result.reason if result.status == "ambiguous"
                    else f"rejected: {result.reason}")
     raise typer.Exit(EXIT_OK if result.ok else EXIT_INPUT_ERROR)
+
+
+_COLUMNS_HELP = "Comma-separated column names, e.g. instruction,input."
+
+
+@app.command()
+def profile(
+    paths: list[Path] = typer.Argument(..., help="Data files (jsonl, json, csv, parquet; globs too), or one .dspec."),
+    key: Optional[str] = typer.Option(None, "--key", help="Key columns for key duplicates and conflicts. " + _COLUMNS_HELP),
+    target: Optional[str] = typer.Option(None, "--target", help="The column a key should determine (conflicts)."),
+    text: Optional[str] = typer.Option(None, "--text", help="Text columns for the near-duplicate estimate "
+                                       "(default: the columns that hold text; '' for none). " + _COLUMNS_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the profile as JSON."),
+    format: Optional[str] = typer.Option(None, "--format", help="jsonl, json, csv or parquet (default: by extension)."),
+):
+    """Profile data: duplicates, conflicts, empty and placeholder values, control characters, and
+    which formats and locales read the date, number, money and measurement columns."""
+    from dsc.profile.command import profile_command
+
+    raise typer.Exit(profile_command(paths, key, target, text, as_json, format))
+
+
+@app.command()
+def init(
+    paths: list[Path] = typer.Argument(..., help="Data files (jsonl, json, csv, parquet; globs too)."),
+    output: Path = typer.Option(..., "-o", "--output", help="The policy to write, e.g. policy.dspec."),
+    key: Optional[str] = typer.Option(None, "--key", help="Key columns for key duplicates and conflicts. " + _COLUMNS_HELP),
+    target: Optional[str] = typer.Option(None, "--target", help="The column a key should determine (conflicts)."),
+    text: Optional[str] = typer.Option(None, "--text", help="Text columns for near duplicates. " + _COLUMNS_HELP),
+    format: Optional[str] = typer.Option(None, "--format", help="jsonl, json, csv or parquet (default: by extension)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite the policy if it exists."),
+):
+    """Write a starter policy from a profile of the data: each rule with the counts behind it; it passes
+    `dsc check`."""
+    from dsc.profile.command import init_command
+
+    raise typer.Exit(init_command(paths, output, key, target, text, format, force))
 
 
 @app.command()

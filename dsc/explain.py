@@ -228,7 +228,36 @@ def _split_head(s: SplitPlan) -> str:
 def _augment(plan: Plan) -> list[str]:
     if not plan.augment:
         return []
-    return ["augment", *(f"  {r.id}, line {r.line}: {_augment_text(r)}" for r in plan.augment)]
+    lines = ["augment"]
+    for r in plan.augment:
+        lines += [f"  {r.id}, line {r.line}: {_augment_text(r)}", f"    {augment_volume(r, plan.split)}"]
+    return lines
+
+
+def augment_volume(r: AugmentRule, split: SplitPlan | None) -> str:
+    """How much a rule generates and calls, for N input rows (explain has no data: a formula, and the
+    figures per 100 rows). Each row is picked with probability (share of its splits) × ratio; a
+    paraphrase makes 1 row from 1 call, a back-translation 1 row per pivot from 2 calls (there and
+    back). Generations already in the cache make no call.
+
+    >>> from dsc.plan import SplitPart
+    >>> split = SplitPlan(key="id", parts=[SplitPart(name="train", fraction=Decimal("0.9")),
+    ...                                    SplitPart(name="validation", fraction=Decimal("0.1"))])
+    >>> rule = AugmentRule(id="backtranslate[q]", splits=["train"], method="backtranslate", column="q",
+    ...                    pivots=["de", "fr"], ratio=Decimal("0.1"), backend="local", model="m")
+    >>> augment_volume(rule, split)
+    'for N input rows: ≈ 0.09 × N selected (train 90% × 10%), up to 0.18 × N generated rows from 0.36 × N calls (2 per pivot: there and back); per 100 rows: 9 selected, 18 generated, 36 calls'
+    """
+    parts = [p for p in split.parts if p.name in r.splits] if split is not None else []
+    share = sum((p.fraction for p in parts), Decimal(0)) if parts else Decimal(1)
+    where = " + ".join(f"{p.name} {percent(p.fraction)}" for p in parts) or "all rows"
+    picked = share * Decimal(str(r.ratio))
+    rows, calls = (1, 1) if r.method == "paraphrase" else (len(r.pivots), 2 * len(r.pivots))
+    how = "1 per row" if r.method == "paraphrase" else "2 per pivot: there and back"
+    return (f"for N input rows: ≈ {number(picked)} × N selected ({where} × {percent(r.ratio)}), up to "
+            f"{number(picked * rows)} × N generated rows from {number(picked * calls)} × N calls ({how}); "
+            f"per 100 rows: {number(picked * 100)} selected, {number(picked * rows * 100)} generated, "
+            f"{number(picked * calls * 100)} calls")
 
 
 def _augment_text(r: AugmentRule) -> str:

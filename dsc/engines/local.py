@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Callable
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from dsc.annotation import apply_annotations
 from dsc.engines import outputs
@@ -64,6 +63,9 @@ class RunResult:
     annotations: dict = field(default_factory=dict)
     # `below_threshold fail` verdicts: each names the field, the value and the threshold (exit 3).
     annotation_failures: list[str] = field(default_factory=list)
+    # Filled by the augment step (a dsc.augment.AugmentOutcome): its generated rows are the last rows
+    # of `kept`; its rejected generations and per-rule stats, counted apart from the input rows.
+    augment: object | None = None
 
     @property
     def gates(self) -> list[GateResult]:
@@ -150,7 +152,17 @@ def run_plan(plan: Plan, base_dir: Path, out_dir: Path, workers: int = 1,
         note("splitting")
         table = assign_splits(table, plan.split)
         _check_splits(plan, table)
-    result = RunResult(table, all_rejects, stages, inputs, annotations=annotations, annotation_failures=failures)
+    augmented = None
+    if plan.augment:
+        # After the split: each generated row copies its source row's _dsc_split, so no generation
+        # crosses splits. Not stage-cached: the generation cache makes a rerun cost no model call.
+        from dsc.augment import AugmentContext, augment
+
+        augmented = augment(table, plan.augment, AugmentContext(base_dir, plan.dataset.seed, plan.dataset.locale,
+                                                                note), out_dir)
+        table = pa.concat_tables([table, augmented.generated], promote_options="default")
+    result = RunResult(table, all_rejects, stages, inputs, annotations=annotations, annotation_failures=failures,
+                       augment=augmented)
     note("gathering stats and judging gates")
     result.stats = build_stats(plan, result, result.annotations)
     note("writing outputs")
@@ -183,7 +195,14 @@ def _columns_of(op: str, params: dict) -> list[str]:
 
 
 class _Cache:
-    """Stage results on disk, keyed by a hash chain: input fingerprints → stage → stage → …"""
+    """Stage results on disk, keyed by a hash chain: input fingerprints → stage → stage → …
+
+    Each entry is the kept and removed tables as uncompressed Arrow IPC files plus a JSON log of
+    flags and decisions. IPC writes the tables' memory as it is (a fraction of the time parquet
+    takes to encode them) and is read back memory-mapped, without a copy; it also keeps the
+    schema exactly (parquet renames a list's item field). Every stage is cached, cheap ones too:
+    a rerun of an unchanged plan skips, and reports as cached, every stage.
+    """
 
     def __init__(self, root: Path, seed_key: str):
         self.root = root
@@ -194,11 +213,10 @@ class _Cache:
         return self.key
 
     def load(self, key: str):
-        kept, removed = self.root / f"{key}.kept.parquet", self.root / f"{key}.removed.parquet"
+        kept, removed = self.root / f"{key}.kept.arrow", self.root / f"{key}.removed.arrow"
         if kept.exists() and removed.exists():
             try:
-                return pq.read_table(kept), pq.read_table(removed), json.loads(
-                    (self.root / f"{key}.log.json").read_text())
+                return _read_ipc(kept), _read_ipc(removed), json.loads((self.root / f"{key}.log.json").read_text())
             except (OSError, pa.ArrowInvalid, ValueError):
                 return None  # a damaged cache entry is recomputed, never trusted
         return None
@@ -207,11 +225,18 @@ class _Cache:
         self.root.mkdir(parents=True, exist_ok=True)
         for name, tbl in (("kept", outcome.table), ("removed", outcome.removed)):
             tmp = self.root / f".{key}.{name}.tmp"
-            pq.write_table(tbl, tmp)
-            tmp.replace(self.root / f"{key}.{name}.parquet")
+            with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, tbl.schema) as writer:
+                writer.write_table(tbl)
+            tmp.replace(self.root / f"{key}.{name}.arrow")
         log = self.root / f".{key}.log.tmp"
         log.write_text(json.dumps({"flags": outcome.flags, "decisions": outcome.decisions}))
         log.replace(self.root / f"{key}.log.json")
+
+
+def _read_ipc(path: Path) -> pa.Table:
+    # Safe to map: entries are only ever replaced by rename, never rewritten in place.
+    with pa.memory_map(str(path)) as source:
+        return pa.ipc.open_file(source).read_all()
 
 
 def _stage(cache: _Cache, name: str, payload: str, table: pa.Table, run, reject_tables, stages,
@@ -227,6 +252,7 @@ def _stage(cache: _Cache, name: str, payload: str, table: pa.Table, run, reject_
         note(f"{stage_id}: {rows_in} rows")
         outcome = run(table)
         cache.save(key, outcome)
+    outcome = _handed_on(table, outcome)
     reject_tables.append(_tag(outcome.removed, stage_id, line))
     stages.append(StageStats(stage_id, op, line, rows_in, outcome.table.num_rows, hit is not None,
                              outcome.flags, outcome.decisions))
@@ -234,6 +260,26 @@ def _stage(cache: _Cache, name: str, payload: str, table: pa.Table, run, reject_
         raise AssertionError(f"stage {stage_id} lost rows: {rows_in} in, {outcome.table.num_rows} kept, "
                              f"{outcome.removed.num_rows} removed")
     return outcome.table
+
+
+def _handed_on(table: pa.Table, outcome: Outcome) -> Outcome:
+    """The outcome, with the stage's input itself as its kept rows when the stage changed nothing.
+
+    A stage that removes no row and changes no value (a schema check that passes, a filter that
+    matches nothing) may still return a copy of its input. Handing the input on instead lets the
+    copy go, so memory holds one table rather than two while the next stages run — the input
+    may be held elsewhere too. Only an exact match is handed on: same schema, same values and
+    the same chunks (how a column is cut shows in the bytes of the parquet files written)."""
+    kept = outcome.table
+    if kept is table or outcome.removed.num_rows or kept.num_rows != table.num_rows:
+        return outcome
+    if not kept.schema.equals(table.schema, check_metadata=True):
+        return outcome
+    if any([len(c) for c in a.chunks] != [len(c) for c in b.chunks] for a, b in zip(kept.columns, table.columns)):
+        return outcome
+    if not kept.equals(table):
+        return outcome
+    return Outcome(table, outcome.removed, outcome.flags, outcome.decisions)
 
 
 def _tag(removed: pa.Table, rule: str, line: int) -> pa.Table:

@@ -8,7 +8,9 @@ Sections: `counts`, `rules` (the funnel), `reasons` (rows per rule and reason), 
 (the first rejected rows of each rule), `clusters` (the largest duplicate clusters),
 `standardisation` (values a standardize rule could not read), `splits` (sizes, and the
 split × label table when stratified), `leakage` (crossing near-duplicate pairs per leakage gate),
-`annotations` (what the annotation step measured, when it ran) and `gates` (the verdicts).
+`annotations` (what the annotation step measured, when it ran), `augment` (per augmentation rule:
+rows selected, generated and rejected, requests and reject reasons; only when the plan augments,
+with `counts.generated` beside it) and `gates` (the verdicts).
 """
 from __future__ import annotations
 
@@ -65,6 +67,12 @@ def build_stats(plan: Plan, result, annotations: dict | None = None) -> dict[str
         "leakage": _leakage(plan, kept),
         "annotations": annotations or {},
     }
+    augmented = getattr(result, "augment", None)
+    if augmented is not None:
+        # Generated rows are the last rows of `kept`: count them apart, so kept + rejected == input.
+        stats["counts"]["kept"] -= augmented.generated.num_rows
+        stats["counts"]["generated"] = augmented.generated.num_rows
+        stats["augment"] = augmented.saved()
     stats["gates"] = [g.as_dict() for g in evaluate_gates(plan.gates, stats)]
     return stats
 

@@ -230,10 +230,10 @@ class ColumnBlock:
     records for the row-by-row rule.
     """
 
-    columns: dict[str, pa.Array]
+    columns: dict[str, pa.Array | pa.ChunkedArray]
     shapes: dict[str, Shape]
-    sources: pa.Array
-    reread: Callable[[], list[Record]]
+    sources: pa.Array | pa.ChunkedArray
+    reread: Callable[[], list[Record]] | None = None
 
     def count_kinds(self, counts: dict[str, dict[str, int]]) -> None:
         for column, shape in self.shapes.items():
@@ -243,17 +243,14 @@ class ColumnBlock:
                 array = self.columns[column]
                 kinds[group] = kinds.get(group, 0) + len(array) - array.null_count
 
-    def arrays(self, names: list[str], types: dict[str, pa.DataType]) -> list[pa.Array]:
-        """The block's columns in the final types, nulls for columns it lacks, then ``_dsc_src``."""
-        out = []
-        for name in names:
-            array = self.columns.get(name)
-            if array is None:
-                out.append(pa.nulls(len(self.sources), types[name]))
-            else:
-                # Exact: ints are within 2**53, so int64 -> float64 keeps every value.
-                out.append(array if array.type == types[name] else array.cast(types[name]))
-        return [*out, self.sources]
+    def take(self, name: str, type: pa.DataType) -> pa.Array | pa.ChunkedArray:
+        """Column ``name`` in ``type`` (nulls if the block lacks it), dropped from the block
+        so that assembling a file's table holds one copy of each column, not two."""
+        array = self.columns.pop(name, None)
+        if array is None:
+            return pa.nulls(len(self.sources), type)
+        # Exact: ints are within 2**53, so int64 -> float64 keeps every value.
+        return array if array.type == type else array.cast(type)
 
 
 class Typer:

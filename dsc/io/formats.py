@@ -2,7 +2,9 @@
 
 Text formats yield :class:`~dsc.io.columns.Record` objects (typed later, all
 files of a source together) plus a reject for each record that could not be
-parsed.  Parquet yields an Arrow table, since it is already typed.
+parsed; JSON Lines, read in blocks (:mod:`dsc.io.jsonl`), yields blocks of
+records or of ready Arrow columns.  Parquet yields an Arrow table, since it
+is already typed.
 
 A problem with a whole file (unreadable, empty, binary, not JSON at all) is
 a :class:`SourceError`; a problem with one line or record is a
@@ -14,7 +16,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +24,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .columns import Record
+from .jsonl import read_jsonl
 from .jsonscan import Scanner, invalid, too_deep
-from .model import MAX_DEPTH, Reject, SourceError, clip
+from .model import MAX_DEPTH, Parsed, Reject, SourceError, check_text, clip
 from .rowids import bytes_hash
 
 #: Format names and the file extensions they are guessed from.
@@ -39,20 +41,6 @@ FORMATS = ("jsonl", "json", "csv", "parquet")
 
 _BOM = b"\xef\xbb\xbf"
 _BINARY_PROBE = 8192
-_BINARY_SHARE = 0.1
-# Bytes that text may hold: everything but the C0 controls other than
-# tab, newline, vertical tab, form feed and carriage return.
-_TEXT_BYTES = bytes(b for b in range(256) if b >= 32 or b in b"\t\n\x0b\x0c\r")
-
-
-@dataclass
-class Parsed:
-    """What one file gave: records (text formats) or a table (parquet)."""
-
-    count: int
-    records: list[Record] = field(default_factory=list)
-    table: pa.Table | None = None
-    rejects: list[Reject] = field(default_factory=list)
 
 
 def _read_text(path: Path, label: str, fmt: str) -> bytes:
@@ -65,59 +53,8 @@ def _read_text(path: Path, label: str, fmt: str) -> bytes:
         data = data[len(_BOM) :]
     if not data.strip():
         raise SourceError(f"{label} is empty")
-    probe = data[:_BINARY_PROBE]
-    odd = len(probe.translate(None, _TEXT_BYTES)) + probe.decode("utf-8", "replace").count("\ufffd")
-    # A few odd bytes are bad lines, rejected one by one; this many means
-    # the whole file is something else (parquet, gzip, UTF-16...).
-    if odd > _BINARY_SHARE * len(probe):
-        raise SourceError(
-            f"{label} looks like a binary file ({odd} of its first {len(probe)} bytes "
-            f"are not UTF-8 text), not {fmt} text"
-        )
+    check_text(data[:_BINARY_PROBE], label, fmt)
     return data
-
-
-def read_jsonl(path: Path, label: str, rule: str) -> Parsed:
-    """One JSON object per line; blank lines are skipped.
-
-    A line that is not UTF-8, not JSON, or not an object is rejected with
-    source ``label:line`` (1-based) and the other lines still load.
-    """
-    data = _read_text(path, label, "jsonl")
-    parsed = Parsed(count=0)
-    scanner = Scanner()
-    for number, line in enumerate(data.split(b"\n"), start=1):
-        if not line.strip():
-            continue
-        parsed.count += 1
-        src = f"{label}:{number}"
-        reason, value = None, None
-        try:
-            text = line.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            text = line.decode("utf-8", "replace")
-            reason = f"invalid UTF-8 at byte {exc.start + 1} of the line"
-        if reason is None:
-            try:
-                value = scanner.loads(text)
-            except json.JSONDecodeError as exc:
-                # Some messages end in "at" already ("Invalid control character at").
-                reason = f"malformed JSON: {exc.msg.removesuffix(' at')} at column {exc.colno}"
-            except RecursionError:
-                reason = "malformed JSON: nested too deeply"
-            else:
-                if not isinstance(value, dict):
-                    reason = "line is not a JSON object"
-                elif too_deep(value):
-                    reason = f"value is nested more than {MAX_DEPTH} levels deep"
-                elif scanner.flagged:
-                    reason = f"malformed JSON: {invalid(value)}"
-        text = text.rstrip("\r")
-        if reason is None:
-            parsed.records.append(Record(src, text, value))
-        else:
-            parsed.rejects.append(Reject(bytes_hash(line), rule, reason, src, clip(text)))
-    return parsed
 
 
 def read_json(path: Path, label: str, rule: str) -> Parsed:

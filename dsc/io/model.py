@@ -7,9 +7,13 @@ importing each other.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Union
 
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    from .columns import ColumnBlock, Record, RecordBlock
 
 #: Columns the reader adds to every table; data may not use these names.
 ID_COLUMN = "_dsc_id"
@@ -90,8 +94,43 @@ class ReadResult:
     inputs: list[InputFile]
 
 
+@dataclass
+class Parsed:
+    """What one file gave: records (json, csv), blocks (jsonl) or a table (parquet).
+
+    ``sha256`` and ``bytes`` are set by a reader that hashed the file as it
+    read it, so that it is not read a second time for its digest.
+    """
+
+    count: int
+    records: list[Record] = field(default_factory=list)
+    blocks: list[Union[RecordBlock, ColumnBlock]] | None = None
+    table: pa.Table | None = None
+    rejects: list[Reject] = field(default_factory=list)
+    sha256: str | None = None
+    bytes: int | None = None
+
+
 class SourceError(Exception):
     """The input as a whole cannot be read; the message names the path."""
+
+
+_BINARY_SHARE = 0.1
+# Bytes that text may hold: everything but the C0 controls other than
+# tab, newline, vertical tab, form feed and carriage return.
+_TEXT_BYTES = bytes(b for b in range(256) if b >= 32 or b in b"\t\n\x0b\x0c\r")
+
+
+def check_text(probe: bytes, label: str, fmt: str) -> None:
+    """Refuse a file whose first bytes (``probe``) show it is not UTF-8 text."""
+    odd = len(probe.translate(None, _TEXT_BYTES)) + probe.decode("utf-8", "replace").count("\ufffd")
+    # A few odd bytes are bad lines, rejected one by one; this many means
+    # the whole file is something else (parquet, gzip, UTF-16...).
+    if odd > _BINARY_SHARE * len(probe):
+        raise SourceError(
+            f"{label} looks like a binary file ({odd} of its first {len(probe)} bytes "
+            f"are not UTF-8 text), not {fmt} text"
+        )
 
 
 def clip(text: str) -> str:

@@ -1,20 +1,18 @@
 """Table-level steps after reading: explode, renames and row ids.
 
 All of these work on the whole Arrow table; the per-row Python is limited
-to hashing (content ids) and key formatting, which need each row's values.
+to hashing (content ids, batch by batch) and key formatting, which need
+each row's values.
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterator
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from .model import ID_COLUMN, RESERVED_PREFIX, SRC_COLUMN, Reject, SourceError, clip
-from .rowids import content_hash, content_ids, key_id, row_json
+from .rowids import content_hash, key_id, row_json, table_content_ids
 
 
 def data_columns(table: pa.Table) -> list[str]:
@@ -29,12 +27,6 @@ def check_reserved(names: list[str], source: str) -> None:
             raise SourceError(
                 f"source '{source}': column '{name}' uses the reserved prefix '{RESERVED_PREFIX}'"
             )
-
-
-def _rows(table: pa.Table) -> Iterator[dict[str, Any]]:
-    # Batches bound the memory of the Python copies for large hub tables.
-    for batch in table.select(data_columns(table)).to_batches(max_chunksize=65536):
-        yield from batch.to_pylist()
 
 
 def _row_reject(
@@ -52,7 +44,7 @@ def _row_reject(
 
 def add_content_ids(table: pa.Table) -> pa.Table:
     """Append ``_dsc_id``: content hashes of the data columns, repeats ``~n``."""
-    return table.append_column(ID_COLUMN, pa.array(content_ids(_rows(table)), type=pa.string()))
+    return table.append_column(ID_COLUMN, table_content_ids(table.select(data_columns(table))))
 
 
 def explode(table: pa.Table, column: str, rule: str) -> tuple[pa.Table, np.ndarray, list[Reject]]:

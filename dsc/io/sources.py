@@ -14,14 +14,15 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from .columns import build_table, records_to_table
-from .formats import EXTENSIONS, FORMATS, READERS, Parsed, index_sources
+from .columns import ColumnBlock, RecordBlock, Typer, build_table, majorities
+from .formats import EXTENSIONS, FORMATS, READERS, index_sources
 from .hub import load_hub
 from .model import (
     ID_COLUMN,
     SRC_COLUMN,
     HubRef,
     InputFile,
+    Parsed,
     ReadResult,
     Reject,
     SourceError,
@@ -125,22 +126,21 @@ def _read_files(
     rejects: list[Reject] = []
     for path, label in expand(spec.files, base_dir):
         parsed = READERS[_format_of(spec.format, path, label)](path, label, rule)
-        digest, size = _sha256(path, label)
-        inputs.append(InputFile(path=label, sha256=digest, bytes=size, rows=parsed.count))
+        if parsed.sha256 is None:
+            parsed.sha256, parsed.bytes = _sha256(path, label)
+        inputs.append(InputFile(path=label, sha256=parsed.sha256, bytes=parsed.bytes, rows=parsed.count))
         rejects += parsed.rejects
         parts.append(parsed)
         labels.append(label)
 
     # Records of all text files are typed together, so one file cannot
     # quietly give a column another type than the rest.
-    records = [r for p in parts for r in p.records]
-    names, types, loaded, mistyped = records_to_table(records, rule)
+    names, types, mistyped = _type_blocks(parts, rule)
     check_reserved(names, spec.name)
     # Parse and type rejects come from two passes; people read them in
     # input order.
     rank = {label: i for i, label in enumerate(labels)}
     rejects = sorted(rejects + mistyped, key=lambda r: _position(r.source, rank))
-    kept = {id(r) for r in loaded}
     tables = []
     for part, label in zip(parts, labels):
         if part.table is not None:
@@ -148,8 +148,67 @@ def _read_files(
             sources = index_sources(label, part.table.num_rows)
             tables.append(part.table.append_column(SRC_COLUMN, sources))
         else:
-            tables.append(build_table([r for r in part.records if id(r) in kept], names, types))
+            tables.append(_assemble(part.blocks, names, types))
     return _concat(tables, spec.name), rejects, inputs
+
+
+def _type_blocks(parts: list[Parsed], rule: str) -> tuple[list[str], dict[str, pa.DataType], list[Reject]]:
+    """Type the rows of every text file together, block by block in read order.
+
+    Column majorities are counted over all blocks first.  A block of Arrow
+    columns that agrees with them joins whole; any other block is typed
+    row by row and replaced by the records that loaded.  Returns the column
+    names, their types and the rows rejected for their types.
+    """
+    for part in parts:
+        if part.table is None and part.blocks is None:
+            part.blocks, part.records = [RecordBlock(part.records)], []
+    counts: dict[str, dict[str, int]] = {}
+    for part in parts:
+        for block in part.blocks or ():
+            block.count_kinds(counts)
+    typer = Typer(majorities(counts), rule)
+    mistyped: list[Reject] = []
+    for part in parts:
+        for index, block in enumerate(part.blocks or ()):
+            if isinstance(block, ColumnBlock) and typer.add_columns(block):
+                continue
+            records = block.records if isinstance(block, RecordBlock) else block.reread()
+            loaded, rejected = typer.add_records(records)
+            part.blocks[index] = RecordBlock(loaded)
+            mistyped += rejected
+    return typer.names, typer.types, mistyped
+
+
+def _assemble(blocks: list, names: list[str], types: dict[str, pa.DataType]) -> pa.Table:
+    """One file's table from its typed blocks (emptied as it goes), one array per column.
+
+    One array, as if the file had been built in one go: how a column is cut
+    into chunks shows in the bytes of the parquet files written from it.
+    """
+    pieces = [
+        block if isinstance(block, ColumnBlock) else _as_columns(block, names, types) for block in blocks
+    ]
+    blocks.clear()
+    arrays = [_joined([piece.take(name, types[name]) for piece in pieces], types[name]) for name in names]
+    arrays.append(_joined([piece.sources for piece in pieces], pa.string()))
+    return pa.Table.from_arrays(arrays, names=[*names, SRC_COLUMN])
+
+
+def _as_columns(block: RecordBlock, names: list[str], types: dict[str, pa.DataType]) -> ColumnBlock:
+    table = build_table(block.records, names, types)
+    return ColumnBlock({name: table.column(name) for name in names}, {}, table.column(SRC_COLUMN))
+
+
+def _joined(pieces: list, type: pa.DataType) -> pa.Array | pa.ChunkedArray:
+    chunks = [c for p in pieces for c in (p.chunks if isinstance(p, pa.ChunkedArray) else [p])]
+    if not chunks:
+        return pa.array([], type)
+    try:
+        return pa.concat_arrays(chunks)
+    except pa.ArrowInvalid:
+        # Beyond 2 GiB of text one string array cannot hold it all.
+        return pa.chunked_array(chunks, type)
 
 
 def _position(source: str, rank: dict[str, int]) -> tuple[int, int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from dsc.ops.base import Operator, cols, operator
-from dsc.ops.dedupe_common import DedupeParams, keep_text
+from dsc.ops.dedupe_common import DedupeParams, keep_text, threshold_strictness
 from dsc.ops.runtime import DedupeOperator, RunError
 
 
@@ -40,8 +40,4 @@ class DedupeFuzzy(DedupeOperator, Operator):
 
     @classmethod
     def strictness(cls, old, new):
-        rest = lambda p: {k: v for k, v in p.items() if k != "threshold"}  # noqa: E731
-        if rest(old) != rest(new):
-            return None
-        a, b = Decimal(str(old["threshold"])), Decimal(str(new["threshold"]))
-        return 0 if a == b else 1 if b < a else -1
+        return threshold_strictness(old, new)

@@ -5,7 +5,7 @@ from decimal import Decimal
 from typing import Literal
 
 from dsc.ops.base import Operator, cols, operator
-from dsc.ops.dedupe_common import DedupeParams, keep_text
+from dsc.ops.dedupe_common import DedupeParams, keep_text, threshold_strictness
 from dsc.ops.runtime import DedupeOperator, joined_text
 
 
@@ -39,8 +39,4 @@ class DedupeNear(DedupeOperator, Operator):
 
     @classmethod
     def strictness(cls, old, new):
-        rest = lambda p: {k: v for k, v in p.items() if k != "threshold"}  # noqa: E731
-        if rest(old) != rest(new):
-            return None
-        a, b = Decimal(str(old["threshold"])), Decimal(str(new["threshold"]))
-        return 0 if a == b else 1 if b < a else -1
+        return threshold_strictness(old, new)

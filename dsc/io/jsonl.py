@@ -1,0 +1,281 @@
+"""JSON Lines, read block by block: fast parsing, and Arrow columns instead of Python rows.
+
+:func:`read_jsonl` reads a file in blocks of whole lines (hashing the bytes as they go by, so
+the file is read once) and holds at most one block's rows as Python values at a time:
+
+* Every line is first parsed by ``orjson``.  A line it refuses, or whose value it may have read
+  differently from the careful parser (see :func:`_key_count`), goes to the careful path --
+  :class:`~dsc.io.jsonscan.Scanner`, which gives the exact reasons: malformed JSON, duplicate
+  key, NaN, invalid UTF-8, nesting too deep.  A line both accept gets the same value from both.
+* ``orjson`` keeps the last of two equal keys without saying so.  A key is a string followed by
+  a colon, and in valid JSON a ``"`` followed by a colon can only end a key or sit, escaped,
+  inside a string; so when the block holds as many of them as its parsed objects have keys, no
+  object lost one.  Otherwise each line is checked the same way, and a line with more goes to
+  the careful path.
+* A block whose rows are all objects of scalars, one kind per column, becomes a
+  :class:`~dsc.io.columns.ColumnBlock` (Arrow arrays; it can be read again as records if the
+  typing rule needs them row by row).  Any other block keeps its records
+  (:class:`~dsc.io.columns.RecordBlock`), as nested values are typed row by row.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import re
+from itertools import chain
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .columns import ColumnBlock, Record, RecordBlock, Shape
+from .jsonscan import Scanner, invalid, too_deep
+from .model import MAX_DEPTH, Parsed, Reject, SourceError, check_text, clip
+from .rowids import bytes_hash
+
+#: Bytes read at a time; a block is the whole lines they hold.
+BLOCK_BYTES = 8 << 20
+
+_BOM = b"\xef\xbb\xbf"
+_BINARY_PROBE = 8192
+# The end of a key: a quote, JSON whitespace (no newline within a line), a colon.
+_KEY_END = re.compile(rb'"[ \t\r]*:')
+# orjson reads an integer beyond the 64-bit range as a float; every float this
+# large is integral, so the careful parser settles what the line held.
+_BIG = float(2**63)
+_EXACT_INT = 2**53
+
+
+def read_jsonl(path: Path, label: str, rule: str, block_bytes: int | None = None) -> Parsed:
+    """One JSON object per line; blank lines are skipped.
+
+    A line that is not UTF-8, not JSON, or not an object is rejected with
+    source ``label:line`` (1-based) and the other lines still load.  An
+    empty or binary file is a :class:`SourceError`.  ``block_bytes``
+    defaults to :data:`BLOCK_BYTES`.
+    """
+    parsed = Parsed(count=0, blocks=[])
+    digest = hashlib.sha256()
+    scanner = Scanner()
+    for start, number, block in _line_blocks(path, label, digest, block_bytes or BLOCK_BYTES):
+        entries, rejects, count = _parse_block(block, number, label, rule, scanner)
+        parsed.count += count
+        parsed.rejects += rejects
+        if entries:
+            reread = functools.partial(_reread, path, start, len(block), number, label, rule)
+            parsed.blocks.append(_columns(entries, label, reread) or _records(entries, label))
+    if parsed.count == 0:
+        raise SourceError(f"{label} is empty")
+    parsed.sha256 = digest.hexdigest()
+    parsed.bytes = path.stat().st_size
+    return parsed
+
+
+def _line_blocks(path: Path, label: str, digest, block_bytes: int):
+    """Yield ``(offset, first line number, bytes)`` of consecutive runs of whole lines.
+
+    The bytes of every run but the last end before a newline; the BOM is
+    left out; every byte read is fed to ``digest``.  A binary file is a
+    :class:`SourceError` as soon as its first block is read.
+    """
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise SourceError(f"cannot read {label}: {exc.strerror or exc}") from exc
+    with handle:
+        pending, offset, number, first = b"", 0, 1, True
+        while True:
+            try:
+                # The first read covers the whole binary probe, whatever the block size.
+                data = handle.read(max(block_bytes, len(_BOM) + _BINARY_PROBE) if first else block_bytes)
+            except OSError as exc:
+                raise SourceError(f"cannot read {label}: {exc.strerror or exc}") from exc
+            digest.update(data)
+            if first:
+                first = False
+                if data.startswith(_BOM):
+                    data, offset = data[len(_BOM) :], len(_BOM)
+                check_text(data[:_BINARY_PROBE], label, "jsonl")
+            if not data:
+                yield offset, number, pending
+                return
+            chunk = pending + data
+            cut = chunk.rfind(b"\n")
+            if cut < 0:
+                pending = chunk
+                continue
+            block, pending = chunk[:cut], chunk[cut + 1 :]
+            yield offset, number, block
+            offset += cut + 1
+            number += block.count(b"\n") + 1
+
+
+def _parse_block(block: bytes, first: int, label: str, rule: str, scanner: Scanner):
+    """The block's objects and rejects, and how many non-blank lines it has.
+
+    An entry is ``[line number, raw, value, keys]``: ``raw`` is the line's
+    bytes and ``keys`` its objects' key count for a fast-parsed line; for a
+    carefully parsed one, ``raw`` is its text and ``keys`` is -1.
+    """
+    entries: list[list[Any]] = []
+    rejects: list[Reject] = []
+    count = 0
+    loads, error = orjson.loads, orjson.JSONDecodeError
+    for number, line in enumerate(block.split(b"\n"), first):
+        if not line.strip():
+            continue
+        count += 1
+        try:
+            value = loads(line)
+        except error:
+            value = None
+        if type(value) is dict:
+            keys = _key_count(value)
+            if keys >= 0:
+                entries.append([number, line, value, keys])
+                continue
+        _careful(line, number, label, rule, scanner, entries, rejects)
+    fast_keys = sum(e[3] for e in entries if e[3] >= 0)
+    if len(_KEY_END.findall(block)) != fast_keys:
+        entries = _recheck_keys(entries, label, rule, scanner, rejects)
+    return entries, rejects, count
+
+
+def _key_count(value: dict) -> int:
+    """How many keys the objects in ``value`` have, or -1 if the careful parser must look.
+
+    -1 for nesting as deep as :data:`MAX_DEPTH` (rejected there with its
+    reason) and for a float of 2**63 or more (it may have been an integer).
+    """
+    for item in value.values():
+        kind = type(item)
+        if kind is dict or kind is list:
+            return _nested_key_count(value)
+        if kind is float and (item >= _BIG or item <= -_BIG):
+            return -1
+    return len(value)
+
+
+def _nested_key_count(value: dict) -> int:
+    keys = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth >= MAX_DEPTH:
+            return -1
+        if type(item) is dict:
+            keys += len(item)
+            children = item.values()
+        else:
+            children = item
+        for child in children:
+            kind = type(child)
+            if kind is dict or kind is list:
+                stack.append((child, depth + 1))
+            elif kind is float and (child >= _BIG or child <= -_BIG):
+                return -1
+    return keys
+
+
+def _recheck_keys(entries, label, rule, scanner, rejects):
+    """Entries again, each fast line whose key ends outnumber its keys parsed carefully."""
+    checked: list[list[Any]] = []
+    for entry in entries:
+        if entry[3] >= 0 and len(_KEY_END.findall(entry[1])) != entry[3]:
+            _careful(entry[1], entry[0], label, rule, scanner, checked, rejects)
+        else:
+            checked.append(entry)
+    return checked
+
+
+def _careful(line: bytes, number: int, label: str, rule: str, scanner: Scanner, entries, rejects) -> None:
+    """Parse one line with the exact rules, appending its entry or its reject."""
+    src = f"{label}:{number}"
+    reason, value = None, None
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        text = line.decode("utf-8", "replace")
+        reason = f"invalid UTF-8 at byte {exc.start + 1} of the line"
+    if reason is None:
+        try:
+            value = scanner.loads(text)
+        except json.JSONDecodeError as exc:
+            # Some messages end in "at" already ("Invalid control character at").
+            reason = f"malformed JSON: {exc.msg.removesuffix(' at')} at column {exc.colno}"
+        except RecursionError:
+            reason = "malformed JSON: nested too deeply"
+        else:
+            if not isinstance(value, dict):
+                reason = "line is not a JSON object"
+            elif too_deep(value):
+                reason = f"value is nested more than {MAX_DEPTH} levels deep"
+            elif scanner.flagged:
+                reason = f"malformed JSON: {invalid(value)}"
+    text = text.rstrip("\r")
+    if reason is None:
+        entries.append([number, text, value, -1])
+    else:
+        rejects.append(Reject(bytes_hash(line), rule, reason, src, clip(text)))
+
+
+def _records(entries, label: str) -> RecordBlock:
+    return RecordBlock([Record(f"{label}:{n}", _text(raw), value) for n, raw, value, _ in entries])
+
+
+def _text(raw: bytes | str) -> str:
+    return raw.decode("utf-8").rstrip("\r") if isinstance(raw, bytes) else raw
+
+
+def _columns(entries, label: str, reread) -> ColumnBlock | None:
+    """The entries as Arrow columns, or None when a row might not share its column's type.
+
+    That is: a carefully parsed line (its strings may hold surrogates), a
+    nested value, two kinds in one column, or an integer beyond 2**53.
+    """
+    if any(e[3] < 0 for e in entries):
+        return None
+    values = [e[2] for e in entries]
+    columns: dict[str, pa.Array] = {}
+    shapes: dict[str, Shape] = {}
+    for name in dict.fromkeys(chain.from_iterable(values)):
+        column = [v.get(name) for v in values]
+        typed = _column(column)
+        if typed is None:
+            return None
+        columns[name], shapes[name] = typed
+    numbers = pa.array([e[0] for e in entries], pa.int64()).cast(pa.string())
+    sources = pc.binary_join_element_wise(f"{label}:", numbers, "")
+    return ColumnBlock(columns, shapes, sources, reread)
+
+
+def _column(values: list) -> tuple[pa.Array, Shape] | None:
+    kinds = set(map(type, values))
+    kinds.discard(type(None))
+    if not kinds:
+        return pa.nulls(len(values)), None
+    if kinds == {str}:
+        return pa.array(values, pa.string()), "string"
+    if kinds == {bool}:
+        return pa.array(values, pa.bool_()), "bool"
+    if not kinds <= {int, float}:
+        return None  # nested values, or kinds that disagree
+    ints = [v for v in values if type(v) is int] if float in kinds else values
+    if any(v is not None and not -_EXACT_INT <= v <= _EXACT_INT for v in ints):
+        return None  # typed apart from floats ("bigint") or beyond 64 bits
+    if float in kinds:
+        return pa.array(values, pa.float64()), "float"
+    return pa.array(values, pa.int64()), "int"
+
+
+def _reread(path: Path, start: int, size: int, first: int, label: str, rule: str) -> list[Record]:
+    """The loaded rows of one block as records, read from the file again."""
+    with path.open("rb") as handle:
+        handle.seek(start)
+        block = handle.read(size)
+    entries, _, _ = _parse_block(block, first, label, rule, Scanner())
+    return _records(entries, label).records

@@ -1,0 +1,118 @@
+"""The bodies of `dsc profile` and `dsc init`; `dsc.cli` only declares their options.
+
+Each returns the exit code: 0 done, 2 the spec has errors (or a bad option combination),
+4 the input cannot be read or names a column the data lacks, 1 a bug. Every expected
+problem is one message on standard error, never a traceback. A progress bar shows on a
+terminal (reading, then one step per column and per duplicate figure).
+"""
+from __future__ import annotations
+
+import json
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+import typer
+from rich.console import Console
+
+from dsc.profile.build import build_profile
+from dsc.profile.load import EXIT_INPUT_ERROR, EXIT_SPEC_ERROR, Loaded, ProfileError, load_files, load_spec
+
+EXIT_OK = 0
+
+
+def columns_option(value: str | None) -> list[str] | None:
+    """A comma-separated column list: None when not given, [] when given empty.
+
+    >>> columns_option("prompt, input,"), columns_option(""), columns_option(None)
+    (['prompt', 'input'], [], None)
+    """
+    if value is None:
+        return None
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def profile_command(paths: list[Path], key: str | None, target: str | None, text: str | None,
+                    as_json: bool, format: str | None) -> int:
+    """`dsc profile`: print the profile as tables (or JSON with ``--json``)."""
+    err = Console(stderr=True)
+    try:
+        started = time.perf_counter()
+        with _progress(err) as note:
+            loaded = _load(paths, format, note)
+            profile = build_profile(loaded, columns_option(key), target, columns_option(text), note)
+        seconds = time.perf_counter() - started
+    except ProfileError as problem:
+        typer.echo(f"error: {problem}", err=True)
+        return problem.exit_code
+    if as_json:
+        typer.echo(json.dumps(profile, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    from dsc.profile.render import render_profile
+
+    render_profile(profile, Console())
+    rate = profile["rows"] / seconds if seconds > 0 else 0
+    typer.echo(f"profiled {profile['rows']:,} rows in {seconds:.2f} s ({rate:,.0f} rows/s); "
+               f"start a policy from it with: dsc init {' '.join(map(str, paths))} -o POLICY.dspec", err=True)
+    return EXIT_OK
+
+
+def init_command(paths: list[Path], output: Path, key: str | None, target: str | None, text: str | None,
+                 format: str | None, force: bool) -> int:
+    """`dsc init`: profile the files and write the starter policy to ``output``."""
+    from dsc.api import compile_text
+    from dsc.cli import write_atomic
+    from dsc.profile.init import starter_policy
+    from dsc.syntax.source import SourceFile
+
+    err = Console(stderr=True)
+    try:
+        if any(p.suffix == ".dspec" for p in paths):
+            raise ProfileError("dsc init starts from data files, not a spec; `dsc profile SPEC` profiles a spec's data",
+                               EXIT_SPEC_ERROR)
+        if output.is_dir():
+            raise ProfileError(f"{output}: is a directory; give the policy's file name, e.g. {output}/policy.dspec")
+        if output.exists() and not force:
+            raise ProfileError(f"{output}: already exists; pass --force to overwrite it")
+        with _progress(err) as note:
+            loaded = _load(paths, format, note)
+            profile = build_profile(loaded, columns_option(key), target, columns_option(text), note)
+        text_out = starter_policy(profile, loaded.files, output, format)
+    except ProfileError as problem:
+        typer.echo(f"error: {problem}", err=True)
+        return problem.exit_code
+    write_atomic(output, text_out)
+    plan = compile_text(SourceFile(str(output), text_out), base_dir=output.resolve().parent).plan
+    rules = len(plan.steps) if plan is not None else 0
+    typer.echo(f"wrote {output}: {rules} rule{'s' * (rules != 1)} from a profile of {profile['rows']:,} rows; "
+               f"next: dsc check {output} && dsc run {output} --out out/{output.stem}", err=True)
+    return EXIT_OK
+
+
+def _load(paths: list[Path], format: str | None, note: Callable) -> Loaded:
+    specs = [p for p in paths if p.suffix == ".dspec"]
+    if specs and len(paths) > 1:
+        raise ProfileError("give either one spec or data files, not both", EXIT_SPEC_ERROR)
+    size = sum(p.stat().st_size for p in paths if p.is_file())
+    note(f"reading {len(paths)} file{'s' * (len(paths) != 1)} ({size / 1e6:,.1f} MB)", 0, None)
+    if specs:
+        if format:
+            raise ProfileError("--format applies to data files; a spec's sources say their own format",
+                               EXIT_SPEC_ERROR)
+        return load_spec(specs[0])
+    return load_files(paths, format)
+
+
+@contextmanager
+def _progress(console: Console) -> Iterator[Callable[[str, int, int | None], None]]:
+    """A progress callback ``(step, done, total)``: a bar on a terminal, nothing otherwise."""
+    if not console.is_terminal:
+        yield lambda _step, _done, _total: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("starting", total=None)
+        yield lambda step, done, total: bar.update(task, description=step, completed=done, total=total)

@@ -1,0 +1,48 @@
+"""Content ids computed per batch must be the ids of the row-by-row definition."""
+
+import datetime as dt
+
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dsc.io import rowids
+from dsc.io.rowids import content_ids, table_content_ids
+
+_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=8)
+# Few distinct values, so that repeated rows (numbered ~2, ~3...) are common.
+_columns = {
+    "s": (st.one_of(st.none(), st.sampled_from(["a", "é", 'q"\\\n', "\x00\x1f\u2028"]), _text), pa.string()),
+    "i": (st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1), st.integers(-2, 2)), pa.int64()),
+    "u": (st.one_of(st.none(), st.integers(0, 2**64 - 1)), pa.uint64()),
+    "b": (st.one_of(st.none(), st.booleans()), pa.bool_()),
+    "f": (st.one_of(st.none(), st.floats(allow_nan=False), st.sampled_from([1.0, -0.0, 2.5])), pa.float64()),
+    "l": (st.one_of(st.none(), st.lists(st.integers(0, 3), max_size=2)), pa.list_(pa.int64())),
+    "z": (st.none(), pa.null()),
+}
+
+
+@st.composite
+def tables(draw):
+    names = draw(st.lists(st.sampled_from(sorted(_columns)), min_size=1, max_size=4, unique=True))
+    rows = draw(st.integers(0, 12))
+    return pa.table({n: pa.array([draw(_columns[n][0]) for _ in range(rows)], _columns[n][1]) for n in names})
+
+
+@settings(max_examples=200, deadline=None)
+@given(table=tables())
+def test_batch_ids_equal_the_row_by_row_ids(table):
+    assert table_content_ids(table).to_pylist() == content_ids(table.to_pylist())
+
+
+def test_ids_over_several_batches_number_repeats_in_read_order(monkeypatch):
+    monkeypatch.setattr(rowids, "_BATCH_ROWS", 3)
+    table = pa.table({"a": ["x", "y", "x", "x", "z", "y", "x"], "d": [dt.date(2020, 1, 1)] * 7})
+    ids = table_content_ids(table)
+    assert ids.type == pa.string()
+    assert ids.to_pylist() == content_ids(table.to_pylist())
+    assert [i.partition("~")[2] for i in ids.to_pylist()] == ["", "", "2", "3", "", "2", "4"]
+
+
+def test_an_empty_table_has_no_ids():
+    assert table_content_ids(pa.table({"a": pa.array([], pa.string())})).to_pylist() == []

@@ -1,0 +1,125 @@
+"""`dsc init`: the starter policy passes `dsc check`, is canonical, and runs with the local engine.
+
+Each test builds a small project (a folder with dsc.toml) holding the data in data/ and the
+policy in specs/, so the policy reads '../data/…' as a real project would.
+"""
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dsc.api import compile_file
+from dsc.cli import EXIT_INPUT_ERROR, EXIT_OK, EXIT_SPEC_ERROR, app
+from dsc.engines.local import run_plan
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples" / "data"
+runner = CliRunner()
+
+
+def dsc(*args):
+    result = runner.invoke(app, [str(a) for a in args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result
+
+
+def project(tmp_path: Path, *files: Path) -> list[Path]:
+    (tmp_path / "dsc.toml").write_text("")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "specs").mkdir()
+    return [Path(shutil.copy(f, tmp_path / "data" / f.name)) for f in files]
+
+
+def run_policy(policy: Path, out: Path):
+    compiled = compile_file(policy)
+    assert compiled.ok, compiled.diagnostics
+    result = run_plan(compiled.plan, policy.resolve().parent, out)
+    counts = result.manifest["counts"]
+    return result, counts
+
+
+@pytest.mark.parametrize("name, options", [
+    ("common_gen_Example_prompt.jsonl", ["--key", "prompt", "--target", "completion"]),
+    ("cosmos_qa_only_question_answer.jsonl", ["--key", "prompt", "--target", "completion"]),
+    ("code_alpaca_2k.json", ["--key", "instruction,input", "--target", "output"]),
+    ("toolformer-dedupe-only-dataset.json", ["--key", "instruction"]),
+    ("seed_tasks.jsonl", []),
+])
+def test_init_policy_checks_and_runs(tmp_path, name, options):
+    (data,) = project(tmp_path, EXAMPLES / name)
+    policy = tmp_path / "specs" / "policy.dspec"
+    result = dsc("init", data, "-o", policy, *options)
+    assert result.exit_code == EXIT_OK, result.stderr
+    text = policy.read_text()
+    assert f'files "../data/{name}"' in text  # relative to where the policy is written
+    assert dsc("check", policy).exit_code == EXIT_OK
+    assert dsc("fmt", "--check", policy).exit_code == EXIT_OK
+    run, counts = run_policy(policy, tmp_path / "out")
+    assert counts["input"] == counts["kept"] + counts["rejected"]
+    assert counts["input"] == json.loads(dsc("profile", data, "--json", "--text", "").stdout)["rows"]
+
+
+def test_every_rule_carries_the_counts_behind_it(tmp_path):
+    (data,) = project(tmp_path, EXAMPLES / "cosmos_qa_only_question_answer.jsonl")
+    policy = tmp_path / "specs" / "cosmos.dspec"
+    assert dsc("init", data, "-o", policy, "--key", "prompt", "--target", "completion").exit_code == EXIT_OK
+    lines = policy.read_text().splitlines()
+    clean = lines[lines.index("clean {") + 1: lines.index("}", lines.index("clean {"))]
+    rules = [i for i, line in enumerate(clean) if not line.strip().startswith("#")]
+    assert rules, clean
+    for i in rules:
+        assert clean[i - 1].strip().startswith("#") and any(ch.isdigit() for ch in clean[i - 1]), clean[i - 1]
+    text = "\n".join(lines)
+    assert "# 1 row repeats an earlier row in every column\n  dedupe exact on prompt, completion" in text
+    assert "# 28 keys (prompt) have 2 or more different completion values: 63 rows" in text
+    assert "conflicts on prompt -> completion resolve majority else flag" in text
+
+
+def test_init_suggests_rules_for_messy_values(tmp_path):
+    data = tmp_path / "data" / "orders.csv"
+    project(tmp_path)
+    rows = ["id,note,placed,price,answer"]
+    for i in range(60):
+        day = 13 + i % 15  # days above 12 settle the order: day first
+        note = "N/A" if i == 5 else f"  order {i}\u200b" if i % 10 == 0 else f"order {i}"
+        answer = "" if i == 7 else f"answer number {i}"
+        rows.append(f'o{i},{note},{day}/0{1 + i % 9}/2023,"{i},50 €",{answer}')
+    rows.append(rows[1])  # an exact duplicate row
+    data.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    policy = tmp_path / "specs" / "orders.dspec"
+    result = dsc("init", data, "-o", policy, "--key", "id")
+    assert result.exit_code == EXIT_OK, result.stderr
+    text = policy.read_text()
+    assert "placed : date" in text and "price  : money" in text
+    assert "standardize placed as date order DMY on_error flag" in text
+    assert "standardize price as money locale de_DE on_error flag" in text
+    assert "normalize note: strip_control, strip" in text
+    assert 'drop where note in {"N/A"}' in text
+    assert "drop where empty(answer)" in text
+    assert "dedupe exact on id, note, placed, price, answer" in text
+    assert "dedupe exact on id\n" in text
+    assert dsc("check", policy).exit_code == EXIT_OK
+    run, counts = run_policy(policy, tmp_path / "out")
+    assert counts == {**counts, "input": 61, "kept": 58, "rejected": 3}
+    kept = run.kept.to_pydict()
+    assert kept["placed"][0] == "2023-01-13" and kept["price"][0] == "0.50"
+
+
+def test_init_refuses_to_overwrite_and_to_leave_the_project(tmp_path):
+    (data,) = project(tmp_path, EXAMPLES / "seed_tasks.jsonl")
+    policy = tmp_path / "specs" / "seed.dspec"
+    policy.write_text("# mine\n")
+    refused = dsc("init", data, "-o", policy)
+    assert refused.exit_code == EXIT_INPUT_ERROR and "--force" in refused.stderr
+    assert policy.read_text() == "# mine\n"
+    assert dsc("init", data, "-o", policy, "--force").exit_code == EXIT_OK
+    inner = tmp_path / "inner"
+    inner.mkdir()
+    (inner / "dsc.toml").write_text("")  # a project of its own, which the data is outside of
+    outside = dsc("init", data, "-o", inner / "p.dspec")
+    assert outside.exit_code == EXIT_INPUT_ERROR and "inside its project" in outside.stderr
+    assert not (inner / "p.dspec").exists()
+    spec = dsc("init", ROOT / "specs" / "common_gen.dspec", "-o", tmp_path / "x.dspec")
+    assert spec.exit_code == EXIT_SPEC_ERROR and "data files" in spec.stderr
