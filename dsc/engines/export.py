@@ -216,7 +216,9 @@ def _templated(table: pa.Table, template, export: ExportPlan, split: str) -> pa.
 
 
 def _encode(table: pa.Table, fmt: str) -> dict[str, bytes]:
-    table = table.replace_schema_metadata(None)
+    # One chunk per column: parquet and Arrow bytes depend on chunking, which the worker count
+    # (how the table was cut and re-joined) must not change.
+    table = table.replace_schema_metadata(None).combine_chunks()
     if fmt == "jsonl":
         # Column order, not sorted keys: `instruction, input, output` reads as written.
         text = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in table.to_pylist())

@@ -31,7 +31,7 @@ from dsc import __version__
 # that the renames stay on one file system.
 STAGING = ".dsc-staging"
 # The run's own files at the top of the output directory; no export may take their names.
-RUN_FILES = frozenset({"kept.jsonl", "kept.parquet", "rejects.jsonl", "flags.jsonl", "conflicts.jsonl",
+RUN_FILES = frozenset({"kept.jsonl", "kept.parquet", "rejects.jsonl", "augment_rejects.jsonl", "flags.jsonl", "conflicts.jsonl",
                        "stats.json", "report.md", "report.html", "manifest.json", ".dsc-cache", STAGING})
 # Without a split block every kept row is in this one split (the name `{split}` takes in paths).
 WHOLE = "all"
@@ -155,8 +155,8 @@ def _write_table_jsonl(sink, table: pa.Table, decode_row: bool = False) -> None:
         if not names:
             sink.write(b"{}\n" * batch.num_rows)
             continue
-        fields = [pc.binary_join_element_wise(key, _json_values(batch.column(name), decode_row and name == "_dsc_row"),
-                                              b"") for key, name in zip(keys, names)]
+        values = [_json_values(batch.column(name), decode_row and name == "_dsc_row") for name in names]
+        fields = [pc.binary_join_element_wise(key, value, b"") for key, value in zip(keys, values)]
         lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*fields, b", "), b"}\n", b"")
         sink.write(_joined_bytes(lines))
 
@@ -255,45 +255,23 @@ def _place(staged: Path, target: Path) -> None:
 def write(out_dir: Path, plan, result, base_dir: Path | None = None) -> dict:
     """Write all outputs of a run and return the manifest (paths in the plan resolve against `base_dir`)."""
     from dsc.engines.export import render_exports
-    from dsc.engines.splits import SPLIT
     from dsc.report import render_report
 
-    kept = result.kept
-    data_cols = [c for c in kept.column_names if not c.startswith("_dsc_")] + ["_dsc_id"]
-    data_cols += [SPLIT] if SPLIT in kept.column_names else []
-    flags = [dict(f, rule=s.id, line=s.line) for s in result.stages for f in s.flags]
-    decisions = [dict(d, rule=s.id, line=s.line) for s in result.stages for d in s.decisions]
     # Split tables are copies of the kept rows: made only when an export needs them.
-    exports = render_exports(plan.exports, _split_tables(plan, kept), Path(base_dir or "."), RUN_FILES) \
+    exports = render_exports(plan.exports, _split_tables(plan, result.kept), Path(base_dir or "."), RUN_FILES) \
         if plan.exports else []
-    markdown, html = render_report(result.stats)
-    small = {
-        "flags.jsonl": lambda sink: _write_jsonl(sink, flags),
-        "conflicts.jsonl": lambda sink: _write_jsonl(sink, decisions),
-        "stats.json": lambda sink: sink.write(
-            (json.dumps(result.stats, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()),
-        "report.md": lambda sink: sink.write(markdown.encode("utf-8")),
-        "report.html": lambda sink: sink.write(html.encode("utf-8")),
-    }
+    report = render_report(result.stats)
     out_dir.mkdir(parents=True, exist_ok=True)
     targets = [_inside(out_dir, e.path, e.line) for e in exports]
 
     staging = _Staging(out_dir)
     try:
-        written = {
-            "kept.jsonl": staging.write("kept.jsonl", lambda sink: _write_table_jsonl(sink, kept.select(data_cols))),
-            "kept.parquet": staging.write("kept.parquet", lambda sink: pq.write_table(kept.select(data_cols), sink)),
-            "rejects.jsonl": staging.write("rejects.jsonl",
-                                           lambda sink: _write_table_jsonl(sink, result.rejects, decode_row=True)),
-        }
-        written.update({name: staging.write(name, fill) for name, fill in small.items()})
+        written = _stage_run_files(staging, result, report)
         staged_exports = [dict(_stage_export(staging, e), rows=e.rows, split=e.split, format=e.format)
                           for e in exports]
     except BaseException:
         staging.discard()
         raise
-    written["kept.jsonl"]["rows"] = kept.num_rows
-    written["rejects.jsonl"]["rows"] = result.rejects.num_rows
 
     manifest_path = out_dir / "manifest.json"
     manifest_path.unlink(missing_ok=True)
@@ -303,10 +281,50 @@ def write(out_dir: Path, plan, result, base_dir: Path | None = None) -> dict:
         _place(staging.path(export.path), target)
         written[export.path] = entry
     staging.discard()
+    manifest = _manifest(plan, result, written, exports)
+    write_bytes(manifest_path, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+    return manifest
 
+
+def _stage_run_files(staging: _Staging, result, report: tuple[str, str]) -> dict[str, dict[str, Any]]:
+    """Write the run's own files (all but the manifest) to the staging folder; their hash entries."""
+    from dsc.engines.splits import SPLIT
+
+    kept = result.kept
+    data_cols = [c for c in kept.column_names if not c.startswith("_dsc_")] + ["_dsc_id"]
+    data_cols += [SPLIT] if SPLIT in kept.column_names else []
+    # Where each generated row came from (dsc.augment.rows.PROVENANCE; null on input rows).
+    data_cols += [c for c in kept.column_names if c.startswith("_dsc_aug_")]
+    # One chunk per column: parquet bytes depend on chunking, which the worker count must not change.
+    kept = kept.select(data_cols).combine_chunks()
+    augmented = getattr(result, "augment", None)
+    flags = [dict(f, rule=s.id, line=s.line) for s in result.stages for f in s.flags]
+    decisions = [dict(d, rule=s.id, line=s.line) for s in result.stages for d in s.decisions]
+    markdown, html = report
+    stats = (json.dumps(result.stats, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+    written = {
+        "kept.jsonl": staging.write("kept.jsonl", lambda sink: _write_table_jsonl(sink, kept)),
+        "kept.parquet": staging.write("kept.parquet", lambda sink: pq.write_table(kept, sink)),
+        "rejects.jsonl": staging.write("rejects.jsonl",
+                                       lambda sink: _write_table_jsonl(sink, result.rejects, decode_row=True)),
+        "flags.jsonl": staging.write("flags.jsonl", lambda sink: _write_jsonl(sink, flags)),
+        "conflicts.jsonl": staging.write("conflicts.jsonl", lambda sink: _write_jsonl(sink, decisions)),
+        "stats.json": staging.write("stats.json", lambda sink: sink.write(stats)),
+        "report.md": staging.write("report.md", lambda sink: sink.write(markdown.encode("utf-8"))),
+        "report.html": staging.write("report.html", lambda sink: sink.write(html.encode("utf-8"))),
+    }
+    if augmented is not None:  # rejected generations: apart from rejects.jsonl, which holds input rows only
+        written["augment_rejects.jsonl"] = staging.write(
+            "augment_rejects.jsonl", lambda sink: _write_table_jsonl(sink, augmented.rejected, decode_row=True))
+        written["augment_rejects.jsonl"]["rows"] = augmented.rejected.num_rows
+    written["kept.jsonl"]["rows"] = kept.num_rows
+    written["rejects.jsonl"]["rows"] = result.rejects.num_rows
+    return written
+
+
+def _manifest(plan, result, written: dict[str, dict[str, Any]], exports) -> dict:
     read = sum(s.rows_in for s in result.stages if s.op == "source")
-    splits = _split_rows(plan, kept)
-    manifest = {
+    return {
         "dsc_version": __version__,
         "engine": "local",
         "plan_fingerprint": plan.fingerprint,
@@ -315,14 +333,21 @@ def write(out_dir: Path, plan, result, base_dir: Path | None = None) -> dict:
         "outputs": written,
         "rules": [{"id": s.id, "op": s.op, "line": s.line, "rows_in": s.rows_in, "rows_out": s.rows_out,
                    "removed": s.removed, "flagged": len(s.flags)} for s in result.stages],
-        "counts": {"input": read, "kept": kept.num_rows, "rejected": result.rejects.num_rows},
+        "counts": _counts(read, result.kept, result.rejects, getattr(result, "augment", None)),
         "splits": [{"name": name, "rows": rows, "fraction": _fraction(plan, name),
-                    "outputs": [e.path for e in exports if e.split == name]} for name, rows in splits.items()],
+                    "outputs": [e.path for e in exports if e.split == name]}
+                   for name, rows in _split_rows(plan, result.kept).items()],
         "gates": [{k: g[k] for k in ("id", "line", "severity", "passed", "measured", "op", "limit", "unit",
                                      "message")} for g in result.stats.get("gates", [])],
     }
-    write_bytes(manifest_path, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8"))
-    return manifest
+
+
+def _counts(read: int, kept: pa.Table, rejects: pa.Table, augmented) -> dict[str, int]:
+    """Input rows read, kept and rejected (kept + rejected == input); generated rows apart."""
+    if augmented is None:
+        return {"input": read, "kept": kept.num_rows, "rejected": rejects.num_rows}
+    generated = augmented.generated.num_rows
+    return {"input": read, "kept": kept.num_rows - generated, "rejected": rejects.num_rows, "generated": generated}
 
 
 def _fraction(plan, name: str) -> str:

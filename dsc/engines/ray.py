@@ -90,9 +90,13 @@ class _Run:
     reject_tables: list[pa.Table] = field(default_factory=list)
     placement: list[dict] = field(default_factory=list)
     inputs: list[dict] = field(default_factory=list)
+    ctx: RunContext | None = None  # what the rules may know: base folder, seed
+    parts: int = 1  # shuffle groups per keyed stage
     ds: object = None  # the ray.data.Dataset of live rows
     live: int = 0  # how many rows it holds
     total: int = 0  # input rows: positions run 0 … total-1
+    empty: pa.Table | None = None  # the live rows' columns, for a dataset left without blocks
+    kept_with_pos: pa.Table | None = None  # the final rows on the driver, positions kept for the shards
 
     def execute(self) -> RunResult:
         from dsc.engines.ray_output import write_outputs
@@ -123,15 +127,17 @@ class _Run:
         size = max(1, -(-table.num_rows // self.parts))
         blocks = [table.slice(lo, size) for lo in range(0, table.num_rows, size)] or [table]
         self.live = table.num_rows
+        self.empty = table.schema.empty_table()
         return ray.data.from_arrow(blocks)
 
     def collect(self) -> pa.Table:
         """The live rows on the driver, in input order."""
         import ray
 
-        tables = [t for t in ray.get(self.ds.to_arrow_refs())]
-        if not tables:
-            return self.ds.schema().base_schema.empty_table()
+        tables = ray.get(self.ds.to_arrow_refs())
+        if not tables:  # a stage that kept no row may leave no block, and so no schema, behind
+            schema = self.ds.schema()
+            return schema.base_schema.empty_table() if schema is not None else self.empty
         return pa.concat_tables(tables, promote_options="default").sort_by(POS).combine_chunks()
 
     # ------------------------------------------------------------------ bookkeeping
@@ -139,8 +145,8 @@ class _Run:
     def record(self, rule: Rule, rejects: pa.Table, flags: list, decisions: list, where: str, why: str = "") -> None:
         """Count one finished stage: its funnel row, its rejects, and where it ran."""
         removed = rejects.num_rows
-        self.stages.append(StageStats(rule.id, "schema" if rule.op == "schema" else rule.op, rule.line, self.live,
-                                      self.live - removed, False, flags, decisions))
+        self.stages.append(StageStats(rule.id, rule.op, rule.line, self.live, self.live - removed, False, flags,
+                                      decisions))
         self.reject_tables.append(rejects)
         self.placement.append({"id": rule.id, "where": where, **({"why": why} if why else {})})
         self.live -= removed
@@ -155,6 +161,12 @@ class _Run:
         refs = out.map_batches(side_part, batch_format="pyarrow", batch_size=None).to_arrow_refs()
         side = [json.loads(s) for t in ray.get(refs) for s in t.column(0).to_pylist()]
         self.ds = out.map_batches(live_part, batch_format="pyarrow", batch_size=None)
+        # The local engine's `kept + removed == input`, counted on what the cluster really holds.
+        rows_in, kept = self.live, out.count() - len(side)
+        removed = sum(r["kind"] == "reject" for r in side)
+        if kept + removed != rows_in:
+            raise AssertionError(f"stage {', '.join(r.id for r in rules)} lost rows: {rows_in} in, {kept} kept, "
+                                 f"{removed} removed")
         by_rule: dict[str, list[dict]] = defaultdict(list)
         for record in side:
             by_rule[record["rule"]].append(record)
@@ -176,6 +188,9 @@ class _Run:
         for rule in rules:
             self.note(f"{rule.id}: {table.num_rows} rows (on the driver)")
             outcome = run_rule(table, rule, self.ctx)
+            if outcome.table.num_rows + outcome.removed.num_rows != table.num_rows:
+                raise AssertionError(f"stage {rule.id} lost rows: {table.num_rows} in, {outcome.table.num_rows} "
+                                     f"kept, {outcome.removed.num_rows} removed")
             self.record(rule, _tag(outcome.removed, rule.id, rule.line), outcome.flags, outcome.decisions,
                         "driver", why)
             table = outcome.table

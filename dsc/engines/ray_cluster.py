@@ -55,11 +55,12 @@ def connect(address: str | None, num_cpus: int | None, note: Callable[[str], Non
     if started:
         note(f"connecting to Ray at {address}" if address else "starting a local Ray instance")
         _init(ray, address, num_cpus)
+    restore = _configure()
     try:
-        _configure()
         yield Cluster(address or "local", sum(1 for n in ray.nodes() if n.get("Alive")),
                       int(ray.cluster_resources().get("CPU", 0)), ray.__version__)
     finally:
+        restore()
         if started:
             ray.shutdown()
 
@@ -104,26 +105,41 @@ def _first_line(err: Exception) -> str:
     return text.splitlines()[0] if text else type(err).__name__
 
 
-def _configure() -> None:
-    """Ray Data settings for a batch job that prints its own progress."""
+def _configure() -> Callable[[], None]:
+    """Ray Data settings for a batch job that prints its own progress; returns what puts the
+    process's previous settings back (a notebook's session outlives the run)."""
     import ray.data
     from ray.data.context import ShuffleStrategy
 
     ctx = ray.data.DataContext.get_current()
-    ctx.enable_progress_bars = False
-    ctx.print_on_execution_start = False
-    ctx.enable_auto_log_stats = False
-    # The sort-based shuffle starts no aggregator actors: on a small cluster a hash shuffle
-    # costs seconds of set-up per stage, a sort shuffle a fraction of one. Results are equal.
-    ctx.shuffle_strategy = ShuffleStrategy.SORT_SHUFFLE_PULL_BASED
-    # A RunError raised by a rule inside a task (bad data, a column the data lacks) must reach
-    # the driver as itself, with its message and exit code; Ray Data otherwise replaces it with
-    # a UserCodeException that keeps only the text of the traceback.
-    ctx.raise_original_map_exception = True
+    logger = logging.getLogger("ray.data")
+    settings = {
+        "enable_progress_bars": False,
+        "print_on_execution_start": False,
+        "enable_auto_log_stats": False,
+        # The sort-based shuffle starts no aggregator actors: on a small cluster a hash shuffle
+        # costs seconds of set-up per stage, a sort shuffle a fraction of one. Results are equal.
+        "shuffle_strategy": ShuffleStrategy.SORT_SHUFFLE_PULL_BASED,
+        # A RunError raised by a rule inside a task (bad data, a column the data lacks) must reach
+        # the driver as itself, with its message and exit code; Ray Data otherwise replaces it with
+        # a UserCodeException that keeps only the text of the traceback.
+        "raise_original_map_exception": True,
+    }
+    before = {name: getattr(ctx, name) for name in settings}
+    level = logger.level
+    for name, value in settings.items():
+        setattr(ctx, name, value)
     # Ray Data logs warnings a batch run cannot act on (a cluster whose CPUs are still being
     # registered, progress bars being off) and every task failure with its stack trace — also
     # a RunError's, which the CLI reports in one line. Whatever fails reaches dsc as an exception.
-    logging.getLogger("ray.data").setLevel(logging.CRITICAL)
+    logger.setLevel(logging.CRITICAL)
+
+    def restore() -> None:
+        for name, value in before.items():
+            setattr(ctx, name, value)
+        logger.setLevel(level)
+
+    return restore
 
 
 def original_error(err: BaseException) -> RunError | None:

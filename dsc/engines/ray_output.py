@@ -85,8 +85,10 @@ def _swap(staging: Path, target: Path) -> None:
     """Put the new shards folder in place of the old one (no stale shard survives a rerun)."""
     old = target.with_name(f".{target.name}.old-{os.getpid()}")
     _clear(old)
-    if target.exists() or target.is_symlink():
-        os.replace(target, old) if target.is_dir() and not target.is_symlink() else target.unlink()
+    if target.is_dir() and not target.is_symlink():
+        os.replace(target, old)  # moved aside, not deleted, until the new folder is in place
+    elif target.exists() or target.is_symlink():
+        target.unlink()
     if staging.exists():
         os.replace(staging, target)
     _clear(old)

@@ -91,8 +91,10 @@ def _row(text: str | None) -> Any:
     """A rejected row's data: an object when its text is JSON, else the raw line (clipped)."""
     if text is not None and text.startswith("{"):
         try:
-            return _clip(json.loads(text))
-        except ValueError:
+            row = json.loads(text)
+            json.dumps(row, ensure_ascii=False).encode("utf-8")  # a lone surrogate cannot be written out
+            return _clip(row)
+        except (ValueError, UnicodeEncodeError):
             pass
     return _clip(text)
 

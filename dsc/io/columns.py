@@ -20,6 +20,11 @@ The typing rule (documented for spec authors in :func:`records_to_table`):
   cannot be stored faithfully; such rows are rejected too.  (Values nested
   more than :data:`~dsc.io.model.MAX_DEPTH` levels are rejected earlier, by
   the readers.)
+
+:class:`Typer` applies the rule to rows in blocks, in read order: a
+:class:`RecordBlock` row by row, a :class:`ColumnBlock` (rows a reader has
+already turned into Arrow columns of one kind each) whole when none of its
+rows could be rejected -- with the same result either way.
 """
 
 from __future__ import annotations
@@ -226,7 +231,7 @@ class ColumnBlock:
     column holds one kind (``shapes``: "string", "bool", "int" -- within
     2**53 --, "float", or None for only nulls), so the rows cannot conflict
     with each other.  If the block disagrees with the column majorities or
-    with the rows typed before it, :meth:`reread` gives its rows as
+    with the rows typed before it, calling ``reread`` gives its rows as
     records for the row-by-row rule.
     """
 

@@ -59,7 +59,7 @@ def read_jsonl(path: Path, label: str, rule: str, block_bytes: int | None = None
     defaults to :data:`BLOCK_BYTES`.
     """
     parsed = Parsed(count=0, blocks=[])
-    digest = hashlib.sha256()
+    digest = _Digest()
     scanner = Scanner()
     for start, number, block in _line_blocks(path, label, digest, block_bytes or BLOCK_BYTES):
         entries, rejects, count = _parse_block(block, number, label, rule, scanner)
@@ -70,12 +70,23 @@ def read_jsonl(path: Path, label: str, rule: str, block_bytes: int | None = None
             parsed.blocks.append(_columns(entries, label, reread) or _records(entries, label))
     if parsed.count == 0:
         raise SourceError(f"{label} is empty")
-    parsed.sha256 = digest.hexdigest()
-    parsed.bytes = path.stat().st_size
+    parsed.sha256, parsed.bytes = digest.sha256.hexdigest(), digest.size
     return parsed
 
 
-def _line_blocks(path: Path, label: str, digest, block_bytes: int):
+class _Digest:
+    """The sha256 and size of the bytes fed to it."""
+
+    def __init__(self) -> None:
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def update(self, data: bytes) -> None:
+        self.sha256.update(data)
+        self.size += len(data)
+
+
+def _line_blocks(path: Path, label: str, digest: _Digest, block_bytes: int):
     """Yield ``(offset, first line number, bytes)`` of consecutive runs of whole lines.
 
     The bytes of every run but the last end before a newline; the BOM is
@@ -124,6 +135,7 @@ def _parse_block(block: bytes, first: int, label: str, rule: str, scanner: Scann
     entries: list[list[Any]] = []
     rejects: list[Reject] = []
     count = 0
+    other_ends = 0  # key ends on lines that are not fast entries
     loads, error = orjson.loads, orjson.JSONDecodeError
     for number, line in enumerate(block.split(b"\n"), first):
         if not line.strip():
@@ -138,9 +150,10 @@ def _parse_block(block: bytes, first: int, label: str, rule: str, scanner: Scann
             if keys >= 0:
                 entries.append([number, line, value, keys])
                 continue
+        other_ends += len(_KEY_END.findall(line))
         _careful(line, number, label, rule, scanner, entries, rejects)
     fast_keys = sum(e[3] for e in entries if e[3] >= 0)
-    if len(_KEY_END.findall(block)) != fast_keys:
+    if len(_KEY_END.findall(block)) - other_ends != fast_keys:
         entries = _recheck_keys(entries, label, rule, scanner, rejects)
     return entries, rejects, count
 
@@ -254,6 +267,7 @@ def _columns(entries, label: str, reread) -> ColumnBlock | None:
 
 
 def _column(values: list) -> tuple[pa.Array, Shape] | None:
+    """One column's values as an Arrow array and its shape, or None if they have no one shape."""
     kinds = set(map(type, values))
     kinds.discard(type(None))
     if not kinds:

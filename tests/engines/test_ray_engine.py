@@ -72,7 +72,8 @@ def assert_same_rows(local: Path, on_ray: Path) -> None:
     assert manifest_r["engine"] == "ray" and manifest_r["cluster"]["cpus"] == 2
     assert manifest_r["rules"] == manifest_l["rules"] and manifest_r["counts"] == manifest_l["counts"]
     shards = {k: v for k, v in manifest_r["outputs"].items() if k.startswith("shards/")}
-    assert sum(v["rows"] for v in shards.values()) == manifest_l["counts"]["kept"]
+    counts = manifest_l["counts"]  # shards hold every output row, generated ones included
+    assert sum(v["rows"] for v in shards.values()) == counts["kept"] + counts.get("generated", 0)
     for path in shards:
         assert (on_ray / path).is_file()
 
@@ -247,6 +248,29 @@ def test_engine_options_are_checked(tmp_path):
     runner = CliRunner()
     assert runner.invoke(app, ["run", spec, "--out", str(tmp_path), "--engine", "spark"]).exit_code == EXIT_SPEC_ERROR
     assert runner.invoke(app, ["run", spec, "--out", str(tmp_path), "--address", "auto"]).exit_code == EXIT_SPEC_ERROR
+
+
+def test_augmentation_runs_on_the_driver_with_the_local_rows(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "tests" / "augment"))  # the augmentation tests' loopback server
+    from aug_support import ChatServer
+
+    monkeypatch.setenv("DSC_TEST_RAY_AUG_KEY", "sk-test")
+    words = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima".split()
+    _write(tmp_path, [{"id": f"t{i}", "prompt": " ".join(words[(i + k) % 12] for k in range(4 + i % 5)) + "?"}
+                      for i in range(40)])
+    with ChatServer() as server:
+        plan = plan_of("dataset aug version 1 {\n  seed 5\n  locale en_US\n}\n\n"
+                       'source rows {\n  files "rows.jsonl"\n  key id\n}\n\n'
+                       "schema {\n  id : string required\n  prompt : text required\n}\n\n"
+                       "split by id {\n  train 0.8\n  validation 0.2\n}\n\n"
+                       f'augment train {{\n  paraphrase prompt ratio 0.5 endpoint "{server.url}" model "fake" '
+                       "key_env DSC_TEST_RAY_AUG_KEY\n}\n")
+        run_local(plan, tmp_path, tmp_path / "local")
+        result = run_ray(plan, tmp_path, tmp_path / "ray")
+    assert_same_rows(tmp_path / "local", tmp_path / "ray")
+    assert len(read_jsonl(tmp_path / "ray" / "kept.jsonl")) > 40  # generated rows were added
+    [augment] = [p for p in result.manifest["placement"] if p["id"] == "paraphrase[prompt]"]
+    assert augment["where"] == "driver"
 
 
 def test_cli_runs_on_ray(tmp_path):

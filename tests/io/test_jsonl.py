@@ -134,7 +134,8 @@ _scalars = (
     | st.text(max_size=6)
 )
 _values = st.recursive(
-    _scalars, lambda inner: st.lists(inner, max_size=2) | st.dictionaries(st.sampled_from("pq"), inner, max_size=2),
+    _scalars,
+    lambda inner: st.lists(inner, max_size=2) | st.dictionaries(st.sampled_from("pq"), inner, max_size=2),
     max_leaves=4,
 )
 # Mostly flat rows with one kind per column, so that whole blocks take the columnar path.
