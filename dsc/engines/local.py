@@ -82,7 +82,6 @@ def run_plan(plan: Plan, base_dir: Path, out_dir: Path, workers: int = 1,
              progress: Callable[[str], None] | None = None) -> RunResult:
     """Execute `plan` (paths relative to `base_dir`) and write its outputs to `out_dir`."""
     from dsc.io import SourceError, SourceSpec, read_source
-    from dsc.io.model import HubRef
 
     note = progress or (lambda _msg: None)
     ctx = RunContext(base_dir=base_dir, seed=plan.dataset.seed, workers=workers)
@@ -92,11 +91,7 @@ def run_plan(plan: Plan, base_dir: Path, out_dir: Path, workers: int = 1,
     tables, rejects, inputs, stages = [], [], [], []
     for src in plan.sources:
         note(f"reading source {src.name}")
-        spec = SourceSpec(
-            name=src.name, files=tuple(src.files), format=src.format,
-            hub=HubRef(src.hub.id, src.hub.split, src.hub.revision, src.hub.config) if src.hub else None,
-            key=tuple(src.key), renames=tuple(tuple(r) for r in src.renames), explode=src.explode,
-        )
+        spec = SourceSpec.from_plan(src)
         try:
             result = read_source(spec, base_dir)
         except SourceError as err:

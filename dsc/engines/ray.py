@@ -201,16 +201,11 @@ class _Run:
     def _read_sources(self) -> pa.Table:
         """Every source through the local engine's reader; rows numbered in input order."""
         from dsc.io import SourceError, SourceSpec, read_source
-        from dsc.io.model import HubRef
 
         tables, rejects = [], []
         for src in self.plan.sources:
             self.note(f"reading source {src.name}")
-            spec = SourceSpec(
-                name=src.name, files=tuple(src.files), format=src.format,
-                hub=HubRef(src.hub.id, src.hub.split, src.hub.revision, src.hub.config) if src.hub else None,
-                key=tuple(src.key), renames=tuple(tuple(r) for r in src.renames), explode=src.explode,
-            )
+            spec = SourceSpec.from_plan(src)
             try:
                 result = read_source(spec, self.base_dir)
             except SourceError as err:

@@ -51,6 +51,13 @@ class SourceSpec:
     renames: tuple[tuple[str, str], ...] = ()
     explode: str | None = None
 
+    @classmethod
+    def from_plan(cls, src) -> "SourceSpec":
+        """The reader's view of a compiled plan's source (a `dsc.plan.SourcePlan`)."""
+        hub = HubRef(src.hub.id, src.hub.split, src.hub.revision, src.hub.config) if src.hub else None
+        return cls(name=src.name, files=tuple(src.files), format=src.format, hub=hub, key=tuple(src.key),
+                   renames=tuple(tuple(r) for r in src.renames), explode=src.explode)
+
 
 @dataclass(frozen=True)
 class Reject:

@@ -97,7 +97,6 @@ def load_spec(path: Path) -> Loaded:
     """
     from dsc.api import compile_file
     from dsc.diagnostics import render_all
-    from dsc.io.model import HubRef
 
     result = compile_file(path)
     if result.missing:
@@ -107,11 +106,7 @@ def load_spec(path: Path) -> Loaded:
     plan, base = result.plan, path.resolve().parent
     tables, rejects, inputs, files = [], [], [], []
     for src in plan.sources:
-        spec = SourceSpec(
-            name=src.name, files=tuple(src.files), format=src.format,
-            hub=HubRef(src.hub.id, src.hub.split, src.hub.revision, src.hub.config) if src.hub else None,
-            key=tuple(src.key), renames=tuple(tuple(r) for r in src.renames), explode=src.explode,
-        )
+        spec = SourceSpec.from_plan(src)
         try:
             read = read_source(spec, base)
         except SourceError as err:
