@@ -44,7 +44,6 @@ import gc
 import json
 import os
 import platform
-import resource
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -56,6 +55,7 @@ import pyarrow.compute as pc
 
 from dsc.kernels.exact import duplicate_groups
 from dsc.kernels.text import normalize
+from bench.memory import peak_kb, reset_peak
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "examples" / "data"
@@ -74,31 +74,10 @@ NORMALIZE_STEPS = ["collapse_whitespace", "casefold"]
 # --------------------------------------------------------------------------- measurement
 
 
-def _status_kb(field: str) -> int | None:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
 
 
-def _reset_peak() -> int:
-    """Restart peak-RSS tracking (Linux); return the current RSS in KiB."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        pass
-    rss = _status_kb("VmRSS")
-    return rss if rss is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def _peak() -> int:
-    hwm = _status_kb("VmHWM")
-    return hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def race(contenders: dict[str, tuple[Callable, Callable | None]], repeat: int) -> dict[str, tuple]:
@@ -114,11 +93,11 @@ def race(contenders: dict[str, tuple[Callable, Callable | None]], repeat: int) -
         gc.collect()  # once per round: collecting right before a call would leave caches cold
         for name, (fn, setup) in contenders.items():
             arg = setup() if setup else None
-            base = _reset_peak()
+            base = reset_peak()
             t = time.perf_counter()
             result = fn(arg) if setup else fn()
             seconds = time.perf_counter() - t
-            rss = (_peak() - base) / 1024
+            rss = (peak_kb() - base) / 1024
             old_s, old_rss, _ = best[name]
             best[name] = (min(old_s, seconds), max(old_rss, rss), result)
             del arg, result

@@ -17,7 +17,7 @@ Every measured phase runs in a fresh subprocess that first loads its input
 from an Arrow IPC file, then resets the kernel's peak-RSS counter, so the
 table shows each phase's own peak RSS and its increment over the loaded
 input (``VmHWM`` on Linux, ``resource.getrusage`` elsewhere; see
-:func:`_reset_peak_rss` for why not getrusage everywhere).
+:mod:`bench.memory` for why not getrusage everywhere).
 Each phase first runs once on the first 2k rows (warm-up, untimed), then
 reports the best of 3 timed runs (datasketch: 2 above 20k rows, as it is
 slow); the ``runs`` column says which.
@@ -56,6 +56,8 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+
+from bench.memory import peak_kb, reset_peak
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "examples" / "data"
@@ -168,37 +170,10 @@ def _phase_datasketch(arr: pa.Array, args) -> dict:
     return {"seconds": seconds, "candidate_pairs": len(pairs)}
 
 
-def _proc_status_kb(field: str) -> int | None:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
 
 
-def _reset_peak_rss() -> int:
-    """Restart peak-RSS tracking here (Linux); return the current RSS in KiB.
-
-    ``getrusage``'s ``ru_maxrss`` cannot be reset and, on Linux, survives
-    ``exec``: a child started by a big parent reports the parent's peak.  So
-    the phase peak is read from ``/proc/self/status`` (``VmHWM``), reset by
-    writing 5 to ``/proc/self/clear_refs``; elsewhere getrusage is the fallback.
-    """
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        pass
-    rss = _proc_status_kb("VmRSS")
-    return rss if rss is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def _peak_rss_kb() -> int:
-    hwm = _proc_status_kb("VmHWM")
-    return hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def _child(args) -> None:
@@ -207,9 +182,9 @@ def _child(args) -> None:
     # Warm both kernels on a small slice (imports, allocator, first-touch pages)
     # so the timed run measures throughput; its outputs are overwritten below.
     phase(arr.slice(0, WARMUP_ROWS), args)
-    base = _reset_peak_rss()
+    base = reset_peak()
     out = phase(arr, args)
-    peak = _peak_rss_kb()
+    peak = peak_kb()
     # Best of N where cheap: the machine may be shared, and the fastest run is
     # the one least disturbed by other processes.  Results are deterministic.
     repeats = REPEATS if args.phase == "dsc" or len(arr) <= 20_000 else 2

@@ -99,7 +99,7 @@ def _count(mask) -> int:
 
 
 def _control_chars(rows: pa.Array) -> dict[str, int]:
-    """Which control characters occur (as ``U+XXXX``), counted over the first rows that hold one."""
+    """Which control characters occur (as ``U+`` and four hex digits), counted over the first rows that hold one."""
     if len(rows) == 0:
         return {}
     # RE2 removes everything but Cc/Cf in one pass; what is left is a few characters per row.
