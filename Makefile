@@ -6,7 +6,7 @@ DSC    := $(VENV)/bin/dsc
 STAMP  := $(VENV)/.installed-stamp
 SPECS  := $(wildcard specs/*.dspec)
 
-.PHONY: install test demo bench clean
+.PHONY: install test demo bench clean fuzz
 
 install: $(STAMP)
 
@@ -35,6 +35,20 @@ demo: install
 
 bench: install
 	$(PY) -m bench.run
+
+# Fuzzing on demand (the suite runs the same hypothesis targets with few examples): the atheris
+# (coverage-guided) targets in fuzz/ for FUZZ_SECONDS each, then the hypothesis fuzz tests with
+# FUZZ_EXAMPLES examples per target. Corpora and crash files go to out/fuzz/.
+FUZZ_SECONDS  ?= 60
+FUZZ_EXAMPLES ?= 20000
+fuzz: install
+	$(PY) -m pip install -q atheris
+	mkdir -p out/fuzz/corpus-parser out/fuzz/corpus-standardize
+	$(PY) fuzz/fuzz_parser.py -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -artifact_prefix=out/fuzz/ \
+	  out/fuzz/corpus-parser specs
+	$(PY) fuzz/fuzz_standardize.py -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -artifact_prefix=out/fuzz/ \
+	  out/fuzz/corpus-standardize
+	DSC_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -p no:cacheprovider tests/reliability/test_rel_fuzz.py
 
 clean:
 	rm -rf out .pytest_cache .hypothesis build *.egg-info

@@ -65,11 +65,12 @@ class PromptTemplate:
 
     def __init__(self, source: str, name: str):
         from jinja2 import StrictUndefined, TemplateSyntaxError, meta
-        from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+        from dsc.sandbox import DataSandbox
 
         self.name = name
         self.hash = "sha256:" + hashlib.sha256(source.encode("utf-8")).hexdigest()
-        env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+        env = DataSandbox(undefined=StrictUndefined, autoescape=False)
         try:
             unknown = meta.find_undeclared_variables(env.parse(source)) - VARIABLES
             self.template = env.from_string(source)

@@ -175,7 +175,8 @@ def _flat(column) -> pa.Array:
 
 def _template(export: ExportPlan, base_dir: Path):
     from jinja2 import StrictUndefined, TemplateSyntaxError
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    from dsc.sandbox import DataSandbox
 
     path = Path(base_dir) / export.template
     try:
@@ -184,8 +185,7 @@ def _template(export: ExportPlan, base_dir: Path):
         raise RunError(f"line {export.line}: cannot read export template '{export.template}': "
                        f"{getattr(err, 'strerror', None) or err}") from None
     # A null renders as "" (not "None"); any name the row lacks is an error, never blank text.
-    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
-                                        finalize=lambda value: "" if value is None else value)
+    env = DataSandbox(undefined=StrictUndefined, autoescape=False, none_as="")
     try:
         return env, env.parse(source), env.from_string(source)
     except TemplateSyntaxError as err:

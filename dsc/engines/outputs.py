@@ -280,9 +280,11 @@ def write(out_dir: Path, plan, result, base_dir: Path | None = None) -> dict:
     for export, target, entry in zip(exports, targets, staged_exports):
         _place(staging.path(export.path), target)
         written[export.path] = entry
-    staging.discard()
     manifest = _manifest(plan, result, written, exports)
-    write_bytes(manifest_path, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+    # Written in staging and renamed into place, so a kill leaves no stray temp file beside it.
+    write_bytes(staging.path("manifest.json"), (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+    os.replace(staging.path("manifest.json"), manifest_path)
+    staging.discard()
     return manifest
 
 

@@ -63,7 +63,11 @@ def read_decimal(text: str, locales: tuple[str, ...]) -> Result:
     text = "".join("-" if c in _MINUS else c for c in text)
     if not locales:
         if _CANONICAL.match(text):
-            return _bounded(Decimal(text))
+            try:
+                return _bounded(Decimal(text))
+            except InvalidOperation:  # an exponent beyond what Decimal can hold
+                return rejected(f"too large or too precise to be a number dsc keeps exactly (over {MAX_DIGITS} "
+                                "digits)")
         return rejected("not a plain number (digits with '.' for decimals) and no locale is declared "
                         "to read other separators")
     readings: dict[str, Decimal] = {}
