@@ -81,29 +81,10 @@ class RunResult:
 def run_plan(plan: Plan, base_dir: Path, out_dir: Path, workers: int = 1,
              progress: Callable[[str], None] | None = None) -> RunResult:
     """Execute `plan` (paths relative to `base_dir`) and write its outputs to `out_dir`."""
-    from dsc.io import SourceError, SourceSpec, read_source
-
     note = progress or (lambda _msg: None)
     ctx = RunContext(base_dir=base_dir, seed=plan.dataset.seed, workers=workers)
-    if not plan.sources:
-        raise RunError("the plan has no source", exit_code=2)
-
-    tables, rejects, inputs, stages = [], [], [], []
-    for src in plan.sources:
-        note(f"reading source {src.name}")
-        spec = SourceSpec.from_plan(src)
-        try:
-            result = read_source(spec, base_dir)
-        except SourceError as err:
-            raise RunError(str(err)) from None
-        tables.append(result.table)
-        rejects.extend({"_dsc_id": r.row_id, "_dsc_rule": r.rule, "_dsc_line": src.line, "_dsc_reason": r.reason,
-                        "_dsc_src": r.source, "_dsc_row": r.row} for r in result.rejects)
-        inputs.extend({"path": i.path, "sha256": i.sha256, "bytes": i.bytes, "rows": i.rows} for i in result.inputs)
-        stages.append(StageStats(f"source:{src.name}", "source", src.line,
-                                 result.table.num_rows + len(result.rejects), result.table.num_rows))
-    table = pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
-    reject_tables = [_source_rejects(rejects)]
+    table, source_rejects, inputs, stages = read_sources(plan, base_dir, note)
+    reject_tables = [source_rejects]
 
     cache = _Cache(out_dir / CACHE_DIR, _input_key(plan, inputs))
     if plan.columns:
@@ -163,6 +144,31 @@ def run_plan(plan: Plan, base_dir: Path, out_dir: Path, workers: int = 1,
     note("writing outputs")
     result.manifest = outputs.write(out_dir, plan, result, base_dir)
     return result
+
+
+def read_sources(plan: Plan, base_dir: Path, note: Callable[[str], None]
+                 ) -> tuple[pa.Table, pa.Table, list[dict], list[StageStats]]:
+    """Every source of the plan, concatenated: (rows, rejected input rows, input files, stage stats).
+    Both engines read this way."""
+    from dsc.io import SourceError, SourceSpec, read_source
+
+    if not plan.sources:
+        raise RunError("the plan has no source", exit_code=2)
+    tables, rejects, inputs, stages = [], [], [], []
+    for src in plan.sources:
+        note(f"reading source {src.name}")
+        try:
+            result = read_source(SourceSpec.from_plan(src), base_dir)
+        except SourceError as err:
+            raise RunError(str(err)) from None
+        tables.append(result.table)
+        rejects.extend({"_dsc_id": r.row_id, "_dsc_rule": r.rule, "_dsc_line": src.line, "_dsc_reason": r.reason,
+                        "_dsc_src": r.source, "_dsc_row": r.row} for r in result.rejects)
+        inputs.extend({"path": i.path, "sha256": i.sha256, "bytes": i.bytes, "rows": i.rows} for i in result.inputs)
+        stages.append(StageStats(f"source:{src.name}", "source", src.line,
+                                 result.table.num_rows + len(result.rejects), result.table.num_rows))
+    table = pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
+    return table, _source_rejects(rejects), inputs, stages
 
 
 def _check_splits(plan: Plan, table: pa.Table) -> None:

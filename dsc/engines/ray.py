@@ -34,7 +34,7 @@ from typing import Callable
 
 import pyarrow as pa
 
-from dsc.engines.local import RunResult, StageStats, _check_splits, _source_rejects, _tag
+from dsc.engines.local import RunResult, StageStats, _check_splits, _source_rejects, _tag, read_sources
 from dsc.engines.ray_cluster import Cluster
 from dsc.engines.ray_ops import POS, Rule
 from dsc.ops.runtime import RunContext, RunError
@@ -200,25 +200,10 @@ class _Run:
 
     def _read_sources(self) -> pa.Table:
         """Every source through the local engine's reader; rows numbered in input order."""
-        from dsc.io import SourceError, SourceSpec, read_source
-
-        tables, rejects = [], []
-        for src in self.plan.sources:
-            self.note(f"reading source {src.name}")
-            spec = SourceSpec.from_plan(src)
-            try:
-                result = read_source(spec, self.base_dir)
-            except SourceError as err:
-                raise RunError(str(err)) from None
-            tables.append(result.table)
-            rejects.extend({"_dsc_id": r.row_id, "_dsc_rule": r.rule, "_dsc_line": src.line, "_dsc_reason": r.reason,
-                            "_dsc_src": r.source, "_dsc_row": r.row} for r in result.rejects)
-            self.inputs.extend({"path": i.path, "sha256": i.sha256, "bytes": i.bytes, "rows": i.rows}
-                               for i in result.inputs)
-            self.stages.append(StageStats(f"source:{src.name}", "source", src.line,
-                                          result.table.num_rows + len(result.rejects), result.table.num_rows))
-        table = pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
-        self.reject_tables.append(_source_rejects(rejects))
+        table, rejects, inputs, stages = read_sources(self.plan, self.base_dir, self.note)
+        self.inputs.extend(inputs)
+        self.stages.extend(stages)
+        self.reject_tables.append(rejects)
         self.total = table.num_rows
         return table.append_column(POS, pa.array(range(table.num_rows), pa.int64()))
 
