@@ -159,11 +159,18 @@ def run(
     engine: str = typer.Option("local", "--engine", help="local (this process) or ray (Ray Data; see docs/ray.md)."),
     address: Optional[str] = typer.Option(None, "--address", help="With --engine ray: the cluster to join, auto or "
                                           "the head's HOST:PORT (default: start a local Ray instance)."),
+    allow_endpoint: list[str] = typer.Option([], "--allow-endpoint", metavar="URL[#KEY_ENV]",
+                                             help="Let augmentation send rows to this endpoint (a URL prefix; "
+                                                  "#KEY_ENV pins the key variable). Repeatable; also "
+                                                  "DSC_ALLOW_ENDPOINTS. None by default."),
+    allow_outside_project: bool = typer.Option(False, "--allow-outside-project",
+                                               help="Let the run read files that links lead outside the project."),
 ):
     """Run a spec over its data with the local or the Ray engine: write every output, print a per-rule summary
     and every failed gate (exit 3 when an error gate failed)."""
     from rich.console import Console
 
+    from dsc.engines.permissions import Permissions
     from dsc.ops.runtime import RunError
     from dsc.report import summary_table
 
@@ -174,17 +181,18 @@ def run(
     result = _compile_or_exit(spec)
     console = Console(stderr=True)
     try:
+        permissions = Permissions.from_operator(allow_endpoint, allow_outside_project)
         with console.status("running", spinner="dots") as status:
             if engine == "ray":
                 from dsc.engines.ray import run_plan as run_on_ray
 
                 outcome = run_on_ray(result.plan, spec.resolve().parent, out, address=address,
-                                     progress=lambda msg: status.update(msg))
+                                     progress=lambda msg: status.update(msg), permissions=permissions)
             else:
                 from dsc.engines.local import run_plan
 
                 outcome = run_plan(result.plan, spec.resolve().parent, out, workers=workers,
-                                   progress=lambda msg: status.update(msg))
+                                   progress=lambda msg: status.update(msg), permissions=permissions)
     except RunError as err:
         typer.echo(f"{spec}: error: {err}", err=True)
         raise typer.Exit(err.exit_code)

@@ -14,6 +14,7 @@ Failures, and what each costs:
 | still failing after the retries | that request's generation is rejected, with the reason |
 | no connection at all after the retries | the endpoint is marked down: the requests still waiting are rejected at once ("endpoint unreachable") instead of each waiting out its retries |
 | HTTP 401, 403 or 404 | the run stops (a wrong key or URL fails every request alike) |
+| a redirect (HTTP 3xx) | the run stops: redirects are never followed, so rows and the key go only to the URL the spec declares and the operator allowed |
 | another 4xx (e.g. a text over the model's context) | that request is rejected with the server's message |
 | a reply that is not JSON, has no `choices[0].message.content`, holds text that is not valid Unicode, or stopped at the length limit | rejected as malformed (or truncated), not retried |
 """
@@ -35,6 +36,16 @@ from dsc.augment.generate import Result
 FATAL_STATUS = {401: "the endpoint refused the API key", 403: "the endpoint refused access",
                 404: "the endpoint has no chat-completions route"}
 _EXCERPT = 160
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Hand a redirect back as the HTTP error it is instead of following it."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
 
 
 @dataclass(frozen=True)
@@ -107,6 +118,11 @@ class ChatClient:
                 return self._parse(raw)
             if status in FATAL_STATUS:
                 raise EndpointFatal(f"{FATAL_STATUS[status]} (HTTP {status} from {self.url}: {self._excerpt(raw)})")
+            if 300 <= status < 400:
+                where = self.redact(" ".join(str(headers.get("Location", "") if headers is not None else "").split()))
+                raise EndpointFatal(f"the endpoint redirects (HTTP {status} from {self.url} to "
+                                    f"{where[:_EXCERPT] or 'an unnamed place'}); dsc follows no redirect, "
+                                    "so name the final URL in the spec")
             if status == 429 or status >= 500:
                 last, unreachable = f"HTTP {status}", False
                 hint = _retry_after(headers) if status == 429 else None
@@ -135,7 +151,7 @@ class ChatClient:
         with self._lock:
             self.attempts += 1
         try:
-            with urllib.request.urlopen(request, timeout=self.settings.timeout) as reply:
+            with _OPENER.open(request, timeout=self.settings.timeout) as reply:
                 return reply.status, reply.headers, reply.read()
         except urllib.error.HTTPError as err:
             with err:

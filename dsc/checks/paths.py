@@ -6,7 +6,10 @@ things on different machines, and is refused whatever the operating system's spe
 (`/x`, `C:\\x`, `\\\\server\\x`, `~/x`). `..` is allowed while the path stays inside the
 project (the nearest folder above the spec with `.git`, `pyproject.toml` or `dsc.toml`), so a
 spec in `specs/` can read `../examples/data/…`; a path that climbs out is refused. Without
-the spec's folder (text compiled on its own) only the lexical checks apply.
+the spec's folder (text compiled on its own) only the lexical checks apply. A path that exists
+and is — or passes through — a symlink leading out of the project is refused too (resolving a
+link reads no file); a data pattern's matches are only known at run time, where
+`dsc.engines.permissions` checks them.
 """
 from __future__ import annotations
 
@@ -21,6 +24,8 @@ from dsc.checks.context import CheckContext
 from dsc.diagnostics import Diagnostic
 
 _ABSOLUTE = re.compile(r"^(/|\\|~|[A-Za-z]:)")
+_GLOB = re.compile(r"[*?\[]")
+_WRITTEN = ("export path", "task file")  # outputs: under the run's output folder, not the spec's
 _HINT = "paths resolve inside the project; write it relative to the spec's folder"
 
 
@@ -41,6 +46,12 @@ def unsafe(path: str, base_dir: Path | None = None, root: Path | None = None) ->
         if not resolved.is_relative_to(root):
             return "it leaves the project with '..'"
     return None
+
+
+def _linked_out(path: str, base_dir: Path, root: Path) -> bool:
+    """True when `path` (no glob) exists and a symlink on the way leads it out of the project."""
+    target = base_dir / path.replace("\\", "/")
+    return not _GLOB.search(path) and os.path.lexists(target) and not target.resolve().is_relative_to(root)
 
 
 def _paths(spec: ast.Spec) -> Iterator[tuple[ast.Str, str, str | None]]:
@@ -73,16 +84,19 @@ def _paths(spec: ast.Spec) -> Iterator[tuple[ast.Str, str, str | None]]:
 
 
 def check_paths(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
-    """Every path is relative and stays inside the project (DSC218).
+    """Every path is relative and stays inside the project (DSC218), also through symlinks.
 
     With `ctx.base_dir`, the labelled-pairs file (DSC211), annotation files and templates
     (DSC212) must exist; existence is a `stat`, the files are not read. Data globs and
     outputs are not looked for.
     """
     out: list[Diagnostic] = []
+    base = Path(ctx.base_dir).resolve() if ctx.base_dir is not None else None
     for path, what, missing_code in _paths(spec):
-        base = Path(ctx.base_dir).resolve() if ctx.base_dir is not None else None
         why = unsafe(path.value, base, ctx.project_root)
+        if why is None and base is not None and what not in _WRITTEN \
+                and _linked_out(path.value, base, ctx.project_root):
+            why = "a symlink leads it out of the project"
         if why is not None:
             out.append(error("DSC218", f"{what} '{path.value}' is not allowed: {why}", path.span, _HINT))
         elif ctx.base_dir is not None and missing_code is not None and not (ctx.base_dir / path.value).exists():

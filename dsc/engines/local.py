@@ -24,6 +24,7 @@ import pyarrow as pa
 from dsc.annotation import apply_annotations
 from dsc.engines import outputs
 from dsc.engines.gates import GateResult
+from dsc.engines.permissions import Permissions, enforce
 from dsc.engines.schema import validate
 from dsc.engines.splits import SPLIT, assign_splits
 from dsc.engines.stats import build_stats
@@ -79,8 +80,11 @@ class RunResult:
 
 
 def run_plan(plan: Plan, base_dir: Path, out_dir: Path, workers: int = 1,
-             progress: Callable[[str], None] | None = None) -> RunResult:
-    """Execute `plan` (paths relative to `base_dir`) and write its outputs to `out_dir`."""
+             progress: Callable[[str], None] | None = None, permissions: Permissions | None = None) -> RunResult:
+    """Execute `plan` (paths relative to `base_dir`) and write its outputs to `out_dir`.
+
+    `permissions`: what the operator lets the run reach (`dsc.engines.permissions`); none by default."""
+    enforce(plan, base_dir, permissions or Permissions())
     note = progress or (lambda _msg: None)
     ctx = RunContext(base_dir=base_dir, seed=plan.dataset.seed, workers=workers)
     table, source_rejects, inputs, stages = read_sources(plan, base_dir, note)

@@ -35,6 +35,7 @@ from typing import Callable
 import pyarrow as pa
 
 from dsc.engines.local import RunResult, StageStats, _check_splits, _source_rejects, _tag, read_sources
+from dsc.engines.permissions import Permissions, enforce
 from dsc.engines.ray_cluster import Cluster
 from dsc.engines.ray_ops import POS, Rule
 from dsc.ops.runtime import RunContext, RunError
@@ -47,7 +48,7 @@ ROWS_PER_PART = 200_000  # rows per shuffle group at most, so a group fits a wor
 
 def run_plan(plan: Plan, base_dir: Path, out_dir: Path, address: str | None = None,
              progress: Callable[[str], None] | None = None, *, num_cpus: int | None = None,
-             partitions: int | None = None) -> RunResult:
+             partitions: int | None = None, permissions: Permissions | None = None) -> RunResult:
     """Execute `plan` on Ray (paths relative to `base_dir`) and write its outputs to `out_dir`.
 
     `address` is that of an existing cluster (`auto` or the head's `HOST:PORT`; Ray Client's
@@ -55,13 +56,14 @@ def run_plan(plan: Plan, base_dir: Path, out_dir: Path, address: str | None = No
     `num_cpus` CPUs (default: all) runs for this call. When Ray is already initialised in this
     process, that session is used and left running. `partitions` fixes the number of shuffle
     groups (default: from the cluster and the data); it changes nothing in the result, only how
-    the work is cut.
+    the work is cut. `permissions`: what the operator lets the run reach (`dsc.engines.permissions`).
     """
     from dsc.engines.ray_cluster import connect, original_error
 
     note = progress or (lambda _msg: None)
     if not plan.sources:
         raise RunError("the plan has no source", exit_code=2)
+    enforce(plan, base_dir, permissions or Permissions())
     for export in plan.exports:
         if export.path.split("/", 1)[0] == SHARDS:
             raise RunError(f"line {export.line}: export path '{export.path}' is inside '{SHARDS}/', where the ray "

@@ -16,6 +16,7 @@ from dsc.augment import AugmentContext
 from dsc.augment.endpoint import EndpointSettings
 from dsc.cli import EXIT_INPUT_ERROR, EXIT_OK, EXIT_SPEC_ERROR, app
 from dsc.engines.local import run_plan
+from dsc.engines.permissions import ENV_ENDPOINTS, Permissions
 
 KEY = "sk-live-SECRET-4242"
 ENV = "DSC_TEST_AUG_KEY"
@@ -69,10 +70,15 @@ def project(tmp_path: Path, url: str, n: int = 60, template: str | None = None) 
     return spec
 
 
-def run(spec: Path, out: Path):
+def declared(spec: Path) -> list[str]:
+    """The operator's allowance for these tests: every endpoint the spec declares."""
     compiled = compile_file(spec)
     assert compiled.ok, [d.message for d in compiled.diagnostics]
-    return run_plan(compiled.plan, spec.parent, out)
+    return [rule.endpoint for rule in compiled.plan.augment if rule.endpoint]
+
+
+def run(spec: Path, out: Path):
+    return run_plan(compile_file(spec).plan, spec.parent, out, permissions=Permissions.from_operator(declared(spec)))
 
 
 def outputs(out: Path) -> dict[str, bytes]:
@@ -159,7 +165,7 @@ def test_the_key_is_in_no_output_file_and_no_error(tmp_path, server, monkeypatch
         if path.is_file():
             assert KEY.encode() not in path.read_bytes(), path
     server.plan.append(401)
-    result = runner.invoke(app, ["run", str(spec), "--out", str(tmp_path / "other")], env={ENV: KEY})
+    result = cli(spec, tmp_path / "other", {ENV: KEY})
     assert result.exit_code == EXIT_INPUT_ERROR
     assert "refused the API key" in result.output and KEY not in result.output
 
@@ -198,7 +204,8 @@ def test_failed_requests_become_rejected_generations_never_lost_rows(tmp_path, s
 
 
 def cli(spec: Path, out: Path, env: dict):
-    result = runner.invoke(app, ["run", str(spec), "--out", str(out)], env=env)
+    allowed = {ENV_ENDPOINTS: " ".join(declared(spec))}
+    result = runner.invoke(app, ["run", str(spec), "--out", str(out)], env={**env, **allowed})
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     return result
 

@@ -74,3 +74,33 @@ export jsonl "out/all.jsonl" template "nope.j2"
         ("DSC212", "export template 'nope.j2' does not exist"),
     ]
     assert diags(text) == []  # without a folder, nothing is looked up
+
+
+def test_a_symlink_out_of_the_project_is_refused_where_it_is_read(diags, tmp_path: Path):
+    project, outside = tmp_path / "p", tmp_path / "outside"
+    (project / "in").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "secret.json").write_text("[]")
+    (project / "in" / "t.j2").write_text("{{ name }}")
+    (project / "dsc.toml").write_text("")
+    for name, target in [("pairs.json", outside / "secret.json"), ("a.jsonl", outside / "secret.json"),
+                         ("d.jsonl", outside / "secret.json"), ("up", outside), ("t.j2", project / "in" / "t.j2"),
+                         ("out.jsonl", outside / "secret.json")]:
+        (project / name).symlink_to(target)
+    text = 'source b {\n  files "d.jsonl", "up/*.json"\n}\n' + SCHEMA + """\
+clean {
+  dedupe fuzzy on name pairs "up/secret.json"
+  dedupe fuzzy on name pairs "pairs.json"
+}
+annotate c {
+  from "a.jsonl"
+}
+export jsonl "out.jsonl" template "t.j2"
+"""
+    found = [(d.code, d.message) for d in diags(text, base_dir=project)]
+    out = "is not allowed: a symlink leads it out of the project"
+    assert found == [("DSC218", f"file pattern 'd.jsonl' {out}"),
+                     ("DSC218", f"labelled-pairs file 'up/secret.json' {out}"),
+                     ("DSC218", f"labelled-pairs file 'pairs.json' {out}"), ("DSC218", f"annotation file 'a.jsonl' {out}")]
+    # a glob's matches are a run-time matter (listing a folder is reading it); a link inside the
+    # project is fine; an export path is written under the output folder, not the spec's

@@ -19,6 +19,7 @@ pytest.importorskip("ray.data", reason="the ray engine needs Ray Data: pip insta
 from dsc.api import compile_text  # noqa: E402
 from dsc.cli import EXIT_INPUT_ERROR, EXIT_SPEC_ERROR, app  # noqa: E402
 from dsc.engines.local import run_plan as run_local  # noqa: E402
+from dsc.engines.permissions import Permissions  # noqa: E402
 from dsc.engines.ray import run_plan as run_ray  # noqa: E402
 from dsc.ops.runtime import RunError  # noqa: E402
 from dsc.syntax.source import SourceFile  # noqa: E402
@@ -265,8 +266,9 @@ def test_augmentation_runs_on_the_driver_with_the_local_rows(tmp_path, monkeypat
                        "split by id {\n  train 0.8\n  validation 0.2\n}\n\n"
                        f'augment train {{\n  paraphrase prompt ratio 0.5 endpoint "{server.url}" model "fake" '
                        "key_env DSC_TEST_RAY_AUG_KEY\n}\n")
-        run_local(plan, tmp_path, tmp_path / "local")
-        result = run_ray(plan, tmp_path, tmp_path / "ray")
+        allowed = Permissions.from_operator([server.url])
+        run_local(plan, tmp_path, tmp_path / "local", permissions=allowed)
+        result = run_ray(plan, tmp_path, tmp_path / "ray", permissions=allowed)
     assert_same_rows(tmp_path / "local", tmp_path / "ray")
     assert len(read_jsonl(tmp_path / "ray" / "kept.jsonl")) > 40  # generated rows were added
     [augment] = [p for p in result.manifest["placement"] if p["id"] == "paraphrase[prompt]"]

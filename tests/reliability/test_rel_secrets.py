@@ -40,12 +40,13 @@ def _project(tmp: Path, url: str) -> Path:
     return spec
 
 
-def _run(spec: Path, out: Path, key: str, debug: bool = False) -> subprocess.CompletedProcess:
+def _run(spec: Path, out: Path, key: str, url: str, debug: bool = False) -> subprocess.CompletedProcess:
     env = dict(os.environ, **{ENV: key})
     env.pop("DSC_DEBUG", None)
     if debug:
         env["DSC_DEBUG"] = "1"
-    return subprocess.run([sys.executable, "-m", "dsc", "run", str(spec), "--out", str(out)], env=env,
+    return subprocess.run([sys.executable, "-m", "dsc", "run", str(spec), "--out", str(out),
+                           "--allow-endpoint", f"{url}#{ENV}"], env=env,
                           capture_output=True, timeout=120)
 
 
@@ -66,7 +67,7 @@ def test_the_key_appears_in_no_output_log_or_message(scenario, tmp_path):
             server.plan.append(401)
         else:
             server.plan.extend([400, "echo-key", 400])
-        proc = _run(spec, tmp_path / "out", key, debug=scenario.endswith("debug"))
+        proc = _run(spec, tmp_path / "out", key, server.url, debug=scenario.endswith("debug"))
         assert server.auth and set(server.auth) == {f"Bearer {key}"}  # the key did reach the endpoint
     if scenario == "refused-401":
         assert proc.returncode == 4 and b"refused the API key" in proc.stderr + proc.stdout

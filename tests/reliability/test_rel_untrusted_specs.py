@@ -23,7 +23,8 @@ REPO = Path(__file__).resolve().parents[2]
 SPECS = sorted((REPO / "specs").glob("*.dspec"))
 runner = CliRunner()
 
-# A valid spec that names everything a run would reach: data files (one a symlink to /etc/passwd),
+# A valid spec that names everything a run would reach: data files (a glob matching a symlink to
+# /etc/passwd: only a run lists the folder, and refuses it, see tests/engines/test_permissions.py),
 # a hub dataset, a labelled-pairs file, a local model, an endpoint on a link-local metadata address
 # with a key from the environment, prompt and export templates.
 HOSTILE_OK = """\
@@ -33,7 +34,7 @@ dataset evil version 1 {
 }
 
 source rows {
-  files "data.jsonl", "link.jsonl", "data/*.jsonl"
+  files "data.jsonl", "data/*.jsonl"
 }
 
 source remote {
@@ -108,6 +109,7 @@ def project(tmp_path_factory) -> Path:
     (root / "data").mkdir()
     (root / "data" / "x.jsonl").write_text('{"prompt": "c"}\n', encoding="utf-8")
     os.symlink("/etc/passwd", root / "link.jsonl")
+    os.symlink("/etc/passwd", root / "data" / "link.jsonl")
     (root / "pairs.json").write_text("[]", encoding="utf-8")
     (root / "t.j2").write_text("{{ prompt }}", encoding="utf-8")
     (root / "models" / "tiny").mkdir(parents=True)
@@ -160,8 +162,9 @@ def test_static_commands_open_no_socket_and_read_no_data(project):
 def test_hostile_specs_fail_with_path_diagnostics_not_reads(project):
     result = runner.invoke(app, ["check", str(project / "bad.dspec")])
     assert result.exit_code == 2
-    # every escaping path is a diagnostic (absolute, '~', '..', a hub id is not a path)
-    assert result.output.count("DSC218") >= 7, result.output
+    # every escaping path is a diagnostic (absolute, '~', '..', a symlink out, a hub id is not a path)
+    assert result.output.count("DSC218") >= 8, result.output
+    assert "file pattern 'link.jsonl' is not allowed: a symlink leads it out of the project" in result.output
     assert "root:" not in result.output  # nothing of /etc/passwd is shown
     ok = runner.invoke(app, ["check", str(project / "ok.dspec")])
     assert ok.exit_code == 0, ok.output
