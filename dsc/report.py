@@ -65,7 +65,8 @@ def rerender(out_dir: Path) -> tuple[Path, Path]:
 def _defaults(stats: dict) -> dict:
     """Stats with every optional section present, so templates never test for missing keys."""
     empty = {"reasons": [], "examples": [], "clusters": [], "standardisation": [], "splits": None,
-             "leakage": [], "annotations": {}, "gates": [], "conflicts": {"groups": 0, "decisions": {}}}
+             "leakage": [], "annotations": {}, "gates": [], "conflicts": {"groups": 0, "decisions": {}},
+             "augment": None, "finetune": None}
     full = {**empty, **{k: v for k, v in stats.items() if v is not None}}
     full["annotations"] = [_annotation(name, entry) for name, entry in sorted(full["annotations"].items())]
     return full

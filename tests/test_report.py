@@ -91,9 +91,11 @@ def test_html_report_parses_holds_its_charts_and_needs_nothing_outside():
 
 def test_optional_sections_disappear_when_empty():
     stats = {k: v for k, v in fixture_stats().items()
-             if k not in ("splits", "leakage", "annotations", "standardisation", "clusters", "conflicts")}
+             if k not in ("splits", "leakage", "annotations", "standardisation", "clusters", "conflicts", "augment",
+                          "finetune")}
     markdown, html = render_report(stats)
-    for heading in ("Splits", "Leakage", "Annotation agreement", "Standardisation failures", "Duplicate clusters"):
+    for heading in ("Splits", "Leakage", "Annotation agreement", "Standardisation failures", "Duplicate clusters",
+                    "Augmentation", "Fine-tuning methods"):
         assert f"### {heading}" not in markdown and f">{heading}</h2>" not in html
     assert parse(html).tags.count("svg") == 2
 
@@ -118,6 +120,31 @@ def test_a_real_run_saves_stats_renders_from_them_and_rerenders_identically(tmp_
     markdown = written["report.md"].decode()
     assert "### Splits" in markdown and "| train | 80.0% |" in markdown and "`conflicts[prompt->completion]`" in markdown
     parse(written["report.html"].decode())
+
+
+def test_a_comparison_that_could_not_be_made_says_why():
+    stats = {**fixture_stats(), "finetune": {"error": "base model 'models/x' not found; looked for the folder m"}}
+    markdown, html = render_report(stats)
+    assert "### Fine-tuning methods\n\nNot estimated: base model 'models/x' not found; looked for the folder m\n" \
+        in markdown
+    assert "<p>Not estimated: base model &#39;models/x&#39; not found" in html
+
+
+def test_a_run_with_a_finetune_block_compares_the_methods_on_its_train_split(tmp_path):
+    spec_dir, data = tmp_path / "specs", tmp_path / "examples"
+    spec_dir.mkdir()
+    shutil.copytree(ROOT / "examples" / "data", data / "data")
+    shutil.copytree(ROOT / "examples" / "models", data / "models")
+    (tmp_path / "dsc.toml").write_text("")
+    shutil.copy(ROOT / "specs" / "code_alpaca.dspec", spec_dir)
+    out = tmp_path / "out"
+    result = run_plan(compile_file(spec_dir / "code_alpaca.dspec").plan, spec_dir, out)
+    finetune = result.stats["finetune"]
+    assert [m["method"] for m in finetune["methods"]] == ["full", "lora", "prompt_tuning"]
+    assert finetune["train"]["path"] == "train.jsonl"  # the placed file, not the staging copy
+    assert finetune["train"]["rows"] == result.manifest["splits"][0]["rows"]
+    assert finetune["table"]["columns"] == ["full*", "LoRA", "prompt tuning*"]
+    assert "| trainable parameters | 124,439,808 | 589,824 | 15,360 |" in (out / "report.md").read_text()
 
 
 def test_summary_table_still_renders_from_the_manifest():

@@ -260,15 +260,16 @@ def write(out_dir: Path, plan, result, base_dir: Path | None = None) -> dict:
     # Split tables are copies of the kept rows: made only when an export needs them.
     exports = render_exports(plan.exports, _split_tables(plan, result.kept), Path(base_dir or "."), RUN_FILES) \
         if plan.exports else []
-    report = render_report(result.stats)
     out_dir.mkdir(parents=True, exist_ok=True)
     targets = [_inside(out_dir, e.path, e.line) for e in exports]
 
     staging = _Staging(out_dir)
     try:
-        written = _stage_run_files(staging, result, report)
         staged_exports = [dict(_stage_export(staging, e), rows=e.rows, split=e.split, format=e.format)
                           for e in exports]
+        if plan.finetune:
+            result.stats["finetune"] = _finetune(plan, staging, Path(base_dir or "."))
+        written = _stage_run_files(staging, result, render_report(result.stats))
     except BaseException:
         staging.discard()
         raise
@@ -286,6 +287,25 @@ def write(out_dir: Path, plan, result, base_dir: Path | None = None) -> dict:
     os.replace(staging.path("manifest.json"), manifest_path)
     staging.discard()
     return manifest
+
+
+def _finetune(plan, staging: _Staging, base_dir: Path) -> dict:
+    """The fine-tuning methods compared on this run's train split, as `dsc finetune compare --json`
+    gives them (the split's path relative to the output folder) with their table as text, or
+    why they could not be."""
+    from dsc.finetune import jsontext
+    from dsc.finetune.compare import as_text, compare_plan
+    from dsc.finetune.errors import FinetuneError
+    from dsc.finetune.inputs import train_split_path
+
+    spec = base_dir / "spec.dspec"  # stands for the spec: only its folder is read
+    try:
+        relative = train_split_path(plan, spec, Path("."))
+        comparison = compare_plan(plan, spec, train=staging.path(relative.as_posix()))
+    except FinetuneError as err:
+        return {"error": str(err) + (f"; {err.hint}" if err.hint else "")}
+    comparison["train"]["path"] = relative.as_posix()
+    return {**json.loads(jsontext.dumps(comparison)), "table": as_text(comparison)}
 
 
 def _stage_run_files(staging: _Staging, result, report: tuple[str, str]) -> dict[str, dict[str, Any]]:

@@ -73,14 +73,24 @@ def render(comparison: dict):
     from rich.table import Table
     from rich.text import Text
 
-    methods = comparison["methods"]
-    table = Table(title=_title(comparison), title_justify="left")
+    cells = as_text(comparison)
+    table = Table(title=cells["title"], title_justify="left")
     table.add_column("")
-    for m in methods:
-        table.add_column(_TITLES[m["method"]] + ("*" if m["source"].startswith("derived") else ""), justify="right")
-    for label, cell in _ROWS:
-        table.add_row(label, *(cell(m) for m in methods))
-    return Group(table, Text(_notes(comparison)))
+    for column in cells["columns"]:
+        table.add_column(column, justify="right")
+    for row in cells["rows"]:
+        table.add_row(*row)
+    return Group(table, Text("\n".join(cells["notes"])))
+
+
+def as_text(comparison: dict) -> dict:
+    """The comparison as text cells — title, method columns (* marks a derived block), rows, notes —
+    for the command line and the run report."""
+    methods = comparison["methods"]
+    return {"title": _title(comparison),
+            "columns": [_TITLES[m["method"]] + ("*" if m["source"].startswith("derived") else "") for m in methods],
+            "rows": [[label, *(cell(m) for m in methods)] for label, cell in _ROWS],
+            "notes": _notes(comparison).splitlines()}
 
 
 def _title(c: dict) -> str:
