@@ -46,6 +46,15 @@ class Num(Node):
 Value = Name | Str | Num
 
 
+def first_option(options: tuple, key: str):
+    """The value of the first option named `key` (an option node has `key` and `value`), or None.
+
+    >>> first_option((AugOption("ratio", Num(Decimal(1))), AugOption("ratio", Num(Decimal(2)))), "ratio").value
+    Decimal('1')
+    """
+    return next((o.value for o in options if o.key == key), None)
+
+
 # ── header ──────────────────────────────────────────────────────────────────────────────
 @dataclass(frozen=True)
 class Seed(Node):
@@ -79,13 +88,35 @@ class Files(Node):
 
 
 @dataclass(frozen=True)
+class HubOption(Node):
+    """One option of `hub`: split / revision / config."""
+
+    key: str
+    value: Name | Str
+
+
+@dataclass(frozen=True)
 class Hub(Node):
-    """`hub "org/name" split train revision "sha" config NAME`."""
+    """`hub "org/name" split train revision "sha" config NAME`.
+
+    The options are kept as written, repeats included, so that a check can report a repeat
+    (DSC214); `split`, `revision` and `config` read the first of each.
+    """
 
     id: Str
-    split: Name | None = None
-    revision: Str | None = None
-    config: Name | None = None
+    options: tuple[HubOption, ...] = ()
+
+    @property
+    def split(self) -> Name | None:
+        return first_option(self.options, "split")
+
+    @property
+    def revision(self) -> Str | None:
+        return first_option(self.options, "revision")
+
+    @property
+    def config(self) -> Name | None:
+        return first_option(self.options, "config")
 
 
 @dataclass(frozen=True)
@@ -289,13 +320,32 @@ class SplitPart(Node):
 
 
 @dataclass(frozen=True)
+class SplitOption(Node):
+    """One option of a `split` header: stratify / seed."""
+
+    key: str
+    value: Name | Num
+
+
+@dataclass(frozen=True)
 class SplitBlock(Node):
-    """`split by KEY [stratify COL] [seed N] { … }`."""
+    """`split by KEY [stratify COL] [seed N] { … }`.
+
+    The header options are kept as written, repeats included (a repeat is DSC214);
+    `stratify` and `seed` read the first of each.
+    """
 
     key: Name
-    stratify: Name | None
-    seed: Num | None
+    options: tuple[SplitOption, ...]
     parts: tuple[SplitPart, ...]
+
+    @property
+    def stratify(self) -> Name | None:
+        return first_option(self.options, "stratify")
+
+    @property
+    def seed(self) -> Num | None:
+        return first_option(self.options, "seed")
 
 
 # ── augment ─────────────────────────────────────────────────────────────────────────────
@@ -327,13 +377,32 @@ class AugmentBlock(Node):
 
 # ── export ──────────────────────────────────────────────────────────────────────────────
 @dataclass(frozen=True)
+class ExportOption(Node):
+    """One option of `export`: shape / template."""
+
+    key: str
+    value: Name | Str
+
+
+@dataclass(frozen=True)
 class Export(Node):
-    """`export FORMAT "path/{split}.ext" [shape NAME] [template "file.j2"]`."""
+    """`export FORMAT "path/{split}.ext" [shape NAME] [template "file.j2"]`.
+
+    The options are kept as written, repeats included (a repeat is DSC214); `shape` and
+    `template` read the first of each.
+    """
 
     format: Name
     path: Str
-    shape: Name | None = None
-    template: Str | None = None
+    options: tuple[ExportOption, ...] = ()
+
+    @property
+    def shape(self) -> Name | None:
+        return first_option(self.options, "shape")
+
+    @property
+    def template(self) -> Str | None:
+        return first_option(self.options, "template")
 
 
 # ── gate ────────────────────────────────────────────────────────────────────────────────

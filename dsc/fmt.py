@@ -42,6 +42,9 @@ OPTION_ORDER: dict[type, tuple[str, ...]] = {
     ast.Dedupe: ("ignoring", "jaccard", "ngram", "permutations", "bands", "pairs", "threshold", "keep", "keep_by"),
     ast.Standardize: ("from", "locale", "order", "base", "rates", "on_error"),
     ast.Augmentation: ("ratio", "using", "endpoint", "model", "key_env", "template", "concurrency"),
+    ast.Hub: ("split", "revision", "config"),
+    ast.SplitBlock: ("stratify", "seed"),
+    ast.Export: ("shape", "template"),
 }
 MODIFIER_ORDER = ("required", "unique")
 
@@ -93,6 +96,10 @@ def canonical(spec: ast.Spec) -> ast.Spec:
             block = replace(block, columns=tuple(columns))
         elif isinstance(block, (ast.CleanBlock, ast.AugmentBlock)):
             block = replace(block, rules=tuple(_canonical_options(r) for r in block.rules))
+        elif isinstance(block, ast.SourceBlock):
+            block = replace(block, body=tuple(_canonical_options(s) for s in block.body))
+        elif isinstance(block, (ast.SplitBlock, ast.Export)):
+            block = _canonical_options(block)
         blocks.append(block)
     return replace(spec, blocks=tuple(blocks))
 
@@ -149,8 +156,13 @@ def _fmt_Files(n: ast.Files) -> str:
     return "files " + _list(n.patterns)
 
 
+def _options(options: tuple) -> Iterator[str]:
+    """`key value` for each one-value option, as the AST holds them (repeats included)."""
+    return (_words(o.key, o.value) for o in options)
+
+
 def _fmt_Hub(n: ast.Hub) -> str:
-    return _words("hub", n.id, _opt("split", n.split), _opt("revision", n.revision), _opt("config", n.config))
+    return _words("hub", n.id, *_options(n.options))
 
 
 def _fmt_Format(n: ast.Format) -> str:
@@ -255,11 +267,11 @@ def _fmt_SplitPart(n: ast.SplitPart) -> str:
 
 def _fmt_Augmentation(n: ast.Augmentation) -> str:
     pivots = "via " + _list(n.pivots) if n.pivots else None
-    return _words(n.method, n.column, pivots, *(_words(o.key, o.value) for o in n.options))
+    return _words(n.method, n.column, pivots, *_options(n.options))
 
 
 def _fmt_Export(n: ast.Export) -> str:
-    return _words("export", n.format, n.path, _opt("shape", n.shape), _opt("template", n.template))
+    return _words("export", n.format, n.path, *_options(n.options))
 
 
 def _fmt_MetricGate(n: ast.MetricGate) -> str:
@@ -290,7 +302,7 @@ def _header(block) -> tuple[str, str]:
         case ast.AnnotateBlock():
             return _words("annotate", block.field), "body"
         case ast.SplitBlock():
-            return _words("split by", block.key, _opt("stratify", block.stratify), _opt("seed", block.seed)), "parts"
+            return _words("split by", block.key, *_options(block.options)), "parts"
         case ast.AugmentBlock():
             return "augment " + _list(block.splits), "rules"
         case ast.GateBlock():

@@ -119,10 +119,19 @@ def _dataset():
 
 
 @lru_cache(maxsize=None)
+def _hub_options():
+    # Options come in any order and may repeat, as the parser keeps them (a repeat is a check error).
+    return st.one_of(
+        st.builds(ast.HubOption, st.sampled_from(["split", "config"]), names()),
+        st.builds(ast.HubOption, st.just("revision"), strings()),
+    )
+
+
+@lru_cache(maxsize=None)
 def _source():
     stmt = st.one_of(
         st.builds(ast.Files, _some(strings())),
-        st.builds(ast.Hub, strings(), _optional(names()), _optional(strings()), _optional(names())),
+        st.builds(ast.Hub, strings(), _some(_hub_options(), 0, 3)),
         st.builds(ast.Format, names()),
         st.builds(ast.Key, _some(names())),
         st.builds(ast.Rename, names(), names()),
@@ -218,7 +227,9 @@ def _annotate():
 @lru_cache(maxsize=None)
 def _split():
     part = st.builds(ast.SplitPart, names(), numbers())
-    return st.builds(ast.SplitBlock, names(), _optional(names()), _optional(numbers()), _some(part, 0, 3))
+    option = st.one_of(st.builds(ast.SplitOption, st.just("stratify"), names()),
+                       st.builds(ast.SplitOption, st.just("seed"), numbers()))
+    return st.builds(ast.SplitBlock, names(), _some(option, 0, 3), _some(part, 0, 3))
 
 
 @lru_cache(maxsize=None)
@@ -238,7 +249,9 @@ def _augment():
 
 @lru_cache(maxsize=None)
 def _export():
-    return st.builds(ast.Export, names(), strings(), _optional(names()), _optional(strings()))
+    option = st.one_of(st.builds(ast.ExportOption, st.just("shape"), names()),
+                       st.builds(ast.ExportOption, st.just("template"), strings()))
+    return st.builds(ast.Export, names(), strings(), _some(option, 0, 3))
 
 
 @lru_cache(maxsize=None)

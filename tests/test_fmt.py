@@ -74,6 +74,18 @@ def test_options_are_printed_in_canonical_order_and_repeats_keep_their_order():
     assert fmt(text) == "clean {\n  dedupe near on a ngram 3 keep last keep first\n}\n"
 
 
+def test_repeated_hub_split_and_export_options_are_kept():
+    """Nothing collapses to its last value: a repeat is printed back, for `dsc check` to report."""
+    text = ('source s {\n  hub "o/n" revision "b" split train config c split test revision "a"\n}\n'
+            'split by id seed 2 stratify c seed 1 {\n  train 1\n}\n'
+            'export jsonl "x.jsonl" template "t.j2" shape chat shape instruction\n')
+    once = fmt(text)
+    assert once == ('source s {\n  hub "o/n" split train split test revision "b" revision "a" config c\n}\n\n'
+                    'split by id stratify c seed 2 seed 1 {\n  train 1\n}\n\n'
+                    'export jsonl "x.jsonl" shape chat shape instruction template "t.j2"\n')
+    assert fmt(once) == once
+
+
 def test_consecutive_exports_stay_together_and_blocks_are_set_apart():
     text = 'export jsonl "a"\nexport parquet "b"\ngate {\n  dropped <= 1%\n}\nexport jsonl "c"\n'
     assert fmt(text) == 'export jsonl "a"\nexport parquet "b"\n\ngate {\n  dropped <= 1%\n}\n\nexport jsonl "c"\n'

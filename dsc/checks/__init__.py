@@ -16,7 +16,7 @@ from dsc.checks.finetune import check_finetune
 from dsc.checks.gates import check_gates
 from dsc.checks.locales import check_currencies, check_locales
 from dsc.checks.names import check_columns, check_schema, check_unique_names
-from dsc.checks.options import check_clean_options, check_exports
+from dsc.checks.options import check_clean_options, check_exports, check_split_options
 from dsc.checks.paths import check_paths
 from dsc.checks.ranges import check_annotation_numbers, check_ranges, check_splits
 from dsc.checks.regex import check_regexes
@@ -42,6 +42,7 @@ PASSES = (
     check_regexes,
     check_ranges,
     check_splits,
+    check_split_options,
     check_annotation,
     check_annotation_numbers,
     check_augment_splits,

@@ -72,8 +72,7 @@ def column_refs(spec: ast.Spec) -> Iterator[ast.Name]:
             yield block.field
         elif isinstance(block, ast.SplitBlock):
             yield block.key
-            if block.stratify is not None:
-                yield block.stratify
+            yield from (o.value for o in block.options if o.key == "stratify")
         elif isinstance(block, ast.AugmentBlock):
             for rule in block.rules:
                 yield rule.column

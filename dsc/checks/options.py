@@ -1,5 +1,5 @@
-"""Option words of the clean rules and of `export`: known values (DSC203), options that apply
-to the statement they are on (DSC217), options given once (DSC214).
+"""Option words of the clean rules, of `export` and of the `split` header: known values
+(DSC203), options that apply to the statement they are on (DSC217), options given once (DSC214).
 """
 from __future__ import annotations
 
@@ -170,8 +170,19 @@ def _conflicts(rule: ast.Conflicts) -> list[Diagnostic]:
     return out
 
 
+def check_split_options(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
+    """`stratify` and `seed` are given at most once in a split header (DSC214)."""
+    out: list[Diagnostic] = []
+    for split in spec.of(ast.SplitBlock):
+        for repeat, first in first_seen((o.key, o) for o in split.options):
+            out.append(error("DSC214", f"'{repeat.key}' is given twice in the split header", head(repeat, repeat.key),
+                             f"the first is {at_line(first, repeat)}; keep one"))
+    return out
+
+
 def check_exports(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
-    """Export formats and shapes are known; `shape` and `template` exclude each other (DSC214).
+    """Export formats and shapes are known; `shape` and `template` are given once each and
+    exclude each other (DSC214).
 
     With a split block, every export path contains `{split}` (else every split would be
     written to one file, DSC212); `{split}` is the only placeholder (DSC203).
@@ -180,8 +191,12 @@ def check_exports(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
     has_splits = bool(spec.of(ast.SplitBlock))
     for export in spec.of(ast.Export):
         out += unknown_value(export.format, "export format", EXPORT_FORMATS)
-        if export.shape is not None:
-            out += unknown_value(export.shape, "export shape", SHAPES)
+        for opt in export.options:
+            if opt.key == "shape":
+                out += unknown_value(opt.value, "export shape", SHAPES)
+        for repeat, first in first_seen((o.key, o) for o in export.options):
+            out.append(error("DSC214", f"'{repeat.key}' is given twice", head(repeat, repeat.key),
+                             f"the first is {at_line(first, repeat)}; keep one"))
         if export.shape is not None and export.template is not None:
             out.append(error("DSC214", "an export has either a 'shape' or a 'template', not both",
                              export.template.span, "a shape is a built-in template; keep one of them"))

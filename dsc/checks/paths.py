@@ -79,8 +79,9 @@ def _paths(spec: ast.Spec) -> Iterator[tuple[ast.Str, str, str | None]]:
                     yield opt.value, "prompt template", "DSC212"
     for export in spec.of(ast.Export):
         yield export.path, "export path", None
-        if export.template is not None:
-            yield export.template, "export template", "DSC212"
+        for opt in export.options:
+            if opt.key == "template":
+                yield opt.value, "export template", "DSC212"
 
 
 def check_paths(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:

@@ -114,8 +114,9 @@ def check_ranges(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
             if isinstance(stmt, ast.Seed):
                 out += out_of_range(stmt.value, "seed", SEED)
     for split in spec.of(ast.SplitBlock):
-        if split.seed is not None:
-            out += out_of_range(split.seed, "seed", SEED)
+        for opt in split.options:
+            if opt.key == "seed":
+                out += out_of_range(opt.value, "seed", SEED)
     for rule in clean_rules(spec):
         pred = rule.predicate if isinstance(rule, ast.Drop) else None
         if isinstance(pred, ast.MeasurePred) and pred.func.value in ("words", "chars"):

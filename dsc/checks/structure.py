@@ -61,8 +61,9 @@ def check_sources(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
 
     A source has `files` or `hub`, not both and not neither (DSC212, DSC214); a hub dataset
     without a pinned `revision` gets a warning (the data could change under the same spec);
-    `format` names a known reader and only applies to files; `files`, `hub`, `format` and
-    `key` are given at most once; two sources may not share a name (DSC202).
+    `format` names a known reader and only applies to files; `files`, `hub`, `format`, `key`
+    and `explode` are given at most once, and so is each option of `hub` (DSC214); two
+    sources may not share a name (DSC202).
     """
     out: list[Diagnostic] = []
     sources = spec.of(ast.SourceBlock)
@@ -74,7 +75,14 @@ def check_sources(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
     return out
 
 
-_WORD = {ast.Files: "files", ast.Hub: "hub", ast.Format: "format", ast.Key: "key"}
+_WORD = {ast.Files: "files", ast.Hub: "hub", ast.Format: "format", ast.Key: "key", ast.Explode: "explode"}
+# What to do about a repeat, after where the first one is; the default is to merge the two.
+_REPEAT_HINTS = {"explode": "a source explodes one list column; keep one"}
+_HUB_HINTS = {
+    "split": "keep one, or declare a second source for the other split",
+    "revision": "keep one: a hub dataset is read at one revision",
+    "config": "keep one, or declare a second source for the other config",
+}
 
 
 def _source(source: ast.SourceBlock) -> list[Diagnostic]:
@@ -82,8 +90,9 @@ def _source(source: ast.SourceBlock) -> list[Diagnostic]:
     single = [(_WORD[type(s)], s) for s in source.body if type(s) in _WORD]
     for repeat, first in first_seen(single):
         word = _WORD[type(repeat)]
+        hint = _REPEAT_HINTS.get(word, "list everything in one statement")
         out.append(error("DSC214", f"'{word}' is given twice in source '{source.name.value}'", head(repeat, word),
-                         f"the first is {at_line(first, repeat)}; list everything in one statement"))
+                         f"the first is {at_line(first, repeat)}; {hint}"))
     files = [s for s in source.body if isinstance(s, ast.Files)]
     hubs = [s for s in source.body if isinstance(s, ast.Hub)]
     if not files and not hubs:
@@ -93,6 +102,10 @@ def _source(source: ast.SourceBlock) -> list[Diagnostic]:
         out.append(error("DSC214", f"source '{source.name.value}' has both 'files' and 'hub'", head(hubs[0], "hub"),
                          "a source reads from one place; declare a second source for the other"))
     for hub in hubs:
+        for repeat, first in first_seen((o.key, o) for o in hub.options):
+            where = at_line(first, repeat)
+            out.append(error("DSC214", f"'{repeat.key}' is given twice in hub '{hub.id.value}'",
+                             head(repeat, repeat.key), f"the first is {where}; {_HUB_HINTS[repeat.key]}"))
         if hub.revision is None:
             out.append(warning("DSC212", f"hub dataset '{hub.id.value}' is not pinned to a revision", hub.id.span,
                                'add revision "<commit sha>" so the same spec always reads the same rows'))

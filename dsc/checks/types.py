@@ -46,11 +46,11 @@ def check_types(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
         elif isinstance(rule, ast.Drop) and isinstance(rule.predicate, ast.InPred):
             out += _in_values(rule.predicate, schema)
     for split in spec.of(ast.SplitBlock):
-        kind = schema.type_of(split.stratify.value) if split.stratify else None
-        if kind is not None and kind not in _STRATIFY_TYPES:
-            out.append(warning("DSC207", f"stratifying on '{split.stratify.value}', a {kind} column",
-                               split.stratify.span,
-                               "stratify on a categorical column (label, string or bool)"))
+        for column in (o.value for o in split.options if o.key == "stratify"):
+            kind = schema.type_of(column.value)
+            if kind is not None and kind not in _STRATIFY_TYPES:
+                out.append(warning("DSC207", f"stratifying on '{column.value}', a {kind} column", column.span,
+                                   "stratify on a categorical column (label, string or bool)"))
     return out
 
 

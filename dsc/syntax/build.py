@@ -94,9 +94,11 @@ class Builder:
         return ast.Files(self.leaf(ch[0]), span=self.span(tree))
 
     def build_hub_stmt(self, tree, ch):
-        opts = {o.data.removeprefix("hub_"): self.leaf(o.children[0]) for o in ch[1:]}
-        return ast.Hub(self.leaf(ch[0]), opts.get("split"), opts.get("revision"), opts.get("config"),
-                       span=self.span(tree))
+        return ast.Hub(self.leaf(ch[0]), self._options(ast.HubOption, "hub_", ch[1:]), span=self.span(tree))
+
+    def _options(self, kind: type, prefix: str, opts) -> tuple:
+        """One-value options as written, in order and with repeats (a check reports those)."""
+        return tuple(kind(o.data.removeprefix(prefix), self.leaf(o.children[0]), span=self.span(o)) for o in opts)
 
     def build_format_stmt(self, tree, ch):
         return ast.Format(self.leaf(ch[0]), span=self.span(tree))
@@ -193,13 +195,12 @@ class Builder:
 
     # ── split / augment / export ────────────────────────────────────────────────────────
     def build_split_block(self, tree, ch):
-        opts = {c.data: self.leaf(c.children[0]) for c in ch[1:] if c.data in ("split_stratify", "split_seed")}
+        options = self._options(ast.SplitOption, "split_", [c for c in ch[1:] if c.data != "split_stmt"])
         parts = tuple(
             ast.SplitPart(self.leaf(c.children[0]), self.leaf(c.children[1]), span=self.span(c))
             for c in ch[1:] if c.data == "split_stmt"
         )
-        return ast.SplitBlock(self.leaf(ch[0]), opts.get("split_stratify"), opts.get("split_seed"), parts,
-                              span=self.span(tree))
+        return ast.SplitBlock(self.leaf(ch[0]), options, parts, span=self.span(tree))
 
     def build_augment_block(self, tree, ch):
         return ast.AugmentBlock(self.leaf(ch[0]), self.leaves(ch[1:]), span=self.span(tree))
@@ -219,8 +220,7 @@ class Builder:
                                 span=self.span(tree))
 
     def build_export_stmt(self, tree, ch):
-        opts = {o.data.removeprefix("export_"): self.leaf(o.children[0]) for o in ch[2:]}
-        return ast.Export(self.leaf(ch[0]), self.leaf(ch[1]), opts.get("shape"), opts.get("template"),
+        return ast.Export(self.leaf(ch[0]), self.leaf(ch[1]), self._options(ast.ExportOption, "export_", ch[2:]),
                           span=self.span(tree))
 
     # ── gate / finetune ─────────────────────────────────────────────────────────────────

@@ -122,3 +122,35 @@ export parquet "out/{split}/{date}.parquet" shape alpaca
 
 def test_without_splits_an_export_path_needs_no_placeholder(codes):
     assert codes(SCHEMA + 'export jsonl "out/all.jsonl"\n') == []
+
+
+def test_export_options_are_given_once(diags):
+    text = ('export jsonl "out/a.jsonl" shape chat shape alpaca\n'
+            'export jsonl "out/b.jsonl" template "a.j2" template "b.j2"\n')
+    found = diags(SCHEMA + text)
+    assert [(d.code, d.message, d.span.line, d.span.column) for d in found] == [
+        ("DSC214", "'shape' is given twice", 14, 39),
+        ("DSC203", "unknown export shape 'alpaca'", 14, 45),
+        ("DSC214", "'template' is given twice", 15, 44),
+    ]
+    assert found[0].hint == found[2].hint == "the first is earlier on this line; keep one"
+
+
+def test_split_header_options_are_given_once(diags):
+    text = SCHEMA + "split by prompt stratify label seed 1 stratify label seed 2 {\n  train 1\n}\n"
+    found = diags(text)
+    assert [(d.code, d.message, d.span.column, d.hint) for d in found] == [
+        ("DSC214", "'stratify' is given twice in the split header", 39, "the first is earlier on this line; keep one"),
+        ("DSC214", "'seed' is given twice in the split header", 54, "the first is earlier on this line; keep one"),
+    ]
+
+
+def test_every_repeated_value_is_still_checked(codes):
+    """A repeat is kept in the AST, so the second value is checked too, not only reported."""
+    text = SCHEMA + "split by prompt stratify label stratify lable seed 1 seed -1 {\n  train 1\n}\n"
+    assert codes(text) == ["DSC214", "DSC201", "DSC214", "DSC209"]
+
+
+def test_a_repeated_split_name_is_a_duplicate(diags):
+    found = diags(SCHEMA + "split by prompt {\n  train 0.5\n  train 0.5\n}\n")
+    assert [(d.code, d.message, d.span.line) for d in found] == [("DSC202", "split 'train' is declared twice", 16)]

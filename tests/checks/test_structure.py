@@ -54,3 +54,33 @@ def test_header_statements_are_given_once(diags):
     header = "dataset d version 1 {\n  locale en_US\n  locale de_DE\n}\n"
     found = diags(header + SCHEMA + 'source s {\n  files "a"\n}\n', frame=False)
     assert [(d.code, d.message) for d in found] == [("DSC214", "'locale' is given twice in the dataset header")]
+
+
+def test_hub_options_are_given_once(diags):
+    """Each repeat is reported at the repeated keyword; none collapses into the last value."""
+    line = '  hub "org/name" split train split test revision "a" revision "b" config x config y'
+    found = diags(SCHEMA + "source h {\n" + line + "\n}\n")
+    assert [(d.code, d.message) for d in found] == [
+        ("DSC214", "'split' is given twice in hub 'org/name'"),
+        ("DSC214", "'revision' is given twice in hub 'org/name'"),
+        ("DSC214", "'config' is given twice in hub 'org/name'"),
+    ]
+    assert [(d.span.line, d.span.column) for d in found] == [
+        (11, line.index("split test") + 1), (11, line.index('revision "b"') + 1), (11, line.index("config y") + 1),
+    ]
+    assert [d.hint for d in found] == [
+        "the first is earlier on this line; keep one, or declare a second source for the other split",
+        "the first is earlier on this line; keep one: a hub dataset is read at one revision",
+        "the first is earlier on this line; keep one, or declare a second source for the other config",
+    ]
+
+
+def test_a_hub_read_once_per_option_is_clean(codes):
+    assert codes(SCHEMA + 'source h {\n  hub "o/n" config x revision "r" split test\n}\n') == []
+
+
+def test_explode_is_given_once(diags):
+    (d,) = diags(SCHEMA + 'source b {\n  files "b"\n  explode items\n  explode tags\n}\n')
+    assert (d.code, d.message) == ("DSC214", "'explode' is given twice in source 'b'")
+    assert (d.span.line, d.span.column) == (13, 3)
+    assert d.hint == "the first is on line 12; a source explodes one list column; keep one"

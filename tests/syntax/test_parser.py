@@ -56,8 +56,13 @@ def test_dataset_header():
 @pytest.mark.parametrize("line, expected", [
     ('files "a/*.jsonl", "b.json"', ast.Files((S("a/*.jsonl"), S("b.json")))),
     ('hub "org/ds"', ast.Hub(S("org/ds"))),
-    ('hub "org/ds" split train revision "abc" config en', ast.Hub(S("org/ds"), N("train"), S("abc"), N("en"))),
-    ('hub "org/ds" config en split train', ast.Hub(S("org/ds"), N("train"), None, N("en"))),
+    ('hub "org/ds" split train revision "abc" config en', ast.Hub(S("org/ds"), (
+        ast.HubOption("split", N("train")), ast.HubOption("revision", S("abc")), ast.HubOption("config", N("en"))))),
+    ('hub "org/ds" config en split train', ast.Hub(S("org/ds"), (
+        ast.HubOption("config", N("en")), ast.HubOption("split", N("train"))))),
+    # A repeat is kept, not collapsed to the last value, so the checks can report it (DSC214).
+    ('hub "org/ds" split train split test', ast.Hub(S("org/ds"), (
+        ast.HubOption("split", N("train")), ast.HubOption("split", N("test"))))),
     ("format jsonl", ast.Format(N("jsonl"))),
     ("key ticket_id, turn", ast.Key(names("ticket_id", "turn"))),
     ("rename body -> prompt", ast.Rename(N("body"), N("prompt"))),
@@ -148,9 +153,11 @@ def test_annotate_settings(line, expected):
 # ── split, augment, export ──────────────────────────────────────────────────────────────
 def test_split_block():
     assert block("split by id stratify cat seed 7 {\n  train 90%\n  validation 0.1\n}\n") == ast.SplitBlock(
-        N("id"), N("cat"), num("7"), (ast.SplitPart(N("train"), num("90", True)), ast.SplitPart(N("validation"),
-                                                                                               num("0.1"))))
-    assert block("split by id {\n}\n") == ast.SplitBlock(N("id"), None, None, ())
+        N("id"), (ast.SplitOption("stratify", N("cat")), ast.SplitOption("seed", num("7"))),
+        (ast.SplitPart(N("train"), num("90", True)), ast.SplitPart(N("validation"), num("0.1"))))
+    assert block("split by id {\n}\n") == ast.SplitBlock(N("id"), (), ())
+    assert block("split by id seed 1 seed 2 {\n}\n") == ast.SplitBlock(
+        N("id"), (ast.SplitOption("seed", num("1")), ast.SplitOption("seed", num("2"))), ())
 
 
 def test_augment_block():
@@ -169,7 +176,10 @@ def test_augment_block():
 
 @pytest.mark.parametrize("line, expected", [
     ('export parquet "out/{split}.parquet"', ast.Export(N("parquet"), S("out/{split}.parquet"))),
-    ('export jsonl "o.jsonl" shape chat template "a.j2"', ast.Export(N("jsonl"), S("o.jsonl"), N("chat"), S("a.j2"))),
+    ('export jsonl "o.jsonl" shape chat template "a.j2"', ast.Export(N("jsonl"), S("o.jsonl"), (
+        ast.ExportOption("shape", N("chat")), ast.ExportOption("template", S("a.j2"))))),
+    ('export jsonl "o.jsonl" shape chat shape instruction', ast.Export(N("jsonl"), S("o.jsonl"), (
+        ast.ExportOption("shape", N("chat")), ast.ExportOption("shape", N("instruction"))))),
 ])
 def test_export(line, expected):
     assert block(line + "\n") == expected
