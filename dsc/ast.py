@@ -351,7 +351,8 @@ class SplitBlock(Node):
 # ── augment ─────────────────────────────────────────────────────────────────────────────
 @dataclass(frozen=True)
 class AugOption(Node):
-    """One option of an augmentation: ratio / using / endpoint / model / key_env / template / concurrency."""
+    """One option of an augmentation: ratio / using / endpoint / model / key_env / template / concurrency /
+    min_similarity / max_similarity / min_length_ratio / max_length_ratio."""
 
     key: str
     value: Value

@@ -11,8 +11,8 @@ from dsc import ast
 from dsc.ops import OPERATORS
 from dsc.ops.normalize import STEPS
 from dsc.plan import (
-    AnnotationPlan, AugmentRule, ColumnPlan, DatasetInfo, ExportPlan, FinetunePlan, GatePlan, HubPlan, Plan,
-    SourcePlan, SplitPart, SplitPlan, Step, seal,
+    GUARD_BOUNDS, AnnotationPlan, AugmentRule, ColumnPlan, DatasetInfo, ExportPlan, FinetunePlan, GatePlan, HubPlan,
+    Plan, SourcePlan, SplitPart, SplitPlan, Step, seal,
 )
 
 _PERCENT_GATES = {"dropped", "kept", "drop_rate"}
@@ -250,6 +250,8 @@ def _augment(block: ast.AugmentBlock, rule: ast.Augmentation, ids: _Ids) -> Augm
         key_env=opts["key_env"].value if "key_env" in opts else None,
         template=opts["template"].value if "template" in opts else None,
         concurrency=_int(opts["concurrency"]) if "concurrency" in opts else 4,
+        # Only the bounds the spec sets: a rule that sets none compiles as before the options existed.
+        bounds={k: opts[k].fraction for k in GUARD_BOUNDS if k in opts} or None,
     )
 
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from dsc.explain import gate_limit, number, percent, summarize
 from dsc.ops import OPERATORS
-from dsc.plan import GatePlan, Plan, Step, fingerprint
+from dsc.plan import GUARD_BOUNDS, AugmentRule, GatePlan, Plan, Step, bound_text, fingerprint
 
 SECTIONS = ("dataset", "source", "schema", "clean", "annotate", "split", "augment", "export", "gate", "finetune")
 
@@ -361,10 +361,30 @@ def _split(old: Plan, new: Plan) -> list[Change]:
     return header + parts.diff(a.parts, b.parts)
 
 
+def _augment_fields(r: AugmentRule) -> dict:
+    """A rule's fields, its guard bounds as their effective values (`0.1 (default)` where the spec
+    sets none), so a bound set or changed reads `min_similarity 0.1 (default) → 0.3`."""
+    given = r.bounds or {}
+    bounds = {k: bound_text(given[k]) if k in given else f"{bound_text(d)} (default)" for k, d in GUARD_BOUNDS.items()}
+    return {**_record(r, "bounds"), "ratio": percent(r.ratio), **bounds}
+
+
+def _augment_impact(kind: Kind, old: AugmentRule | None, new: AugmentRule | None) -> str:
+    """`changes augmentation`, with `(stricter guard)` / `(looser guard)` when only guard bounds
+    changed and all in one direction: a raised minimum or a lowered maximum rejects more."""
+    if kind != "changed" or _record(old, "bounds") != _record(new, "bounds"):
+        return AUGMENT
+    votes = set()
+    for name in GUARD_BOUNDS:
+        a, b = old.bound(name), new.bound(name)
+        if a != b:
+            votes.add(1 if (b > a) == name.startswith("min_") else -1)
+    direction = votes.pop() if len(votes) == 1 else None
+    return {1: f"{AUGMENT} (stricter guard)", -1: f"{AUGMENT} (looser guard)"}.get(direction, AUGMENT)
+
+
 def _augment(old: Plan, new: Plan) -> list[Change]:
-    def fields(r):
-        return {**_record(r), "ratio": percent(r.ratio)}
-    section = _Section("augment", lambda r: r.id, fields, _fixed(AUGMENT), key=lambda r: _base_id(r.id))
+    section = _Section("augment", lambda r: r.id, _augment_fields, _augment_impact, key=lambda r: _base_id(r.id))
     return section.diff(old.augment, new.augment)
 
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from dsc.ops import OPERATORS
 from dsc.plan import (
-    AnnotationPlan, AugmentRule, ColumnPlan, ExportPlan, FinetunePlan, GatePlan, Plan, SourcePlan, SplitPart,
-    SplitPlan, Step, fingerprint,
+    GUARD_BOUNDS, AnnotationPlan, AugmentRule, ColumnPlan, ExportPlan, FinetunePlan, GatePlan, Plan, SourcePlan,
+    SplitPart, SplitPlan, Step, bound_text, fingerprint,
 )
 
 _METRICS = {
@@ -265,13 +265,26 @@ def _augment_text(r: AugmentRule) -> str:
     via = f" via {', '.join(r.pivots)}" if r.pivots else ""
     text = f"{verb} {r.column}{via} in {', '.join(r.splits)}, {percent(r.ratio)} of rows"
     if r.backend == "local":
-        return text + f', local model "{r.model}"'
+        return text + f', local model "{r.model}"' + guard_text(r)
     text += f', endpoint "{r.endpoint}" model "{r.model}"'
     if r.key_env:
         text += f", API key from ${r.key_env}"
     if r.template:
         text += f', template "{r.template}"'
-    return text + f", {r.concurrency} concurrent requests"
+    return text + f", {r.concurrency} concurrent requests" + guard_text(r)
+
+
+def guard_text(r: AugmentRule) -> str:
+    """The guard bounds a rule sets, each with its default (empty when it sets none: all defaults).
+
+    >>> rule = AugmentRule(id="p", splits=["train"], method="paraphrase", column="q", ratio=Decimal("0.1"),
+    ...                    backend="local", model="m", bounds={"max_length_ratio": "2", "min_similarity": "0.30"})
+    >>> guard_text(rule)
+    '; guard: min_similarity 0.3 (default 0.1), max_length_ratio 2 (default 3)'
+    """
+    given = r.bounds or {}
+    shown = [f"{k} {bound_text(given[k])} (default {bound_text(d)})" for k, d in GUARD_BOUNDS.items() if k in given]
+    return "; guard: " + ", ".join(shown) if shown else ""
 
 
 def _exports(plan: Plan) -> list[str]:

@@ -41,7 +41,9 @@ INDENT = "  "
 OPTION_ORDER: dict[type, tuple[str, ...]] = {
     ast.Dedupe: ("ignoring", "jaccard", "ngram", "permutations", "bands", "pairs", "threshold", "keep", "keep_by"),
     ast.Standardize: ("from", "locale", "order", "base", "rates", "on_error"),
-    ast.Augmentation: ("ratio", "using", "endpoint", "model", "key_env", "template", "concurrency"),
+    # What to pick, how to generate, then how the guard judges.
+    ast.Augmentation: ("ratio", "using", "endpoint", "model", "key_env", "template", "concurrency",
+                       "min_similarity", "max_similarity", "min_length_ratio", "max_length_ratio"),
     ast.Hub: ("split", "revision", "config"),
     ast.SplitBlock: ("stratify", "seed"),
     ast.Export: ("shape", "template"),

@@ -10,11 +10,39 @@ from __future__ import annotations
 import hashlib
 import json
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer
 
 PLAN_FORMAT = 1
+
+# The bounds of the augmentation quality guard (dsc/augment/guard.py), with their defaults, exact.
+# A spec may set each per rule (`min_similarity 0.3`); `AugmentRule.bounds` holds only those it sets.
+GUARD_BOUNDS: dict[str, Fraction] = {
+    "min_similarity": Fraction(1, 10),
+    "max_similarity": Fraction(95, 100),
+    "min_length_ratio": Fraction(1, 3),
+    "max_length_ratio": Fraction(3),
+}
+GuardBound = Literal["min_similarity", "max_similarity", "min_length_ratio", "max_length_ratio"]
+
+
+def bound_text(value: Fraction | Decimal | str) -> str:
+    """A guard bound as people write it; a value with no finite decimal form as a fraction.
+
+    >>> [bound_text(GUARD_BOUNDS[k]) for k in GUARD_BOUNDS], bound_text(Decimal("0.30")), bound_text("0.3")
+    (['0.1', '0.95', '1/3', '3'], '0.3', '0.3')
+    """
+    f = Fraction(Decimal(value)) if isinstance(value, str) else Fraction(value)
+    rest = f.denominator
+    for prime in (2, 5):
+        while rest % prime == 0:
+            rest //= prime
+    if rest != 1:
+        return f"{f.numerator}/{f.denominator}"
+    d = (Decimal(f.numerator) / Decimal(f.denominator)).normalize()
+    return "0" if d == 0 else format(d, "f")
 
 
 class Model(BaseModel):
@@ -112,6 +140,33 @@ class AugmentRule(Model):
     key_env: str | None = None
     template: str | None = None
     concurrency: int = 4
+    # The guard bounds the spec sets for this rule (the others keep their defaults, GUARD_BOUNDS);
+    # None when it sets none — then the field is left out of the JSON, so plans written before
+    # the bounds were spec syntax keep their bytes and fingerprints.
+    bounds: dict[GuardBound, Decimal] | None = None
+
+    @field_validator("bounds")
+    @classmethod
+    def _no_empty_bounds(cls, value):
+        return value or None  # `{}` sets nothing: the same plan as None
+
+    @model_serializer(mode="wrap")
+    def _leave_out_unset_bounds(self, handler):
+        data = handler(self)
+        if not self.bounds and isinstance(data, dict):
+            data.pop("bounds", None)
+        return data
+
+    def bound(self, name: str) -> Fraction:
+        """The effective value of one guard bound: the spec's, else the default.
+
+        >>> rule = AugmentRule(id="p", splits=["train"], method="paraphrase", column="q", ratio=Decimal("0.1"),
+        ...                    backend="local", model="m", bounds={"min_similarity": Decimal("0.3")})
+        >>> rule.bound("min_similarity"), rule.bound("max_similarity")
+        (Fraction(3, 10), Fraction(19, 20))
+        """
+        given = (self.bounds or {}).get(name)
+        return Fraction(Decimal(given)) if given is not None else GUARD_BOUNDS[name]
 
 
 class ExportPlan(Model):

@@ -235,7 +235,8 @@ def _split():
 @lru_cache(maxsize=None)
 def _augment():
     option = st.one_of(
-        st.builds(ast.AugOption, st.sampled_from(["ratio", "concurrency"]), numbers()),
+        st.builds(ast.AugOption, st.sampled_from(["ratio", "concurrency", "min_similarity", "max_similarity",
+                                                  "min_length_ratio", "max_length_ratio"]), numbers()),
         st.builds(ast.AugOption, st.sampled_from(["using", "endpoint", "model", "template"]), strings()),
         st.builds(ast.AugOption, st.just("key_env"), names()),
     )

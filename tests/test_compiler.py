@@ -85,3 +85,24 @@ def test_fingerprint_changes_when_any_rule_changes(name):
                 assert other.fingerprint != base, lines[i]
                 changed += 1
     assert changed >= len(rule_lines(text)) // 2  # most variants still check (split sums may not)
+
+
+def test_augment_guard_bounds_compile_to_fractions_and_only_those_set():
+    from decimal import Decimal
+
+    text = ("schema {\n  id : string\n  q : text\n}\nsplit by id {\n  train 1\n}\naugment train {\n"
+            '  paraphrase q ratio 0.5 using "m" max_similarity 90% min_length_ratio 0.50\n'
+            '  backtranslate q via de ratio 0.5 endpoint "http://x/v1" model "m" min_similarity 0.3 max_length_ratio 2\n'
+            '  paraphrase q ratio 0.5 using "m"\n}\n')
+    from dsc.compiler import compile_spec
+    from dsc.syntax.load import parse
+
+    spec, diags = parse(SourceFile("t.dspec", text))
+    assert not diags
+    rules = compile_spec(spec).augment
+    assert [r.bounds for r in rules] == [
+        {"max_similarity": Decimal("0.9"), "min_length_ratio": Decimal("0.5")},
+        {"min_similarity": Decimal("0.3"), "max_length_ratio": Decimal("2")},
+        None,
+    ]
+    assert [str(rules[0].bound(k)) for k in ("min_similarity", "max_similarity")] == ["1/10", "9/10"]

@@ -16,7 +16,7 @@ from dsc.diff import (
     VALUES, Change, diff_plans, render_diff,
 )
 from dsc.plan import (
-    AnnotationPlan, AugmentRule, ColumnPlan, DatasetInfo, ExportPlan, FinetunePlan, GatePlan, Plan, SourcePlan,
+    GUARD_BOUNDS, AnnotationPlan, AugmentRule, ColumnPlan, DatasetInfo, ExportPlan, FinetunePlan, GatePlan, Plan, SourcePlan,
     SplitPart, SplitPlan, Step, canonical_json, fingerprint, plan_from_json, seal,
 )
 from dsc.syntax.load import parse
@@ -300,7 +300,9 @@ plans = st.builds(
     split=_split,
     augment=st.lists(st.builds(AugmentRule, id=st.just("paraphrase[a]"), splits=st.just(["a"]),
                                method=st.just("paraphrase"), column=st.just("a"), ratio=_decimals,
-                               backend=st.just("local"), model=_names), max_size=1),
+                               backend=st.just("local"), model=_names,
+                               bounds=st.one_of(st.none(), st.dictionaries(st.sampled_from(list(GUARD_BOUNDS)),
+                                                                           _decimals, max_size=2))), max_size=1),
     exports=st.lists(st.builds(ExportPlan, format=st.sampled_from(["jsonl", "parquet"]), path=_names,
                                shape=st.sampled_from([None, "chat"])), max_size=2),
     gates=_gates,

@@ -72,6 +72,16 @@ def test_endpoint_augmentation_names_its_model_and_key():
                                'API key from $KEY, 4 concurrent requests')
 
 
+def test_augmentation_states_the_guard_bounds_it_sets_with_their_defaults():
+    rule = AugmentRule(id="paraphrase[q]", splits=["train"], method="paraphrase", column="q", ratio=Decimal("0.1"),
+                       backend="endpoint", model="m", endpoint="http://e", concurrency=2,
+                       bounds={"max_length_ratio": Decimal("2"), "min_similarity": Decimal("0.30")})
+    assert summarize(rule) == ('paraphrase q in train, 10% of rows, endpoint "http://e" model "m", 2 concurrent requests; '
+                               'guard: min_similarity 0.3 (default 0.1), max_length_ratio 2 (default 3)')
+    default = rule.model_copy(update={"bounds": None})
+    assert "guard" not in summarize(default)
+
+
 def test_gates_and_finetune_summaries():
     g = GatePlan(id="rows(train)", metric="rows", args=["train"], op=">=", limit=Decimal("1E+3"), unit="count",
                  severity="warn")

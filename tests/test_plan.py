@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from dsc.gendocs import diagnostics_text, plan_schema_text
-from dsc.plan import DatasetInfo, Plan, Step, canonical_json, fingerprint, plan_from_json, seal
+from dsc.plan import AugmentRule, DatasetInfo, Plan, Step, canonical_json, fingerprint, plan_from_json, seal
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,6 +39,23 @@ def test_round_trip_through_json():
     again = plan_from_json(canonical_json(plan, indent=2))
     assert canonical_json(again) == canonical_json(plan)
     assert fingerprint(again) == plan.fingerprint
+
+
+def test_augment_bounds_are_left_out_unless_set_so_older_plans_keep_their_fingerprint():
+    rule = AugmentRule(id="paraphrase[q]", splits=["train"], method="paraphrase", column="q", ratio=Decimal("0.1"),
+                       backend="local", model="m")
+    plain = seal(Plan(augment=[rule]))
+    assert "bounds" not in json.loads(canonical_json(plain))["augment"][0]
+    # The canonical JSON of this plan before the bounds existed, byte for byte:
+    assert canonical_json(plain).startswith('{"annotations":[],"augment":[{"backend":"local","column":"q",'
+                                            '"concurrency":4,"endpoint":null,"id":"paraphrase[q]","key_env":null,')
+    assert seal(Plan(augment=[AugmentRule(**{**rule.model_dump(), "bounds": {}})])) == plain
+    bounded = seal(Plan(augment=[AugmentRule(**{**rule.model_dump(), "bounds": {"max_similarity": Decimal("0.90")}})]))
+    assert json.loads(canonical_json(bounded))["augment"][0]["bounds"] == {"max_similarity": "0.9"}
+    assert bounded.fingerprint != plain.fingerprint
+    again = plan_from_json(canonical_json(bounded))
+    assert again.augment[0].bounds == {"max_similarity": Decimal("0.9")} and fingerprint(again) == bounded.fingerprint
+    assert plan_from_json(canonical_json(plain)).augment[0].bounds is None
 
 
 @pytest.mark.parametrize("name, render", [("plan.schema.json", plan_schema_text),

@@ -12,8 +12,13 @@ A generation is rejected when it is
   most content words, mostly score 0.25–0.8; below the bound the model drifted, answered the
   prompt instead of rewriting it, or produced noise (a very free rewording can fall below it
   too: the guard prefers dropping a good row to keeping a bad one);
-- **too short / too long**: fewer than a third or more than three times the source's characters —
-  a truncated output, or a model that kept talking.
+- **too short / too long**: fewer than `min_length_ratio` (default ⅓) or more than
+  `max_length_ratio` (default 3) times the source's characters — a truncated output, or a model
+  that kept talking.
+
+A spec sets any of the four per rule (`paraphrase prompt … min_similarity 0.3`); the rule's
+bounds replace the context's (`AugmentContext.bounds`, these defaults unless a caller changes
+them) field by field. Every reason names the bound it broke, so it says which option to change.
 
 The similarity is the Jaccard index of the sets of character 3-grams of the normalised texts
 (NFKC, case-folded, whitespace collapsed, padded with one space at each end so short words
@@ -23,19 +28,34 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from dsc.plan import GUARD_BOUNDS
 
 _SPACE = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
 class Bounds:
-    """The guard's limits. The defaults are documented above and in docs/augment.md."""
+    """The guard's limits. The defaults (`dsc.plan.GUARD_BOUNDS`) are documented above and in
+    docs/augment.md; a spec sets them per rule (`min_similarity 0.3`)."""
 
-    min_similarity: float = 0.1
-    max_similarity: float = 0.95
-    min_length_ratio: float = 1 / 3
-    max_length_ratio: float = 3.0
+    min_similarity: float = float(GUARD_BOUNDS["min_similarity"])
+    max_similarity: float = float(GUARD_BOUNDS["max_similarity"])
+    min_length_ratio: float = float(GUARD_BOUNDS["min_length_ratio"])
+    max_length_ratio: float = float(GUARD_BOUNDS["max_length_ratio"])
+
+    def overridden(self, given: Mapping[str, Decimal | float] | None) -> "Bounds":
+        """These bounds with those in `given` (a rule's `bounds`) replacing them, field by field.
+
+        >>> Bounds().overridden({"min_similarity": Decimal("0.3")})
+        Bounds(min_similarity=0.3, max_similarity=0.95, min_length_ratio=0.3333333333333333, max_length_ratio=3.0)
+        >>> Bounds().overridden(None) == Bounds()
+        True
+        """
+        return replace(self, **{k: float(v) for k, v in given.items()}) if given else self
 
 
 DEFAULT_BOUNDS = Bounds()
@@ -85,29 +105,40 @@ def judge(source: str, generated: str | None, bounds: Bounds = DEFAULT_BOUNDS) -
     >>> judge("How do I bake bread?", "how do i  bake bread?")
     'identical to the source'
     >>> judge("How do I bake bread?", "Give me a list of five fruits.")
-    'too dissimilar to the source: similarity 0.00, below 0.1'
+    'too dissimilar to the source: similarity 0.00, below min_similarity 0.1'
     """
     if generated is None or not generated.strip():
         return "empty generation"
     if normalise(generated) == normalise(source):
         return "identical to the source"
     ratio = len(normalise(generated)) / max(1, len(normalise(source)))
-    if ratio < bounds.min_length_ratio:
-        return f"too short: {ratio:.2f} of the source's length, below {bounds.min_length_ratio:.2f}"
-    if ratio > bounds.max_length_ratio:
-        return f"too long: {ratio:.2f} times the source's length, above {bounds.max_length_ratio:.2f}"
+    b = bounds
+    if ratio < b.min_length_ratio:
+        return f"too short: {ratio:.2f} of the source's length, below min_length_ratio {_shown(b.min_length_ratio)}"
+    if ratio > b.max_length_ratio:
+        return f"too long: {ratio:.2f} times the source's length, above max_length_ratio {_shown(b.max_length_ratio)}"
     sim = similarity(source, generated)
-    if sim < bounds.min_similarity:
-        return f"too dissimilar to the source: similarity {sim:.2f}, below {bounds.min_similarity:g}"
-    if sim > bounds.max_similarity:
-        return f"too similar to the source: similarity {sim:.2f}, above {bounds.max_similarity:g}"
+    if sim < b.min_similarity:
+        return f"too dissimilar to the source: similarity {sim:.2f}, below min_similarity {_shown(b.min_similarity)}"
+    if sim > b.max_similarity:
+        return f"too similar to the source: similarity {sim:.2f}, above max_similarity {_shown(b.max_similarity)}"
     return None
+
+
+def _shown(bound: float) -> str:
+    """A bound as a spec would write it; one without a short decimal form (the default ⅓) rounded.
+
+    >>> _shown(0.1), _shown(3.0), _shown(0.125), _shown(1 / 3)
+    ('0.1', '3', '0.125', '0.33')
+    """
+    text = f"{bound:g}"
+    return text if len(text) <= 6 and "e" not in text else f"{bound:.2f}"
 
 
 def kind(reason: str) -> str:
     """A reason's kind, without its measured detail (the stats count rejects per kind).
 
-    >>> kind("too dissimilar to the source: similarity 0.02, below 0.1")
+    >>> kind("too dissimilar to the source: similarity 0.02, below min_similarity 0.1")
     'too dissimilar to the source'
     """
     return reason.split(":", 1)[0]

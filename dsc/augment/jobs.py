@@ -56,6 +56,9 @@ class RuleJob:
 
     def __init__(self, rule: AugmentRule, rows: SourceRows, ctx, cache: GenerationCache):
         self.rule, self.rows, self.ctx, self.cache = rule, rows, ctx, cache
+        # The context's bounds, with those the rule's spec sets replacing them. Not part of any cache
+        # key: changing a bound judges the cached generations again, without a call.
+        self.bounds = ctx.bounds.overridden(rule.bounds)
         self.stats = RuleStats(rule.id, rule.line, rule.method)
         self.counts = Counts()
         self.generated: list[Generated] = []
@@ -129,7 +132,7 @@ class RuleJob:
         if not result.ok:
             self._reject(row, pivot, failed + result.reason if failed else result.reason, None)
             return
-        reason = judge(self.rows.texts[row], result.text, self.ctx.bounds)
+        reason = judge(self.rows.texts[row], result.text, self.bounds)
         if reason is None:
             self.generated.append(Generated(row, result.text, pivot))
         else:

@@ -43,7 +43,8 @@ def check_augment_options(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]
     """Each augmentation has a `ratio` and exactly one of `using` / `endpoint` (DSC212,
     DSC214); an endpoint has a `model` and is an http(s) URL; `model`, `key_env` and
     `template` apply to endpoints only (DSC217); `key_env` names an environment variable,
-    never a key itself (DSC203); each option is given once (DSC214).
+    never a key itself (DSC203); each option is given once (DSC214). The numbers — `ratio`,
+    `concurrency` and the guard bounds (`min_similarity` …) — are checked by `check_ranges`.
     """
     out: list[Diagnostic] = []
     for block in spec.of(ast.AugmentBlock):

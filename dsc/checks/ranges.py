@@ -7,7 +7,7 @@ expected, a percentage is an error.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Iterator
 
@@ -16,6 +16,7 @@ from dsc.checks.annotation import AGREEMENT_LEVELS
 from dsc.checks.common import clean_rules, error, head, shown, warning
 from dsc.checks.context import CheckContext
 from dsc.diagnostics import Diagnostic
+from dsc.plan import GUARD_BOUNDS, bound_text
 
 ZERO, ONE = Decimal(0), Decimal(1)
 MAX_SEED = 2**63
@@ -73,6 +74,17 @@ POSITIVE_COUNT = Range(ONE, integer=True, percent=False)
 PERMUTATIONS = Range(Decimal(16), Decimal(1024), integer=True, percent=False)
 SEED = Range(ZERO, Decimal(MAX_SEED), high_open=True, integer=True, percent=False)
 VERSION = Range(ZERO, percent=False)
+LENGTH_RATIO = Range(ZERO, low_open=True, percent=False)  # a multiple of a length
+
+# The augmentation guard's bounds: their ranges, the hint for a value outside it, and the pairs
+# that must stay ordered (minimum, maximum, what they bound).
+_GUARD_RANGES = {
+    "min_similarity": (UNIT, "a similarity is a fraction: 0 shares no character trigram, 1 is the same text"),
+    "max_similarity": (UNIT, "a similarity is a fraction: 0 shares no character trigram, 1 is the same text"),
+    "min_length_ratio": (LENGTH_RATIO, "a multiple of the source's length, e.g. 0.5 (half as long)"),
+    "max_length_ratio": (LENGTH_RATIO, "a multiple of the source's length, e.g. 2 (twice as long)"),
+}
+_GUARD_PAIRS = (("min_similarity", "max_similarity"), ("min_length_ratio", "max_length_ratio"))
 
 
 def out_of_range(num: ast.Num, what: str, rng: Range) -> list[Diagnostic]:
@@ -105,7 +117,9 @@ def check_ranges(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
     Seeds are whole numbers in [0, 2**63); a version is a number ≥ 0; `words()`/`chars()`
     compare to whole numbers ≥ 0; dedupe similarity thresholds are in (0, 1] and written
     with `>=`; n-grams are ≥ 1; permutations in [16, 1024]; LSH bands are at most the
-    permutations (and should divide them, a warning); ratios are in (0, 1]; `concurrency` ≥ 1.
+    permutations (and should divide them, a warning); ratios are in (0, 1]; `concurrency` ≥ 1;
+    the guard's similarity bounds are in [0, 1], its length ratios positive, and each minimum is at
+    most its maximum (`_guard_bounds`).
     """
     out: list[Diagnostic] = []
     for block in spec.of(ast.DatasetBlock):
@@ -130,6 +144,50 @@ def check_ranges(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
                     out += out_of_range(opt.value, "ratio", FRACTION)
                 elif opt.key == "concurrency" and isinstance(opt.value, ast.Num):
                     out += out_of_range(opt.value, "concurrency", POSITIVE_COUNT)
+            out += _guard_bounds(rule)
+    return out
+
+
+def _guard_bounds(rule: ast.Augmentation) -> list[Diagnostic]:
+    """An augmentation's guard bounds (DSC209): `min_similarity`/`max_similarity` in [0, 1] (a
+    percentage too), `min_length_ratio`/`max_length_ratio` positive, and each minimum at most its
+    maximum — where only one of a pair is written, the other's default counts, so
+    `min_similarity 0.97` alone is an error (the default maximum is 0.95): no generation could pass.
+    A bound out of range is not compared again. As in the compiler, a repeated bound's last value
+    counts (the repeat is DSC214).
+    """
+    out: list[Diagnostic] = []
+    given: dict[str, ast.Num] = {}
+    bad: set[str] = set()
+    for opt in rule.options:
+        if opt.key not in _GUARD_RANGES or not isinstance(opt.value, ast.Num):
+            continue
+        rng, hint = _GUARD_RANGES[opt.key]
+        found = [d if d.hint else replace(d, hint=hint) for d in out_of_range(opt.value, opt.key, rng)]
+        out += found
+        given[opt.key] = opt.value
+        if found:
+            bad.add(opt.key)
+    for low, high in _GUARD_PAIRS:
+        if low in bad or high in bad or not (low in given or high in given):
+            continue
+        lo = given[low].fraction if low in given else GUARD_BOUNDS[low]
+        hi = given[high].fraction if high in given else GUARD_BOUNDS[high]
+        if lo <= hi:
+            continue
+        if low in given and high in given:
+            out.append(error("DSC209", f"{low} {shown(given[low])} is above {high} {shown(given[high])}",
+                             given[low].span, f"no generation could pass the guard: lower {low} or raise {high}"))
+        elif low in given:
+            default, value = bound_text(GUARD_BOUNDS[high]), shown(given[low])
+            out.append(error("DSC209", f"{low} {value} is above the default {high} {default}", given[low].span,
+                             f"no generation could pass the guard (the default {high} is {default}): "
+                             f"lower {low}, or also write {high} {value} or more"))
+        else:
+            default, value = bound_text(GUARD_BOUNDS[low]), shown(given[high])
+            out.append(error("DSC209", f"{high} {value} is below the default {low} {default}", given[high].span,
+                             f"no generation could pass the guard (the default {low} is {default}): "
+                             f"raise {high}, or also write {low} {value} or less"))
     return out
 
 

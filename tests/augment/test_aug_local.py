@@ -112,6 +112,38 @@ def test_the_default_guard_rejects_noise_with_reasons(models, tmp_path):
     assert set(outcome.rejected.column("_dsc_rule").to_pylist()) == {"paraphrase[q]"}
 
 
+def test_a_rules_bounds_replace_the_contexts_field_by_field_and_rejudge_without_a_call(models, tmp_path):
+    from dataclasses import replace
+
+    from dsc.augment.cache import GenerationCache
+    from dsc.augment.guard import DEFAULT_BOUNDS
+    from dsc.augment.jobs import RuleJob
+    from dsc.augment.rows import SourceRows
+
+    def bounded(**bounds) -> AugmentRule:
+        return rule(ratio="1").model_copy(update={"bounds": {k: Decimal(v) for k, v in bounds.items()}})
+
+    strict = bounded(min_similarity="0.99")
+    job = RuleJob(strict, SourceRows(table(), strict), AugmentContext(models, bounds=LENIENT), GenerationCache(tmp_path))
+    assert job.bounds == replace(LENIENT, min_similarity=0.99)
+    # The default guard rejects the tiny model's noise as too dissimilar …
+    noise = run(models, tmp_path, rule(ratio="1"), bounds=DEFAULT_BOUNDS)
+    assert noise.generated.num_rows == 0 and noise.stats[0].calls > 0
+    assert set(noise.rejected.column("_dsc_reason").to_pylist()) >= {
+        "too dissimilar to the source: similarity 0.00, below min_similarity 0.1"}
+    # … a rule that sets min_similarity 0 keeps it (the other defaults still apply), from the cache …
+    loose = run(models, tmp_path, bounded(min_similarity="0"), bounds=DEFAULT_BOUNDS)
+    (kept,) = loose.stats
+    assert (kept.calls, kept.cache_hits) == (0, kept.requests)
+    assert kept.generated == 16 - kept.rejected > 0
+    assert not any("similarity" in r for r in loose.rejected.column("_dsc_reason").to_pylist())
+    # … and over a lenient context, the rule's own bound still rejects, saying which bound.
+    strict_run = run(models, tmp_path, strict)
+    (s,) = strict_run.stats
+    assert (s.calls, s.generated, s.rejected) == (0, 0, 16)
+    assert all(r.endswith("below min_similarity 0.99") for r in strict_run.rejected.column("_dsc_reason").to_pylist())
+
+
 def test_new_weights_mean_new_generations(models, tmp_path):
     folder = tmp_path / "m"
     shutil.copytree(models / "t5", folder / "t5")

@@ -51,11 +51,11 @@ LONG = "Write a Python function that returns the sum of two numbers, then explai
 
 @pytest.mark.parametrize("source, generated, reason", [
     (SOURCE, None, "empty generation"),
-    (SOURCE, "Write a function.", "too short: 0.32 of the source's length, below 0.33"),
-    (SOURCE, SOURCE * 4, "too long: 4.00 times the source's length, above 3.00"),
-    (LONG, LONG.replace("numbers,", "numbers"), "too similar to the source: similarity 0.96, above 0.95"),
+    (SOURCE, "Write a function.", "too short: 0.32 of the source's length, below min_length_ratio 0.33"),
+    (SOURCE, SOURCE * 4, "too long: 4.00 times the source's length, above max_length_ratio 3"),
+    (LONG, LONG.replace("numbers,", "numbers"), "too similar to the source: similarity 0.96, above max_similarity 0.95"),
     (SOURCE, "The weather is nice today, so we went to the park too.",
-     "too dissimilar to the source: similarity 0.03, below 0.1"),
+     "too dissimilar to the source: similarity 0.03, below min_similarity 0.1"),
     (SOURCE, "Create a function which gives back the total of two numbers.", None),
     (LONG, LONG.replace("plain words", "simple terms"), None),
 ])

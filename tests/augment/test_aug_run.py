@@ -3,6 +3,7 @@ reruns, resuming, bad input and the API key."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow.compute as pc
@@ -122,6 +123,45 @@ def test_a_rerun_makes_no_call_and_writes_identical_bytes(tmp_path, server, monk
     assert server.count == calls
     assert all(s.calls == 0 and s.cache_hits == s.requests for s in result.augment.stats)
     assert outputs(tmp_path / "out") == first
+
+
+def test_spec_bounds_rejudge_cached_generations_without_a_call(tmp_path, server, monkeypatch):
+    """The guard bounds a spec sets decide which generations are kept, and the reason names the bound;
+    they are not part of the cache key, so changing them judges the cached generations again."""
+    from dsc.augment.guard import similarity
+
+    monkeypatch.setenv(ENV, KEY)
+    spec = project(tmp_path, server.url)
+    first = run(spec, tmp_path / "out").augment
+    calls = server.count
+    assert calls > 0 and all(s.rejected == 0 for s in first.stats)  # the loopback rewrites pass the defaults
+    # The loopback paraphrases score 0.7-0.9; back-translations are the source rotated, plus " indeed".
+    text = spec.read_text(encoding="utf-8")
+    text = text.replace("concurrency 4\n", "concurrency 4 max_similarity 0.8\n")
+    text = text.replace('key_env DSC_TEST_AUG_KEY\n', 'key_env DSC_TEST_AUG_KEY max_length_ratio 1.2\n')
+    spec.write_text(text, encoding="utf-8")
+    plan = compile_file(spec).plan
+    assert [r.bounds for r in plan.augment] == [{"max_similarity": Decimal("0.8")},
+                                                {"max_length_ratio": Decimal("1.2")}]
+    monkeypatch.delenv(ENV)  # no call, so no key needed
+    again = run(spec, tmp_path / "out").augment
+    assert server.count == calls
+    assert all(s.calls == 0 and s.cache_hits == s.requests > 0 for s in again.stats)
+    para, back = again.stats
+    assert 0 < para.rejected < para.selected and para.reasons == {"too similar to the source": para.rejected}
+    assert 0 < back.rejected < 2 * back.selected and back.reasons == {"too long": back.rejected}
+    assert para.generated + back.generated + para.rejected + back.rejected == first.generated.num_rows
+    source = {r["id"]: r["prompt"] for r in rows()}
+    for row in again.rejected.to_pylist():
+        generated = json.loads(row["_dsc_row"])["generated"]
+        if row["_dsc_rule"] == "paraphrase[prompt]":
+            assert similarity(source[row["_dsc_src"]], generated) > 0.8
+            assert row["_dsc_reason"].endswith(", above max_similarity 0.8")
+        else:
+            assert row["_dsc_reason"].endswith("times the source's length, above max_length_ratio 1.2")
+    for row in again.generated.to_pylist():
+        if row["_dsc_aug_rule"] == "paraphrase[prompt]":
+            assert similarity(source[row["_dsc_aug_source"]], row["prompt"]) <= 0.8
 
 
 class Killed(BaseException):

@@ -46,3 +46,56 @@ def test_model_references(diags):
 def test_repeats(diags):
     found = diags(augment('backtranslate prompt via de, de ratio 0.1 ratio 0.2 using "m"', splits="train, train"))
     assert [d.message for d in found] == ["'train' is listed twice", "'de' is listed twice", "'ratio' is given twice"]
+
+
+# ── guard bounds ────────────────────────────────────────────────────────────────────────────
+def test_guard_bounds_on_both_backends_are_clean(codes):
+    assert codes(augment('paraphrase prompt ratio 0.1 using "m" min_similarity 0 max_similarity 1 '
+                         'min_length_ratio 0.5 max_length_ratio 2',
+                         'backtranslate prompt via de ratio 0.1 endpoint "https://x.example/v1" model "m" '
+                         'min_similarity 30% max_similarity 30%',
+                         'paraphrase prompt ratio 0.2 using "m" min_similarity 0.95 min_length_ratio 3')) == []
+
+
+def test_guard_bounds_out_of_range(diags):
+    found = diags(augment('paraphrase prompt ratio 0.1 using "m" min_similarity 1.5 max_similarity -0.1',
+                          'paraphrase prompt ratio 0.2 using "m" min_length_ratio 0 max_length_ratio 200%'))
+    assert [(d.code, d.span.line, d.span.column, d.message, d.hint) for d in found] == [
+        ("DSC209", 16, 56, "min_similarity must be in [0, 1], not 1.5",
+         "write a fraction like 0.25, or a percentage like 25%"),
+        ("DSC209", 16, 75, "max_similarity must be in [0, 1], not -0.1",
+         "a similarity is a fraction: 0 shares no character trigram, 1 is the same text"),
+        ("DSC209", 17, 58, "min_length_ratio must be positive, not 0",
+         "a multiple of the source's length, e.g. 0.5 (half as long)"),
+        ("DSC209", 17, 77, "max_length_ratio must be positive, not a percentage", "write it without '%'"),
+    ]
+
+
+def test_a_bound_past_the_default_of_its_pair_is_an_error_naming_the_default(diags):
+    found = diags(augment('paraphrase prompt ratio 0.1 using "m" min_similarity 0.97',
+                          'backtranslate prompt via de ratio 0.1 endpoint "http://h/v1" model "x" max_length_ratio 0.3',
+                          'paraphrase prompt ratio 0.1 using "m" min_similarity 0.97 max_similarity 1'))
+    assert [(d.code, d.span.line, d.span.column, d.message, d.hint) for d in found] == [
+        ("DSC209", 16, 56, "min_similarity 0.97 is above the default max_similarity 0.95",
+         "no generation could pass the guard (the default max_similarity is 0.95): lower min_similarity, "
+         "or also write max_similarity 0.97 or more"),
+        ("DSC209", 17, 91, "max_length_ratio 0.3 is below the default min_length_ratio 1/3",
+         "no generation could pass the guard (the default min_length_ratio is 1/3): raise max_length_ratio, "
+         "or also write min_length_ratio 0.3 or less"),
+    ]
+
+
+def test_a_minimum_above_its_maximum(diags):
+    (d,) = diags(augment('paraphrase prompt ratio 0.1 using "m" max_similarity 0.5 min_similarity 0.9'))
+    assert (d.code, d.span.column, d.message, d.hint) == (
+        "DSC209", 75, "min_similarity 0.9 is above max_similarity 0.5",
+        "no generation could pass the guard: lower min_similarity or raise max_similarity")
+
+
+def test_an_out_of_range_bound_is_not_compared_again_and_a_repeat_is_dsc214(diags):
+    found = diags(augment('paraphrase prompt ratio 0.1 using "m" min_similarity 2 max_similarity 0.5',
+                          'paraphrase prompt ratio 0.2 using "m" min_length_ratio 0.5 min_length_ratio 0.6'))
+    assert [(d.code, d.message) for d in found] == [
+        ("DSC209", "min_similarity must be in [0, 1], not 2"),
+        ("DSC214", "'min_length_ratio' is given twice"),
+    ]

@@ -174,6 +174,21 @@ def test_augment_block():
     ))
 
 
+def test_augment_guard_bounds_are_numbers():
+    (rule,) = block('augment train {\n  paraphrase prompt ratio 0.25 using "t5" min_similarity 0.3 '
+                    'max_similarity 90% min_length_ratio 0.5 max_length_ratio 2\n}\n').rules
+    assert rule.options[2:] == (ast.AugOption("min_similarity", num("0.3")),
+                                ast.AugOption("max_similarity", num("90", True)),
+                                ast.AugOption("min_length_ratio", num("0.5")), ast.AugOption("max_length_ratio", num("2")))
+
+
+def test_a_misspelt_guard_bound_gets_a_suggestion():
+    text = 'augment train {\n  backtranslate prompt via de ratio 0.1 using "m" min_similarty 0.3\n}\n'
+    spec, (d,) = parse(SourceFile("t.dspec", text))
+    assert (d.code, d.message, d.hint) == ("DSC103", "unknown keyword 'min_similarty' in 'augment' block",
+                                           "did you mean 'min_similarity'?")
+
+
 @pytest.mark.parametrize("line, expected", [
     ('export parquet "out/{split}.parquet"', ast.Export(N("parquet"), S("out/{split}.parquet"))),
     ('export jsonl "o.jsonl" shape chat template "a.j2"', ast.Export(N("jsonl"), S("o.jsonl"), (
