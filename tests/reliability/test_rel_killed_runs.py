@@ -32,7 +32,23 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SPEC = REPO / "specs" / "code_alpaca.dspec"  # 2k rows; a whole run takes about a second here
+SPEC = REPO / "specs" / "code_alpaca.dspec"  # 2k rows; replaced by the copy below for these tests
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _spec_without_finetune(tmp_path_factory):
+    """code_alpaca.dspec without its finetune block, beside a copy of its data: the fine-tuning
+    comparison writes no file of its own, so it adds no kill point, only seconds per run (it
+    imports transformers); a whole run then takes about a second here."""
+    global SPEC
+    root = tmp_path_factory.mktemp("killed")
+    (root / "dsc.toml").write_text("", encoding="utf-8")
+    (root / "specs").mkdir()
+    (root / "examples" / "data").mkdir(parents=True)
+    shutil.copy(REPO / "examples" / "data" / "code_alpaca_2k.json", root / "examples" / "data")
+    text = SPEC.read_text(encoding="utf-8")
+    (root / "specs" / SPEC.name).write_text(text[:text.index("\nfinetune ")].rstrip() + "\n", encoding="utf-8")
+    SPEC = root / "specs" / SPEC.name
 
 WRAPPER = r'''
 import atexit, os, signal, sys
