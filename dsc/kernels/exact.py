@@ -1,34 +1,42 @@
 """Exact duplicate grouping of rows over one or more Arrow columns.
 
 :func:`duplicate_groups` labels every row with the smallest row index whose
-values are identical in all key columns.  It is exact: a hash only proposes
-which rows *might* be equal, and every proposal is checked on the real
-values before two rows are merged.
+values are identical in all key columns.  It is exact: two rows are merged
+only once their real values compared equal, never on a hash alone.
 
-How it works (all steps are numpy / pyarrow over whole columns):
+How it works (numpy / pyarrow over whole columns, no Python loop over rows):
 
-1. **Signature.**  Each row gets a 64-bit signature built from its key
-   columns.  A string or binary value contributes its byte length and its
-   first and last 32 bytes, read with one 64-byte gather per row boundary
-   (the tail of one value and the head of the next), so the cost is per
-   row, not per byte: a 5 kB row costs as much as a 50-byte one.  Any other
-   column contributes its exact ``dictionary_encode`` code (nested lists,
-   structs and maps, which Arrow cannot hash, are grouped by their Python
-   values: correct but slow).  Equal rows always get equal signatures.
-2. **Grouping.**  Signatures are sorted (numpy's SIMD sort) to find the
-   repeated ones, and every row holding a repeated signature is pointed at
-   the smallest index sharing it.
-3. **Verification.**  Each row pointed elsewhere is compared with that row
-   on the full values (``pyarrow.compute.equal``: a memcmp per pair).
-   Signature groups in which some pair turns out different (rows that
-   agree on length and on their first and last 32 bytes, or a true 64-bit
-   collision) are regrouped from scratch with exact ``dictionary_encode``
-   codes, so their rows are labelled correctly too.
+1. **Exact codes or a signature, per column.**  Every non-text column, and
+   every text column whose values repeat a lot, is ``dictionary_encode``-d:
+   Arrow's hash table compares full values, so its codes are exact and need
+   no checking, and it stays small when there are few distinct values.
+   Whether a text column repeats a lot is estimated from a seeded random
+   sample of its rows (Chao1; short columns are not sampled).  The other
+   text columns, mostly distinct values (where the hash table would hold
+   every value), get a 64-bit signature per row instead: the byte length
+   and the first and last 32 bytes, read with one 64-byte gather per row
+   boundary (the tail of one value and the head of the next), so the cost
+   is per row, not per byte.  Equal rows always get equal signatures.
+   Nested lists, structs and maps, which Arrow cannot hash, are grouped by
+   their Python values (correct but slow).
+2. **Grouping.**  Codes of one column are the answer already: Arrow numbers
+   values in order of first appearance, so the first row of each value is
+   where the running maximum of the codes grows.  Codes of several columns
+   are combined arithmetically (exactly) and renumbered the same way when
+   the sample says few combinations are distinct.  Otherwise (and for
+   signatures) one numpy sort of ``digest << 32 | row``, with a 32-bit
+   digest of the key, puts every group together, its smallest row first.
+3. **Verification.**  A row grouped on a signature or on a hashed digest is
+   compared with its group's first row: the keys themselves, then the full
+   values of the signature columns (``pyarrow.compute.equal``: a memcmp per
+   pair).  A row that differs (same length and same first and last 32
+   bytes, or a digest collision) is alone or is regrouped, with the other
+   such rows of its group, on exact ``dictionary_encode`` codes.
 
-Most rows of a real corpus are unique and differ within their first or last
-32 bytes, so only the duplicates themselves are ever read in full; data whose
-rows share length, prefix and suffix but differ in the middle degrades
-gracefully to the exact dictionary-encode path for those rows.
+So only the duplicates of mostly-distinct text columns are read twice in
+full; data whose rows share length, prefix and suffix but differ in the
+middle degrades gracefully to the exact path for those rows.  The sample
+only picks the faster route: every route gives the same labels.
 
 Equality semantics: nulls equal nulls (and differ from empty strings).  In
 float columns every NaN equals every NaN and ``0.0`` equals ``-0.0``, as in
@@ -42,6 +50,7 @@ Callers that want "ignore case / whitespace" normalise first with
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -53,7 +62,7 @@ __all__ = ["duplicate_groups"]
 _WINDOW = 32  # bytes read from each end of a string value
 _LANES = _WINDOW // 8  # uint64 lanes per window
 # Random odd 64-bit multipliers: the signature is a multilinear hash of
-# (length, 4 head lanes, 4 tail lanes), finished with murmur3's fmix64.
+# (length, 4 head lanes, 4 tail lanes); several columns' keys are combined with fmix64.
 _MULS = np.array(
     [
         0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93,
@@ -62,10 +71,25 @@ _MULS = np.array(
     ],
     dtype=np.uint64,
 )
-_ROWS_PER_PASS = 1 << 20  # rows whose windows (or compared values) are held at once
+_ROWS_PER_PASS = 1 << 20  # rows whose compared values are held at once
+_SIGNATURE_ROWS = 1 << 16  # rows whose windows are held at once (4 MiB: they stay in cache)
 _NULL_SIG = np.uint64(0x6E756C6C6E756C6C)  # any fixed value: nulls only need to agree
 _COMBINE = np.uint64(0x9FB21C651E98DF25)
 _ALL_ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
+_LOW32 = np.uint64(0xFFFFFFFF)
+_DIGEST_VALUES = 1 << 32  # digests (and row numbers) sorted side by side in one uint64
+# A text column of more than _SAMPLE_FROM rows is dictionary-encoded when a random sample
+# of its rows suggests that at most _FEW_DISTINCT of them are distinct: below that, Arrow's
+# hash table stays small and beats signatures plus verification.  The sample (at least
+# _SAMPLE rows, at most an eighth) grows as 4 * sqrt(0.1 n), so that a sample without
+# repeats tells "many distinct values" apart from "few".  Shorter text columns get
+# signatures (sampling would cost more than a wrong guess), except that columns of at most
+# _ENCODE_UP_TO rows are always encoded (one kernel call).
+_SAMPLE = 512
+_SAMPLE_FROM = 16384
+_ENCODE_UP_TO = 256
+_FEW_DISTINCT = 0.1
+_SAMPLE_SEED = 0x5EED
 # view types exist from pyarrow 16 on
 _STRING_VIEW = pa.string_view() if hasattr(pa, "string_view") else None
 _BINARY_VIEW = pa.binary_view() if hasattr(pa, "binary_view") else None
@@ -93,20 +117,45 @@ def duplicate_groups(columns: Sequence[pa.Array | pa.ChunkedArray]) -> np.ndarra
     if n == 0:
         return np.empty(0, dtype=np.int64)
 
-    keys = [_column_key(c) for c in cols]
-    sig = keys[0]
-    for key in keys[1:]:
-        sig = _fmix64(sig.astype(np.uint64, copy=False) * _COMBINE + key.astype(np.uint64, copy=False))
-    cluster = _first_of_groups(sig)
+    encoded, hashed = [], []  # (codes, count) of exactly encoded columns; the others
+    for col in cols:
+        if _is_bytes(col.type) and not _few_distinct(col):
+            hashed.append(col)
+        else:
+            encoded.append(_exact_codes(col))
+    codes = _combine_codes(encoded) if encoded else None
+    if not hashed:  # exact codes only: no value is read again
+        if len(encoded) == 1:
+            return _labels_of_codes(*codes)
+        if _few_distinct_codes(codes[0]):  # Arrow's hash table stays small: renumber, no sort
+            return _labels_of_codes(*_exact_codes(pa.array(codes[0])))
+        cluster, moved = _group_by_digest(codes[0], exact=codes[1] <= _DIGEST_VALUES)
+        if codes[1] > _DIGEST_VALUES:  # hashed digests of codes may collide: compare codes
+            wrong = moved[codes[0][moved] != codes[0][cluster[moved]]]
+            if wrong.size:
+                _regroup_exactly([], codes, cluster, wrong)
+        return cluster
 
-    cand = np.flatnonzero(cluster != np.arange(n))
-    same = np.ones(cand.size, dtype=bool)
-    for lo in range(0, cand.size, _ROWS_PER_PASS):  # batches bound the copied values
+    sig = None
+    for col in hashed:
+        key = _column_key(col)
+        sig = key if sig is None else _fmix64(sig * _COMBINE + key)
+    if codes is not None:
+        sig = _fmix64(sig * _COMBINE + codes[0].astype(np.uint64))
+    cluster, moved = _group_by_digest(sig)
+    moved.sort()  # rows read in order: better locality than in digest order
+
+    same = np.ones(moved.size, dtype=bool)
+    for lo in range(0, moved.size, _ROWS_PER_PASS):  # batches bound the copied values
         part = slice(lo, lo + _ROWS_PER_PASS)
-        for col, key in zip(cols, keys):
-            same[part] &= _equal_rows(col, key, cand[part], cluster[cand[part]])
+        a, b = moved[part], cluster[moved[part]]
+        same[part] = sig[a] == sig[b]  # rows whose 32-bit digests merely collide
+        if codes is not None:
+            same[part] &= codes[0][a] == codes[0][b]
+        for col in hashed:
+            same[part] &= _equal_rows(col, a, b)
     if not same.all():
-        _regroup_exactly(cols, cluster, cand[~same])
+        _regroup_exactly(hashed, codes, cluster, moved[~same])
     return cluster
 
 
@@ -141,28 +190,74 @@ def _chunks(col: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
     return list(col.chunks) if isinstance(col, pa.ChunkedArray) else [col]
 
 
+def _few_distinct(col: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether a text column looks worth dictionary-encoding (few distinct values).
+
+    A seeded random sample of rows is encoded and the number of distinct
+    values in the whole column estimated from it.  The guess only picks the
+    faster route; both give the same labels.
+    """
+    n = len(col)
+    if n <= _SAMPLE_FROM:
+        return n <= _ENCODE_UP_TO
+    codes, distinct = _exact_codes(col.take(_sample_rows(n)))
+    return _estimate_distinct(np.bincount(codes, minlength=distinct)) <= _FEW_DISTINCT * n
+
+
+def _few_distinct_codes(codes: np.ndarray) -> bool:
+    """Whether combined codes look worth encoding again (as :func:`_few_distinct`; short
+    columns always are: a hash table of a few thousand integers is cheap)."""
+    n = len(codes)
+    if n <= _SAMPLE_FROM:
+        return True
+    sample = codes[_sample_rows(n).to_numpy()]
+    return _estimate_distinct(np.unique(sample, return_counts=True)[1]) <= _FEW_DISTINCT * n
+
+
+def _estimate_distinct(counts: np.ndarray) -> float:
+    """Chao1: distinct values in a population, from how often a sample saw each.
+
+    The values seen once and twice tell how many were not seen at all.
+    """
+    once, twice = int(np.count_nonzero(counts == 1)), int(np.count_nonzero(counts == 2))
+    return np.count_nonzero(counts) + once * (once - 1) / (2 * (twice + 1))
+
+
+def _sample_rows(n: int) -> pa.Array:
+    """Distinct row indices in ``range(n)`` to estimate from, ascending, the same every time."""
+    return _draw_rows(n, min(n // 8, max(_SAMPLE, int(4 * (max(_FEW_DISTINCT, 0.0) * n) ** 0.5))))
+
+
+@functools.lru_cache(maxsize=8)
+def _draw_rows(n: int, size: int) -> pa.Array:
+    rows = np.sort(np.random.default_rng(_SAMPLE_SEED).integers(0, n, size))
+    return pa.array(rows[np.r_[True, rows[1:] != rows[:-1]][: rows.size]])
+
+
 def _column_key(col: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """Per-row key of one column: a signature for bytes, exact codes otherwise."""
-    if _is_bytes(col.type):
-        # slices bound the transient window buffer (64 bytes per row)
-        parts = [_bytes_signature(c.slice(i, _ROWS_PER_PASS))
-                 for c in _chunks(col) for i in range(0, len(c), _ROWS_PER_PASS)]
-        return np.concatenate(parts) if parts else np.empty(0, dtype=np.uint64)
-    return _exact_codes(col)
+    """Per-row signature of a text or binary column."""
+    parts = [_bytes_signature(c) for c in _chunks(col)]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, dtype=np.uint64)
 
 
-def _exact_codes(col: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """int64 codes, equal exactly when values are equal (nulls get their own code)."""
-    if isinstance(col, pa.ChunkedArray):
-        col = col.combine_chunks()  # one dictionary for all rows
+def _exact_codes(col: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, int]:
+    """Integer codes, equal exactly when values are equal (nulls get their own code), and
+    how many there are.  Codes are numbered in order of first appearance (Arrow's hash
+    table numbers values as it meets them; the nested fallback does the same)."""
     try:
         enc = pc.dictionary_encode(col, null_encoding="encode")
     except pa.ArrowNotImplementedError:
         # Nested types (lists, structs, maps) have no hash kernel: group their
         # Python values instead (slow, but such key columns are rare).
         seen: dict = {}
-        return np.array([seen.setdefault(_freeze(v), len(seen)) for v in col.to_pylist()], dtype=np.int64)
-    return enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        codes = [seen.setdefault(_freeze(v), len(seen)) for v in col.to_pylist()]
+        return np.array(codes, dtype=np.int64), len(seen)
+    # A chunked input is encoded with one hash table: every chunk gets the final dictionary.
+    chunks = _chunks(enc)
+    if not chunks:
+        return np.empty(0, dtype=np.int64), 0
+    codes = [c.indices.to_numpy(zero_copy_only=False) for c in chunks]  # int32, read-only
+    return codes[0] if len(codes) == 1 else np.concatenate(codes), len(chunks[-1].dictionary)
 
 
 def _freeze(value):
@@ -176,13 +271,74 @@ def _freeze(value):
     return value
 
 
+def _combine_codes(encoded: list[tuple[np.ndarray, int]]) -> tuple[np.ndarray, int]:
+    """One exact int64 code per row for several columns' codes (and an upper bound on it)."""
+    codes, count = encoded[0]
+    for more, more_count in encoded[1:]:
+        if count * more_count >= 1 << 63:  # would overflow: renumber densely first
+            codes, count = _exact_codes(pa.array(codes))
+        codes = codes.astype(np.int64)
+        codes *= more_count
+        codes += more
+        count *= more_count
+    return codes, count
+
+
+def _labels_of_codes(codes: np.ndarray, count: int) -> np.ndarray:
+    """Cluster labels from codes numbered in order of first appearance: no sort needed.
+
+    The first occurrences are where the running maximum of the codes grows.
+    If the codes turn out not to be numbered that way, fall back to sorting.
+
+    >>> _labels_of_codes(np.array([0, 1, 0, 2, 1]), 3).tolist()
+    [0, 1, 0, 3, 1]
+    """
+    top = np.maximum.accumulate(codes)
+    new = np.empty(codes.size, dtype=bool)
+    new[:1] = True
+    np.greater(top[1:], top[:-1], out=new[1:])
+    first = np.flatnonzero(new)
+    if first.size != count or not np.array_equal(codes[first], np.arange(count)):
+        return _first_of_groups(codes)
+    return first[codes]
+
+
 def _offsets_and_data(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """int64 value offsets (starting at 0) and the byte buffer they index."""
     width = np.int32 if pa.types.is_string(arr.type) or pa.types.is_binary(arr.type) else np.int64
     _, obuf, dbuf = arr.buffers()[:3]
     off = np.frombuffer(obuf, dtype=width)[arr.offset : arr.offset + len(arr) + 1].astype(np.int64)
     data = np.frombuffer(dbuf, dtype=np.uint8) if dbuf is not None else np.empty(0, np.uint8)
-    return off - off[0], data[off[0] : off[-1]]
+    if off[0]:
+        data = data[off[0] : off[-1]]
+        off -= off[0]
+    return off, data[: off[-1]]
+
+
+def _low_bytes(count: np.ndarray) -> np.ndarray:
+    """uint64 masks selecting the lowest ``count`` (0..8) bytes."""
+    count = np.asarray(count, dtype=np.uint64)
+    partial = (np.uint64(1) << (count * np.uint64(8) % np.uint64(64))) - np.uint64(1)
+    return np.where(count >= 8, _ALL_ONES, partial)
+
+
+def _window_masks() -> tuple[np.ndarray, np.ndarray]:
+    """Lane masks for short values, indexed by the value's length capped at 32.
+
+    A value of length ``l < 32`` fills only the low ``l`` bytes of its head
+    window and the high ``l`` bytes of its tail window; the rest belongs to
+    its neighbours and is zeroed.
+    """
+    length = np.arange(_WINDOW + 1)[:, None]
+    lane = 8 * np.arange(_LANES)[None, :]
+    return _low_bytes(np.clip(length - lane, 0, 8)), ~_low_bytes(np.clip(_WINDOW - length - lane, 0, 8))
+
+
+_HEAD_MASK, _TAIL_MASK = _window_masks()
+# Both masks of a whole window at once: window r holds the tail of value r - 1 (lanes 0-3)
+# and the head of value r (lanes 4-7); index (capped length of r - 1) * 33 + (that of r).
+_PAIR_MASK = np.concatenate(np.broadcast_arrays(_TAIL_MASK[:, None, :], _HEAD_MASK[None, :, :]), axis=2) \
+    .reshape((_WINDOW + 1) ** 2, 2 * _LANES)
 
 
 def _bytes_signature(arr: pa.Array) -> np.ndarray:
@@ -190,52 +346,64 @@ def _bytes_signature(arr: pa.Array) -> np.ndarray:
     if len(arr) == 0:
         return np.empty(0, dtype=np.uint64)
     off, data = _offsets_and_data(arr)
-    length = np.diff(off)
-    # Value i ends where value i+1 starts, so one 64-byte window centred on
-    # each boundary holds the tail of one value and the head of the next:
-    # one memory access per row instead of two.
-    win = _windows(data, off - _WINDOW)
-    head, tail = win[:-1, _LANES:], win[1:, :_LANES]
-    short = np.flatnonzero(length < _WINDOW)
-    if short.size:
-        # Zero the bytes that belong to neighbouring values: a short value
-        # fills the low bytes of its head window and the high bytes of its tail.
-        lane = 8 * np.arange(_LANES)
-        keep_low = np.clip(length[short, None] - lane, 0, 8).astype(np.uint64)
-        drop_low = np.clip(_WINDOW - length[short, None] - lane, 0, 8).astype(np.uint64)
-        head[short] &= _low_bytes(keep_low)
-        tail[short] &= ~_low_bytes(drop_low)
-    # uint64 matmul wraps mod 2**64, as a hash should (and beats summing lanes)
-    sig = length.astype(np.uint64) * _MULS[0] + head @ _MULS[1 : 1 + _LANES] + tail @ _MULS[1 + _LANES :]
-    sig = _fmix64(sig)
+    sig = np.empty(len(arr), dtype=np.uint64)
+    # Blocks of rows keep each block's windows (64 bytes a row) in cache.
+    for lo in range(0, len(arr), _SIGNATURE_ROWS):
+        block = off[lo : lo + _SIGNATURE_ROWS + 1]
+        length = np.diff(block)
+        # Value i ends where value i+1 starts, so one 64-byte window centred on
+        # each boundary holds the tail of one value and the head of the next:
+        # one memory access per row instead of two.
+        win = _windows(data, block)
+        short = np.count_nonzero(length < _WINDOW)
+        if short:  # zero the bytes that belong to neighbouring values
+            capped = np.minimum(length, _WINDOW)
+            if short * 16 > len(length):  # many short values: mask every window at once
+                pair = np.full(len(win), _WINDOW * (_WINDOW + 1) + _WINDOW, dtype=np.int64)
+                pair[1:] += (capped - _WINDOW) * (_WINDOW + 1)  # the value before the boundary
+                pair[:-1] += capped - _WINDOW  # the value after it
+                win &= _PAIR_MASK.take(pair, axis=0)
+            else:
+                rows = np.flatnonzero(length < _WINDOW)
+                win[rows, _LANES:] &= _HEAD_MASK.take(capped[rows], axis=0)
+                win[rows + 1, :_LANES] &= _TAIL_MASK.take(capped[rows], axis=0)
+        # uint64 matmul wraps mod 2**64, as a hash should (and beats summing lanes)
+        out = sig[lo : lo + len(length)]
+        np.matmul(win[:-1, _LANES:], _MULS[1 : 1 + _LANES], out=out)
+        out += win[1:, :_LANES] @ _MULS[1 + _LANES :]
+        out += length.view(np.uint64) * _MULS[0]
+    # No finaliser: the high half, which the grouping sorts on, already depends on every
+    # input byte (a product's high bits depend on all of a factor's lower bits).
     if arr.null_count:
         sig[~_bools(arr.is_valid())] = _NULL_SIG
     return sig
 
 
-def _low_bytes(count: np.ndarray) -> np.ndarray:
-    """uint64 masks selecting the lowest ``count`` (0..8) bytes."""
-    partial = (np.uint64(1) << (count * np.uint64(8) % np.uint64(64))) - np.uint64(1)
-    return np.where(count >= 8, _ALL_ONES, partial)
+def _windows(data: np.ndarray, off: np.ndarray) -> np.ndarray:
+    """``(len(off), 8)`` uint64: bytes ``[o - 32, o + 32)`` as little-endian lanes, zero outside ``data``.
 
-
-def _windows(data: np.ndarray, pos: np.ndarray) -> np.ndarray:
-    """``(len(pos), 8)`` uint64: bytes ``[p, p + 64)`` as little-endian lanes, zero outside ``data``."""
+    ``off`` is ascending, so only a prefix and a suffix of the windows can overhang the buffer.
+    """
     k, width = len(data), 2 * _WINDOW
-    if k >= width:
+    pos = off - _WINDOW
+    if k >= width:  # windows [start, stop) lie inside the buffer
+        start, stop = np.searchsorted(pos, 0), np.searchsorted(pos, k - width, side="right")
+        edge = np.r_[0:start, stop : len(pos)]
         # A stride-1 view of 64-byte records: one gather copies a whole window.
         view = np.ndarray(shape=(k - width + 1,), dtype=f"V{width}", buffer=data, strides=(1,))
-        out = view[np.clip(pos, 0, k - width)].view("<u8").reshape(-1, width // 8)
+        pos[:start] = 0
+        pos[stop:] = k - width
+        out = view[pos].view("<u8").reshape(-1, width // 8)
     else:
         out = np.zeros((len(pos), width // 8), dtype=np.uint64)
-    edge = np.flatnonzero((pos < 0) | (pos > k - width))
+        edge = np.arange(len(pos))
     if edge.size:  # the first and last few windows overhang the buffer: zero-padded copies
         lo = max(k - width, 0)
         front = np.zeros(3 * width, dtype=np.uint8)
         front[width : width + min(k, 2 * width)] = data[: 2 * width]
         back = np.zeros(2 * width, dtype=np.uint8)
         back[: k - lo] = data[lo:]
-        p = pos[edge]
+        p = off[edge] - _WINDOW
         neg = p < 0
         src = np.where(neg, p + width, p - lo + front.size)
         both = np.concatenate((front, back))
@@ -254,35 +422,69 @@ def _fmix64(h: np.ndarray) -> np.ndarray:
     return h
 
 
+def _group_by_digest(keys: np.ndarray, exact: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Label each row with the smallest row whose key has the same 32-bit digest; and
+    the rows so labelled with another row.
+
+    Rows with equal keys always share a label.  Rows with different keys share
+    one only where their digests collide (exactly never with ``exact``: the
+    keys are codes below 2**32, their own digest), which callers check.  One
+    sort of ``digest << 32 | row`` both finds the repeated digests and orders
+    each group by row, so its first entry is its smallest row.
+
+    >>> first, moved = _group_by_digest(np.array([7, 3, 7, 3, 9]), exact=True)
+    >>> first.tolist(), sorted(moved.tolist())
+    ([0, 1, 0, 1, 4], [2, 3])
+    """
+    n = len(keys)
+    if n > _DIGEST_VALUES:  # row numbers do not fit beside the digest
+        first = _first_of_groups(keys)
+        return first, np.flatnonzero(first != np.arange(n))
+    if exact:
+        packed = keys.astype(np.uint64)
+    elif keys.dtype == np.uint64:  # signatures: well mixed, the top half will do
+        packed = keys >> np.uint64(32)
+    else:
+        packed = _fmix64(keys.astype(np.uint64)) >> np.uint64(32)
+    packed <<= np.uint64(32)
+    packed |= np.arange(n, dtype=np.uint64)
+    packed.sort()  # numpy's SIMD sort: several times faster than an argsort
+    digest = packed >> np.uint64(32)
+    pos = np.flatnonzero(digest[1:] == digest[:-1])
+    first = np.arange(n, dtype=np.int64)
+    if pos.size == 0:
+        return first, first[:0]
+    pos += 1  # sorted positions of the rows that are not first in their group
+    # Each run of consecutive such positions belongs to the group starting just before it.
+    start = np.empty(pos.size, dtype=bool)
+    start[0] = True
+    np.not_equal(pos[1:], pos[:-1] + 1, out=start[1:])
+    head = np.where(start, pos - 1, 0)
+    np.maximum.accumulate(head, out=head)
+    moved = (packed[pos] & _LOW32).astype(np.int64)
+    first[moved] = (packed[head] & _LOW32).astype(np.int64)
+    return first, moved
+
+
 def _first_of_groups(keys: np.ndarray) -> np.ndarray:
-    """For each position, the smallest position holding the same key.
+    """For each position, the smallest position holding the same key (exact, any keys).
 
     >>> _first_of_groups(np.array([7, 3, 7, 3, 9])).tolist()
     [0, 1, 0, 1, 4]
     """
     n = len(keys)
     first = np.arange(n, dtype=np.int64)
-    # Sorting values is ~3x faster than argsort, and usually few keys repeat:
-    # find the repeated values first, then argsort only the rows that might
-    # hold one (a bitmap on the low key bits gives a small superset).
-    ordered = np.sort(keys)
-    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
-    if repeated.size == 0:
+    if n < 2:
         return first
-    bits = min(max(repeated.size.bit_length() + 3, 10), 26)  # ~8 slots per repeated key, <= 64 MiB
-    low = np.asarray((1 << bits) - 1, dtype=keys.dtype)
-    table = np.zeros(1 << bits, dtype=bool)
-    table[repeated & low] = True
-    cand = np.flatnonzero(table[keys & low])
     # Unstable argsort is fine: the group minimum is taken explicitly.
-    order = np.argsort(keys[cand])
-    members, gk = cand[order], keys[cand[order]]
-    new = np.empty(members.size, dtype=bool)
+    order = np.argsort(keys)
+    gk = keys[order]
+    new = np.empty(n, dtype=bool)
     new[0] = True
     np.not_equal(gk[1:], gk[:-1], out=new[1:])
     starts = np.flatnonzero(new)
-    sizes = np.diff(np.append(starts, members.size))
-    first[members] = np.repeat(np.minimum.reduceat(members, starts), sizes)
+    sizes = np.diff(np.append(starts, n))
+    first[order] = np.repeat(np.minimum.reduceat(order, starts), sizes)
     return first
 
 
@@ -291,10 +493,8 @@ def _take(col: pa.Array | pa.ChunkedArray, idx: np.ndarray) -> pa.Array:
     return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
 
 
-def _equal_rows(col, key: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Whether row ``a[i]`` equals row ``b[i]`` in ``col`` (nulls equal nulls)."""
-    if not _is_bytes(col.type):
-        return key[a] == key[b]  # exact codes
+def _equal_rows(col, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Whether row ``a[i]`` equals row ``b[i]`` in a text or binary ``col`` (nulls equal nulls)."""
     both = _take(col, np.concatenate((a, b)))  # one gather for both sides
     left, right = both.slice(0, a.size), both.slice(a.size)
     eq = _bools(pc.equal(left, right))  # null (read as False) where a side is null
@@ -316,13 +516,21 @@ def _bools(arr: pa.BooleanArray) -> np.ndarray:
     return values
 
 
-def _regroup_exactly(cols, cluster: np.ndarray, mismatched: np.ndarray) -> None:
-    """Relabel, in place and exactly, every signature group containing a mismatch."""
-    groups = np.unique(cluster[mismatched])
-    members = np.flatnonzero(np.isin(cluster, groups))  # ascending
-    first = np.zeros(members.size, dtype=np.int64)
-    for col in cols:
-        codes = _exact_codes(_take(col, members))
-        # both factors are < members.size < 2**31, so the product fits in int64
-        first = _first_of_groups(first * (int(codes.max()) + 1) + codes)
-    cluster[members] = members[first]
+def _regroup_exactly(hashed, codes, cluster: np.ndarray, mismatched: np.ndarray) -> None:
+    """Relabel, in place and exactly, the rows found to differ from their group's first row.
+
+    Such a row differs from every row that matched the first one, and equals
+    no row outside its group (equal rows share a digest), so it can only
+    equal other mismatched rows of its group: one that is the only mismatch
+    of its group is a first occurrence itself; the others are grouped again
+    on exact codes of their values.
+    """
+    _, at, count = np.unique(cluster[mismatched], return_inverse=True, return_counts=True)
+    alone = count[at] == 1
+    cluster[mismatched[alone]] = mismatched[alone]
+    rest = np.sort(mismatched[~alone])
+    if rest.size:
+        encoded = [_exact_codes(_take(col, rest)) for col in hashed]
+        if codes is not None:
+            encoded.append(_exact_codes(pa.array(codes[0][rest])))
+        cluster[rest] = rest[_first_of_groups(_combine_codes(encoded)[0])]

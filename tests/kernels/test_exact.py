@@ -28,12 +28,34 @@ def reference(rows: list[tuple]) -> list[int]:
     return [first.setdefault(tuple(key(v) for v in r), i) for i, r in enumerate(rows)]
 
 
+# Routes through the kernel: text columns dictionary-encoded (few distinct values), all
+# hashed to signatures and verified (many distinct values), or as the sample decides.
+ROUTES = {
+    "encode": {"_ENCODE_UP_TO": 1 << 62, "_SAMPLE_FROM": 1 << 62},
+    "signature": {"_ENCODE_UP_TO": 0, "_SAMPLE_FROM": 0, "_FEW_DISTINCT": -1.0},
+    "sampled": {"_ENCODE_UP_TO": 0, "_SAMPLE_FROM": 0},
+}
+
+
+def grouped(arrays, route: str) -> np.ndarray:
+    """duplicate_groups with text columns forced down one route."""
+    saved = {name: getattr(exact, name) for name in ROUTES[route]}
+    try:
+        for name, value in ROUTES[route].items():
+            setattr(exact, name, value)
+        return duplicate_groups(arrays)
+    finally:
+        for name, value in saved.items():
+            setattr(exact, name, value)
+
+
 def check(columns: list[list], types: list[pa.DataType]) -> np.ndarray:
     arrays = [pa.array(c, t) for c, t in zip(columns, types)]
-    cluster = duplicate_groups(arrays)
-    assert cluster.dtype == np.int64
     rows = list(zip(*columns)) if columns[0] else []
-    assert cluster.tolist() == reference(rows)
+    for route in ROUTES:
+        cluster = grouped(arrays, route)
+        assert cluster.dtype == np.int64
+        assert cluster.tolist() == reference(rows), route
     if rows:
         # pandas treats None and NaN alike; Arrow (and dsc) keep NaN a value, distinct from null
         columns = [["<null>" if v is None else v for v in c] for c in columns]
@@ -156,6 +178,39 @@ def test_matches_pandas_on_random_tables(data, n, kinds):
 
 
 def test_work_split_into_passes_gives_the_same_labels(monkeypatch):
-    monkeypatch.setattr(exact, "_ROWS_PER_PASS", 3)  # signature slices and verification batches
+    monkeypatch.setattr(exact, "_ROWS_PER_PASS", 3)  # verification batches
+    monkeypatch.setattr(exact, "_SIGNATURE_ROWS", 2)  # signature blocks
     values = ["a" * 40, "b", None, "a" * 40, "b", "", "c" * 70, "c" * 70, None, "", "b"]
     check([values, [1, 1, 2, 1, 1, 0, 3, 3, 2, 0, 1]], [pa.string(), pa.int64()])
+
+
+@pytest.mark.parametrize("collide", ["digest", "everything"])
+def test_exact_when_digests_collide(monkeypatch, collide):
+    # Every 32-bit digest equal (a finaliser returning zeros also zeroes combined
+    # signatures), or digests hashed because the codes do not fit in 32 bits.
+    if collide == "everything":
+        monkeypatch.setattr(exact, "_fmix64", lambda h: np.zeros_like(h))
+    monkeypatch.setattr(exact, "_DIGEST_VALUES", 4)
+    rng = np.random.default_rng(11)
+    words = ["ab", "ba", "", None, "x" * 50, "x" * 49 + "y"]
+    a = [words[i] for i in rng.integers(0, len(words), 200)]
+    b = [int(i) for i in rng.integers(0, 3, 200)]
+    c = [words[i] for i in rng.integers(0, 3, 200)]
+    check([a, b, c], [pa.string(), pa.int64(), pa.large_string()])
+    check([b, b], [pa.int64(), pa.int64()])
+
+
+def test_sample_picks_the_route_for_larger_columns():
+    rng = np.random.default_rng(5)
+    n = 50_000
+    few = pa.array([f"value {i}" for i in rng.integers(0, 40, n)])
+    many = pa.array([f"value {i}" for i in rng.permutation(n)])
+    assert exact._few_distinct(few) and not exact._few_distinct(many)
+    both = pa.array([f"v{i % 7}" for i in range(n)])
+    for columns in ([few], [many], [few, both], [many, few]):
+        rows = list(zip(*(c.to_pylist() for c in columns)))
+        assert duplicate_groups(columns).tolist() == reference(rows)
+
+
+def test_codes_out_of_first_appearance_order_still_group_exactly():
+    assert exact._labels_of_codes(np.array([2, 0, 2, 1, 0]), 3).tolist() == [0, 1, 0, 3, 1]
