@@ -134,30 +134,32 @@ def enforce(plan: Plan, base_dir: Path, permissions: Permissions, environ: Mappi
         for line, what, path in _files_read(plan, base):
             real = path.resolve()
             if not real.is_relative_to(root):
-                refusals.append(f"line {line}: {what} {_shown(path, base)} leads to {real}, outside the project "
-                                f"{root}; move it into the project, or pass --allow-outside-project")
+                refusals.append((line, f"{what} {_shown(path, base)}, which resolves to {real}, outside the "
+                                       f"project {root}; move it into the project, or pass --allow-outside-project"))
     if refusals:
         raise RunError("the run needs what the operator has not allowed; nothing was read or sent:\n  "
-                       + "\n  ".join(refusals), exit_code=2)
+                       + "\n  ".join(f"line {line}: {text}" for line, text in sorted(refusals, key=lambda r: r[0])),
+                       exit_code=2)
 
 
-def _endpoint_refusals(plan: Plan, base: Path, permissions: Permissions, env: Mapping[str, str]) -> Iterator[str]:
+def _endpoint_refusals(plan: Plan, base: Path, permissions: Permissions,
+                       env: Mapping[str, str]) -> Iterator[tuple[int, str]]:
     for rule in plan.augment:
         if rule.backend != "endpoint" or not rule.endpoint or permissions.allows(rule.endpoint, rule.key_env):
             continue
         pinned = sorted({a.key_env for a in permissions.endpoints if a.covers(rule.endpoint)})
         if pinned:
-            yield (f"line {rule.line}: {rule.id} would send {rule.key_env or 'no key'} (key_env) to {rule.endpoint}, "
-                   f"which is allowed only with the key in {', '.join(pinned)}")
+            yield rule.line, (f"{rule.id} would send {rule.key_env or 'no key'} (key_env) to {rule.endpoint}, "
+                              f"which is allowed only with the key in {', '.join(pinned)}")
         else:
-            yield (f"line {rule.line}: {rule.id} sends rows to {rule.endpoint}, which is not allowed; "
-                   f"if you trust it, pass --allow-endpoint {rule.endpoint} (or list it in {ENV_ENDPOINTS})")
+            yield rule.line, (f"{rule.id} sends rows to {rule.endpoint}, which is not allowed; "
+                              f"if you trust it, pass --allow-endpoint {rule.endpoint} (or list it in {ENV_ENDPOINTS})")
     hub = env.get("HF_ENDPOINT", "https://huggingface.co")
     for src in plan.sources:
         if src.hub is None or (base / src.hub.id).is_dir() or permissions.hub_offline or permissions.allows(hub):
             continue
-        yield (f"line {src.line}: source {src.name} would download {src.hub.id} from {hub}, which is not allowed; "
-               f"pass --allow-endpoint {hub}, or set HF_HUB_OFFLINE=1 to read the local cache only")
+        yield src.line, (f"source {src.name} would download {src.hub.id} from {hub}, which is not allowed; "
+                         f"pass --allow-endpoint {hub}, or set HF_HUB_OFFLINE=1 to read the local cache only")
 
 
 def _files_read(plan: Plan, base: Path) -> Iterator[tuple[int, str, Path]]:

@@ -172,7 +172,7 @@ def test_a_data_file_linked_out_of_the_project_stops_the_run(tmp_path):
     spec, outside = _linked_project(tmp_path)
     result = runner.invoke(app, ["run", str(spec), "--out", str(tmp_path / "out")])
     assert result.exit_code == EXIT_SPEC_ERROR
-    assert f"line 5: file pattern 'data/*.jsonl' matches data/b.jsonl leads to {outside / 'secret.jsonl'}, " \
+    assert f"line 5: file pattern 'data/*.jsonl' matches data/b.jsonl, which resolves to {outside / 'secret.jsonl'}, " \
            f"outside the project {spec.parent}; move it into the project, or pass --allow-outside-project" \
            in result.output.replace("\n", "")
     assert not (tmp_path / "out").exists()
@@ -211,7 +211,7 @@ def test_every_kind_of_file_read_is_checked(tmp_path):
     with pytest.raises(RunError) as refused:
         enforce(plan, project, Permissions.from_operator(["http://127.0.0.1:9"], environ={}), environ={})
     lines = str(refused.value).splitlines()[1:]
-    assert [line.split(" leads to ")[0].strip() for line in lines] == [
+    assert [line.split(", which resolves to ")[0].strip() for line in lines] == [
         "line 13: labelled-pairs file pairs.json", "line 15: annotation file ann.jsonl",
         "line 23: prompt template t.j2", "line 24: model folder models/opus-en-de", "line 26: export template e.j2"]
     assert refused.value.exit_code == EXIT_SPEC_ERROR
