@@ -70,7 +70,8 @@ def _write_project(folder: Path, url: str) -> Path:
     spec.write_text("dataset aug version 1 {\n  seed 3\n  locale en_US\n}\n\n"
                     'source rows {\n  files "rows.jsonl"\n  key id\n}\n\n'
                     "split by id {\n  train 1\n}\n\n"
-                    f'augment train {{\n  paraphrase prompt ratio 0.5 endpoint "{url}" model "m" key_env {KEY_ENV}\n}}\n',
+                    f'augment train {{\n  paraphrase prompt ratio 0.5 endpoint "{url}" model "m" '
+                    f"key_env {KEY_ENV}\n}}\n",
                     encoding="utf-8")
     return spec
 
