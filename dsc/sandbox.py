@@ -1,7 +1,8 @@
 """The one jinja2 environment user templates render in (export templates, prompt templates).
 
 It is jinja2's immutable sandbox, where a template may print data only (printing a function,
-class or other Python object is an error rather than a leaked repr), and may not exhaust memory
+class or other Python object, or turning one into text by `~`, a filter, `%`, `str.format` or
+inside a list, is an error rather than a leaked repr), and may not exhaust memory
 or CPU: each bound below fails with a SecurityError instead.
 
 - `*` may build at most MAX_REPEAT items or characters; an integer `**` or `*` at most
@@ -47,6 +48,7 @@ MAX_TEXT = 100_000_000  # characters or items built per render; characters outpu
 _DATA = (str, int, float, bool, Decimal, date, list, tuple, dict)
 _CONTAINERS = (list, tuple, dict, set, frozenset)
 _BUILT = (str, bytes, list, tuple, dict)
+_LEAVES = (str, bytes, int, float, Decimal, date, type(None), Undefined)  # bool is an int
 
 
 class _Budget:
@@ -92,12 +94,21 @@ def _budget(eval_ctx) -> _Budget:
         return eval_ctx.dsc_budget
 
 
+def _data_leaf(value) -> None:
+    """Refuse to turn anything but data into text: the text of a function, class or other
+    object (`<function … at 0x…>`) is a repr, not data."""
+    if not isinstance(value, _LEAVES):
+        raise SecurityError(f"a template may turn data only into text, not a {type(value).__name__}")
+
+
 def _text_len(value, limit: int = MAX_TEXT, indent: int = 0) -> int:
     """About len(str(value)) (exact for text), counted only until it passes `limit`; `indent`
-    adds what an indented dump adds per nested item. A list met twice is measured once."""
+    adds what an indented dump adds per nested item. A list met twice is measured once. Raises
+    SecurityError for an item that is not data (see `_data_leaf`)."""
     if isinstance(value, (str, bytes)):
         return len(value)
     if not isinstance(value, _CONTAINERS):
+        _data_leaf(value)
         return value.bit_length() // 4 + 1 if isinstance(value, int) else 1
     total, sizes, seen = 0, {}, []
     stack = [[value, _items_of(value), 4]]  # [container, its items, its size so far]
@@ -114,6 +125,7 @@ def _text_len(value, limit: int = MAX_TEXT, indent: int = 0) -> int:
                     total += 4 + pad
                     break
             else:
+                _data_leaf(item)
                 n = (item.bit_length() // 4 if isinstance(item, int) else 0) + 3 + pad
             frame[2] += n
             total += n
@@ -218,12 +230,16 @@ class _Formatter(SandboxedFormatter):
     def convert_field(self, value, conversion):
         if conversion and isinstance(value, _CONTAINERS):
             self._add(_text_len(value, MAX_TEXT - self._size))
+        elif conversion:
+            _data_leaf(value)
         return super().convert_field(value, conversion)
 
     def format_field(self, value, format_spec):
         _check_spec(format_spec)
         if isinstance(value, _CONTAINERS):
             self._add(_text_len(value, MAX_TEXT - self._size))
+        else:
+            _data_leaf(value)
         result = super().format_field(value, format_spec)
         self._add(len(result))
         return result
@@ -365,8 +381,8 @@ def _bounded_filter(name: str, filter_):
                     budget.step(len(value))
                 except TypeError:  # a generator: its source was counted
                     pass
-            if name in _STRINGIFYING and isinstance(value, _CONTAINERS):
-                budget.check(budget.text_len(value))
+            if name in _STRINGIFYING:
+                budget.check(budget.text_len(value))  # also refuses an object's repr
             if check is not None:
                 value, args, kwargs = check(budget, context, value, *args, **kwargs)
         first = {"context": (context,), "eval_context": (context.eval_ctx,),
@@ -503,8 +519,10 @@ class DataSandbox(ImmutableSandboxedEnvironment):
 
     def __init__(self, *, none_as: str | None = None, **options):
         # `none_as`: what a None prints as ("" for exports); None keeps jinja's own "None".
+        # optimized=False: jinja2 would fold constant expressions at compile time, outside the checks
+        # below (`"x".upper ~ ""` became a repr before any hook ran).
         super().__init__(finalize=pass_eval_context(lambda eval_ctx, value: self._finalize(eval_ctx, value, none_as)),
-                         **options)
+                         **{"optimized": False, **options})
         self.globals["lipsum"] = _lipsum
         self.filters["wordwrap"] = _wordwrap
         self.filters = {name: _bounded_filter(name, f) for name, f in self.filters.items()}

@@ -140,7 +140,12 @@ def test_run_plan_stops_with_exit_2_and_writes_nothing(payload, tmp_path):
 # (a class path or a function with its memory address). Fixable with a `finalize` that refuses
 # non-data values (see docs/reliability.md, "Known gaps").
 REPR_LEAKS = ["{{ self }}", "{{ range }}", "{{ lipsum }}", "{{ cycler }}", "{{ joiner() }}", "{{ namespace }}",
-              "{{ dict }}", "{{ row.items }}", "{{ 'x'.format_map }}", "{{ cycler('a').next }}"]
+              "{{ dict }}", "{{ row.items }}", "{{ 'x'.format_map }}", "{{ cycler('a').next }}",
+              # turned into text on the way: `~`, filters, `%`, format, containers, constant folding
+              "{{ lipsum ~ '' }}", "{{ lipsum | string }}", "{{ lipsum | upper }}", "{{ lipsum | pprint }}",
+              "{{ [lipsum] }}", "{{ {'a': cycler} }}", "{{ [lipsum] | join(',') }}", "{{ '%s' % lipsum }}",
+              "{{ '{}'.format(lipsum) }}", "{{ '{!r}'.format(row.items) }}", "{{ 'x'.upper ~ '' }}",
+              "{{ ('x'.upper ~ '') | length }}", "{{ row.items | string | length }}"]
 
 
 @pytest.mark.parametrize("payload", REPR_LEAKS)
