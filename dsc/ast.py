@@ -46,13 +46,21 @@ class Num(Node):
 Value = Name | Str | Num
 
 
-def first_option(options: tuple, key: str):
-    """The value of the first option named `key` (an option node has `key` and `value`), or None.
+class FirstOption:
+    """A read-only attribute of a node with `options`: the value of its first option named like
+    the attribute, or None (a repeat is DSC214; the checks see every option).
 
-    >>> first_option((AugOption("ratio", Num(Decimal(1))), AugOption("ratio", Num(Decimal(2)))), "ratio").value
-    Decimal('1')
+    >>> Hub(Str("org/x"), (HubOption("split", Name("a")), HubOption("split", Name("b")))).split.value
+    'a'
     """
-    return next((o.value for o in options if o.key == key), None)
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.key = name
+
+    def __get__(self, node, owner=None):
+        if node is None:
+            return self
+        return next((o.value for o in node.options if o.key == self.key), None)
 
 
 # ── header ──────────────────────────────────────────────────────────────────────────────
@@ -106,17 +114,9 @@ class Hub(Node):
     id: Str
     options: tuple[HubOption, ...] = ()
 
-    @property
-    def split(self) -> Name | None:
-        return first_option(self.options, "split")
-
-    @property
-    def revision(self) -> Str | None:
-        return first_option(self.options, "revision")
-
-    @property
-    def config(self) -> Name | None:
-        return first_option(self.options, "config")
+    split = FirstOption()
+    revision = FirstOption()
+    config = FirstOption()
 
 
 @dataclass(frozen=True)
@@ -339,13 +339,8 @@ class SplitBlock(Node):
     options: tuple[SplitOption, ...]
     parts: tuple[SplitPart, ...]
 
-    @property
-    def stratify(self) -> Name | None:
-        return first_option(self.options, "stratify")
-
-    @property
-    def seed(self) -> Num | None:
-        return first_option(self.options, "seed")
+    stratify = FirstOption()
+    seed = FirstOption()
 
 
 # ── augment ─────────────────────────────────────────────────────────────────────────────
@@ -397,13 +392,8 @@ class Export(Node):
     path: Str
     options: tuple[ExportOption, ...] = ()
 
-    @property
-    def shape(self) -> Name | None:
-        return first_option(self.options, "shape")
-
-    @property
-    def template(self) -> Str | None:
-        return first_option(self.options, "template")
+    shape = FirstOption()
+    template = FirstOption()
 
 
 # ── gate ────────────────────────────────────────────────────────────────────────────────
