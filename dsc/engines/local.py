@@ -145,7 +145,7 @@ def run_plan(plan: Plan, base_dir: Path, out_dir: Path, workers: int = 1,
                        augment=augmented)
     note("gathering stats and judging gates")
     result.stats = build_stats(plan, result, result.annotations)
-    note("writing outputs")
+    note(outputs.progress_note(plan))
     result.manifest = outputs.write(out_dir, plan, result, base_dir)
     return result
 

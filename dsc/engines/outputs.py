@@ -252,6 +252,11 @@ def _place(staged: Path, target: Path) -> None:
     _clear(old)
 
 
+def progress_note(plan) -> str:
+    """What `write` is doing, for the spinner (the fine-tuning comparison can take seconds)."""
+    return "writing outputs" + (" and comparing fine-tuning methods on the train split" if plan.finetune else "")
+
+
 def write(out_dir: Path, plan, result, base_dir: Path | None = None) -> dict:
     """Write all outputs of a run and return the manifest (paths in the plan resolve against `base_dir`)."""
     from dsc.engines.export import render_exports

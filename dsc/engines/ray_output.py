@@ -35,7 +35,7 @@ def write_outputs(run, result) -> dict:
     try:
         run.note("writing shards (workers)")
         shards = _write_shards(run, staging)
-        run.note("writing outputs")
+        run.note(outputs.progress_note(run.plan))
         manifest = outputs.write(out_dir, run.plan, result, run.base_dir)
     except BaseException:
         _clear(staging)
