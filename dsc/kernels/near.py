@@ -38,7 +38,12 @@ Python loop per row or per shingle):
    failing the exact length filter ``min/max size < threshold`` are dropped;
    for the rest, 64 left rows at a time each own one bit of a per-rank mark
    word, and a pair's intersection is a count of marked ranks in the right
-   row: gathers only, no per-pair Python.  A pair is kept iff
+   row: gathers only, no per-pair Python.  Ranks are numbered rarest first,
+   and the right row's first few (rarest) ranks are probed before the rest:
+   a pair whose hits plus unprobed ranks cannot reach the threshold is
+   dropped there (exact pruning; on template-heavy data, where most candidate
+   pairs share the template but not the rare words, it skips most probes).
+   Pairs are verified in slices, which bounds the per-pair arrays.  A pair is kept iff
    ``|A & B| / |A | B| >= threshold`` exactly (up to 64-bit shingle-hash
    collisions), so LSH only affects recall, never precision.
 5. **Clusters.**  Verified pairs are the edges of a graph; each row is
@@ -85,6 +90,7 @@ _CHUNK_ROWS = 32_768  # rows shingled at once: bounds transient memory
 _BLOCK_SHINGLES = 32_768  # MinHash block: big enough to amortise call overhead,
 _PERM_GROUP = 16  # x 16 permutations = 4 MiB of uint64, small enough to stay in cache
 _PAIR_BLOCK = 2_000_000  # max set elements probed per verification step
+_VERIFY_PAIRS = 1 << 18  # candidate pairs verified per slice: bounds per-pair arrays
 _RADIX_MIN = 1 << 20  # argsorts at least this long bucket by top bits first
 # Error weights for lsh_params.  Exact verification removes false positives,
 # so they cost only time, while false negatives are lost recall.  Real data
@@ -425,10 +431,12 @@ def _ragged_arange(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 
 def _row_sets(arr, rows: np.ndarray, ngram: int, unit: str) -> tuple[np.ndarray, np.ndarray, int]:
-    """Shingle sets of ``rows`` as CSR over dense ranks: (offsets, sorted ranks, U).
+    """Shingle sets of ``rows`` as CSR over dense ranks: (offsets, ranks, U).
 
-    Ranks number the distinct shingle hashes 0..U-1 (order of the hash values),
-    so sets can be compared and marked with small integer arrays.
+    Ranks number the distinct shingles 0..U-1 rarest first (by how many of
+    ``rows`` hold them, ties by hash value), and each row lists its ranks in
+    increasing order, so a row's rarest shingles come first: the ones most
+    likely to be missing from a dissimilar row (see :func:`_verify`).
     """
     parts, offs = [], [np.zeros(1, dtype=np.int64)]
     for lo in range(0, rows.size, _CHUNK_ROWS):
@@ -447,37 +455,55 @@ def _row_sets(arr, rows: np.ndarray, ngram: int, unit: str) -> tuple[np.ndarray,
     keys = _sorted_unique(keys)
     seg = np.searchsorted(keys, np.arange(rows.size + 1, dtype=np.int64) * u)
     keys %= u
+    # Renumber rarest first (stable: ties keep hash order) and re-sort each row's ranks.
+    rare = np.empty(int(u), dtype=np.int64)
+    rare[np.argsort(np.bincount(keys, minlength=int(u)), kind="stable")] = np.arange(u, dtype=np.int64)
+    base = np.repeat(np.arange(rows.size, dtype=np.int64) * u, np.diff(seg))
+    keys = rare[keys]
+    keys += base
+    keys.sort()
+    keys -= base
     return seg, keys, int(u)
 
 
-def _intersections(seg: np.ndarray, ranks: np.ndarray, u: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    """``|set_i & set_j|`` for each pair; pairs must be sorted by ``i``.
+def _intersections(
+    seg: np.ndarray, ranks: np.ndarray, u: int, i: np.ndarray, start: np.ndarray, count: np.ndarray
+) -> np.ndarray:
+    """For each pair, how many of ``ranks[start:start + count]`` lie in row ``i``'s set.
 
-    Left rows are taken 64 at a time; each owns one bit of a uint64 mark per
-    shingle rank.  A pair's count is then how many of the right row's ranks
-    carry the left row's bit: plain gathers, no per-pair search or merge.
+    Pairs must be sorted by ``i`` (a row of the sets); ``start``/``count`` pick
+    a slice of the other row's ranks (``count`` may be 0).  Left rows are taken
+    64 at a time; each owns one bit of a uint64 mark per shingle rank.  A
+    pair's count is then how many probed ranks carry the left row's bit: plain
+    gathers, no per-pair search or merge.
     """
     mark = np.zeros(u, dtype=np.uint64)
     size = np.diff(seg)
-    inter = np.empty(i.size, dtype=np.int64)
+    inter = np.zeros(i.size, dtype=np.int64)
     left = _sorted_unique(i)
+    if left.size == 0:
+        return inter
+    slot_of = np.zeros(size.size, dtype=np.uint64)  # left row -> its bit within its block of 64
+    slot_of[left] = np.arange(left.size, dtype=np.uint64) & np.uint64(63)
+    edges = np.append(np.searchsorted(i, left[::64]), i.size).tolist()
     bit = np.uint64(1) << np.arange(64, dtype=np.uint64)
-    for lo in range(0, left.size, 64):
+    for blk, lo in enumerate(range(0, left.size, 64)):
         block = left[lo : lo + 64]
-        p_lo = int(np.searchsorted(i, block[0], side="left"))
-        p_hi = int(np.searchsorted(i, block[-1], side="right"))
+        p_lo, p_hi = edges[blk], edges[blk + 1]
         own = ranks[_ragged_arange(seg[block], size[block])]
         np.bitwise_or.at(mark, own, np.repeat(bit[: block.size], size[block]))
         # Slices of the block's pairs, each probing at most _PAIR_BLOCK elements.
-        probes = np.cumsum(size[j[p_lo:p_hi]])
+        probes = np.cumsum(count[p_lo:p_hi])
         cut = p_lo
         while cut < p_hi:
             base = probes[cut - p_lo - 1] if cut > p_lo else 0
             end = max(cut + 1, p_lo + int(np.searchsorted(probes, base + _PAIR_BLOCK, side="right")))
-            jj, cnt = j[cut:end], size[j[cut:end]]
-            slot = np.searchsorted(block, i[cut:end]).astype(np.uint64)
-            hits = (mark[ranks[_ragged_arange(seg[jj], cnt)]] >> np.repeat(slot, cnt)) & np.uint64(1)
-            inter[cut:end] = np.add.reduceat(hits, np.cumsum(cnt) - cnt)
+            idx = cut + np.flatnonzero(count[cut:end])  # empty slices count 0 (reduceat cannot do them)
+            if idx.size:
+                cnt = count[idx]
+                hits = mark[ranks[_ragged_arange(start[idx], cnt)]] >> np.repeat(slot_of[i[idx]], cnt)
+                hits &= np.uint64(1)
+                inter[idx] = np.add.reduceat(hits, np.cumsum(cnt) - cnt)
             cut = end
         mark[own] = 0
     return inter
@@ -500,16 +526,39 @@ def _verify(arr, pairs: np.ndarray, threshold: float, ngram: int, unit: str) -> 
     todo = np.flatnonzero(~keep)
     if todo.size == 0:
         return keep
-    rows = _sorted_unique(pairs[todo].ravel())
-    i, j = np.searchsorted(rows, pairs[todo]).T
+    # Dense numbering of the rows in a remaining pair (a lookup, not a search per pair).
+    used = np.zeros(len(arr), dtype=bool)
+    used[pairs[todo, 0]] = True
+    used[pairs[todo, 1]] = True
+    rows = np.flatnonzero(used)
+    del used
+    number = np.zeros(len(arr), dtype=np.int64)
+    number[rows] = np.arange(rows.size, dtype=np.int64)
     seg, ranks, u = _row_sets(arr, rows, ngram, unit)
     size = np.diff(seg)
-    # Length filter (exact): J <= min(|A|,|B|) / max(|A|,|B|), so skip pairs below t.
-    fits = np.minimum(size[i], size[j]) / np.maximum(size[i], size[j]) >= threshold
-    i, j = i[fits], j[fits]
-    inter = _intersections(seg, ranks, u, i, j)
-    # Division (not inter >= t * union) so exact ratios like 4/5 compare equal to 0.8.
-    keep[todo[fits]] = inter / (size[i] + size[j] - inter) >= threshold
+    # Pairs go in slices (still sorted by first row), so the per-pair arrays below stay small.
+    for lo in range(0, todo.size, _VERIFY_PAIRS):
+        part = todo[lo : lo + _VERIFY_PAIRS]
+        i, j = number[pairs[part, 0]], number[pairs[part, 1]]
+        si, sj = size[i], size[j]
+        # Length filter (exact): J <= min(|A|,|B|) / max(|A|,|B|), so skip pairs below t.
+        fits = np.flatnonzero(np.minimum(si, sj) / np.maximum(si, sj) >= threshold)
+        part, i, j, si, sj = part[fits], i[fits], j[fits], si[fits], sj[fits]
+        total = si + sj
+        # Two passes over B's ranks (rarest first).  Pass 1 probes a prefix of B one
+        # longer than the misses a passing pair can afford (|A & B| >= t(|A|+|B|)/(1+t));
+        # pairs whose upper bound  hits + unprobed  cannot reach t are dropped, which
+        # is exact (x / (total - x) is monotone in x, also in floating point), and
+        # only the rest probe the remainder.  The prefix length only affects speed.
+        head = np.clip(sj - np.ceil(threshold * total / (1.0 + threshold)).astype(np.int64) + 1, 1, sj)
+        inter = _intersections(seg, ranks, u, i, seg[j], head)
+        bound = inter + (sj - head)
+        alive = np.flatnonzero(bound / (total - bound) >= threshold)
+        del bound
+        inter = inter[alive]
+        inter += _intersections(seg, ranks, u, i[alive], seg[j[alive]] + head[alive], sj[alive] - head[alive])
+        # Division (not inter >= t * union) so exact ratios like 4/5 compare equal to 0.8.
+        keep[part[alive]] = inter / (total[alive] - inter) >= threshold
     return keep
 
 
