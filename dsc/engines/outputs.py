@@ -301,15 +301,15 @@ def _finetune(plan, staging: _Staging, base_dir: Path) -> dict:
     from dsc.finetune import jsontext
     from dsc.finetune.compare import as_text, compare_plan
     from dsc.finetune.errors import FinetuneError
-    from dsc.finetune.inputs import train_split_path
+    from dsc.finetune.inputs import train_export
 
-    spec = base_dir / "spec.dspec"  # stands for the spec: only its folder is read
     try:
-        relative = train_split_path(plan, spec, Path("."))
-        comparison = compare_plan(plan, spec, train=staging.path(relative.as_posix()))
+        relative = train_export(plan)
+        # With the train file given, only the spec's folder is read from its path.
+        comparison = compare_plan(plan, base_dir / "spec.dspec", train=staging.path(relative))
     except FinetuneError as err:
         return {"error": str(err) + (f"; {err.hint}" if err.hint else "")}
-    comparison["train"]["path"] = relative.as_posix()
+    comparison["train"]["path"] = relative
     return {**json.loads(jsontext.dumps(comparison)), "table": as_text(comparison)}
 
 

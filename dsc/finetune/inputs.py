@@ -38,13 +38,23 @@ def train_split_path(plan: Plan, spec_path: Path, run_dir: Path | None = None, t
     """
     if train is not None:
         return train
+    folder = run_dir if run_dir is not None else Path("out") / spec_path.stem
+    return folder / train_export(plan)
+
+
+def train_export(plan: Plan) -> str:
+    """The path, inside a run's output folder, of the spec's export for the train split.
+
+    >>> from dsc.plan import ExportPlan
+    >>> train_export(Plan(exports=[ExportPlan(format="jsonl", path="data/{split}.jsonl")]))
+    'data/train.jsonl'
+    """
     if not plan.exports:
         raise FinetuneError("DSC212", "the spec has no export, so there is no train split to count tokens in",
                             hint="add an export (export jsonl \"{split}.jsonl\" shape instruction) or pass --train FILE")
     names = [p.name for p in plan.split.parts] if plan.split else ["train"]
     split = "train" if "train" in names else names[0]
-    folder = run_dir if run_dir is not None else Path("out") / spec_path.stem
-    return folder / plan.exports[0].path.replace("{split}", split)
+    return plan.exports[0].path.replace("{split}", split)
 
 
 def load_inputs(base_ref: str | None, spec_dir: Path, train_path: Path) -> Inputs:
