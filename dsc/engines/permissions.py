@@ -154,9 +154,11 @@ def _endpoint_refusals(plan: Plan, base: Path, permissions: Permissions,
         else:
             yield rule.line, (f"{rule.id} sends rows to {rule.endpoint}, which is not allowed; "
                               f"if you trust it, pass --allow-endpoint {rule.endpoint} (or list it in {ENV_ENDPOINTS})")
+    from dsc.io.hub import local_folder
+
     hub = env.get("HF_ENDPOINT", "https://huggingface.co")
     for src in plan.sources:
-        if src.hub is None or (base / src.hub.id).is_dir() or permissions.hub_offline or permissions.allows(hub):
+        if src.hub is None or local_folder(src.hub.id, base) or permissions.hub_offline or permissions.allows(hub):
             continue
         yield src.line, (f"source {src.name} would download {src.hub.id} from {hub}, which is not allowed; "
                          f"pass --allow-endpoint {hub}, or set HF_HUB_OFFLINE=1 to read the local cache only")
@@ -164,12 +166,14 @@ def _endpoint_refusals(plan: Plan, base: Path, permissions: Permissions,
 
 def _files_read(plan: Plan, base: Path) -> Iterator[tuple[int, str, Path]]:
     """(line, what, path) for every local file or folder the run reads, as the spec's patterns find them."""
+    from dsc.io.hub import local_folder
     from dsc.io.model import SourceError
     from dsc.io.sources import expand
 
     for src in plan.sources:
-        if src.hub is not None and (base / src.hub.id).is_dir():
-            yield src.line, "hub dataset folder", base / src.hub.id
+        folder = local_folder(src.hub.id, base) if src.hub is not None else None
+        if folder is not None:
+            yield src.line, "hub dataset folder", folder
         for pattern in src.files:
             try:
                 matches = expand((pattern,), base)

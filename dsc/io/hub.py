@@ -57,6 +57,12 @@ def _fingerprint(table: pa.Table, label: str) -> InputFile:
     return InputFile(path=label, sha256=digest, bytes=sink.size, rows=table.num_rows)
 
 
+def local_folder(dataset_id: str, base_dir: Path) -> Path | None:
+    """The dataset folder `dataset_id` names under `base_dir`, or None when it names a hub dataset."""
+    folder = Path(base_dir) / dataset_id
+    return folder if folder.is_dir() else None
+
+
 def load_hub(ref: HubRef, base_dir: Path) -> tuple[pa.Table, InputFile]:
     """Load ``ref`` and return its rows and a description of the input.
 
@@ -66,8 +72,8 @@ def load_hub(ref: HubRef, base_dir: Path) -> tuple[pa.Table, InputFile]:
     :class:`SourceError` naming the dataset.
     """
     label = hub_label(ref)
-    local = base_dir / ref.id
-    target = str(local) if local.is_dir() else ref.id
+    local = local_folder(ref.id, base_dir)
+    target = str(local) if local is not None else ref.id
     try:
         import datasets
     except ImportError as exc:  # pragma: no cover - datasets is a dependency
