@@ -4,20 +4,36 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 DSC    := $(VENV)/bin/dsc
 STAMP  := $(VENV)/.installed-stamp
+LOCK   := requirements/lock.txt
+PIP_VERSION  := 26.3
+UV_VERSION   := 0.13.9
+TORCH_WHEELS ?= /opt/wheels
 SPECS  := $(wildcard specs/*.dspec)
 
-.PHONY: install test demo bench clean fuzz
+.PHONY: install lock test demo bench clean fuzz
 
 install: $(STAMP)
 
-# Re-installs only when pyproject.toml changes; `make install` twice does nothing the second time.
-# torch goes first, pinned, so pip takes the CPU build on this machine's disk (never a multi-GB CUDA one).
-$(STAMP): pyproject.toml
+# Installs exactly what requirements/lock.txt pins, every package checked against its hash, so the
+# same commit gets the same libraries on every machine. Re-installs only when the lock or
+# pyproject.toml changes; `make install` twice does nothing the second time. pyproject.toml keeps
+# ranges for people who `pip install dsc` into an environment of their own.
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q pip==$(PIP_VERSION)
+	$(PY) -m pip install -q --require-hashes --no-deps -r $(LOCK)
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	$(PY) -m pip check
 	touch $(STAMP)
+
+# Re-resolves the lock from pyproject.toml (every extra) at the newest releases the ranges admit.
+# torch stays on the CPU build on the project machines' disk (requirements/constraints.txt).
+lock:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q pip==$(PIP_VERSION) uv==$(UV_VERSION)
+	$(VENV)/bin/uv pip compile pyproject.toml requirements/build.in --all-extras --generate-hashes \
+	  --python-version 3.11 --python-platform x86_64-manylinux_2_28 --find-links $(TORCH_WHEELS) \
+	  -c requirements/constraints.txt --no-header -o $(LOCK)
 
 test: install
 	$(PY) -m pytest

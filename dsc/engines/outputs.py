@@ -257,7 +257,7 @@ def progress_note(plan) -> str:
     return "writing outputs" + (" and comparing fine-tuning methods on the train split" if plan.finetune else "")
 
 
-def write(out_dir: Path, plan, result, base_dir: Path | None = None) -> dict:
+def write(out_dir: Path, plan, result, base_dir: Path | None = None, engine: str = "local") -> dict:
     """Write all outputs of a run and return the manifest (paths in the plan resolve against `base_dir`)."""
     from dsc.engines.export import render_exports
     from dsc.report import render_report
@@ -286,7 +286,7 @@ def write(out_dir: Path, plan, result, base_dir: Path | None = None) -> dict:
     for export, target, entry in zip(exports, targets, staged_exports):
         _place(staging.path(export.path), target)
         written[export.path] = entry
-    manifest = _manifest(plan, result, written, exports)
+    manifest = _manifest(plan, result, written, exports, engine)
     # Written in staging and renamed into place, so a kill leaves no stray temp file beside it.
     write_bytes(staging.path("manifest.json"), (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8"))
     os.replace(staging.path("manifest.json"), manifest_path)
@@ -349,11 +349,14 @@ def _stage_run_files(staging: _Staging, result, report: tuple[str, str]) -> dict
     return written
 
 
-def _manifest(plan, result, written: dict[str, dict[str, Any]], exports) -> dict:
+def _manifest(plan, result, written: dict[str, dict[str, Any]], exports, engine: str) -> dict:
+    from dsc.environment import environment, used_by
+
     read = sum(s.rows_in for s in result.stages if s.op == "source")
     return {
         "dsc_version": __version__,
-        "engine": "local",
+        "engine": engine,
+        "environment": environment(used_by(plan, engine)),
         "plan_fingerprint": plan.fingerprint,
         "dataset": {"name": plan.dataset.name, "version": plan.dataset.version},
         "inputs": result.inputs,

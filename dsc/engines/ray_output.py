@@ -36,7 +36,7 @@ def write_outputs(run, result) -> dict:
         run.note("writing shards (workers)")
         shards = _write_shards(run, staging)
         run.note(outputs.progress_note(run.plan))
-        manifest = outputs.write(out_dir, run.plan, result, run.base_dir)
+        manifest = outputs.write(out_dir, run.plan, result, run.base_dir, engine="ray")
     except BaseException:
         _clear(staging)
         raise
@@ -68,7 +68,7 @@ def _write_shards(run, staging: Path) -> list[dict]:
 
 def _with_engine(manifest: dict, run, shards: list[dict]) -> dict:
     """The local manifest plus what only a Ray run has: the cluster, the placement, the shards."""
-    manifest = dict(manifest, engine="ray", cluster=run.cluster.manifest(), placement=run.placement)
+    manifest = dict(manifest, cluster=run.cluster.manifest(), placement=run.placement)
     outputs = dict(manifest["outputs"])
     by_split: dict[str, list[str]] = {}
     for shard in shards:

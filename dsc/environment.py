@@ -1,0 +1,66 @@
+"""The versions of what shapes a run's outputs, recorded in every manifest.
+
+"Same spec + same input = same bytes" holds under the same libraries: babel's CLDR data decides
+whether `1'234.50` reads as a Swiss number, pyarrow how parquet is laid out, xxhash and numpy the
+row ids and the split. So the manifest records them, and a run into a folder written under other
+versions says which differ (`changes`): the outputs may differ for that reason alone.
+
+Versions are read from the installed distributions' metadata; nothing is imported but babel
+(for its CLDR version, which its package version does not tell).
+"""
+from __future__ import annotations
+
+import platform
+from importlib import metadata
+from typing import Iterable
+
+from dsc import __version__
+
+# Distributions whose version can change a run's bytes, whatever the spec. Regexes run on pyarrow's
+# own RE2, so pyarrow's version covers them.
+ALWAYS = ("pyarrow", "datasets", "numpy", "xxhash", "orjson", "babel", "dateparser", "pint", "jinja2")
+NOT_INSTALLED = "not installed"
+
+
+def used_by(plan, engine: str = "local") -> list[str]:
+    """The optional distributions this run uses, beyond `ALWAYS`."""
+    used = []
+    if any(step.op == "dedupe_fuzzy" for step in plan.steps):
+        used.append("dedupe")
+    if plan.annotations:
+        used += ["krippendorff", "statsmodels", "scikit-learn"]
+    if any(rule.backend == "local" for rule in plan.augment) or plan.finetune:
+        used += ["torch", "transformers"]
+    if plan.finetune:
+        used.append("peft")
+    if engine == "ray":
+        used.append("ray")
+    return used
+
+
+def environment(extra: Iterable[str] = ()) -> dict[str, str]:
+    """Python, dsc, babel's CLDR data and each distribution of `ALWAYS` and `extra`, by name."""
+    from babel.core import get_cldr_version
+
+    found = {"python": platform.python_version(), "dsc": __version__, "cldr": get_cldr_version()}
+    for name in (*ALWAYS, *extra):
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = NOT_INSTALLED
+    return found
+
+
+def changes(before: dict[str, str] | None, now: dict[str, str]) -> str | None:
+    """One line naming what differs between two environments, or None when nothing recorded differs.
+
+    >>> changes({"babel": "2.18.0", "numpy": "2.4.6"}, {"babel": "2.19.0", "numpy": "2.4.6", "ray": "2.60.0"})
+    'babel 2.18.0 -> 2.19.0'
+    >>> changes(None, {"babel": "2.19.0"}) is None
+    True
+    """
+    if not isinstance(before, dict):
+        return None
+    differ = [f"{name} {before[name]} -> {version}" for name, version in now.items()
+              if name in before and before[name] != version]
+    return ", ".join(differ) or None
