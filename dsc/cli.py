@@ -38,14 +38,19 @@ def _compile_or_exit(spec: Path):
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write a file so that a reader never sees half of it: temp file, fsync, rename."""
+    """Write a file so that a reader never sees half of it: temp file, fsync, rename. A failed write
+    leaves neither the temp file nor a changed `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 @app.command()
@@ -70,18 +75,26 @@ def check(specs: list[Path] = typer.Argument(..., help="One or more .dspec files
 @app.command("compile")
 def compile_cmd(
     spec: Path = typer.Argument(..., help="The .dspec file."),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write the plan here instead of stdout."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output",
+                                          help="Write the plan here instead of stdout (- for stdout); into an "
+                                               "existing folder as SPEC_NAME.plan.json."),
 ):
     """Compile a spec to its canonical plan JSON (byte-identical for the same policy)."""
     from dsc.plan import canonical_json
 
     result = _compile_or_exit(spec)
     text = canonical_json(result.plan, indent=2) + "\n"
-    if output is None:
+    if output is None or str(output) == "-":
         sys.stdout.write(text)
-    else:
+        return
+    if output.is_dir():
+        output = output / f"{spec.stem}.plan.json"
+    try:
         write_atomic(output, text)
-        typer.echo(f"wrote {output} ({result.plan.fingerprint})", err=True)
+    except OSError as err:
+        typer.echo(f"{output}: cannot write the plan: {err.strerror or err}", err=True)
+        raise typer.Exit(EXIT_INPUT_ERROR)
+    typer.echo(f"wrote {output} ({result.plan.fingerprint})", err=True)
 
 
 @app.command()
@@ -171,6 +184,7 @@ def run(
     from rich.console import Console
 
     from dsc.engines.permissions import Permissions
+    from dsc.environment import changes
     from dsc.ops.runtime import RunError
     from dsc.report import summary_table
 
@@ -179,6 +193,7 @@ def run(
     if address is not None and engine != "ray":
         raise typer.BadParameter("an address names a Ray cluster: add --engine ray", param_hint="--address")
     result = _compile_or_exit(spec)
+    recorded = _recorded_environment(out)
     console = Console(stderr=True)
     try:
         permissions = Permissions.from_operator(allow_endpoint, allow_outside_project)
@@ -196,6 +211,10 @@ def run(
     except RunError as err:
         typer.echo(f"{spec}: error: {err}", err=True)
         raise typer.Exit(err.exit_code)
+    versions = changes(recorded, outcome.manifest["environment"])
+    if versions:
+        typer.echo(f"note: {out}/ was last written under other versions ({versions}); "
+                   "outputs may differ for that alone", err=True)
     Console().print(summary_table(outcome.manifest))
     for split in outcome.manifest["splits"]:
         typer.echo(f"split {split['name']}: {split['rows']} rows" +
@@ -215,6 +234,17 @@ def run(
                f"report: {out / 'report.md'} and {out / 'report.html'}")
     if errors or outcome.annotation_failures:
         raise typer.Exit(EXIT_GATE_FAILED)
+
+
+def _recorded_environment(out: Path) -> dict | None:
+    """The library versions a previous run recorded in OUT/manifest.json, if it did."""
+    import json
+
+    try:
+        recorded = json.loads((out / "manifest.json").read_text(encoding="utf-8")).get("environment")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return recorded if isinstance(recorded, dict) else None
 
 
 @app.command()

@@ -135,3 +135,18 @@ def test_agreement_command(tmp_path):
     assert round(found["value"], 3) == 0.743 and found["annotators"] == 4 and found["items"] == 11
     assert dsc("agreement", path, "--metric", "fleiss", "--weights", "linear").exit_code == EXIT_SPEC_ERROR
     assert dsc("agreement", tmp_path / "none.jsonl", "--metric", "percent").exit_code == EXIT_INPUT_ERROR
+
+
+def test_compile_into_an_existing_folder_writes_spec_name_plan_json(tmp_path):
+    spec = ROOT / "specs" / "common_gen.dspec"
+    result = dsc("compile", spec, "-o", tmp_path)
+    assert result.exit_code == EXIT_OK, result.stderr
+    assert (tmp_path / "common_gen.plan.json").read_text() == dsc("compile", spec, "-o", "-").stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["common_gen.plan.json"]  # no temp file left
+
+
+def test_compile_to_an_unwritable_place_is_an_input_error_and_leaves_nothing(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    result = dsc("compile", ROOT / "specs" / "common_gen.dspec", "-o", tmp_path / "file" / "plan.json")
+    assert result.exit_code == EXIT_INPUT_ERROR and "cannot write the plan" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
