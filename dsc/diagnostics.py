@@ -1,6 +1,6 @@
 """Diagnostics: what went wrong in a spec, where, and what to do about it.
 
-Codes are stable: DSC1xx syntax, DSC2xx meaning, DSC3xx data/run. They are listed in
+Codes are stable: DSC1xx syntax, DSC2xx meaning (data problems are rejects or run errors). They are listed in
 CODES (and in docs/diagnostics.md) and tests assert the rendered text word for word.
 """
 from __future__ import annotations
