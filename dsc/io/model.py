@@ -94,11 +94,16 @@ class InputFile:
 
 @dataclass
 class ReadResult:
-    """The loaded rows, the rows that were rejected, and what was read."""
+    """The loaded rows, the rows that were rejected, and what was read.
+
+    ``set_aside`` names the ``_dsc_`` columns left out of a file dsc wrote (only when the
+    reader was asked to set them aside rather than refuse them).
+    """
 
     table: pa.Table
     rejects: list[Reject]
     inputs: list[InputFile]
+    set_aside: list[str] = field(default_factory=list)
 
 
 @dataclass

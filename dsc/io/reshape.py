@@ -20,13 +20,18 @@ def data_columns(table: pa.Table) -> list[str]:
     return [n for n in table.column_names if n not in (ID_COLUMN, SRC_COLUMN)]
 
 
-def check_reserved(names: list[str], source: str) -> None:
-    """Refuse data columns that would clash with the reader's own."""
-    for name in names:
-        if name.startswith(RESERVED_PREFIX):
-            raise SourceError(
-                f"source '{source}': column '{name}' uses the reserved prefix '{RESERVED_PREFIX}'"
-            )
+def check_reserved(names: list[str], source: str, set_aside: bool = False) -> list[str]:
+    """Refuse data columns that would clash with the reader's own.
+
+    With ``set_aside`` (a file dsc wrote, read back to be profiled) they are returned instead,
+    for the caller to leave out: dsc's bookkeeping of an earlier run, not data.
+    """
+    found = [name for name in names if name.startswith(RESERVED_PREFIX)]
+    if found and not set_aside:
+        raise SourceError(
+            f"source '{source}': column '{found[0]}' uses the reserved prefix '{RESERVED_PREFIX}'"
+        )
+    return found
 
 
 def _row_reject(

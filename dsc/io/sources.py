@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 
-def read_source(spec: SourceSpec, base_dir: Path) -> ReadResult:
+def read_source(spec: SourceSpec, base_dir: Path, set_aside_reserved: bool = False) -> ReadResult:
     """Read ``spec`` into one table of rows, the rejected rows, and the inputs.
 
     Steps, in order:
@@ -64,6 +64,9 @@ def read_source(spec: SourceSpec, base_dir: Path) -> ReadResult:
     The table has the data columns, then ``_dsc_id`` and ``_dsc_src``
     (``path:line`` or ``path#index``).  Problems with the input as a whole
     raise :class:`SourceError`, including a source that ends up with no rows.
+    A data column named with the reserved ``_dsc_`` prefix is one too, unless
+    ``set_aside_reserved`` (`dsc profile` of a file dsc wrote): then it is
+    left out and named in ``set_aside``.
 
     >>> import tempfile
     >>> tmp = tempfile.TemporaryDirectory()
@@ -82,12 +85,12 @@ def read_source(spec: SourceSpec, base_dir: Path) -> ReadResult:
         raise SourceError(f"source '{spec.name}' declares both files and hub; choose one")
     if spec.hub is not None:
         table, source = load_hub(spec.hub, base_dir)
-        check_reserved(table.column_names, spec.name)
-        table = table.append_column(SRC_COLUMN, index_sources(source.path, table.num_rows))
+        set_aside = check_reserved(table.column_names, spec.name, set_aside_reserved)
+        table = table.drop_columns(set_aside).append_column(SRC_COLUMN, index_sources(source.path, table.num_rows))
         rejects: list[Reject] = []
         inputs = [source]
     elif spec.files:
-        table, rejects, inputs = _read_files(spec, base_dir, rule)
+        table, rejects, inputs, set_aside = _read_files(spec, base_dir, rule, set_aside_reserved)
     else:
         raise SourceError(f"source '{spec.name}' declares neither files nor hub")
 
@@ -105,7 +108,7 @@ def read_source(spec: SourceSpec, base_dir: Path) -> ReadResult:
         rejects += keyed
     _check_rows(table, rejects, spec.name)
     table = table.select([*data_columns(table), ID_COLUMN, SRC_COLUMN])
-    return ReadResult(table=table, rejects=rejects, inputs=inputs)
+    return ReadResult(table=table, rejects=rejects, inputs=inputs, set_aside=set_aside)
 
 
 def _check_rows(table: pa.Table, rejects: list[Reject], source: str) -> None:
@@ -114,8 +117,8 @@ def _check_rows(table: pa.Table, rejects: list[Reject], source: str) -> None:
 
 
 def _read_files(
-    spec: SourceSpec, base_dir: Path, rule: str
-) -> tuple[pa.Table, list[Reject], list[InputFile]]:
+    spec: SourceSpec, base_dir: Path, rule: str, set_aside_reserved: bool
+) -> tuple[pa.Table, list[Reject], list[InputFile], list[str]]:
     if spec.format is not None and spec.format not in FORMATS:
         raise SourceError(
             f"source '{spec.name}': unknown format '{spec.format}' (known: {', '.join(FORMATS)})"
@@ -136,7 +139,8 @@ def _read_files(
     # Records of all text files are typed together, so one file cannot
     # quietly give a column another type than the rest.
     names, types, mistyped = _type_blocks(parts, rule)
-    check_reserved(names, spec.name)
+    set_aside = check_reserved(names, spec.name, set_aside_reserved)
+    names = [name for name in names if name not in set_aside]
     # Parse and type rejects come from two passes; people read them in
     # input order.
     rank = {label: i for i, label in enumerate(labels)}
@@ -144,12 +148,13 @@ def _read_files(
     tables = []
     for part, label in zip(parts, labels):
         if part.table is not None:
-            check_reserved(part.table.column_names, spec.name)
+            reserved = check_reserved(part.table.column_names, spec.name, set_aside_reserved)
+            set_aside += [name for name in reserved if name not in set_aside]
             sources = index_sources(label, part.table.num_rows)
-            tables.append(part.table.append_column(SRC_COLUMN, sources))
+            tables.append(part.table.drop_columns(reserved).append_column(SRC_COLUMN, sources))
         else:
             tables.append(_assemble(part.blocks, names, types))
-    return _concat(tables, spec.name), rejects, inputs
+    return _concat(tables, spec.name), rejects, inputs, set_aside
 
 
 def _type_blocks(parts: list[Parsed], rule: str) -> tuple[list[str], dict[str, pa.DataType], list[Reject]]:

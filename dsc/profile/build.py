@@ -4,6 +4,9 @@ Top-level keys (N = ``rows``, the rows that loaded; ``rejected_rows`` did not):
 
 ``rows``, ``rejected_rows``, ``rejects``      counts, and rejects grouped by reason
 ``inputs``                                   each file: path, bytes, records, sha256
+``explode``                                  the list column read as one row per element, or null
+``bookkeeping``                              the ``_dsc_`` columns of a file dsc wrote (its
+                                             row ids, splits …): left out of every figure
 ``exact_duplicate_rows``                     N − distinct whole rows
 ``key``, ``key_duplicate_rows``,             with a key: N − distinct keys, and the same
 ``normalized_key_duplicate_rows``            after case folding and whitespace collapsing
@@ -78,6 +81,8 @@ def build_profile(loaded: Loaded, key: list[str] | None = None, target: str | No
         "rows": table.num_rows,
         "rejected_rows": len(loaded.rejects),
         "rejects": _reject_reasons(loaded.rejects),
+        "explode": loaded.explode,
+        "bookkeeping": loaded.bookkeeping,
         "exact_duplicate_rows": duplicates.repeats([table.column(n) for n in names]),
     }
     note("key duplicates and conflicts", len(names) + 1, total)
@@ -104,11 +109,13 @@ def _known(columns: list[str], names: list[str], option: str) -> list[str]:
 
 def _column(name: str, col: pa.ChunkedArray) -> dict:
     figures = column_figures(col)
-    values = detect_values(col) if is_text(col.type) else None
-    entry = {"name": name, **infer_type(col, figures, values), **figures}
-    if is_text(col.type):
-        entry["placeholders"] = placeholder_counts(col)
-        entry["inconsistent_placeholders"] = is_inconsistent(entry["placeholders"])
+    text = is_text(col.type)
+    values = detect_values(col) if text else None
+    placeholders = placeholder_counts(col) if text else {}
+    entry = {"name": name, **infer_type(col, figures, values, placeholders), **figures}
+    if text:
+        entry["placeholders"] = placeholders
+        entry["inconsistent_placeholders"] = is_inconsistent(placeholders)
     entry["values"] = values
     return entry
 

@@ -60,10 +60,14 @@ def profile_command(paths: list[Path], key: str | None, target: str | None, text
 
 def init_command(paths: list[Path], output: Path, key: str | None, target: str | None, text: str | None,
                  format: str | None, force: bool) -> int:
-    """`dsc init`: profile the files and write the starter policy to ``output``."""
+    """`dsc init`: profile the files and write the starter policy to ``output``.
+
+    A column of lists of records is exploded (one row per element) before profiling, as the
+    policy's source will. A file dsc wrote (``_dsc_`` columns) is refused: a source cannot read
+    dsc's bookkeeping columns, so no policy could run on it."""
     from dsc.api import compile_text
     from dsc.cli import write_atomic
-    from dsc.profile.init import starter_policy
+    from dsc.profile.init import explodable, starter_policy
     from dsc.syntax.source import SourceFile
 
     err = Console(stderr=True)
@@ -77,8 +81,17 @@ def init_command(paths: list[Path], output: Path, key: str | None, target: str |
             raise ProfileError(f"{output}: already exists; pass --force to overwrite it")
         with _progress(err) as note:
             loaded = _load(paths, format, note)
+            if loaded.bookkeeping:
+                raise ProfileError(
+                    f"{', '.join(map(str, paths))} holds dsc's own bookkeeping ({', '.join(loaded.bookkeeping)}): "
+                    "it is the output of a dsc run, which a source cannot read back. Start the policy from the "
+                    "run's inputs (listed in its manifest.json), or from an export written with a shape; "
+                    "`dsc profile` shows what the output holds")
+            column = explodable(loaded.table)
+            if column is not None:
+                loaded = load_files(paths, format, explode=column)
             profile = build_profile(loaded, columns_option(key), target, columns_option(text), note)
-        text_out = starter_policy(profile, loaded.files, output, format)
+        text_out = starter_policy(profile, loaded, output)
     except ProfileError as problem:
         typer.echo(f"error: {problem}", err=True)
         return problem.exit_code

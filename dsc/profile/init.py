@@ -27,6 +27,10 @@ key duplicates              ``dedupe exact on KEY [ignoring case, whitespace]``;
                             ``dedupe exact on KEY, TARGET`` (conflicting rows are the
                             conflicts rule's business)
 near duplicates             ``dedupe near on TEXT jaccard >= 0.8 ngram 5 words keep first``
+a list of records           ``explode COL`` in the source: its fields become columns
+(always)                    ``split by KEY { train 0.9  validation 0.1 }`` (see :meth:`_Draft._split`)
+                            and ``export jsonl "{split}.jsonl"``, ``shape chat`` when prompt
+                            and response columns are recognised (:data:`FIELDS`)
 ==========================  ===============================================================
 """
 from __future__ import annotations
@@ -34,64 +38,84 @@ from __future__ import annotations
 import glob
 import os
 import re
+from decimal import Decimal
 from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from dsc.api import compile_text
 from dsc.checks.context import CheckContext
 from dsc.checks.paths import unsafe
 from dsc.diagnostics import render_all
+from dsc.engines.export import FIELDS
+from dsc.engines.splits import SPLIT, assign_splits
 from dsc.fmt import format_source
-from dsc.profile.load import EXIT_INPUT_ERROR, ProfileError
+from dsc.kernels.text import normalize
+from dsc.plan import SplitPart, SplitPlan
+from dsc.profile.infer import MOSTLY_FILLED
+from dsc.profile.load import EXIT_INPUT_ERROR, Loaded, ProfileError
 from dsc.profile.placeholders import is_strong
 from dsc.syntax.source import SourceFile
 
-MOSTLY_FILLED = 0.10  # a column missing in at most this share of rows should not miss any
+SEED = 1
+SPLITS = (("train", Decimal("0.9")), ("validation", Decimal("0.1")))
+MESSAGES = "messages"  # a chat shape's own column: written as it is, never exploded
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _DECLARABLE = {"text", "string", "label", "int", "float", "bool", "date", "datetime", "money", "quantity"}
 _TEXTUAL = {"text", "string"}
 _ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t"})
 
 
-def starter_policy(profile: dict, files: list[Path], out: Path, format: str | None = None) -> str:
-    """The starter policy for ``profile`` (of ``files``), to be written at ``out``.
+def starter_policy(profile: dict, loaded: Loaded, out: Path) -> str:
+    """The starter policy for ``profile`` (of ``loaded``: its files, format, exploded column and
+    rows), to be written at ``out``.
 
     Paths in the spec are relative to ``out``'s folder; a data file the spec could not name
     from there (outside the project, see :mod:`dsc.checks.paths`) is a :class:`ProfileError`.
 
     >>> import tempfile
-    >>> from pathlib import Path
+    >>> from dsc.profile.build import build_profile
     >>> tmp = Path(tempfile.mkdtemp())
     >>> _ = (tmp / "dsc.toml").write_text("")
-    >>> profile = {"name": "demo", "rows": 3, "exact_duplicate_rows": 1, "key": None,
-    ...            "near_duplicates": None, "columns": [
-    ...     {"name": "q", "type": "text", "nulls": 0, "empty": 0, "blank": 0, "filled": 3,
-    ...      "untrimmed_rows": 1, "control_rows": 0, "non_nfc_rows": 0, "placeholders": {}}]}
-    >>> print(starter_policy(profile, [tmp / "data" / "q.jsonl"], tmp / "demo.dspec"), end="")
-    # Starter policy for data/q.jsonl, written by `dsc init` from a profile of 3 rows.
+    >>> rows = pa.table({"prompt": [f"What is {i} + {i}? " for i in range(40)],
+    ...                  "answer": [str(2 * i) for i in range(40)]})
+    >>> loaded = Loaded(rows, [], [], "demo", [tmp / "data" / "sums.jsonl"])
+    >>> print(starter_policy(build_profile(loaded), loaded, tmp / "demo.dspec"), end="")
+    # Starter policy for data/sums.jsonl, written by `dsc init` from a profile of 40 rows.
     # Each rule comes with the counts that suggested it: review them before relying on it.
     dataset demo version 1 {
       seed 1
     }
     <BLANKLINE>
     source demo {
-      files "data/q.jsonl"
+      files "data/sums.jsonl"
     }
     <BLANKLINE>
     schema {
-      q : text required  # never empty in 3 rows
+      prompt : text required  # never empty in 40 rows
+      answer : int required  # never empty in 40 rows
     }
     <BLANKLINE>
     clean {
-      # leading or trailing whitespace: q 1 row
-      normalize q: strip
-      # 1 row repeats an earlier row in every column
-      dedupe exact on q
+      # leading or trailing whitespace: prompt 40 rows
+      normalize prompt: strip
+      # answer reads as number with no locale: 40 of 40 sampled values (99 ×35, 9 ×5)
+      standardize answer as number on_error flag
     }
+    <BLANKLINE>
+    # rows with the same prompt stay in one split; of the 40 rows profiled: train 35, validation 5
+    split by prompt {
+      train 0.9
+      validation 0.1
+    }
+    <BLANKLINE>
+    # prompt is the user turn, answer the assistant turn (shape chat: TRL's SFTTrainer reads it)
+    export jsonl "{split}.jsonl" shape chat
     """
     base = out.resolve().parent
-    paths = [_relative(f, base) for f in files]
-    draft = _Draft(profile)
-    text = draft.spec(paths, format)
+    paths = [_relative(f, base) for f in loaded.files]
+    text = _Draft(profile, loaded.table).spec(paths, loaded.format, loaded.explode)
     source = SourceFile(str(out), text)
     formatted, diags = format_source(source)
     if formatted is None:  # a bug in the drafting, not the user's doing: say what broke
@@ -150,29 +174,37 @@ def _repeat(k: int) -> str:
 class _Draft:
     """The spec text, block by block, from one profile."""
 
-    def __init__(self, profile: dict):
+    def __init__(self, profile: dict, table: pa.Table):
         self.p = profile
+        self.table = table
         self.n = profile["rows"]
         self.columns = {c["name"]: c for c in profile["columns"]}
         self.declared = [c["name"] for c in profile["columns"]
                          if c["type"] in _DECLARABLE and _NAME.match(c["name"])]
         self.notes = [c for c in profile["columns"] if c["name"] not in self.declared]
-        self.stripped: set[str] = set()
+        self.normalized: dict[str, tuple[str, ...]] = {}  # column -> the normalize steps it gets
+        self.standardized: set[str] = set()
 
-    def spec(self, paths: list[str], format: str | None) -> str:
+    def spec(self, paths: list[str], format: str | None, explode: str | None) -> str:
         name = name_of(self.p["name"])
         lines = [f"# Starter policy for {', '.join(paths)}, written by `dsc init` from a profile of "
                  f"{_plural(self.n)}.",
                  "# Each rule comes with the counts that suggested it: review them before relying on it.",
-                 f"dataset {name} version 1 {{", "  seed 1", "}", "",
+                 f"dataset {name} version 1 {{", f"  seed {SEED}", "}", "",
                  f"source {name} {{", f"  files {', '.join(quote(p) for p in paths)}"]
         if format:
             lines.append(f"  format {format}")
+        if explode:
+            lines.append(f"  explode {explode}  # one row per element; its fields are the columns below")
         lines += ["}", ""]
         lines += self._schema()
         clean = self._clean()
         if clean:
             lines += ["", "clean {", *(f"  {line}" for line in clean), "}"]
+        split = self._split()
+        if split:
+            lines += ["", *split]
+        lines += ["", *self._export()]
         return "\n".join(lines) + "\n"
 
     # ── schema ──────────────────────────────────────────────────────────────────────────
@@ -208,8 +240,16 @@ class _Draft:
             text = f"empty in {missing:,} of {_plural(self.n)}"
         if c["type"] == "label":
             text += f"; {len(c['labels'])} distinct values"
-            if c.get("empty", 0) + c.get("blank", 0):
-                text += "; the schema rejects the empty ones, which are not labels"
+            # The schema runs before the clean rules: it rejects what is not a label, with its reason.
+            found = c.get("placeholders", {})
+            blank = c.get("empty", 0) + c.get("blank", 0)
+            outside = ([f"empty ×{blank:,}"] if blank else []) + [
+                f"{quote(v)} ×{k:,}" for v, k in found.items() if is_strong(v)]
+            if outside:
+                text += f"; the schema rejects the rows holding {', '.join(outside)}: no value, not a label"
+            maybe = [quote(v) for v in c["labels"] if v in found]
+            if maybe:
+                text += f"; {', '.join(maybe)} may mean \"no value\""
         return text
 
     # ── clean ───────────────────────────────────────────────────────────────────────────
@@ -228,8 +268,7 @@ class _Draft:
                                          ("strip", "untrimmed_rows")) if c.get(k))
             if steps:
                 steps_of.setdefault(steps, []).append(name)
-                if "strip" in steps:
-                    self.stripped.add(name)
+                self.normalized[name] = steps
         lines = []
         for steps, names in steps_of.items():
             why = []
@@ -247,6 +286,7 @@ class _Draft:
             v = self.columns[name].get("values")
             if not v or v["kind"] != self.columns[name]["type"]:
                 continue
+            self.standardized.add(name)
             s = v["suggest"]
             locale = s["locales"][0] if s.get("locales") else None
             # Orders are only tried without a locale, so a locale's own reading stands in for both.
@@ -291,7 +331,7 @@ class _Draft:
             found = {v: k for v, k in c.get("placeholders", {}).items() if v.strip() and v.isprintable()}
             if not found:
                 continue
-            values = sorted({v.strip() if name in self.stripped else v for v in found})
+            values = sorted({v.strip() if "strip" in self.normalized.get(name, ()) else v for v in found})
             listed = ", ".join(f"{quote(v)} ×{k:,}" for v, k in found.items())
             rule = f"drop where {name} in {{{', '.join(quote(v) for v in values)}}}"
             missing = self._missing(c) + sum(found.values())
@@ -353,3 +393,71 @@ class _Draft:
                 f"(word {near['ngram']}-grams of {', '.join(cols)}), {near['exact_rows']:,} of them exact copies",
                 f"dedupe near on {', '.join(cols)} jaccard >= {near['threshold']} ngram {near['ngram']} words "
                 "keep first"]
+
+    # ── split and export ────────────────────────────────────────────────────────────────
+    def _split_key(self) -> str | None:
+        """The column rows are split by: the key, else the prompt (so rows sharing one, such as
+        a task's exploded examples, stay in one split), else the first text, then string column.
+        Never a column a `standardize` rule rewrites."""
+        usable = [n for n in self.declared if n not in self.standardized]
+        by_type = [n for kind in ("text", "string") for n in usable if self.columns[n]["type"] == kind]
+        for name in [*(self.p.get("key") or [])[:1], self._field("instruction"), *by_type]:
+            if name in usable:
+                return name
+        return None
+
+    def _split(self) -> list[str]:
+        """``split by KEY`` 0.9 / 0.1, with each part's rows among the profiled ones (the key as
+        the normalize rule leaves it, split as the run splits it); none when a part would be empty."""
+        key = self._split_key()
+        if key is None:
+            return ["# no split: no declared column to split by; the export writes every row to all.jsonl"]
+        column = self.table.column(key)
+        if key in self.normalized:
+            column = normalize(column, list(self.normalized[key]))
+        plan = SplitPlan(key=key, seed=SEED, parts=[SplitPart(name=n, fraction=f) for n, f in SPLITS])
+        counts = pc.value_counts(assign_splits(pa.table({key: column}), plan).column(SPLIT)).to_pylist()
+        found = {c["values"]: c["counts"] for c in counts}
+        parts = ", ".join(f"{name} {found.get(name, 0):,}" for name, _ in SPLITS)
+        if not all(found.get(name) for name, _ in SPLITS):
+            return [f"# no split: by {key}, the {_plural(self.n)} profiled would split {parts}; the export "
+                    "writes every row to all.jsonl"]
+        return [f"# rows with the same {key} stay in one split; of the {_plural(self.n)} profiled: {parts}",
+                f"split by {key} {{", *(f"  {name} {fraction}" for name, fraction in SPLITS), "}"]
+
+    def _field(self, field: str) -> str | None:
+        """The column the export shapes read for ``field`` (the first of :data:`FIELDS` the data has)."""
+        return next((n for n in FIELDS[field] if n in self.columns), None)
+
+    def _export(self) -> list[str]:
+        """One jsonl file per split: the chat shape when the data has prompt and response columns
+        (or its own ``messages``), else the data columns as they are."""
+        if self.columns.get(MESSAGES, {}).get("type") == "list":
+            return [f"# {MESSAGES} holds the conversations: the chat shape writes it as it is",
+                    'export jsonl "{split}.jsonl" shape chat']
+        prompt, response, context = self._field("instruction"), self._field("output"), self._field("input")
+        if prompt in self.declared and response in self.declared:
+            user = f"{prompt} (then {context}, when not empty)" if context in self.declared else prompt
+            return [f"# {user} is the user turn, {response} the assistant turn (shape chat: TRL's SFTTrainer "
+                    "reads it)", 'export jsonl "{split}.jsonl" shape chat']
+        return [f"# no prompt and response columns ({', '.join(FIELDS['instruction'])}; "
+                f"{', '.join(FIELDS['output'])}): the data columns as they are, with the row id _dsc_id",
+                'export jsonl "{split}.jsonl"']
+
+
+def explodable(table: pa.Table) -> str | None:
+    """The first column of lists of records whose fields can become columns (none clashes
+    with another column), other than a chat shape's ``messages``: what ``explode`` is for.
+
+    >>> explodable(pa.table({"id": [1], "instances": [[{"input": "a", "output": "b"}]]}))
+    'instances'
+    >>> explodable(pa.table({"input": ["x"], "instances": [[{"input": "a"}]], "tags": [["t"]]})) is None
+    True
+    """
+    for name in table.column_names:
+        t = table.schema.field(name).type
+        if name == MESSAGES or not (pa.types.is_list(t) or pa.types.is_large_list(t)):
+            continue
+        if pa.types.is_struct(t.value_type) and not {f.name for f in t.value_type} & set(table.column_names):
+            return name
+    return None

@@ -46,7 +46,9 @@ class Loaded:
     """Rows to profile, with where they came from.
 
     ``files`` are the resolved data files (for `dsc init`'s relative paths); ``defaults`` holds
-    the key, target and text columns a spec's own rules name (empty for plain files).
+    the key, target and text columns a spec's own rules name (empty for plain files);
+    ``explode`` the list column exploded into rows; ``bookkeeping`` the ``_dsc_`` columns of a
+    file dsc wrote, left out of the table.
     """
 
     table: pa.Table
@@ -56,14 +58,20 @@ class Loaded:
     files: list[Path] = field(default_factory=list)
     format: str | None = None
     defaults: dict[str, list[str]] = field(default_factory=dict)
+    explode: str | None = None
+    bookkeeping: list[str] = field(default_factory=list)
 
 
-def load_files(paths: list[Path], format: str | None = None, base_dir: Path | None = None) -> Loaded:
+def load_files(paths: list[Path], format: str | None = None, base_dir: Path | None = None,
+               explode: str | None = None) -> Loaded:
     """Read data files (any format the engine reads) as one source, in the order given.
 
     A path that exists is read literally, even if its name holds glob characters; any other
     path with ``*``, ``?`` or ``[`` is a glob. Files of one source are typed together, so a
-    column whose values disagree in kind across records shows up as rejected rows.
+    column whose values disagree in kind across records shows up as rejected rows. ``explode``
+    names a list column to read as one row per element, as a source's ``explode`` does.
+    Columns named ``_dsc_…`` (dsc's bookkeeping in the files a run writes) are left out and
+    listed in ``bookkeeping``.
     """
     base = Path(base_dir) if base_dir is not None else Path.cwd()
     patterns: list[str] = []
@@ -77,16 +85,17 @@ def load_files(paths: list[Path], format: str | None = None, base_dir: Path | No
             patterns.append(str(path))
         else:
             raise ProfileError(f"{path}: no such file")
-    spec = SourceSpec(name="data", files=tuple(patterns), format=format)
+    spec = SourceSpec(name="data", files=tuple(patterns), format=format, explode=explode)
     try:
-        result = read_source(spec, base)
+        result = read_source(spec, base, set_aside_reserved=True)
     except SourceError as err:
         raise ProfileError(_plain(str(err))) from None
     except MemoryError:
         raise ProfileError("the data does not fit in memory; profile fewer files at once") from None
     files = [Path(os.path.normpath(base / p)) for p in _expanded(patterns, base)]
     stem = Path(paths[0]).stem if paths else "data"
-    return Loaded(result.table, result.rejects, result.inputs, stem, files, format)
+    return Loaded(result.table, result.rejects, result.inputs, stem, files, format, explode=explode,
+                  bookkeeping=result.set_aside)
 
 
 def load_spec(path: Path) -> Loaded:

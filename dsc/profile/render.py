@@ -27,6 +27,11 @@ def render_profile(profile: dict, console: Console) -> None:
     console.print(f"[bold]{profile['name']}[/bold]: {n:,} rows, {len(profile['columns'])} columns"
                   + (f", [red]{profile['rejected_rows']:,} rejected[/red]" if profile["rejected_rows"] else "")
                   + (f" — {files}" if files else ""))
+    if profile.get("explode"):
+        console.print(f"{profile['explode']} exploded: one row per element of its lists")
+    if profile.get("bookkeeping"):
+        console.print(f"[dim]left out: {', '.join(profile['bookkeeping'])}, dsc's bookkeeping (row ids, splits …) "
+                      "from the run that wrote this file[/dim]")
     console.print(_rows_table(profile))
     if profile["columns"]:
         console.print(_columns_table(profile["columns"]))

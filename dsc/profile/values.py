@@ -1,10 +1,13 @@
 """Which kinds of value a text column holds, and which formats and locales read them.
 
-For a string column of short values (dates, numbers, amounts, measurements -- not prose), a
-sample of its distinct values is read with :func:`dsc.locale.standardize`, the same reader a
-``standardize`` rule uses, in each of :data:`LOCALES` (and with no locale: dsc's canonical
-forms). So "en_US reads 64 of 64" means a rule ``standardize COL as KIND locale en_US`` would
-read those values, and an ambiguous value here is one that rule would refuse to guess.
+For a string column of short values (dates, numbers, amounts, measurements, yes/no words --
+not prose), a sample of its distinct values is read with :func:`dsc.locale.standardize`, the
+same reader a ``standardize`` rule uses, in each of :data:`LOCALES` (and with no locale: dsc's
+canonical forms; yes/no words also in every other language of :data:`dsc.locale.booleans.WORDS`).
+So "en_US reads 64 of 64" means a rule ``standardize COL as KIND locale en_US`` would read
+those values, and an ambiguous value here is one that rule would refuse to guess; ``ja`` and
+``nein`` read as ``bool`` in ``de_DE``. The numeric kinds are only tried when most sampled
+values hold a digit.
 
 The column is taken to be of a kind when one reader reads (or finds ambiguous) at least
 :data:`MIN_SHARE` of the sample; kinds are tried in :data:`KINDS` order, most specific first.
@@ -24,12 +27,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dsc.locale import OptionError, standardize
+from dsc.locale.booleans import WORDS
+from dsc.locale.locales import languages
 
 #: Locales tried, in the order ties are broken (after "no locale").
 LOCALES = ("en_US", "en_GB", "en_IN", "de_DE", "de_CH", "fr_FR", "es_ES", "es_MX", "it_IT", "nl_NL",
            "pt_BR", "sv_SE", "pl_PL", "ru_RU", "ja_JP", "zh_CN")
-#: Most specific first: a datetime is also a date, and an amount or measurement holds a number.
-KINDS = ("datetime", "date", "money", "quantity", "number")
+#: Most specific first: a datetime is also a date, and an amount or measurement holds a number;
+#: yes/no words last, so a column of 1 and 0 is a number.
+KINDS = ("datetime", "date", "money", "quantity", "number", "bool")
 #: One target unit per common dimension; a measurement column gets the first that reads it.
 TARGETS = ("kg", "m", "l", "s", "degC", "km/h")
 ORDERS = ("DMY", "MDY")
@@ -38,6 +44,7 @@ MIN_SHARE = 0.8
 _QUICK = 16
 _QUICK_LOCALES = ((), ("en_US",), ("de_DE",))
 _LONGEST = 64  # longer values are prose, not a value of any kind
+_DIGITS = 0.6  # share of sampled values with a digit that makes a column worth reading as numbers
 _HEAD = 2000  # rows whose lengths decide whether a column is prose
 _SAMPLE_ROWS = 20_000  # rows the distinct values are sampled from
 _EXAMPLES = 5
@@ -58,7 +65,9 @@ def detect_values(col: pa.ChunkedArray | pa.Array) -> dict | None:
     sample = _sample(col)
     if sample is None:
         return None
-    for kind in KINDS:
+    digits = pc.sum(pc.match_substring_regex(pa.array(sample), r"\d")).as_py() or 0
+    numeric = digits >= _DIGITS * len(sample)
+    for kind in KINDS if numeric else ("bool",):
         for target in TARGETS if kind == "quantity" else (None,):
             if not _plausible(kind, sample, target):
                 continue
@@ -70,7 +79,7 @@ def detect_values(col: pa.ChunkedArray | pa.Array) -> dict | None:
 
 
 def _sample(col) -> list[str] | None:
-    """Up to SAMPLE distinct non-blank values, or None for prose and digit-free columns."""
+    """Up to SAMPLE distinct non-blank values, or None for prose."""
     values = pc.drop_null(col)
     if len(values) == 0:
         return None
@@ -85,9 +94,6 @@ def _sample(col) -> list[str] | None:
     distinct = pc.filter(distinct, pc.less_equal(pc.utf8_length(distinct), _LONGEST)).slice(0, SAMPLE)
     if len(distinct) == 0:
         return None
-    digits = pc.sum(pc.match_substring_regex(distinct, r"\d")).as_py() or 0
-    if digits < 0.6 * len(distinct):
-        return None
     return distinct.to_pylist()
 
 
@@ -99,23 +105,21 @@ def _read(kind: str, value: str, locales: tuple, order: str | None, target: str 
 
 
 def _plausible(kind: str, sample: list[str], target: str | None) -> bool:
-    """A quick look: do a few common readers read at least half of a few values?"""
+    """A quick look: do a few common readers (for yes/no words, a table lookup: every one) read
+    at least half of a few values?"""
     few = sample[:_QUICK]
+    readers = [(loc,) if loc else () for loc, _ in _readers(kind)] if kind == "bool" else _QUICK_LOCALES
     read = 0
     for value in few:
-        results = (_read(kind, value, locales, None, target) for locales in _QUICK_LOCALES)
+        results = (_read(kind, value, locales, None, target) for locales in readers)
         read += any(r is not None and r.status != "rejected" for r in results)
     return read >= 0.5 * len(few)
 
 
 def _scan(kind: str, sample: list[str], target: str | None) -> dict | None:
     """Read the sample with every reader; the column's summary when one reads enough of it."""
-    readers = [(None, None)]
-    if kind in ("date", "datetime"):
-        readers += [(None, order) for order in ORDERS]
-    readers += [(loc, None) for loc in LOCALES]
     table = []
-    for loc, order in readers:
+    for loc, order in _readers(kind):
         results = [_read(kind, v, (loc,) if loc else (), order, target) for v in sample]
         table.append(((loc, order), results))
     summary = [_counts(reader, results) for reader, results in table]
@@ -135,6 +139,18 @@ def _scan(kind: str, sample: list[str], target: str | None) -> dict | None:
         "disagreements": _disagreements(sample, unordered),
         "suggest": _suggest(kind, summary, best, target),
     }
+
+
+def _readers(kind: str) -> list[tuple[str | None, str | None]]:
+    """(locale, order) pairs, in the order ties are broken: no locale, its day-month orders for
+    dates, then :data:`LOCALES`; for yes/no words then every other language with words."""
+    readers: list[tuple[str | None, str | None]] = [(None, None)]
+    if kind in ("date", "datetime"):
+        readers += [(None, order) for order in ORDERS]
+    readers += [(loc, None) for loc in LOCALES]
+    if kind == "bool":
+        readers += [(lang, None) for lang in WORDS if lang not in languages(LOCALES)]
+    return readers
 
 
 def _counts(reader: tuple, results: list) -> dict:

@@ -114,3 +114,19 @@ def test_a_directory_and_a_broken_spec(tmp_path):
     assert result.exit_code == EXIT_SPEC_ERROR and "DSC1" in result.stderr
     mixed = dsc("profile", spec, COMMON_GEN)
     assert mixed.exit_code == EXIT_SPEC_ERROR and "either one spec or data files" in mixed.stderr
+
+
+def test_a_run_output_profiles_with_its_bookkeeping_set_aside(tmp_path):
+    out = tmp_path / "out"
+    assert dsc("run", ROOT / "specs" / "common_gen.dspec", "--out", out).exit_code == EXIT_OK
+    for name in ("kept.parquet", "kept.jsonl"):
+        result = dsc("profile", out / name, "--json")
+        assert result.exit_code == EXIT_OK, result.stderr
+        profile = json.loads(result.stdout)
+        assert profile["bookkeeping"] == ["_dsc_id", "_dsc_split"]
+        assert sorted(c["name"] for c in profile["columns"]) == ["completion", "prompt"]
+    assert "left out: _dsc_id, _dsc_split" in dsc("profile", out / "kept.parquet").stdout
+    # A source cannot read a run's output back, so no policy is written from one.
+    refused = dsc("init", out / "kept.parquet", "-o", tmp_path / "again.dspec")
+    assert refused.exit_code == EXIT_INPUT_ERROR and "dsc's own bookkeeping (_dsc_id, _dsc_split)" in refused.stderr
+    assert not (tmp_path / "again.dspec").exists()

@@ -32,6 +32,10 @@ def project(tmp_path: Path, *files: Path) -> list[Path]:
     return [Path(shutil.copy(f, tmp_path / "data" / f.name)) for f in files]
 
 
+def train_rows(run) -> int:
+    return next(split["rows"] for split in run.manifest["splits"] if split["name"] == "train")
+
+
 def run_policy(policy: Path, out: Path):
     compiled = compile_file(policy)
     assert compiled.ok, compiled.diagnostics
@@ -59,6 +63,10 @@ def test_init_policy_checks_and_runs(tmp_path, name, options):
     run, counts = run_policy(policy, tmp_path / "out")
     assert counts["input"] == counts["kept"] + counts["rejected"]
     assert counts["input"] == json.loads(dsc("profile", data, "--json", "--text", "").stdout)["rows"]
+    # a training file: every example file has prompt and response columns, so the chat shape
+    train = (tmp_path / "out" / "train.jsonl").read_text().splitlines()
+    assert len(train) == train_rows(run) > 0
+    assert [m["role"] for m in json.loads(train[0])["messages"]][-2:] == ["user", "assistant"]
 
 
 def test_every_rule_carries_the_counts_behind_it(tmp_path):
@@ -123,3 +131,51 @@ def test_init_refuses_to_overwrite_and_to_leave_the_project(tmp_path):
     assert not (inner / "p.dspec").exists()
     spec = dsc("init", ROOT / "specs" / "common_gen.dspec", "-o", tmp_path / "x.dspec")
     assert spec.exit_code == EXIT_SPEC_ERROR and "data files" in spec.stderr
+
+
+def test_init_explodes_a_list_of_records_into_a_training_file(tmp_path):
+    # seed_tasks keeps each task's examples in `instances`, a list of {input, output} records.
+    (data,) = project(tmp_path, EXAMPLES / "seed_tasks.jsonl")
+    policy = tmp_path / "specs" / "seed.dspec"
+    assert dsc("init", data, "-o", policy).exit_code == EXIT_OK
+    text = policy.read_text()
+    assert "  explode instances  #" in text
+    assert "  input             : text  # empty in 50 of 175 rows\n" in text  # optional: not required
+    assert "  output            : text required" in text
+    assert "# rows with the same instruction stay in one split; of the 175 rows profiled: train 152, " \
+           "validation 23\nsplit by instruction {\n  train 0.9\n  validation 0.1\n}" in text
+    assert 'export jsonl "{split}.jsonl" shape chat' in text
+    run, counts = run_policy(policy, tmp_path / "out")
+    assert (counts["input"], counts["kept"], counts["rejected"]) == (175, 175, 0)
+    train = [json.loads(line) for line in (tmp_path / "out" / "train.jsonl").read_text().splitlines()]
+    assert len(train) == 152
+    first = next(row for row in train if "\n\n" in row["messages"][0]["content"])  # instruction, then input
+    assert [m["role"] for m in first["messages"]] == ["user", "assistant"]
+
+
+def test_init_types_optional_text_yes_no_words_and_placeholders(tmp_path):
+    data = tmp_path / "data" / "tickets.csv"
+    project(tmp_path)
+    notes = ["needs a second look", "checked twice", "N/A", "customer called back", "see ticket", "ok per manager"]
+    rows = ["id,question,answer,comment,resolved,category"]
+    for i in range(60):
+        comment = "" if i % 4 == 3 and i < 52 else notes[i % len(notes)]  # 13 of 60 empty
+        category = "N/A" if i == 4 else ["bug", "billing", "account"][i % 3]
+        rows.append(f"t{i},How do I fix problem {i}?,Restart and retry step {i}.,{comment},"
+                    f"{'ja' if i % 3 else 'nein'},{category}")
+    data.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    policy = tmp_path / "specs" / "tickets.dspec"
+    assert dsc("init", data, "-o", policy).exit_code == EXIT_OK
+    text = policy.read_text()
+    assert "  comment  : text  # empty in 13 of 60 rows\n" in text  # free text, optional: no label, not required
+    assert "  resolved : bool required" in text
+    assert "standardize resolved as bool locale de_DE on_error flag" in text
+    assert ('  category : label {"account", "billing", "bug"} required  # never empty in 60 rows; 3 distinct '
+            'values; the schema rejects the rows holding "N/A" ×1: no value, not a label') in text
+    assert "split by question {" in text and 'export jsonl "{split}.jsonl" shape chat' in text
+    assert dsc("check", policy).exit_code == EXIT_OK and dsc("fmt", "--check", policy).exit_code == EXIT_OK
+    run, counts = run_policy(policy, tmp_path / "out")
+    assert (counts["input"], counts["kept"], counts["rejected"]) == (60, 59, 1)  # the "N/A" category
+    kept = run.kept.to_pydict()
+    assert set(kept["resolved"]) == {True, False} and kept["comment"].count("") == 13
+    assert (tmp_path / "out" / "train.jsonl").read_text().count("\n") == train_rows(run)

@@ -54,10 +54,23 @@ def test_measurements_get_a_target_of_their_dimension(values, target):
 @pytest.mark.parametrize("values", [
     ["Explain the water cycle to a child.", "Write a haiku about autumn leaves falling."],
     ["A12", "B13", "C14"],
-    ["yes", "no"],
+    ["bug", "billing", "other"],
+    ["yes", "no", "maybe"],
 ])
 def test_prose_identifiers_and_words_are_not_values(values):
     assert detect(values) is None
+
+
+@pytest.mark.parametrize("values, locales", [
+    (["ja", "nein", "Ja"], ["de_DE"]),
+    (["oui", "non"], ["fr_FR"]),
+    (["kyllä", "ei"], ["fi"]),  # a language of the yes/no table beyond the 16 common locales
+    (["yes", "no"], ["en_US"]),
+    (["true", "false", "TRUE"], []),
+])
+def test_yes_no_words_are_booleans_in_their_language(values, locales):
+    found = detect(values * 10)
+    assert found["kind"] == "bool" and found["suggest"] == {"locales": locales}
 
 
 def test_word_dates_need_their_language():
@@ -68,6 +81,15 @@ def test_word_dates_need_their_language():
 def test_column_types():
     labels = pa.array(["bug", "billing", "other", "bug"] * 10)
     assert infer_type(labels, column_figures(pa.chunked_array([labels])), None) == {
+        "type": "label", "labels": ["billing", "bug", "other"]}
+    # 13 of 60 empty and an "N/A": an optional free-text field, no vocabulary of labels
+    notes = pa.array([("" if i < 13 else ["see ticket", "N/A", "called back", "ok per manager"][i % 4])
+                      for i in range(60)])
+    assert infer_type(notes, column_figures(pa.chunked_array([notes])), None, placeholder_counts(notes)) == {
+        "type": "text"}
+    # one "N/A" among 40 labels: not a label itself (the schema rejects its row, and init says so)
+    marked = pa.array(["N/A"] + ["bug", "billing", "other", "bug"] * 10)
+    assert infer_type(marked, column_figures(pa.chunked_array([marked])), None, placeholder_counts(marked)) == {
         "type": "label", "labels": ["billing", "bug", "other"]}
     ids = pa.array([f"user_{i}" for i in range(50)])
     assert infer_type(ids, column_figures(pa.chunked_array([ids])), None) == {"type": "string"}
