@@ -93,8 +93,25 @@ def _annotation(name: str, entry: dict) -> dict:
         "people": people if isinstance(people, list) else [],
         "labels": pairs.get("labels", []),
         "matrix": pairs.get("matrix", []),
+        "resolution": _resolution(entry.get("resolution")),
         "warnings": entry.get("warnings", []),
     }
+
+
+def _resolution(saved: dict | None) -> dict | None:
+    """What happened to each row's label, in the shape the templates read: the policy as the spec
+    writes it, a count per status (None where older stats lack one) and the resolved ones by
+    method (`dsc.annotation.resolve.Resolution.method`), in words."""
+    if not isinstance(saved, dict):
+        return None
+    from dsc.annotation.summary import STATUSES
+
+    prefer = saved.get("prefer")
+    words = {"majority": "majority", "unanimous": "unanimous", "expert": "experts' majority",
+             "prefer": f"{prefer} tie-break"}
+    policy = " ".join([saved["policy"]] + ([f"prefer {prefer}"] if prefer else []) + [f"tie {saved['tie']}"])
+    return {"policy": policy, "by": ", ".join(f"{n} {words[m]}" for m, n in (saved.get("by") or {}).items()),
+            **{k: saved.get(k) for k in ("rows", *STATUSES)}}
 
 
 @lru_cache(maxsize=2)
@@ -103,7 +120,7 @@ def _env(html: bool):
 
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=html, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters.update(pct=_pct, value=_value, cell=_cell, code=_code, compact=_compact, op=_op)
+    env.filters.update(pct=_pct, value=_value, cell=_cell, code=_code, compact=_compact, op=_op, number=_number)
     return env
 
 
@@ -123,6 +140,11 @@ def _value(value, unit: str) -> str:
     if isinstance(value, float) and not value.is_integer():
         return f"{value:.4g}"
     return str(int(value))
+
+
+def _number(value: int | None) -> str:
+    """A count, or nothing where the stats (saved by an older dsc) lack it."""
+    return "" if value is None else str(value)
 
 
 def _op(op: str) -> str:

@@ -84,7 +84,8 @@ def test_html_report_parses_holds_its_charts_and_needs_nothing_outside():
     assert "url(" not in html and "@import" not in html
     text = " ".join(page.text)
     for heading in ("Gates", "Funnel", "Splits", "Leakage", "Drop reasons", "Duplicate clusters",
-                    "Standardisation failures", "Annotation agreement", "Conflicts", "Rejected examples"):
+                    "Standardisation failures", "Annotation agreement", "Label resolution", "Conflicts",
+                    "Rejected examples"):
         assert heading in text
     assert "reset <password> please" in text  # data is escaped, so it reads back as text, not as a tag
 
@@ -94,10 +95,23 @@ def test_optional_sections_disappear_when_empty():
              if k not in ("splits", "leakage", "annotations", "standardisation", "clusters", "conflicts", "augment",
                           "finetune")}
     markdown, html = render_report(stats)
-    for heading in ("Splits", "Leakage", "Annotation agreement", "Standardisation failures", "Duplicate clusters",
-                    "Augmentation", "Fine-tuning methods"):
+    for heading in ("Splits", "Leakage", "Annotation agreement", "Label resolution", "Standardisation failures",
+                    "Duplicate clusters", "Conflicts", "Augmentation", "Fine-tuning methods"):
         assert f"### {heading}" not in markdown and f">{heading}</h2>" not in html
     assert parse(html).tags.count("svg") == 2
+
+
+def test_label_resolution_has_its_own_section_apart_from_conflicts():
+    markdown, html = render_report(fixture_stats())
+    assert ("| `category` | majority prefer domain\\_expert tie flag | 812 | 809 (797 majority, 12 domain\\_expert "
+            "tie-break) | 0 | 0 | 3 | 0 | 0 |") in markdown
+    assert "<td class=\"n\">809 (797 majority, 12 domain_expert tie-break)</td>" in html
+    assert "9 conflict groups: 6 drop, 3 majority" in markdown  # the conflicts rules' own groups
+    # stats saved before the resolution had every status leave those cells empty
+    stats = fixture_stats()
+    stats["annotations"]["category"]["resolution"] = {"policy": "unanimous", "prefer": None, "tie": "drop",
+                                                      "resolved": 5, "first": 0, "drop": 2, "flag": 0}
+    assert "| `category` | unanimous tie drop |  | 5 | 0 | 2 | 0 |  |  |" in render_report(stats)[0]
 
 
 def test_a_real_run_saves_stats_renders_from_them_and_rerenders_identically(tmp_path):

@@ -56,7 +56,8 @@ class AnnotationOutcome:
     the shape `dsc.ops.runtime.removed_rows` makes, each with its reason. `flags`: one
     `{"row_id", "reason"}` per flagged row. `stats`: JSON-ready figures for the report and
     gates. `failed`: None, or why the run must fail (`below_threshold fail`).
-    `decisions`: per annotated row, the votes, item agreement and label chosen.
+    `resolutions`: one record per row, in row order — its votes, item agreement, and how its
+    label was resolved or why not (see `_resolution`); the engines write them to `labels.jsonl`.
     `tasks`: the items short of annotators or experts (also written to the task files)."""
 
     table: pa.Table
@@ -64,12 +65,13 @@ class AnnotationOutcome:
     flags: list[dict[str, Any]]
     stats: dict[str, Any]
     failed: str | None = None
-    decisions: list[dict[str, Any]] = field(default_factory=list)
+    resolutions: list[dict[str, Any]] = field(default_factory=list)
     tasks: list[Task] = field(default_factory=list)
 
     def as_outcome(self) -> Outcome:
-        """The engine's stage outcome (rows kept and removed, flags, decisions)."""
-        return Outcome(self.table, self.removed, self.flags, self.decisions)
+        """The engine's stage outcome: rows kept and removed, and flags. (Label resolutions are
+        not conflict decisions; the engines keep them apart.)"""
+        return Outcome(self.table, self.removed, self.flags)
 
 
 @dataclass
@@ -83,7 +85,10 @@ class _Row:
     short_experts: bool = False
     low: bool = False  # item agreement under the item floor
     annotated: bool = False
-    status: str = ""  # how resolution went: resolved / first / drop / flag ("" when not resolved)
+    # resolved / first / drop / flag (how resolution went), below_floor (removed by a floor
+    # before resolution), unannotated (kept with nothing to resolve)
+    status: str = ""
+    method: str | None = None  # how a `resolved` label was reached (Resolution.method)
 
     @property
     def short(self) -> bool:
@@ -143,19 +148,18 @@ def apply_annotations(table: pa.Table, plan: AnnotationPlan, base_dir: Path,
         raise RunError(f"{where}: {err}", exit_code=2 if labels is not None else 4) from None
 
     rows: list[_Row] = []
-    decisions: list[dict[str, Any]] = []
+    resolutions: list[dict[str, Any]] = []
     scores: list[float] = []
     resolved_of: dict[str, str] = {}
     for item in ids:
         anns = by_item.get(item, [])
         row, score, resolution = _decide(anns, plan, scorer, order)
         rows.append(row)
+        resolutions.append(_resolution(plan.field, item, anns, score, resolution, row, order))
         if score is not None:
             scores.append(score)
-        if anns:
-            decisions.append(_decision(item, anns, score, resolution, row, order))
-            if resolution.label is not None:
-                resolved_of[item] = resolution.label
+        if anns and resolution.label is not None:
+            resolved_of[item] = resolution.label
 
     short = [i for i, r in enumerate(rows) if r.short]
     tasks = [_task(ids[i], by_item.get(ids[i], []), plan, data)
@@ -172,7 +176,7 @@ def apply_annotations(table: pa.Table, plan: AnnotationPlan, base_dir: Path,
         scores=scores, rows=rows, by_item=by_item, order=order, resolved=resolved_of, tasks=len(tasks),
         task_files=written, flagged=len(flags),
         pairs=label_pairs(units, order)))
-    return AnnotationOutcome(kept, removed, flags, stats, _failure(plan, overall, rows), decisions, tasks)
+    return AnnotationOutcome(kept, removed, flags, stats, _failure(plan, overall, rows), resolutions, tasks)
 
 
 def _decide(anns: list[Annotation], plan: AnnotationPlan, scorer: ItemScorer,
@@ -195,11 +199,13 @@ def _decide(anns: list[Annotation], plan: AnnotationPlan, scorer: ItemScorer,
     if floors:
         if plan.below_threshold == "drop":
             row.removed = "; ".join(floors)
+            row.status = "below_floor"
             return row, score, resolution
         row.flags += floors
     if not anns:
+        row.status = "unannotated"
         return row, score, resolution  # nothing to resolve: kept flagged, FIELD as it was
-    row.status = resolution.status
+    row.status, row.method = resolution.status, resolution.method
     if resolution.status == "drop":
         row.removed = "; ".join(row.flags + [resolution.reason or "no label resolved"])
     elif resolution.status == "flag":
@@ -226,15 +232,21 @@ def _task(item: str, anns: list[Annotation], plan: AnnotationPlan, data: dict[st
                 plan.min_experts, plan.expert_role, tuple(sorted({a.annotator for a in anns})), data)
 
 
-def _decision(item: str, anns: list[Annotation], score: float | None, resolution: Resolution, row: _Row,
-              order: list[str]) -> dict[str, Any]:
+def _resolution(name: str, item: str, anns: list[Annotation], score: float | None, resolution: Resolution,
+                row: _Row, order: list[str]) -> dict[str, Any]:
+    """One row's label resolution: `votes` (label → count, in label order), `item_agreement`,
+    `status` and `method` (as in `_Row`), `label` (the label written, else null), `kept`, and
+    `reason`: why the row was removed, else its flags and a tie settled by label order (null
+    when there is nothing to say)."""
     counts: dict[str, int] = {}
     for a in anns:
         counts[a.label] = counts.get(a.label, 0) + 1
     rank = {label: i for i, label in enumerate(order)}
     votes = {label: counts[label] for label in sorted(counts, key=lambda x: (rank.get(x, len(rank)), x))}
-    return {"row_id": item, "votes": votes, "item_agreement": score, "label": resolution.label,
-            "status": resolution.status, "kept": row.removed is None}
+    notes = row.flags + ([resolution.reason] if row.status == "first" else [])
+    return {"field": name, "row_id": item, "votes": votes, "item_agreement": score, "status": row.status,
+            "method": row.method, "label": row.label, "kept": row.removed is None,
+            "reason": row.removed or "; ".join(notes) or None}
 
 
 def _write_task_files(tasks: list[Task], plan: AnnotationPlan, where: str, folder: Path, confined: bool) -> list[str]:

@@ -33,15 +33,18 @@ class Vote:
 
 @dataclass(frozen=True)
 class Resolution:
-    """The label chosen (None when open), what happened (`status`) and why, for people.
+    """The label chosen (None when open), what happened (`status`), how and why, for people.
 
     status: `resolved`; `first` (left open, then the tie policy picked the first candidate);
-    `drop` or `flag` (left open; the tie policy says what to do with the item)."""
+    `drop` or `flag` (left open; the tie policy says what to do with the item).
+    method, for a `resolved` label: `majority`, `unanimous`, `expert` (the experts' majority) or
+    `prefer` (a majority tie broken by the `prefer` role's majority); None otherwise."""
 
     label: str | None
     status: str
     reason: str | None = None
     candidates: tuple[str, ...] = ()
+    method: str | None = None
 
 
 def resolve(votes: Sequence[Vote], policy: str = "majority", tie: str = "drop", *,
@@ -56,6 +59,8 @@ def resolve(votes: Sequence[Vote], policy: str = "majority", tie: str = "drop", 
     'tie between billing and bug (1 vote each)'
     >>> resolve(v, "expert", expert_role="expert").label, resolve(v, "unanimous", tie="flag").status
     ('billing', 'flag')
+    >>> resolve(v).method, resolve([v[0], v[2]], prefer="expert").method, resolve(v[:2]).method
+    ('majority', 'prefer', None)
     """
     if policy not in POLICIES:
         raise ValueError(f"unknown resolve policy '{policy}'")
@@ -72,7 +77,7 @@ def resolve(votes: Sequence[Vote], policy: str = "majority", tie: str = "drop", 
     given = sorted({v.label for v in votes}, key=sort_key)
     if policy == "unanimous":
         if len(given) == 1:
-            return Resolution(given[0], "resolved")
+            return Resolution(given[0], "resolved", method="unanimous")
         return _open(f"annotators disagree ({_counts(votes, sort_key)})", tuple(given), tie)
     if policy == "expert":
         role = prefer or expert_role
@@ -81,16 +86,16 @@ def resolve(votes: Sequence[Vote], policy: str = "majority", tie: str = "drop", 
             return _open(f"no {role} label to resolve by", tuple(given), tie)
         top = _top(experts)
         if len(top) == 1:
-            return Resolution(top[0], "resolved")
+            return Resolution(top[0], "resolved", method="expert")
         return _open(f"{role} tie between {_tied(top, experts, sort_key)}", tuple(sorted(top, key=sort_key)), tie)
     top = _top(votes)
     if len(top) == 1:
-        return Resolution(top[0], "resolved")
+        return Resolution(top[0], "resolved", method="majority")
     if prefer is not None:
         preferred = [v for v in votes if v.role == prefer and v.label in top]
         best = _top(preferred) if preferred else []
         if len(best) == 1:
-            return Resolution(best[0], "resolved")
+            return Resolution(best[0], "resolved", method="prefer")
     return _open(f"tie between {_tied(top, votes, sort_key)}", tuple(sorted(top, key=sort_key)), tie)
 
 

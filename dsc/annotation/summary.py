@@ -6,7 +6,8 @@ bytes. Agreement values are rounded to `metrics.DECIMALS` places.
 
 Sections: `agreement` (the dataset coefficient with its threshold and whether it passed),
 `item_agreement` (how per-item agreement is spread, and how many items fall under the item
-floor), `coverage` (items with no or too few annotations or experts), `resolution`,
+floor), `coverage` (items with no or too few annotations or experts), `resolution` (what
+happened to each row's label: a count per status, and the resolved ones by method),
 `annotators` (per annotator: role, labels given, share agreeing with the resolved label),
 `label_pairs` (which labels two annotators of one item gave together — the confusion
 matrix, summed over annotator pairs), `label_counts` (resolved labels among kept rows),
@@ -19,6 +20,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dsc.annotation.metrics import DECIMALS, Agreement
+
+# What happened to a row's label, in report order (see apply._Row.status).
+STATUSES = ("resolved", "first", "drop", "flag", "below_floor", "unannotated")
 
 if TYPE_CHECKING:
     from dsc.annotation.ingest import Annotation, Ingested, Problem
@@ -67,10 +71,7 @@ def summarize(f: Facts) -> dict[str, Any]:
             "min_experts": plan.min_experts,
             "expert_role": plan.expert_role,
         },
-        "resolution": {
-            "policy": plan.resolve, "prefer": plan.prefer, "tie": plan.tie,
-            **{status: sum(1 for r in rows if r.status == status) for status in ("resolved", "first", "drop", "flag")},
-        },
+        "resolution": _resolution(plan, rows),
         "annotators": _annotators(f.by_item, f.resolved),
         "label_pairs": {"labels": list(f.order), "matrix": f.pairs},
         "label_counts": {label: kept_labels.count(label) for label in f.order if label in kept_labels},
@@ -83,6 +84,18 @@ def summarize(f: Facts) -> dict[str, Any]:
     }
     stats["warnings"] = _warnings(f, stats)
     return stats
+
+
+def _resolution(plan: AnnotationPlan, rows: list[Any]) -> dict[str, Any]:
+    """How every row's label went: one count per status (they add up to `rows`), and the
+    `resolved` ones by method."""
+    by: dict[str, int] = {}
+    for r in rows:
+        if r.method is not None:
+            by[r.method] = by.get(r.method, 0) + 1
+    return {"policy": plan.resolve, "prefer": plan.prefer, "tie": plan.tie, "rows": len(rows),
+            **{status: sum(1 for r in rows if r.status == status) for status in STATUSES},
+            "by": dict(sorted(by.items()))}
 
 
 def _number(value) -> float | None:

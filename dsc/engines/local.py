@@ -44,7 +44,8 @@ class StageStats:
     rows_out: int
     cached: bool = False
     flags: list[dict] = field(default_factory=list)
-    decisions: list[dict] = field(default_factory=list)
+    decisions: list[dict] = field(default_factory=list)  # one per conflict group (conflicts rules)
+    resolutions: list[dict] = field(default_factory=list)  # one per row (annotate blocks): labels.jsonl
 
     @property
     def removed(self) -> int:
@@ -119,8 +120,8 @@ def run_plan(plan: Plan, base_dir: Path, out_dir: Path, workers: int = 1,
         done = apply_annotations(table, ann, base_dir, labels, tasks_dir=out_dir)
         outcome = done.as_outcome()
         reject_tables.append(_tag(outcome.removed, ann.id, ann.line))
-        stages.append(StageStats(ann.id, "annotate", ann.line, table.num_rows, outcome.table.num_rows, False,
-                                 outcome.flags, outcome.decisions))
+        stages.append(StageStats(ann.id, "annotate", ann.line, table.num_rows, outcome.table.num_rows,
+                                 flags=outcome.flags, resolutions=done.resolutions))
         annotations[ann.field] = done.stats
         if done.failed:
             failures.append(f"line {ann.line}: {done.failed}")

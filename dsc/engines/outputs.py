@@ -1,5 +1,5 @@
-"""Writing a run's outputs: kept rows, rejects, flags, conflict decisions, one export per split,
-the stats, the report and the manifest.
+"""Writing a run's outputs: kept rows, rejects, flags, conflict decisions, annotation label
+resolutions, one export per split, the stats, the report and the manifest.
 
 Exports and the report are rendered first — a template error or a bad export path stops the run
 before anything is written. Then every output is streamed, the kept rows and rejects batch by
@@ -32,7 +32,7 @@ from dsc import __version__
 STAGING = ".dsc-staging"
 # The run's own files at the top of the output directory; no export may take their names.
 RUN_FILES = frozenset({"kept.jsonl", "kept.parquet", "rejects.jsonl", "augment_rejects.jsonl", "flags.jsonl", "conflicts.jsonl",
-                       "stats.json", "report.md", "report.html", "manifest.json", ".dsc-cache", STAGING})
+                       "labels.jsonl", "stats.json", "report.md", "report.html", "manifest.json", ".dsc-cache", STAGING})
 # Without a split block every kept row is in this one split (the name `{split}` takes in paths).
 WHOLE = "all"
 # Rows turned into Python objects at a time while writing jsonl: bounds the memory it takes.
@@ -327,6 +327,7 @@ def _stage_run_files(staging: _Staging, result, report: tuple[str, str]) -> dict
     augmented = getattr(result, "augment", None)
     flags = [dict(f, rule=s.id, line=s.line) for s in result.stages for f in s.flags]
     decisions = [dict(d, rule=s.id, line=s.line) for s in result.stages for d in s.decisions]
+    labels = [dict(r, rule=s.id, line=s.line) for s in result.stages for r in s.resolutions]
     markdown, html = report
     stats = (json.dumps(result.stats, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
     written = {
@@ -336,6 +337,7 @@ def _stage_run_files(staging: _Staging, result, report: tuple[str, str]) -> dict
                                        lambda sink: _write_table_jsonl(sink, result.rejects, decode_row=True)),
         "flags.jsonl": staging.write("flags.jsonl", lambda sink: _write_jsonl(sink, flags)),
         "conflicts.jsonl": staging.write("conflicts.jsonl", lambda sink: _write_jsonl(sink, decisions)),
+        "labels.jsonl": staging.write("labels.jsonl", lambda sink: _write_jsonl(sink, labels)),
         "stats.json": staging.write("stats.json", lambda sink: sink.write(stats)),
         "report.md": staging.write("report.md", lambda sink: sink.write(markdown.encode("utf-8"))),
         "report.html": staging.write("report.html", lambda sink: sink.write(html.encode("utf-8"))),

@@ -20,9 +20,9 @@ What runs where (docs/ray.md has the whole story):
   shards. The manifest lists each stage's placement and why a stage ran on the driver.
 
 The engine guarantees the local engine's rows: the same kept rows in the same order, the same
-rejects (row, rule, reason, cluster, survivor), flags, conflict decisions and split of every
-row — and so the same output files, apart from the manifest's engine section and the shards.
-How it keeps that promise: `dsc/engines/ray_ops.py`.
+rejects (row, rule, reason, cluster, survivor), flags, conflict decisions, label resolutions and
+split of every row — and so the same output files, apart from the manifest's engine section and
+the shards. How it keeps that promise: `dsc/engines/ray_ops.py`.
 """
 from __future__ import annotations
 
@@ -144,11 +144,12 @@ class _Run:
 
     # ------------------------------------------------------------------ bookkeeping
 
-    def record(self, rule: Rule, rejects: pa.Table, flags: list, decisions: list, where: str, why: str = "") -> None:
+    def record(self, rule: Rule, rejects: pa.Table, flags: list, decisions: list, where: str, why: str = "",
+               resolutions: list | None = None) -> None:
         """Count one finished stage: its funnel row, its rejects, and where it ran."""
         removed = rejects.num_rows
         self.stages.append(StageStats(rule.id, rule.op, rule.line, self.live, self.live - removed, False, flags,
-                                      decisions))
+                                      decisions, resolutions or []))
         self.reject_tables.append(rejects)
         self.placement.append({"id": rule.id, "where": where, **({"why": why} if why else {})})
         self.live -= removed
@@ -223,7 +224,7 @@ class _Run:
             done = apply_annotations(table, ann, self.base_dir, labels, tasks_dir=self.out_dir)
             outcome = done.as_outcome()
             self.record(Rule(ann.id, "annotate", ann.line, {}), _tag(outcome.removed, ann.id, ann.line),
-                        outcome.flags, outcome.decisions, "driver", "annotations join the spec's annotation files")
+                        outcome.flags, [], "driver", "annotations join the spec's annotation files", done.resolutions)
             annotations[ann.field] = done.stats
             if done.failed:
                 failures.append(f"line {ann.line}: {done.failed}")

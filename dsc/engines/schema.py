@@ -1,4 +1,5 @@
-"""Schema validation: required, types, labels, unique. A violating row is rejected with its reason."""
+"""Schema validation: required, types, labels, unique. A violating row is rejected with its reason,
+and with its values as read: a value that is not of its column's type is not lost to the cast."""
 from __future__ import annotations
 
 import numpy as np
@@ -19,9 +20,11 @@ def validate(table: pa.Table, columns: list[ColumnPlan], filled_later: set[str] 
 
     Columns in `filled_later` (label fields an `annotate` block fills) may be absent from the
     data; they are added as nulls and checked here only where the data has them. Columns in
-    `raw` are read by a `standardize` rule, which types them: here they are only text."""
+    `raw` are read by a `standardize` rule, which types them: here they are only text. Kept rows
+    leave with their columns cast to the schema's types; rejected rows with the values as read."""
     for name in sorted(filled_later - set(table.column_names)):
         table = table.append_column(name, pa.nulls(table.num_rows, pa.string()))
+    read = table
     columns = [c if c.name not in filled_later else c.model_copy(update={"required": False}) for c in columns]
     columns = [c if c.name not in raw else c.model_copy(update={"type": "text"}) for c in columns]
     missing = [c.name for c in columns if c.name not in table.column_names]
@@ -57,7 +60,7 @@ def validate(table: pa.Table, columns: list[ColumnPlan], filled_later: set[str] 
             mark(_repeats(table, col.name, reason), f"column '{col.name}' must be unique: value repeats an "
                                                     "earlier row (by row id)")
     drop = reason != None  # noqa: E711
-    return Outcome(table.filter(pa.array(~drop)), removed_rows(table, drop, [str(r) for r in reason[drop]]))
+    return Outcome(table.filter(pa.array(~drop)), removed_rows(read, drop, [str(r) for r in reason[drop]]))
 
 
 def _coerce(table: pa.Table, col: ColumnPlan) -> tuple[pa.Table, np.ndarray]:

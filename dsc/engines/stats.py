@@ -6,9 +6,10 @@ Nothing here depends on the cache or the clock: a rerun gives the same stats, by
 
 Sections: `counts`, `rules` (the funnel), `reasons` (rows per rule and reason), `examples`
 (the first rejected rows of each rule), `clusters` (the largest duplicate clusters),
-`standardisation` (values a standardize rule could not read), `splits` (sizes, and the
-split × label table when stratified), `leakage` (crossing near-duplicate pairs per leakage gate),
-`annotations` (what the annotation step measured, when it ran), `augment` (per augmentation rule:
+`standardisation` (values a standardize rule could not read), `conflicts` (the groups of the
+`conflicts` rules, by decision), `splits` (sizes, and the split × label table when stratified),
+`leakage` (crossing near-duplicate pairs per leakage gate), `annotations` (what the annotation
+step measured and how each label was resolved, when it ran), `augment` (per augmentation rule:
 rows selected, generated and rejected, requests and reject reasons; only when the plan augments,
 with `counts.generated` beside it) and `gates` (the verdicts).
 """
@@ -180,11 +181,13 @@ def _standardisation(rejects: pa.Table, stages) -> list[dict]:
 
 
 def _conflicts(stages) -> dict:
+    """The groups of the `conflicts` rules, counted by their decision (conflicts.jsonl has each).
+    Annotation label resolutions are not conflicts: they are counted under `annotations`."""
     decided: dict[str, int] = {}
     for s in stages:
-        for d in s.decisions:
-            key = str(d.get("decision", "?"))
-            decided[key] = decided.get(key, 0) + 1
+        if s.op == "conflicts":
+            for d in s.decisions:
+                decided[d["decision"]] = decided.get(d["decision"], 0) + 1
     return {"groups": sum(decided.values()), "decisions": dict(sorted(decided.items()))}
 
 

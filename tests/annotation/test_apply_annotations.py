@@ -134,8 +134,37 @@ def test_tie_first_and_item_floors_under_fail():
                          "agreement 0.2)"
     assert out.stats["resolution"]["first"] == 2
     engine = out.as_outcome()
-    assert engine.table is out.table and engine.flags == out.flags and engine.decisions[0] == {
-        "row_id": "t1", "votes": {"bug": 3}, "item_agreement": 1.0, "label": "bug", "status": "resolved", "kept": True}
+    # label resolutions are no conflict decisions: the engines write them apart (labels.jsonl)
+    assert engine.table is out.table and engine.flags == out.flags and engine.decisions == []
+    assert out.resolutions[0] == {"field": "category", "row_id": "t1", "votes": {"bug": 3}, "item_agreement": 1.0,
+                                  "status": "resolved", "method": "majority", "label": "bug", "kept": True,
+                                  "reason": None}
+    assert out.resolutions[2]["status"] == "first" and out.resolutions[2]["reason"] == (
+        "item agreement 0 is below 0.2; tie between bug, billing and account (1 vote each); took 'bug', first in "
+        "label order")
+
+
+def test_every_row_has_one_label_resolution_and_the_counts_add_up():
+    out = apply_annotations(ROWS, plan(), FIXTURES, LABELS)
+    status = {r["row_id"]: (r["status"], r["method"], r["label"], r["kept"]) for r in out.resolutions}
+    # removed by a floor before resolution: no label is written, whatever the votes say
+    assert status == {"t1": ("resolved", "majority", "bug", True), "t2": ("resolved", "majority", "billing", True),
+                      "t3": ("below_floor", None, None, False), "t4": ("below_floor", None, None, False),
+                      "t5": ("resolved", "majority", "account", True), "t6": ("below_floor", None, None, False)}
+    assert [r["reason"] for r in out.resolutions if not r["kept"]] == list(removed(out).values())
+    assert out.resolutions[5]["votes"] == {} and out.resolutions[5]["item_agreement"] is None
+    assert out.stats["resolution"] == {"policy": "majority", "prefer": "domain_expert", "tie": "drop", "rows": 6,
+                                       "resolved": 3, "first": 0, "drop": 0, "flag": 0, "below_floor": 3,
+                                       "unannotated": 0, "by": {"majority": 3}}
+    flagged = apply_annotations(ROWS, plan(below_threshold="flag"), FIXTURES, LABELS)
+    status = {r["row_id"]: (r["status"], r["method"], r["label"], r["kept"]) for r in flagged.resolutions}
+    assert status["t3"] == ("resolved", "prefer", "bug", True)  # the expert broke the three-way tie
+    assert status["t4"] == ("drop", None, None, False) and status["t6"] == ("unannotated", None, None, True)
+    counts = flagged.stats["resolution"]
+    assert (counts["resolved"], counts["drop"], counts["unannotated"], counts["by"]) == \
+           (4, 1, 1, {"majority": 3, "prefer": 1})
+    statuses = ("resolved", "first", "drop", "flag", "below_floor", "unannotated")
+    assert sum(counts[k] for k in statuses) == counts["rows"] == ROWS.num_rows
 
 
 def test_label_studio_with_a_roster_of_experts():

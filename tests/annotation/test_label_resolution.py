@@ -51,6 +51,15 @@ def test_expert():
     assert resolve(senior, "expert", expert_role="expert", prefer="senior").label == "billing"
 
 
+def test_the_method_says_how_a_label_was_resolved():
+    assert resolve(votes(("bug", None), ("bug", None), ("billing", None))).method == "majority"
+    assert resolve(votes(("billing", None), ("bug", "expert")), prefer="expert").method == "prefer"
+    assert resolve(votes(("bug", None), ("bug", None)), "unanimous").method == "unanimous"
+    assert resolve(votes(("bug", None), ("billing", "expert")), "expert", expert_role="expert").method == "expert"
+    for tie in TIES:  # left open: the tie policy, not a method, decided
+        assert resolve(votes(("billing", None), ("bug", None)), tie=tie, order=ORDER).method is None
+
+
 def test_labels_outside_the_order_sort_after_it_alphabetically():
     r = resolve(votes(("zeta", None), ("alpha", None), ("bug", None)), tie="first", order=ORDER)
     assert r.candidates == ("bug", "alpha", "zeta")

@@ -161,3 +161,44 @@ def test_kept_plus_rejected_equals_input(tmp_path_factory, rows, rules):
     rejected = [r["_dsc_id"] for r in read_jsonl(base / "out" / "rejects.jsonl")]
     assert len(kept) + len(rejected) == len(rows)
     assert len(set(kept + rejected)) == len(rows)  # every input row is in exactly one place
+
+
+def _annotated_with_conflicts(tmp_path) -> Path:
+    """Run specs/annotated.dspec with a conflicts rule added; its output folder."""
+    spec = ROOT / "specs" / "annotated.dspec"
+    text = spec.read_text(encoding="utf-8").replace(
+        "  drop where empty(completion)\n",
+        "  drop where empty(completion)\n  conflicts on prompt -> completion resolve majority else flag\n")
+    run_plan(plan_of(text), spec.parent, tmp_path / "out")
+    return tmp_path / "out"
+
+
+def test_label_resolutions_are_not_counted_as_conflicts(tmp_path):
+    out = _annotated_with_conflicts(tmp_path)
+    stats = json.loads((out / "stats.json").read_text(encoding="utf-8"))
+    groups = read_jsonl(out / "conflicts.jsonl")
+    # only the conflicts rule's groups, each with its real decision
+    assert {g["rule"] for g in groups} == {"conflicts[prompt->completion]"} and len(groups) == 28
+    assert stats["conflicts"] == {"groups": 28, "decisions": {"no majority: flagged, all kept": 28}}
+    assert stats["annotations"]["question_type"]["resolution"] == {
+        "policy": "majority", "prefer": "domain_expert", "tie": "drop", "rows": 200, "resolved": 180, "first": 0,
+        "drop": 0, "flag": 0, "below_floor": 20, "unannotated": 0, "by": {"majority": 180}}
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "### Conflicts\n\n28 conflict groups: 28 no majority: flagged, all kept (conflicts.jsonl has each " \
+           "decision).\n" in report
+    assert "| `question_type` | majority prefer domain\\_expert tie drop | 200 | 180 (180 majority) | 0 | 0 | 0 | " \
+           "20 | 0 |" in report
+
+
+def test_label_resolutions_are_written_to_labels_jsonl(tmp_path):
+    out = _annotated_with_conflicts(tmp_path)
+    labels = read_jsonl(out / "labels.jsonl")
+    assert len(labels) == 200 and {r["rule"] for r in labels} == {"annotate[question_type]"}
+    removed = {r["_dsc_id"]: r["_dsc_reason"] for r in read_jsonl(out / "rejects.jsonl")}
+    assert {r["row_id"]: r["reason"] for r in labels if not r["kept"]} == removed
+    kept = {r["_dsc_id"]: r["question_type"] for r in read_jsonl(out / "kept.jsonl")}
+    assert {r["row_id"]: r["label"] for r in labels if r["kept"]} == kept
+    assert labels[0]["line"] == 27 and set(labels[0]) == {"field", "row_id", "votes", "item_agreement", "status",
+                                                          "method", "label", "kept", "reason", "rule", "line"}
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert "labels.jsonl" in manifest["outputs"]

@@ -1,5 +1,5 @@
 """The Ray engine gives the local engine's rows: kept rows, rejects (rule and reason), flags,
-conflict decisions and split assignment, on the example specs and on a seeded synthetic table
+conflict decisions, annotation label resolutions and split assignment, on the example specs and on a seeded synthetic table
 with injected exact duplicates, near duplicates and conflicts — whatever the partitioning.
 
 One local Ray instance (2 CPUs) serves the whole module: starting Ray costs seconds.
@@ -65,7 +65,7 @@ def assert_same_rows(local: Path, on_ray: Path) -> None:
     rejected = lambda out: {(r["_dsc_id"], r["_dsc_rule"], r["_dsc_reason"], r["_dsc_cluster"],  # noqa: E731
                              r["_dsc_duplicate_of"]) for r in read_jsonl(out / "rejects.jsonl")}
     assert rejected(on_ray) == rejected(local)
-    for name in ("flags.jsonl", "conflicts.jsonl"):
+    for name in ("flags.jsonl", "conflicts.jsonl", "labels.jsonl"):
         assert read_jsonl(on_ray / name) == read_jsonl(local / name)
     assert files(on_ray) == files(local)  # and so the order, the exports, the stats and the report
     manifest_l = json.loads((local / "manifest.json").read_text())
@@ -202,6 +202,18 @@ def test_unique_schema_runs_on_the_driver_and_says_so(tmp_path):
     assert_same_rows(tmp_path / "local", tmp_path / "ray")
     [schema] = [p for p in result.manifest["placement"] if p["id"] == "schema"]
     assert schema["where"] == "driver" and "unique" in schema["why"]
+
+
+def test_a_schema_reject_carries_the_value_as_read_on_the_cluster(tmp_path):
+    (tmp_path / "rows.csv").write_text("name,age\nann,31\nbob,two\ncy,40\n", encoding="utf-8")
+    plan = plan_of('source s {\n  files "rows.csv"\n}\n\nschema {\n  name : text\n  age : int\n}\n\n'
+                   "clean {\n  drop where empty(name)\n}\n")
+    run_local(plan, tmp_path, tmp_path / "local")
+    result = run_ray(plan, tmp_path, tmp_path / "ray")
+    assert_same_rows(tmp_path / "local", tmp_path / "ray")
+    assert [(r["_dsc_reason"], r["_dsc_row"]) for r in read_jsonl(tmp_path / "ray" / "rejects.jsonl")] == [
+        ("column 'age': value is not of type int", {"name": "bob", "age": "two"})]
+    assert {p["id"]: p["where"] for p in result.manifest["placement"]}["schema"] == "cluster"
 
 
 def test_rules_after_every_row_is_gone_still_match(tmp_path):

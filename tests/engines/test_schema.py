@@ -1,0 +1,64 @@
+"""The schema check: a rejected row leaves with its values as read, its reason naming the column and
+the type it should have had; kept rows leave cast to the schema's types."""
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from dsc.api import compile_text
+from dsc.engines.local import run_plan
+from dsc.engines.schema import validate
+from dsc.plan import ColumnPlan
+from dsc.syntax.source import SourceFile
+
+
+def test_a_value_that_is_not_of_its_type_is_rejected_as_read():
+    table = pa.table({"age": ["31", "two", None, "2.5"], "ok": ["true", "yes", "false", "false"],
+                      "_dsc_id": ["a", "b", "c", "d"]})
+    out = validate(table, [ColumnPlan(name="age", type="int"), ColumnPlan(name="ok", type="bool")])
+    assert out.table.column("age").to_pylist() == [31, None] and out.table.column("age").type == pa.int64()
+    assert out.table.column("ok").to_pylist() == [True, False]
+    assert out.removed.select(["_dsc_id", "age", "ok", "_dsc_reason"]).to_pylist() == [
+        {"_dsc_id": "b", "age": "two", "ok": "yes", "_dsc_reason": "column 'age': value is not of type int"},
+        {"_dsc_id": "d", "age": "2.5", "ok": "false", "_dsc_reason": "column 'age': value is not of type int"},
+    ]
+
+
+SPEC = """dataset people version 1 {{
+  seed 1
+  locale en_US
+}}
+
+source s {{
+  files "{file}"
+}}
+
+schema {{
+  name : text required
+  age  : int
+}}
+"""
+
+
+@pytest.mark.parametrize("file, content, rejected", [
+    ("p.csv", "name,age\nann,31\nbob,two\ncy,4.5\n",
+     {"p.csv:3": ("schema", "column 'age': value is not of type int", {"name": "bob", "age": "two"}),
+      "p.csv:4": ("schema", "column 'age': value is not of type int", {"name": "cy", "age": "4.5"})}),
+    ("p.jsonl", '{"name": "ann", "age": 31}\n{"name": "bob", "age": "two"}\n{"name": "cy", "age": [1]}\n'
+                '{"name": "dee", "age": 2.5}\n{"name": "eve", "age": 40}\n',
+     {"p.jsonl:2": ("source:s", "column 'age': expected number, got string", {"name": "bob", "age": "two"}),
+      "p.jsonl:3": ("source:s", "column 'age': expected number, got list", {"name": "cy", "age": [1]}),
+      "p.jsonl:4": ("schema", "column 'age': value is not of type int", {"name": "dee", "age": 2.5})}),
+    ("p.json", '[{"name": "ann", "age": 31}, {"name": "bob", "age": "two"}, {"name": "dee", "age": 2.5},'
+               ' {"name": "eve", "age": 40}]',
+     {"p.json#1": ("source:s", "column 'age': expected number, got string", {"name": "bob", "age": "two"}),
+      "p.json#2": ("schema", "column 'age': value is not of type int", {"name": "dee", "age": 2.5})}),
+])
+def test_every_reject_carries_the_value_as_read(tmp_path: Path, file, content, rejected):
+    (tmp_path / file).write_text(content, encoding="utf-8")
+    result = compile_text(SourceFile(str(tmp_path / "people.dspec"), SPEC.format(file=file)))
+    run_plan(result.plan, tmp_path, tmp_path / "out")
+    rejects = [json.loads(line) for line in (tmp_path / "out" / "rejects.jsonl").read_text().splitlines()]
+    # a schema reject holds the row as read; a source reject holds the line (or record) itself
+    assert {r["_dsc_src"]: (r["_dsc_rule"], r["_dsc_reason"], r["_dsc_row"]) for r in rejects} == rejected
