@@ -239,7 +239,7 @@ class Rate(Node):
 
 @dataclass(frozen=True)
 class StdOption(Node):
-    """One option of `standardize`: from / locale / order / base / rates / on_error."""
+    """One option of `standardize`: from / locale / order / base / rates / years / on_error."""
 
     key: str
     values: tuple[Name | Str | Rate, ...]

@@ -158,6 +158,8 @@ def _standardize(rule: ast.Standardize, dataset: DatasetInfo) -> dict:
             params["locales"] = [opt.values[0].value]
         elif opt.key == "rates":
             params["rates"] = {r.currency.value: r.value.value for r in opt.values}
+        elif opt.key == "years":
+            params["years"] = tuple(_int(v) for v in opt.values)
         else:
             params[opt.key] = opt.values[0].value
     if not params.get("locales") and dataset.locale:

@@ -40,7 +40,7 @@ from dsc.syntax.source import SourceFile
 INDENT = "  "
 OPTION_ORDER: dict[type, tuple[str, ...]] = {
     ast.Dedupe: ("ignoring", "jaccard", "ngram", "permutations", "bands", "pairs", "threshold", "keep", "keep_by"),
-    ast.Standardize: ("from", "locale", "order", "base", "rates", "on_error"),
+    ast.Standardize: ("from", "locale", "order", "years", "base", "rates", "on_error"),
     # What to pick, how to generate, then how the guard judges.
     ast.Augmentation: ("ratio", "using", "endpoint", "model", "key_env", "template", "concurrency",
                        "min_similarity", "max_similarity", "min_length_ratio", "max_length_ratio"),
@@ -221,6 +221,8 @@ def _fmt_StdOption(n: ast.StdOption) -> str:
         return f"from [{_list(n.values)}]"
     if n.key == "rates":
         return "rates {" + ", ".join(_words(r.currency, r.value) for r in n.values) + "}"
+    if n.key == "years":
+        return "years " + "..".join(map(_value, n.values))
     return _words(n.key, *n.values)
 
 

@@ -106,3 +106,14 @@ def test_augment_guard_bounds_compile_to_fractions_and_only_those_set():
         None,
     ]
     assert [str(rules[0].bound(k)) for k in ("min_similarity", "max_similarity")] == ["1/10", "9/10"]
+
+
+def test_a_century_window_compiles_into_the_plan_only_when_set():
+    text = ('dataset t version 1 {\n  seed 1\n}\nsource s {\n  files "d.jsonl"\n}\nschema {\n  d : date\n}\n'
+            "clean {\n  standardize d as date locale de_DE%s\n}\n")
+    without, windowed = plan(text % ""), plan(text % " years 1950..2049")
+    assert "years" not in without.steps[0].params and '"years"' not in canonical_json(without)
+    assert windowed.steps[0].params["years"] == (1950, 2049)
+    assert '"years":[1950,2049]' in canonical_json(windowed)
+    assert windowed.fingerprint != without.fingerprint
+    assert plan(text % " years 1900..1999").fingerprint != windowed.fingerprint

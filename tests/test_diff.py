@@ -121,6 +121,16 @@ def test_changed_values_rule():
     assert change.detail == "steps [nfc] → [nfc, casefold]"
 
 
+@pytest.mark.parametrize("on_error, added, removed", [("reject", DROPS_FEWER, DROPS_MORE), ("flag", VALUES, VALUES)])
+def test_a_century_window_reads_dates_that_were_rejected(on_error, added, removed):
+    def dates(years=None):
+        params = {"column": "d", "kind": "date", "order": "DMY", "on_error": on_error}
+        return Plan(steps=[step("standardize[d]", "standardize", 4, params | ({"years": years} if years else {}))])
+    assert only(diff_plans(dates(), dates((1950, 2049)))).impact == added
+    assert only(diff_plans(dates((1950, 2049)), dates())).impact == removed
+    assert only(diff_plans(dates((1950, 2049)), dates((1900, 1999)))).impact == VALUES
+
+
 def test_strictness_that_cannot_be_told():
     old = Plan(steps=[drop_words("3")])
     other_column = drop_words("3").params | {"func": "chars"}

@@ -58,6 +58,13 @@ def test_clean_rules_are_numbered_with_line_and_rule_id():
     assert "  2. line 22  drop rows where chars(answer) > 2000  [drop[answer]]" in text.splitlines()
 
 
+def test_a_standardize_rule_states_its_century_window():
+    text = "schema {\n  d : date\n}\nclean {\n  standardize d as date order DMY years 1950..2049\n}\n"
+    spec, _ = parse(SourceFile("t.dspec", text))
+    assert "standardise d as date order DMY two-digit years in 1950..2049 (unparseable values: reject)" in \
+        explain(compile_spec(spec))
+
+
 def test_hub_sources_say_whether_they_are_pinned():
     pinned = SourcePlan(name="h", hub=HubPlan(id="org/x", revision="abc"), key=["id"])
     assert summarize(pinned) == 'Hugging Face dataset "org/x", split train, revision abc; row ids from key id'

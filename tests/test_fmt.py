@@ -74,6 +74,11 @@ def test_options_are_printed_in_canonical_order_and_repeats_keep_their_order():
     assert fmt(text) == "clean {\n  dedupe near on a ngram 3 keep last keep first\n}\n"
 
 
+def test_a_century_window_is_printed_with_its_dots_after_the_order():
+    text = "clean {\n  standardize d as date on_error flag years 1950 .. 2049 order DMY\n}\n"
+    assert fmt(text) == "clean {\n  standardize d as date order DMY years 1950..2049 on_error flag\n}\n"
+
+
 def test_repeated_hub_split_and_export_options_are_kept():
     """Nothing collapses to its last value: a repeat is printed back, for `dsc check` to report."""
     text = ('source s {\n  hub "o/n" revision "b" split train config c split test revision "a"\n}\n'

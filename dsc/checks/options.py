@@ -33,7 +33,7 @@ DEDUPE_OPTIONS = {
     "fuzzy": ("pairs", "threshold", "keep", "keep_by"),
 }
 # Standardize options that only some kinds read; the others apply to every kind.
-STD_OPTIONS = {"order": ("date", "datetime"), "rates": ("money",)}
+STD_OPTIONS = {"order": ("date", "datetime"), "years": ("date", "datetime"), "rates": ("money",)}
 # Standardize options whose value is a word from a fixed list: (what it is, the words).
 _STD_VALUES = {"order": ("date order", DATE_ORDERS), "on_error": ("on_error policy", ON_ERROR)}
 # Kinds whose rule names a target after the kind (a currency, a unit).

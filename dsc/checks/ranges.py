@@ -74,6 +74,7 @@ POSITIVE_COUNT = Range(ONE, integer=True, percent=False)
 PERMUTATIONS = Range(Decimal(16), Decimal(1024), integer=True, percent=False)
 SEED = Range(ZERO, Decimal(MAX_SEED), high_open=True, integer=True, percent=False)
 VERSION = Range(ZERO, percent=False)
+YEAR = Range(ONE, Decimal(9999), integer=True, percent=False)  # a year of a calendar date
 LENGTH_RATIO = Range(ZERO, low_open=True, percent=False)  # a multiple of a length
 
 # The augmentation guard's bounds: their ranges, the hint for a value outside it, and the pairs
@@ -104,6 +105,21 @@ def out_of_range(num: ast.Num, what: str, rng: Range) -> list[Diagnostic]:
     return [error("DSC209", f"{what} must be {rng.describe(num.percent)}, not {shown(num)}", num.span, hint)]
 
 
+def window_problem(first: int, last: int) -> tuple[str, str] | None:
+    """What is wrong with a century window `years FIRST..LAST` (message, hint), or None: it
+    runs forwards over exactly 100 years, so that each two-digit year is one year of it.
+
+    >>> window_problem(1950, 2049), window_problem(2049, 1950)[0], window_problem(1950, 2000)[0]
+    (None, 'years 2049..1950 runs backwards', 'years 1950..2000 spans 51 years, not 100')
+    """
+    if first > last:
+        return f"years {first}..{last} runs backwards", f"write the first year first: years {last}..{first}"
+    if last - first != 99:
+        return (f"years {first}..{last} spans {last - first + 1} years, not 100",
+                f"a two-digit year is one year of each century: e.g. years {first}..{first + 99}")
+    return None
+
+
 def needs_at_least(op: ast.Name | None, what: str) -> list[Diagnostic]:
     """DSC215 unless `op` is `>=`: minimums are written one way, so specs read alike."""
     if op is None or op.value == ">=":
@@ -117,7 +133,8 @@ def check_ranges(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
     Seeds are whole numbers in [0, 2**63); a version is a number ≥ 0; `words()`/`chars()`
     compare to whole numbers ≥ 0; dedupe similarity thresholds are in (0, 1] and written
     with `>=`; n-grams are ≥ 1; permutations in [16, 1024]; LSH bands are at most the
-    permutations (and should divide them, a warning); ratios are in (0, 1]; `concurrency` ≥ 1;
+    permutations (and should divide them, a warning); a standardize century window (`years
+    1950..2049`) spans exactly 100 years, first year first; ratios are in (0, 1]; `concurrency` ≥ 1;
     the guard's similarity bounds are in [0, 1], its length ratios positive, and each minimum is at
     most its maximum (`_guard_bounds`).
     """
@@ -137,6 +154,8 @@ def check_ranges(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
             out += out_of_range(pred.value, f"a {pred.func.value}() count", COUNT)
         elif isinstance(rule, ast.Dedupe):
             out += _dedupe(rule)
+        elif isinstance(rule, ast.Standardize):
+            out += [d for opt in rule.options if opt.key == "years" for d in _window(opt)]
     for block in spec.of(ast.AugmentBlock):
         for rule in block.rules:
             for opt in rule.options:
@@ -189,6 +208,16 @@ def _guard_bounds(rule: ast.Augmentation) -> list[Diagnostic]:
                              f"no generation could pass the guard (the default {low} is {default}): "
                              f"raise {high}, or also write {low} {value} or less"))
     return out
+
+
+def _window(opt: ast.StdOption) -> list[Diagnostic]:
+    """`years FIRST..LAST`: two years, then `window_problem`."""
+    first, last = opt.values
+    out = out_of_range(first, "the first year", YEAR) + out_of_range(last, "the last year", YEAR)
+    if out:
+        return out
+    problem = window_problem(int(first.value), int(last.value))
+    return [error("DSC209", problem[0], opt.span, problem[1])] if problem else []
 
 
 def _dedupe(rule: ast.Dedupe) -> list[Diagnostic]:

@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
 from dsc.locale.booleans import parse_bool
-from dsc.locale.dates import parse_date, parse_datetime
+from dsc.locale.dates import Window, parse_date, parse_datetime
 from dsc.locale.money import parse_money
 from dsc.locale.numbers import parse_number
 from dsc.locale.quantities import parse_quantity
@@ -32,7 +32,7 @@ KINDS = ("date", "datetime", "number", "money", "quantity", "bool")
 
 def standardize(kind: str, value: Any, locales: Iterable[str] = (), order: str | None = None,
                 base: str | None = None, target: str | None = None,
-                rates: Mapping[str, Decimal] | None = None) -> Result:
+                rates: Mapping[str, Decimal] | None = None, years: Window | None = None) -> Result:
     """Standardise `value` as `kind`; options a kind does not read are ignored.
 
     >>> standardize("money", "1.099,98 €", ["de_DE"]).text
@@ -43,7 +43,7 @@ def standardize(kind: str, value: Any, locales: Iterable[str] = (), order: str |
     locales = tuple(locales)
     if kind in ("date", "datetime"):
         reader = parse_date if kind == "date" else parse_datetime
-        return reader(value, locales, order, base)
+        return reader(value, locales, order, base, years)
     if kind == "number":
         return parse_number(value, locales)
     if kind == "money":

@@ -4,15 +4,18 @@ How a value is read:
 
 1. A numeric date (`10.1.2019`, `03/04/2019`, `2019-01-10`, spaces around the separators
    allowed) is read here, not by dateparser, so that the order is ours to decide: a leading
-   4-digit year is year-month-day (ISO 8601); a trailing one needs the rule's `order` (DMY or
-   MDY) unless only one reading is a real date. Two readings and no order: ambiguous. A value
-   that does not fit the declared order is rejected, never swapped. Two-digit years are
-   rejected: the century is not written.
+   4-digit year is year-month-day (ISO 8601); a trailing one is read in the rule's `order`,
+   else in the order of each declared locale's CLDR short date pattern (`dd.MM.yy` in de_DE:
+   DMY; `M/d/yy` in en_US: MDY). Readings that differ (locales that disagree, or no order and
+   no locale) make the value ambiguous; a value that does not fit the order is rejected,
+   never swapped. A two-digit year is read only with the rule's century window (`years
+   1950..2049`); without one the century is not written, and the value is rejected.
 2. Anything else (month names, weekdays, `yesterday`) goes to dateparser restricted to the
    declared languages, with STRICT_PARSING (day, month and year must all be present) and no
    timestamp parser. The result must not depend on the date order dateparser assumes, the
-   year must be written with four digits, and a relative form (`yesterday`, `vor 2 Tagen`) is
-   read only against the `base` date written in the spec.
+   year must be written with four digits (or two, with a window: each two-digit number is
+   tried as the year, and readings that differ are ambiguous), and a relative form
+   (`yesterday`, `vor 2 Tagen`) is read only against the `base` date written in the spec.
 3. A weekday written beside the date must be that date's weekday, and a month name must be
    the month read (babel's CLDR names: a second opinion on dateparser); a time zone must be a
    numeric offset, Z, UTC or GMT: `CST` is three different zones.
@@ -25,11 +28,21 @@ import unicodedata
 from functools import cache
 from typing import Any, Iterable
 
+from dsc.checks.ranges import window_problem
 from dsc.locale.locales import languages as languages_of
+from dsc.locale.locales import resolve
 from dsc.locale.result import OptionError, Result, ambiguous, ok, rejected
 from dsc.locale.text import prepare
 
 ORDERS = ("DMY", "MDY", "YMD")
+# Where the year, month and day stand among the three numbers of a numeric date, per order.
+_PLACES = {"DMY": (2, 1, 0), "MDY": (2, 0, 1), "YMD": (0, 1, 2)}
+_SHOWN = ("MDY", "DMY", "YMD")  # the order readings are listed in
+# The century window a two-digit year needs: (first year, last year), 100 years.
+Window = tuple[int, int]
+WINDOW_HINT = "declare the century window, e.g. years 1950..2049"
+# A two-digit number that may be a year: not part of a longer number or of a time of day.
+_TWO_DIGITS = re.compile(r"(?<![\d:.,])\d{2}(?![\d:])")
 # day, month and year as three numbers with one separator; spaces around it are allowed
 # (`11. 12. 2014`), and a trailing dot (`24.03.2019.`, Croatian) belongs to the date.
 _TRIPLE = re.compile(r"(?<![\d.])(\d{1,4})\s*([./-])\s*(\d{1,2})\s*\2\s*(\d{1,4})(?![\d])\.?")
@@ -45,7 +58,7 @@ _PROBES = (dt.datetime(2001, 2, 3, 4, 5, 6), dt.datetime(2012, 7, 9, 1, 2, 3))
 
 
 def parse_date(value: Any, locales: Iterable[str] = (), order: str | None = None,
-               base: str | None = None) -> Result:
+               base: str | None = None, years: Window | None = None) -> Result:
     """Standardise one date; the value is a `datetime.date` (written `YYYY-MM-DD`).
 
     A time written after the date is allowed and dropped (the date is the one written,
@@ -55,14 +68,18 @@ def parse_date(value: Any, locales: Iterable[str] = (), order: str | None = None
     ('2019-01-10', '2019-01-10')
     >>> parse_date("03/04/2019").reason
     'ambiguous: 2019-03-04 (MDY) or 2019-04-03 (DMY); declare the order'
+    >>> parse_date("03/04/2019", ["de_DE"]).text, parse_date("02/10/2016", ["hr"]).text  # CLDR: dd.MM.yy
+    ('2019-04-03', '2016-10-02')
     >>> parse_date("13/03/2014").text, parse_date("13/03/2014", order="MDY").reason
     ('2014-03-13', 'does not fit the declared order MDY (month 13)')
+    >>> parse_date("18.10.14", ["de_DE"], years=(1950, 2049)).text
+    '2014-10-18'
     >>> print(parse_date("yesterday", ["en"]).reason)
     relative date: the rule needs a base date to read it (base "YYYY-MM-DD")
     >>> parse_date("yesterday", ["en"], base="2024-03-01").text
     '2024-02-29'
     """
-    found = _read(value, tuple(locales), order, base)
+    found = _read(value, tuple(locales), order, base, years)
     if not found.ok or found.value is None:
         return found
     moment = found.value[0]
@@ -70,7 +87,7 @@ def parse_date(value: Any, locales: Iterable[str] = (), order: str | None = None
 
 
 def parse_datetime(value: Any, locales: Iterable[str] = (), order: str | None = None,
-                   base: str | None = None) -> Result:
+                   base: str | None = None, years: Window | None = None) -> Result:
     """Standardise one date with a time of day; the value is a `datetime.datetime`, written
     ISO 8601 (`2014-11-25T22:17:00`, with its offset when one was written).
 
@@ -83,7 +100,7 @@ def parse_datetime(value: Any, locales: Iterable[str] = (), order: str | None = 
     >>> parse_datetime("2019-01-10").reason
     'no time of day: a date alone is not a datetime'
     """
-    found = _read(value, tuple(locales), order, base)
+    found = _read(value, tuple(locales), order, base, years)
     if not found.ok or found.value is None:
         return found
     moment, timed = found.value
@@ -106,7 +123,20 @@ def base_date(text: str | None) -> dt.datetime | None:
         raise OptionError(f"base {text!r} is not an ISO 8601 date (YYYY-MM-DD)") from None
 
 
-def _read(value: Any, locales: tuple[str, ...], order: str | None, base: str | None) -> Result:
+def parse_years(text: str) -> Window:
+    """A century window as written (`1950..2049`), for `dsc standardize --years`.
+
+    >>> parse_years("1950..2049")
+    (1950, 2049)
+    """
+    match = re.fullmatch(r"\s*(\d{1,4})\s*\.\.\s*(\d{1,4})\s*", text)
+    if match is None:
+        raise OptionError(f"years {text!r} is not a century window: write the first and last year, e.g. 1950..2049")
+    return int(match.group(1)), int(match.group(2))
+
+
+def _read(value: Any, locales: tuple[str, ...], order: str | None, base: str | None,
+          years: Window | None) -> Result:
     """(moment, has_time) for one value: moment is a date, or a datetime when timed."""
     if value is None:
         return ok(None)
@@ -116,11 +146,21 @@ def _read(value: Any, locales: tuple[str, ...], order: str | None, base: str | N
         return ok((value, False))
     if order is not None and order not in ORDERS:
         raise OptionError(f"unknown date order {order!r}; use one of {', '.join(ORDERS)}")
+    if years is not None:
+        problem = window_problem(*years)
+        if problem:
+            raise OptionError(f"{problem[0]}: {problem[1]}")
     text = prepare(value, "a date")
     if isinstance(text, Result):
         return text
     langs = languages_of(locales)
-    found = _numeric(text, langs, order, base) if _TRIPLE.search(text) else _words(text, langs, order, base)
+    if _TRIPLE.search(text):
+        found = _numeric(text, langs, _orders(order, locales), base, years)
+    else:
+        found = _words(text, langs, order, base)
+        if found is _NO_CENTURY:
+            found = _windowed(text, langs, order, base, years) if years else \
+                rejected(f"{_NO_CENTURY.reason}; {WINDOW_HINT}")
     if not found.ok:
         return found
     moment, timed = found.value
@@ -131,9 +171,10 @@ def _read(value: Any, locales: tuple[str, ...], order: str | None, base: str | N
     return _names_check(text, langs, moment) or ok((moment, timed))
 
 
-def _numeric(text: str, langs: tuple[str, ...], order: str | None, base: str | None) -> Result:
+def _numeric(text: str, langs: tuple[str, ...], orders: dict[str, str], base: str | None,
+             years: Window | None) -> Result:
     match = _TRIPLE.search(text)
-    day = _day(*(match.group(i) for i in (1, 3, 4)), order)
+    day = _day(tuple(match.group(i) for i in (1, 3, 4)), orders, years)
     if not day.ok:
         return day
     prefix, suffix = text[:match.start()].strip(), text[match.end():]
@@ -150,29 +191,87 @@ def _numeric(text: str, langs: tuple[str, ...], order: str | None, base: str | N
     return found
 
 
-def _day(a: str, b: str, c: str, order: str | None) -> Result:
-    """The calendar day three numbers denote under `order`."""
+def _orders(order: str | None, locales: tuple[str, ...]) -> dict[str, str]:
+    """The orders a numeric date is read in, each with who declares it: the rule's `order`,
+    else each declared locale's (several locales may declare several); empty when neither
+    says.
+
+    >>> _orders("MDY", ("de_DE",)), _orders(None, ("de_DE", "de_AT", "en_US")), _orders(None, ())
+    ({'MDY': ''}, {'DMY': 'de_DE, de_AT', 'MDY': 'en_US'}, {})
+    """
+    if order:
+        return {order: ""}
+    found: dict[str, list[str]] = {}
+    for loc in resolve(locales):
+        found.setdefault(_locale_order(loc), []).append(str(loc))
+    return {o: ", ".join(names) for o, names in found.items() if o}
+
+
+@cache
+def _locale_order(loc) -> str | None:
+    """The order of day, month and year in a locale's CLDR short date pattern (`dd.MM.yy`:
+    DMY, `M/d/yy`: MDY, `y-MM-dd`: YMD); quoted text in the pattern is not a field."""
+    fields = re.sub(r"'[^']*'", "", loc.date_formats["short"].pattern)
+    found = "".join(dict.fromkeys({"d": "D", "M": "M", "L": "M", "y": "Y"}[c] for c in fields if c in "dMLy"))
+    return found if found in _PLACES else None
+
+
+def _day(parts: tuple[str, str, str], declared: dict[str, str], years: Window | None) -> Result:
+    """The calendar day three numbers denote in the declared orders (`declared`: order → the
+    locales that declare it, '' for the rule's own `order`; empty: none declared)."""
+    a, b, c = parts
     if len(a) == 4 and len(c) <= 2:
         return _valid(int(a), int(b), int(c), "")  # ISO 8601 year-month-day, whatever the order
     if len(c) == 4 and len(a) <= 2:
-        if order == "YMD":
-            return rejected("written with the year last, but the declared order is YMD")
-        dmy = _valid(int(c), int(b), int(a), "DMY")
-        mdy = _valid(int(c), int(a), int(b), "MDY")
-        if order is not None:
-            return dmy if order == "DMY" else mdy
-        if dmy.ok and mdy.ok and dmy.value != mdy.value:
-            return ambiguous(f"{mdy.value.isoformat()} (MDY) or {dmy.value.isoformat()} (DMY); declare the order")
-        return dmy if dmy.ok else mdy if mdy.ok else rejected("not a calendar date in either day-month order")
-    if max(len(a), len(b), len(c)) <= 2:
-        return rejected("two-digit year: the century is not written")
-    return rejected("not a date: the year must have four digits")
+        orders = {o: who for o, who in (declared or {"DMY": None, "MDY": None}).items() if o != "YMD"}
+        if not orders:
+            return rejected(f"written with the year last, but {_fit('YMD', declared['YMD'])} puts it first")
+    elif max(map(len, parts)) <= 2:
+        if years is None:
+            return rejected(f"two-digit year: the century is not written; {WINDOW_HINT}")
+        orders = declared or dict.fromkeys(ORDERS)
+    else:
+        return rejected("not a date: the year must have four digits")
+    readings = {o: _in_order(parts, o, who, years) for o, who in orders.items()}
+    days: dict[dt.date, list[str]] = {}
+    for o in sorted(readings, key=_SHOWN.index):
+        if readings[o].ok:
+            days.setdefault(readings[o].value, []).append(o if not orders[o] else f"{o} in {orders[o]}")
+    if len(days) > 1:
+        return ambiguous(" or ".join(f"{day.isoformat()} ({', '.join(how)})" for day, how in days.items())
+                         + "; declare the order")
+    if days:
+        return ok(next(iter(days)))
+    if len(readings) == 1:
+        return next(iter(readings.values()))
+    return rejected("not a calendar date in either day-month order" if len(readings) == 2
+                    else "not a calendar date in any order")
 
 
-def _valid(year: int, month: int, day: int, order: str) -> Result:
+def _in_order(parts: tuple[str, str, str], order: str, who: str | None, years: Window | None) -> Result:
+    year, month, day = (parts[i] for i in _PLACES[order])
+    if len(year) == 4:
+        return _valid(int(year), int(month), int(day), _fit(order, who))
+    if len(year) == 1:
+        return rejected(f"read {order}, the year {year} has one digit")
+    return _valid(_in_window(year, years), int(month), int(day), _fit(order, who))
+
+
+def _in_window(two_digits: str, years: Window) -> int:
+    """The year of the window whose last two digits these are: 14 in 1950..2049 is 2014."""
+    return years[0] + (int(two_digits) - years[0]) % 100
+
+
+def _fit(order: str, who: str | None) -> str:
+    """How an order is named in a reason: the rule's (''), a locale's, or none's (None)."""
+    if who == "":
+        return f"the declared order {order}"
+    return f"the order {order} of {who}" if who else f"the order {order}"
+
+
+def _valid(year: int, month: int, day: int, fit: str) -> Result:
     if not 1 <= month <= 12:
-        return rejected(f"does not fit the declared order {order} (month {month})" if order
-                        else f"no month {month}")
+        return rejected(f"does not fit {fit} (month {month})" if fit else f"no month {month}")
     try:
         return ok(dt.date(year, month, day))
     except ValueError:
@@ -248,10 +347,33 @@ def _in_language(text: str, lang: str, order: str | None, base: dt.datetime | No
     if str(moment.year) not in _YEAR.findall(_ascii_digits(text)):
         again = _parse(text, lang, orders[0], _PROBES[1])
         if again is None or again[0] == moment:
-            return rejected("the year is not written with four digits")
+            return _NO_CENTURY
         if base is None:
             return rejected('relative date: the rule needs a base date to read it (base "YYYY-MM-DD")')
     return moment, "time" in parts
+
+
+# dateparser read a year that is not written with four digits (`5 Dec 06`); `_read` tells the
+# reason with a hint, or tries the two-digit numbers with the rule's window (`_windowed`).
+_NO_CENTURY = rejected("the year is not written with four digits")
+
+
+def _windowed(text: str, langs: tuple[str, ...], order: str | None, base: str | None, years: Window) -> Result:
+    """A date written with words and a two-digit year (`5 Dec 06`): each two-digit number is
+    tried as the year, written out with the window; readings that differ are ambiguous
+    (`05 Dec 06`: 2006-12-05 or 2005-12-06)."""
+    readings: dict[Any, Any] = {}
+    for match in _TWO_DIGITS.finditer(text):
+        year = _in_window(match.group(), years)
+        found = _words(f"{text[:match.start()]}{year}{text[match.end():]}", langs, order, base)
+        if found.ok:
+            readings.setdefault(found.value[0], found.value)
+    if len(readings) > 1:
+        return ambiguous(" or ".join(_shown(m) for m in readings) + ": which number is the year?")
+    if readings:
+        return ok(next(iter(readings.values())))
+    return rejected(f"the year is not written with four digits, and no two-digit number reads as the year "
+                    f"in {years[0]}..{years[1]}")
 
 
 def _parse(text: str, lang: str, order: str, base: dt.datetime):

@@ -25,7 +25,10 @@ from dsc.locale.text import prepare
 # (and `1e999999` written out would be a megabyte of zeros).
 MAX_DIGITS = 60
 _CANONICAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\Z", re.ASCII)
-_SPACES = " \u00a0\u202f"
+# Characters written for one another as the group separator: any space where the locale groups
+# with a space (fr, sv, fi), either apostrophe where it groups with one (de_CH, fr_CH, it_CH: CLDR
+# has had both U+2019 and U+0027, and Swiss data holds both).
+_ALIKE = (" \u00a0\u202f", "'\u2019")
 _MINUS = "\u2212\u2012\u2013\ufe63\uff0d"  # minus sign and dashes people type for it
 
 
@@ -98,13 +101,14 @@ def _in_locale(text: str, loc: Locale) -> Decimal | str | None:
     for system in _systems(loc):
         group, point = _symbols(loc, system)
         candidate = text
-        if group in _SPACES:  # any space stands for the group separator when it is a space
-            candidate = re.sub(f"[{_SPACES}]", group, candidate)
-        elif group == "\u2019":  # and a typed apostrophe for the typographic one (de_CH)
-            candidate = candidate.replace("'", group)
+        for alike in _ALIKE:
+            if group in alike:
+                candidate = re.sub(f"[{alike}]", group, candidate)
         if not _shape(group, point).match(candidate):
             continue
         try:
+            if group == "'" and group in candidate:
+                candidate = _ungrouped(candidate, loc, group, point)
             return parse_decimal(candidate, loc, strict=True, numbering_system=system)
         except NumberFormatError as err:
             if getattr(err, "suggestions", None):
@@ -112,6 +116,30 @@ def _in_locale(text: str, loc: Locale) -> Decimal | str | None:
         except (InvalidOperation, ValueError):
             continue
     return hint
+
+
+def _ungrouped(text: str, loc: Locale, group: str, point: str) -> str:
+    """`text` without its group separators, once they are where the locale's pattern puts them.
+
+    babel's strict mode checks the groups by formatting the number again, but its formatter
+    reads a pair of U+0027 as a quoted literal and drops them (1'234'567 comes out as 1234567
+    in de_CH), so it would refuse every number with two groups where CLDR groups with U+0027
+    (de_CH, fr_CH, it_CH in babel 2.19). The groups are checked here instead, and babel reads
+    the number without them.
+
+    >>> _ungrouped("-1'234'567.5", Locale.parse("de_CH"), "'", ".")
+    '-1234567.5'
+    """
+    sign = text[:1] if text[:1] in "+-" else ""
+    whole, dot, fraction = text[len(sign):].partition(point)
+    first, other = loc.decimal_formats[None].grouping
+    digits = whole.replace(group, "").lstrip("0") or "0"
+    proper, rest = digits[-first:], digits[:-first]
+    while rest:
+        proper, rest = rest[-other:] + group + proper, rest[:-other]
+    if whole != proper:
+        raise NumberFormatError(f"{text!r} is not grouped as in {loc}", suggestions=[sign + proper + dot + fraction])
+    return sign + digits + dot + fraction
 
 
 @cache

@@ -1,16 +1,20 @@
 """Measurements → a decimal value in the rule's target unit (pint), the written unit kept.
 
-A value is a number and a unit: `2.5 kg`, `1,5 kg` (de), `2 1/2 in`, `½ cup`, `100 °F`. The
-number is read like a number in the declared locales; a fraction is exact. The unit is read
-by pint — the same registry the compile-time check uses — but not every reading pint offers
-is taken, because some of them are guesses:
+A value is a number and a unit: `2.5 kg`, `1,5 kg` (de), `2 1/2 in`, `½ cup`, `100 °F`, or a
+compound of them from the largest unit to the smallest, which is their sum: `5 ft 3 in`,
+`1 lb 4 oz`, `5'3"` (feet and inches). The number is read like a number in the declared
+locales; a fraction is exact. The unit is read by pint — the same registry the compile-time
+check uses — but not every reading pint offers is taken, because some of them are guesses:
 
 - a prefix name with a unit symbol (`kilos` is kilo-s, a kilosecond, to pint) is rejected;
   so is a word pint can split two ways with a prefix each (unprefixed readings win, as in
   pint: `min` is a minute);
 - two unit words side by side (`fl oz`, which pint multiplies: femtolitre × ounce) are
   rejected; write `floz`, `fluid_ounce`, or an operator (`N*m`);
-- a unit of another dimension than the target (`3 m` for a weight) is rejected.
+- a unit of another dimension than the target (`3 m` for a weight) is rejected, and so is a
+  compound of two dimensions (`5 ft 3 kg`), of offset units (`°C`), or not from the largest
+  unit to the smallest (`3 in 5 ft`, `5 ft 3 ft`: two values run together, more likely than
+  an odd way to write one).
 
 Conversion is exact for multiplicative units (the factor pint gives, kept to 15 significant
 digits, times the exact value); offset units (°C, °F) convert through pint. Results keep 15
@@ -37,6 +41,10 @@ _FRACTION = re.compile(rf"(?:(\d+)\s+)?(\d+)\s*/\s*(\d+)(?!\d)|(?:(\d+)\s*)?([{'
 # The number: digits and the separators between them, with a sign; the unit is what follows.
 _SPLIT = re.compile(r"([+\-\u2212]?\s*[\d.,'\u2019\u00a0\u202f ]*\d(?:[eE][+-]?\d+)?)\s*(.*)\Z", re.S)
 _TOKENS = re.compile(r"[^\W\d_]+|°[^\W\d_]*|[µμ][^\W\d_]*")
+# A compound: the first unit, then (after a space) the next number and what follows it.
+_NEXT = re.compile(rf"(\S.*?)\s+([\d{''.join(_VULGAR)}].*)\Z", re.S)
+# Feet and inches written with primes: 5'3", 5′ 3″, 5' (the whole value, nothing else).
+_PRIMES = re.compile(r"(\d+(?:[.,]\d+)?)\s*['\u2032](?:\s*(\d+(?:[.,]\d+)?)\s*[\"\u2033])?\Z")
 _OPERATOR_WORDS = frozenset({"per", "square", "sq", "cubic", "cu"})
 
 
@@ -49,6 +57,8 @@ def parse_quantity(value: Any, target: str, locales: Iterable[str] = ()) -> Resu
     'a length (meter) cannot be converted to kilogram, a mass'
     >>> print(parse_quantity("5 kilos", "kg").reason)
     unit 'kilos' mixes a prefix name with a unit symbol (pint reads it as kilosecond)
+    >>> str(parse_quantity("5 ft 3 in", "cm").value), parse_quantity("5′3″", "cm").value.original
+    ('160.02 cm', 'foot + inch')
     """
     if value is None:
         return ok(None)
@@ -58,16 +68,50 @@ def parse_quantity(value: Any, target: str, locales: Iterable[str] = ()) -> Resu
     text = prepare(value, "a measurement")
     if isinstance(text, Result):
         return text
-    number = _number(text, tuple(locales))
+    primes = _PRIMES.match(text)
+    if primes:
+        text = f"{primes.group(1)} ft" + (f" {primes.group(2)} in" if primes.group(2) else "")
+    terms = _terms(text, tuple(locales), target)
+    if not terms.ok:
+        return terms
+    return _compound(terms.value) or _convert(terms.value, goal, target)
+
+
+def _terms(text: str, locales: tuple[str, ...], target: str) -> Result:
+    """[(exact magnitude, pint unit)]: one, or one per part of a compound (`5 ft 3 in`)."""
+    number = _number(text, locales)
     if not number.ok:
         return number
     magnitude, unit_text = number.value
     if not unit_text:
         return rejected(f"no unit: write the unit after the number (e.g. {target})")
     unit = _unit(unit_text)
-    if not unit.ok:
-        return unit
-    return _convert(magnitude, unit.value, goal, target)
+    nxt = None if unit.ok else _NEXT.match(unit_text)
+    if nxt is None:
+        return ok([(magnitude, unit.value)]) if unit.ok else unit
+    head = _unit(nxt.group(1))
+    if not head.ok:
+        return head
+    rest = _terms(nxt.group(2), locales, target)
+    if not rest.ok:
+        return rest
+    sign = -1 if magnitude < 0 else 1  # -5 ft 3 in is -(5 ft 3 in)
+    return ok([(magnitude, head.value), *((sign * m, u) for m, u in rest.value)])
+
+
+def _compound(terms: list) -> Result | None:
+    """Why the parts of a compound do not add up to one measurement, or None."""
+    units = [u for _, u in terms]
+    for unit in units[1:]:
+        if unit.dimensionality != units[0].dimensionality:
+            return rejected(f"a compound of {_dimension(units[0])} ({units[0]}) and {_dimension(unit)} ({unit}): "
+                            "its parts must measure one thing")
+    if len(units) > 1 and any(_factor(u, units[0]) is None for u in units):
+        return rejected(f"a compound of {', '.join(map(str, units))}: offset units (°C, °F) do not add up")
+    for bigger, smaller in zip(units, units[1:]):
+        if _factor(smaller, bigger) >= 1:
+            return rejected(f"a compound goes from the largest unit to the smallest, not {bigger} then {smaller}")
+    return None
 
 
 def _number(text: str, locales: tuple[str, ...]) -> Result:
@@ -150,24 +194,28 @@ def _consistent(word: str, prefix: str, name: str, suffix: str) -> bool:
 def _factor(unit, goal) -> Decimal | None:
     """How many `goal` one `unit` is, or None for offset units (°C, °F) that do not scale."""
     one = registry().Quantity(1, unit)
-    if not one._is_multiplicative:  # pint exposes this only privately
+    if not (one._is_multiplicative and registry().Quantity(1, goal)._is_multiplicative):  # pint: only privately
         return None
     return _rounded(Decimal(repr(float(one.to(goal).magnitude))))
 
 
-def _convert(magnitude: Fraction, unit, goal, target: str) -> Result:
-    if unit.dimensionality != goal.dimensionality:
-        return rejected(f"{_dimension(unit)} ({unit}) cannot be converted to {goal}, {_dimension(goal)}")
-    exact = Decimal(magnitude.numerator) / Decimal(magnitude.denominator)
+def _convert(terms: list, goal, target: str) -> Result:
+    """The sum of the terms in `goal`; a term in an offset unit (°C) is alone (`_compound`)."""
+    for _, unit in terms:
+        if unit.dimensionality != goal.dimensionality:
+            return rejected(f"{_dimension(unit)} ({unit}) cannot be converted to {goal}, {_dimension(goal)}")
+    value = Decimal(0)
     try:
-        factor = _factor(unit, goal)
-        if factor is None:
-            value = Decimal(repr(float(registry().Quantity(float(exact), unit).to(goal).magnitude)))
-        else:
-            value = exact * factor
+        for magnitude, unit in terms:
+            exact = Decimal(magnitude.numerator) / Decimal(magnitude.denominator)
+            factor = _factor(unit, goal)
+            if factor is None:
+                value += Decimal(repr(float(registry().Quantity(float(exact), unit).to(goal).magnitude)))
+            else:
+                value += exact * factor
     except Exception as err:  # noqa: BLE001 — pint's conversion errors are many types; each is a reason
         return rejected(f"cannot convert {unit} to {goal}: {err}")
-    return ok(Quantity(_plain_decimal(_rounded(value)), target, str(unit)))
+    return ok(Quantity(_plain_decimal(_rounded(value)), target, " + ".join(str(u) for _, u in terms)))
 
 
 def _plain_decimal(value: Decimal) -> Decimal:

@@ -26,6 +26,8 @@ import math
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
+from pydantic import model_serializer
+
 from dsc.ops.base import Operator, Params, operator
 from dsc.ops.runtime import ID, Outcome, RowOperator, RunError, removed_rows
 
@@ -47,7 +49,18 @@ class Standardize(RowOperator, Operator):
         order: str | None = None
         base: str | None = None
         rates: dict[str, Decimal] = {}
+        # The century window of two-digit years (first year, last year); None when the rule
+        # sets none — then the field is left out of the plan, so rules without a window keep
+        # the fingerprints they had before `years` was spec syntax.
+        years: tuple[int, int] | None = None
         on_error: Literal["reject", "flag", "null"] = "reject"
+
+        @model_serializer(mode="wrap")
+        def _leave_out_unset_years(self, handler):
+            data = handler(self)
+            if self.years is None:
+                data.pop("years", None)
+            return data
 
     @classmethod
     def describe(cls, p):
@@ -58,6 +71,8 @@ class Standardize(RowOperator, Operator):
             bits.append(f"reading {', '.join(p['locales'])}")
         if p.get("order"):
             bits.append(f"order {p['order']}")
+        if p.get("years"):
+            bits.append("two-digit years in {}..{}".format(*p["years"]))
         if p.get("rates"):
             bits.append("with rates " + ", ".join(f"{k} {v}" for k, v in sorted(p["rates"].items())))
         bits.append(f"(unparseable values: {p.get('on_error', 'reject')})")
@@ -65,11 +80,18 @@ class Standardize(RowOperator, Operator):
 
     @classmethod
     def strictness(cls, old, new):
-        rest = lambda p: {k: v for k, v in p.items() if k != "on_error"}  # noqa: E731
+        """Rows are dropped only by `on_error reject`, and a century window reads two-digit
+        years that are rejected without one: adding a window drops fewer rows, removing it
+        more; another window reads the same values as other dates."""
+        rest = lambda p: {k: v for k, v in p.items() if k not in ("on_error", "years")}  # noqa: E731
         if rest(old) != rest(new):
             return None
         a, b = old.get("on_error") == "reject", new.get("on_error") == "reject"
-        return 0 if a == b else 1 if b else -1
+        if a != b:
+            return 1 if b else -1
+        if not a:
+            return 0
+        return (new.get("years") is None) - (old.get("years") is None)
 
     @classmethod
     def transform(cls, table, params, ctx):
@@ -79,7 +101,8 @@ class Standardize(RowOperator, Operator):
 
         name, kind = params["column"], params["kind"]
         options = {"locales": tuple(params.get("locales") or ()), "order": params.get("order"),
-                   "base": params.get("base"), "target": params.get("target"), "rates": params.get("rates") or None}
+                   "base": params.get("base"), "target": params.get("target"), "rates": params.get("rates") or None,
+                   "years": params.get("years")}
         values, index = _distinct(table.column(name))
         try:
             results = [standardize(kind, value, **options) for value in values]

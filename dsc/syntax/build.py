@@ -161,7 +161,7 @@ class Builder:
                 ast.Rate(self.leaf(r.children[0]), self.leaf(r.children[1]), span=self.span(r)) for r in opt.children
             )
         else:
-            values = (self.leaf(opt.children[0]),)
+            values = tuple(self.leaf(c) for c in opt.children)  # years: the first and last year
         return ast.StdOption(key, values, span=self.span(opt))
 
     def build_dedupe_stmt(self, tree, ch):

@@ -48,6 +48,15 @@ def test_standardize_options(diags):
     ]
 
 
+def test_years_applies_to_dates_once(diags):
+    found = diags(clean("standardize score as number years 1950..2049",
+                        "standardize day as date years 1950..2049 years 1900..1999"))
+    assert [(d.code, d.message) for d in found] == [
+        ("DSC217", "'years' does not apply to number"),
+        ("DSC214", "'years' is given twice"),
+    ]
+
+
 def test_a_column_standardized_twice(codes):
     assert codes(clean("standardize day as date", "standardize day as date order DMY")) == ["DSC202"]
 

@@ -117,3 +117,18 @@ def test_augment_numbers(diags):
     text += 'augment train {\n  paraphrase prompt ratio 0 using "m" concurrency 0\n}\n'
     assert [d.message for d in diags(text)] == [
         "ratio must be in (0, 1], not 0", "concurrency must be a whole number ≥ 1, not 0"]
+
+
+def test_a_century_window_is_100_years_first_year_first(diags):
+    rules = ["standardize d as date years 2049..1950", "standardize e as date years 1950..2000",
+             "standardize f as date years 1950.5..0", "standardize g as datetime years 1950..2049"]
+    text = "schema {\n  d : date\n  e : date\n  f : date\n  g : datetime\n}\nclean {\n" + \
+        "".join(f"  {r}\n" for r in rules) + "}\n"
+    found = diags(text)
+    assert [(d.code, d.span.line, d.span.column, d.message, d.hint) for d in found] == [
+        ("DSC209", 14, 25, "years 2049..1950 runs backwards", "write the first year first: years 1950..2049"),
+        ("DSC209", 15, 25, "years 1950..2000 spans 51 years, not 100",
+         "a two-digit year is one year of each century: e.g. years 1950..2049"),
+        ("DSC209", 16, 31, "the first year must be a whole number from 1 to 9999, not 1950.5", None),
+        ("DSC209", 16, 39, "the last year must be a whole number from 1 to 9999, not 0", None),
+    ]

@@ -45,3 +45,25 @@ def test_bad_options_are_the_callers_error():
         result = dsc(*args)
         assert result.exit_code == EXIT_SPEC_ERROR, args
         assert result.stdout == "", args
+
+
+def test_a_value_may_start_with_a_minus():
+    # defect 9: `-42,8°C` was taken for the options -4, -2, …; `-1 lb` for `-l` with the value `b`
+    assert dsc("quantity", "-42,8°C", "--unit", "K", "--locale", "de").stdout == "230.35 K\n"
+    assert dsc("quantity", "-1 lb", "--unit", "kg").stdout == "-0.45359237 kg\n"
+    assert dsc("number", "-1.5", "--json").stdout.startswith('{"input": "-1.5", "value": "-1.5"')
+    assert dsc("number", "--locale", "de", "-1,5").stdout == "-1.5\n"
+    assert dsc("number", "-Infinity", "-l", "en").stdout == "rejected: not a number in en\n"
+    result = dsc("date", "-1")
+    assert result.exit_code == EXIT_INPUT_ERROR
+    assert result.stdout == "rejected: not a date (no day, month and year found)\n"
+    assert dsc("number", "-lde", "-1,5").stdout == "-1.5\n"   # a short option with its value glued on
+    assert dsc("number", "--", "-3").stdout == "-3\n"         # `--` still works
+
+
+def test_years_sets_the_century_window():
+    assert dsc("date", "18.10.14", "-l", "de_DE").stdout.endswith("declare the century window, e.g. years 1950..2049\n")
+    assert dsc("date", "18.10.14", "--order", "DMY", "--years", "1950..2049").stdout == "2014-10-18\n"
+    for window in ("2049..1950", "1950..2000", "1950-2049"):
+        result = dsc("date", "18.10.14", "--order", "DMY", "--years", window)
+        assert (result.exit_code, result.stdout) == (EXIT_SPEC_ERROR, ""), window

@@ -120,7 +120,8 @@ def test_symbols_without_a_locale():
 
 def test_signs_outside_the_amount():
     assert parse_money("-$1,234.50", ["en_US"]).text == "-1234.50 USD"
-    assert parse_money("EUR-1\u2019234.50", ["de_CH"]).text == "-1234.50 EUR"   # de_CH's negative pattern
+    for apostrophe in "'\u2019":  # de_CH groups with either, whichever CLDR writes (babel 2.19: ')
+        assert parse_money(f"EUR-1{apostrophe}234.50", ["de_CH"]).text == "-1234.50 EUR"  # its negative pattern
     assert parse_money("\u200f-1,234.50\u00a0€", ["ar_EG"]).text == "-1234.50 EUR"  # with a direction mark
     assert parse_money("5 €-", ["de"]).text == "-5 EUR"
 

@@ -3,6 +3,7 @@ strict mode, and dsc's rules for several locales and for no locale."""
 from decimal import Decimal
 
 import pytest
+from babel.numbers import get_decimal_symbol, get_group_symbol
 
 from dsc.locale import parse_number
 
@@ -67,10 +68,20 @@ def test_locales_that_disagree_make_a_value_ambiguous():
 
 def test_spaces_and_apostrophes_stand_for_the_grouping_they_look_like():
     assert parse_number("1 234,5", ["fr_FR"]).text == "1234.5"     # fr groups with U+202F
-    assert parse_number("1'234.5", ["de_CH"]).text == "1234.5"     # de_CH groups with U+2019
     assert parse_number("1 234.5", ["en_US"]).status == "rejected"
     assert parse_number("\u22125", ["sv_SE"]).text == "-5"          # a typographic minus
     assert parse_number("\u0661\u0662\u0663", ["ar_EG"]).text == "123"  # Arabic-Indic digits
+
+
+@pytest.mark.parametrize("locale", ["de_CH", "fr_CH", "it_CH"])
+@pytest.mark.parametrize("apostrophe", ["'", "\u2019"])
+def test_swiss_grouping_reads_either_apostrophe(locale, apostrophe):
+    # Older CLDR writes the Swiss group separator as U+2019, babel 2.19's as U+0027; Swiss data
+    # holds both, whichever the installed CLDR has.
+    assert get_group_symbol(locale) in "'\u2019"
+    point = get_decimal_symbol(locale)
+    assert parse_number(f"1{apostrophe}234{apostrophe}567{point}5", [locale]).text == "1234567.5"
+    assert parse_number(f"12{apostrophe}34{point}5", [locale]).status == "rejected"  # misplaced, either way
 
 
 def test_without_a_locale_only_the_canonical_form_is_read():

@@ -26,6 +26,17 @@ READ = [
     ("2 floz", "mL", [], "59.147059125", "fluid_ounce"),
     ("0 kg", "g", [], "0", "kilogram"),
     ("1e3 g", "kg", [], "1", "gram"),
+    ("300 K", "degC", [], "26.85", "kelvin"),                 # into an offset unit: through pint, not a factor
+    # compounds, from the largest unit to the smallest, are the sum of their parts (defect 9)
+    ("5 ft 3 in", "cm", [], "160.02", "foot + inch"),
+    ("1 lb 4 oz", "kg", [], "0.5669904625", "pound + ounce"),
+    ("5'3\"", "in", [], "63", "foot + inch"),                 # feet and inches written with primes
+    ("5\u2032 3\u2033", "in", [], "63", "foot + inch"),
+    ("6'", "cm", [], "182.88", "foot"),
+    ("5 ft 3 1/2 in", "in", [], "63.5", "foot + inch"),
+    ("5 ft 3,5 in", "in", ["de"], "63.5", "foot + inch"),
+    ("-5 ft 3 in", "in", [], "-63", "foot + inch"),           # the sign is the whole value's
+    ("1 h 30 min", "min", [], "90", "hour + minute"),
 ]
 
 REJECTED = [
@@ -41,6 +52,13 @@ REJECTED = [
     ("1,5 kg", "kg", [], "not a plain number"),
     ("1.234,5 g", "kg", ["en_US"], "not a number in en_US (separators misplaced"),
     ("NaN kg", "kg", [], "no number"),
+    ("5 ft 3 kg", "cm", [], "a compound of a length (foot) and a mass (kilogram): its parts must measure one thing"),
+    ("5 ft 3 in", "kg", [], "a length (foot) cannot be converted to kilogram, a mass"),
+    ("3 in 5 ft", "cm", [], "a compound goes from the largest unit to the smallest, not inch then foot"),
+    ("5 ft 3 ft", "cm", [], "a compound goes from the largest unit to the smallest, not foot then foot"),
+    ("1 degC 2 degF", "K", [], "a compound of degree_Celsius, degree_Fahrenheit: offset units"),
+    ("5 ft 3", "cm", [], "no unit"),
+    ("5 kilos 3 g", "kg", [], "unit 'kilos' mixes a prefix name"),
 ]
 
 

@@ -37,6 +37,17 @@ def test_dates_become_iso_text_and_failures_are_rejected_with_their_reason():
     assert out.flags == []
 
 
+def test_a_century_window_reads_two_digit_years():
+    out = run(table(d=["18.10.14", "31.12.99"]), column="d", kind="date", locales=["de_DE"], years=[1950, 2049])
+    assert out.table.column("d").to_pylist() == ["2014-10-18", "1999-12-31"]
+    rejected = run(table(d=["18.10.14"]), column="d", kind="date", locales=["de_DE"])
+    assert rejected.removed.column("_dsc_reason").to_pylist() == [
+        "d as date: two-digit year: the century is not written; declare the century window, e.g. years 1950..2049"]
+    with pytest.raises(RunError) as backwards:  # a hand-written plan: the check would have said so
+        run(table(d=["18.10.14"]), column="d", kind="date", years=[2049, 1950])
+    assert backwards.value.exit_code == 2 and "runs backwards" in str(backwards.value)
+
+
 def test_flag_keeps_the_row_with_a_null_and_records_the_value():
     out = run(table(d=["03/04/2019", "2019-01-10"]), column="d", kind="date", on_error="flag")
     assert out.table.column("d").to_pylist() == [None, "2019-01-10"]

@@ -106,6 +106,10 @@ def test_a_keyword_is_a_name_where_only_a_name_can_stand():
          ast.StdOption("locale", names("de_DE")), ast.StdOption("base", (S("r.json"),)),
          ast.StdOption("rates", (ast.Rate(N("USD"), num("0.92")), ast.Rate(N("GBP"), num("1.17"))))))),
     ('standardize w as quantity "kg/m^2"', ast.Standardize(N("w"), N("quantity"), S("kg/m^2"))),
+    ("standardize d as date years 1950..2049", ast.Standardize(N("d"), N("date"), None, (
+        ast.StdOption("years", (num("1950"), num("2049"))),))),
+    ("standardize d as date years 1950 .. 2049 order DMY", ast.Standardize(N("d"), N("date"), None, (
+        ast.StdOption("years", (num("1950"), num("2049"))), ast.StdOption("order", names("DMY"))))),
     ("dedupe exact on a, b ignoring case, whitespace",
      ast.Dedupe(N("exact"), names("a", "b"), (ast.DedupeOption("ignoring", names("case", "whitespace")),))),
     ("dedupe near on a jaccard >= 0.85 ngram 5 words permutations 128 bands 16 keep longest",
