@@ -40,6 +40,7 @@ CODES: dict[str, str] = {
     "DSC218": "unsafe path",
     "DSC219": "unknown split",
     "DSC220": "no schema: column names are not checked",
+    "DSC221": "a rule needs an optional extra of dsc that is not installed here",
 }
 
 ERROR = "error"

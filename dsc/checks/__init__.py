@@ -12,6 +12,7 @@ from dsc import ast
 from dsc.checks.annotation import check_annotation
 from dsc.checks.augment import check_augment_options, check_augment_splits
 from dsc.checks.context import CheckContext
+from dsc.checks.extras import check_extras
 from dsc.checks.finetune import check_finetune
 from dsc.checks.gates import check_gates
 from dsc.checks.locales import check_currencies, check_locales
@@ -51,6 +52,7 @@ PASSES = (
     check_gates,
     check_finetune,
     check_paths,
+    check_extras,
 )
 
 

@@ -26,15 +26,19 @@ class DedupeFuzzy(DedupeOperator, Operator):
 
     @classmethod
     def clusters(cls, table, params, ctx):
+        from dsc.checks.extras import missing
         from dsc.kernels.fuzzy import FuzzyError, fuzzy_duplicates, load_pairs
 
+        lacking = missing(cls.keyword)  # `dsc check` warned about it (DSC221); here it stops the run
+        if lacking is not None:
+            raise RunError(": ".join(lacking))
         columns = params["columns"]
         try:
             pairs = load_pairs(ctx.base_dir / params["pairs"], columns)
             records = table.select(columns).to_pylist()
             result = fuzzy_duplicates(records, columns, pairs, threshold=float(params["threshold"]),
                                       seed=ctx.seed % 2**32)
-        except FuzzyError as err:
+        except (FuzzyError, ImportError) as err:  # ImportError: dedupe is there but cannot be imported
             raise RunError(str(err)) from None
         return result.cluster
 

@@ -259,11 +259,12 @@ def test_bad_arguments():
 
 
 # --------------------------------------------------------------------------
-# The real example: examples/labels/code_alpaca_pairs.json
+# Real labels a string model cannot learn: tests/fixtures/fuzzy/code_alpaca_paraphrase_pairs.json
+# (the working example, examples/labels/toolformer_pairs.json, is tested in tests/ops).
 
 
 CODE_ALPACA = REPO / "examples" / "data" / "code_alpaca_2k.json"
-CODE_ALPACA_PAIRS = REPO / "examples" / "labels" / "code_alpaca_pairs.json"
+CODE_ALPACA_PAIRS = FIXTURES / "code_alpaca_paraphrase_pairs.json"
 ALPACA_FIELDS = ["instruction", "input"]
 
 
