@@ -56,10 +56,12 @@ def test_every_expected_file_has_a_spec() -> None:
 
 
 def test_fixtures_cover_the_codes() -> None:
-    """The fixtures show at least 20 distinct codes, and every DSC2xx code appears somewhere."""
+    """The fixtures show at least 20 distinct codes, and every DSC2xx code appears somewhere but
+    DSC221, which needs a package missing: tests/checks/test_extras.py pins its words, with the
+    package hidden."""
     shown = set()
     for path in FIXTURES.glob("*.expected"):
         shown |= set(re.findall(r"\[(DSC\d{3})\]", path.read_text(encoding="utf-8")))
     assert len(shown) >= 20
-    assert {c for c in CODES if c.startswith("DSC2")} <= shown
+    assert {c for c in CODES if c.startswith("DSC2")} - {"DSC221"} <= shown
     assert {"DSC101", "DSC103", "DSC104", "DSC105"} <= shown
