@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Callable
 
+from dsc.augment.apikey import ApiKey, KeyProblem
 from dsc.augment.endpoint import ChatClient, EndpointFatal, EndpointSettings
 from dsc.augment.generate import Request, Result
 from dsc.augment.prompts import PromptTemplate, TemplateProblem, language_name, load_template
@@ -71,14 +72,12 @@ class EndpointBackend:
         """Read the key and check something listens at the endpoint (only when a call is needed)."""
         if self.client is not None:
             return
-        key = None
-        if self.rule.key_env:
-            key = self.environ.get(self.rule.key_env)
-            if not key:
-                raise self._error(f"the environment variable {self.rule.key_env} (key_env) is not set; export the "
-                                  "API key in it before the run; nothing was generated", 4)
-        client = ChatClient(self.rule.endpoint, self.rule.model, key, self.settings)
         try:
+            key = ApiKey.from_environ(self.environ, self.rule.key_env) if self.rule.key_env else None
+        except KeyProblem as err:
+            raise self._error(f"{err}; nothing was generated", 4) from None
+        try:
+            client = ChatClient(self.rule.endpoint, self.rule.model, key, self.settings)
             client.preflight()
         except EndpointFatal as err:
             raise self._error(f"{err}; start it or fix the URL; nothing was generated", 4) from None

@@ -1,10 +1,12 @@
 """A small client for OpenAI-compatible chat-completions endpoints (stdlib `urllib`, no new dependency).
 
 `POST {endpoint}/chat/completions` with `{"model", "messages", "temperature": 0, "seed"}`; the reply's
-`choices[0].message.content` is the generation. The API key, when the spec names an environment
-variable for it, goes in the `Authorization: Bearer` header and nowhere else: every text that
-comes back from the server (replies and error bodies) has the key replaced by `[redacted]`
-before dsc stores, prints or raises it.
+`choices[0].message.content` is the generation. The request goes to the endpoint's normalised URL
+(`dsc.engines.permissions.endpoint_url`: the form the operator's allowance was checked against),
+never to the spelling in the spec. The API key (`dsc.augment.apikey`), when the spec names an
+environment variable for it, goes in the `Authorization: Bearer` header and nowhere else:
+everything `complete` returns or raises — replies, error bodies, redirect targets — has passed
+through the key's redaction, which knows the key in every spelling a server may echo it in.
 
 Failures, and what each costs:
 
@@ -29,9 +31,10 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
+from dsc.augment.apikey import ApiKey
 from dsc.augment.generate import Result
+from dsc.engines.permissions import endpoint_url
 
 FATAL_STATUS = {401: "the endpoint refused the API key", 403: "the endpoint refused access",
                 404: "the endpoint has no chat-completions route"}
@@ -64,38 +67,48 @@ class EndpointFatal(Exception):
 
 
 class ChatClient:
-    """Sends chat-completions requests to one endpoint and model; safe to share between threads."""
+    """Sends chat-completions requests to one endpoint and model; safe to share between threads.
 
-    def __init__(self, endpoint: str, model: str, key: str | None, settings: EndpointSettings = EndpointSettings()):
-        self.endpoint = endpoint.rstrip("/")
-        self.url = self.endpoint + "/chat/completions"
+    Raises EndpointFatal for an endpoint URL dsc sends nothing to (see `endpoint_url`).
+    """
+
+    def __init__(self, endpoint: str, model: str, key: ApiKey | None,
+                 settings: EndpointSettings = EndpointSettings()):
+        try:
+            self.endpoint = endpoint_url(endpoint)
+        except ValueError as err:
+            raise EndpointFatal(f"dsc sends nothing to {endpoint}, which {err}") from None
+        self.url = f"{self.endpoint}/chat/completions"
         self.model = model
-        self._key = key or None
+        self._key = key
         self.settings = settings
         self.down: str | None = None  # why the endpoint is unreachable, once retries proved it
         self.attempts = 0  # HTTP requests sent, retries included
         self._lock = threading.Lock()
 
-    def redact(self, text: str) -> str:
-        """`text` with the API key removed (servers may echo headers in errors or replies).
-
-        >>> ChatClient("http://h/v1", "m", "sk-123").redact("bad key sk-123")
-        'bad key [redacted]'
-        """
-        return text.replace(self._key, "[redacted]") if self._key else text
+    def _redact(self, text: str | None) -> str | None:
+        """`text` without the API key, in any spelling (servers echo headers in errors and replies)."""
+        return self._key.redact(text) if self._key is not None and text is not None else text
 
     def preflight(self) -> None:
         """Raise EndpointFatal when nothing accepts a TCP connection at the endpoint's host and port."""
-        parts = urlsplit(self.endpoint)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
         try:
-            with socket.create_connection((parts.hostname, port), timeout=self.settings.connect_timeout):
+            with socket.create_connection((self.endpoint.host, self.endpoint.port),
+                                          timeout=self.settings.connect_timeout):
                 pass
         except OSError as err:
             raise EndpointFatal(f"the endpoint {self.endpoint} is unreachable ({_why(err)})") from None
 
     def complete(self, prompt: str, params: dict[str, Any]) -> Result:
-        """One generation for `prompt`: the reply's text, or the reason there is none."""
+        """One generation for `prompt`: the reply's text, or the reason there is none. Whatever it
+        returns or raises has lost the API key (the one way out of the client for server text)."""
+        try:
+            result = self._complete(prompt, params)
+        except EndpointFatal as err:
+            raise EndpointFatal(self._redact(str(err))) from None
+        return Result(self._redact(result.text), self._redact(result.reason))
+
+    def _complete(self, prompt: str, params: dict[str, Any]) -> Result:
         body = json.dumps({"model": self.model, "messages": [{"role": "user", "content": prompt}], **params},
                           ensure_ascii=False).encode("utf-8")
         last, unreachable, hint = "", False, None
@@ -119,9 +132,9 @@ class ChatClient:
             if status in FATAL_STATUS:
                 raise EndpointFatal(f"{FATAL_STATUS[status]} (HTTP {status} from {self.url}: {self._excerpt(raw)})")
             if 300 <= status < 400:
-                where = self.redact(" ".join(str(headers.get("Location", "") if headers is not None else "").split()))
+                where = str(headers.get("Location", "")) if headers is not None else ""
                 raise EndpointFatal(f"the endpoint redirects (HTTP {status} from {self.url} to "
-                                    f"{where[:_EXCERPT] or 'an unnamed place'}); dsc follows no redirect, "
+                                    f"{self._excerpt(where, 'an unnamed place')}); dsc follows no redirect, "
                                     "so name the final URL in the spec")
             if status == 429 or status >= 500:
                 last, unreachable = f"HTTP {status}", False
@@ -145,8 +158,8 @@ class ChatClient:
 
     def _post(self, body: bytes) -> tuple[int, Any, bytes]:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if self._key:
-            headers["Authorization"] = f"Bearer {self._key}"
+        if self._key is not None:
+            headers["Authorization"] = self._key.header
         request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
         with self._lock:
             self.attempts += 1
@@ -182,12 +195,14 @@ class ChatClient:
             content.encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate escape ("\ud800"): no file or table can hold it
             return Result(reason="malformed response: the text is not valid Unicode")
-        return Result(self.redact(content).strip())
+        return Result(content.strip())
 
-    def _excerpt(self, raw: bytes) -> str:
-        text = " ".join(raw.decode("utf-8", errors="replace").split())
-        text = self.redact(text)
-        return (text[:_EXCERPT] + "…") if len(text) > _EXCERPT else (text or "(empty body)")
+    def _excerpt(self, raw: bytes | str, empty: str = "(empty body)") -> str:
+        """The start of a server's text, on one line, for a message: redacted before it is cut, so
+        that no cut leaves the start of a key."""
+        text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+        text = self._redact(" ".join(text.split()))
+        return (text[:_EXCERPT] + "…") if len(text) > _EXCERPT else (text or empty)
 
 
 def _retry_after(headers) -> float | None:

@@ -14,8 +14,9 @@ text after the prompt's last blank line (the default template's layout): a parap
 the words and adds "indeed"; a translation tags the text with its target language, and the way
 back removes the tag, rotates the words and adds "indeed" — so answers pass the default guard.
 `plan` scripts what the next requests get: an HTTP status, "timeout", "malformed", "no-choices",
-"surrogate", "length" or "echo-key"; `script(text, *steps)` does the same for the requests whose prompt holds
-`text` only (concurrent requests arrive in any order).
+"surrogate", "length", "echo-key", or a reply to send as it is, `(status, body bytes, {header: value})`;
+`script(text, *steps)` does the same for the requests whose prompt holds `text` only (concurrent
+requests arrive in any order). `paths` records the path of every request as the server received it.
 """
 from __future__ import annotations
 
@@ -131,6 +132,7 @@ class ChatServer:
         self.scripts: dict[str, collections.deque] = {}
         self.bodies: list[dict] = []
         self.auth: list[str | None] = []
+        self.paths: list[str] = []
         self._lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
@@ -181,12 +183,15 @@ class ChatServer:
                 with server._lock:
                     server.bodies.append(body)
                     server.auth.append(self.headers.get("Authorization"))
+                    server.paths.append(self.path)
                 if self.path != "/v1/chat/completions":
                     return self._send(404, b'{"error": "no such route"}')
                 if server.latency:
                     time.sleep(server.latency)
                 prompt = body["messages"][-1]["content"]
                 step = server._next(prompt)
+                if isinstance(step, tuple):
+                    return self._send(*step)
                 if isinstance(step, int):
                     return self._send(step, json.dumps({"error": {"message": f"status {step}"}}).encode(),
                                       {"Retry-After": "0"} if step == 429 else {})

@@ -6,11 +6,13 @@ import socket
 import pytest
 from aug_support import ChatServer
 
+from dsc.augment.apikey import ApiKey
 from dsc.augment.endpoint import ChatClient, EndpointFatal, EndpointSettings
 
 FAST = EndpointSettings(timeout=0.5, retries=3, backoff=0.01, max_backoff=0.05, connect_timeout=0.5)
 PROMPT = "Paraphrase the text below.\n\nthe cat sat on the mat"
-KEY = "sk-test-0123456789abcdef"
+KEY = ApiKey("sk-test-0123456789abcdef")
+RAW_KEY = "sk-test-0123456789abcdef"
 
 
 @pytest.fixture
@@ -95,8 +97,8 @@ def test_another_4xx_is_a_reject_with_the_server_message(server):
 def test_the_key_goes_in_the_header_and_never_comes_back(server):
     server.plan.append("echo-key")
     result = client(server, KEY).complete(PROMPT, {})
-    assert server.auth == [f"Bearer {KEY}"]
-    assert KEY not in result.text and "[redacted]" in result.text
+    assert server.auth == [f"Bearer {RAW_KEY}"]
+    assert RAW_KEY not in result.text and "[redacted]" in result.text
 
 
 def _closed_port() -> int:

@@ -3,15 +3,21 @@ project unless the operator says otherwise, hub downloads only when allowed or o
 from __future__ import annotations
 
 import json
+import posixpath
 import sys
 import threading
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from dsc.api import compile_text
+from dsc.augment.endpoint import ChatClient
 from dsc.cli import EXIT_INPUT_ERROR, EXIT_OK, EXIT_SPEC_ERROR, app
 from dsc.engines.permissions import ENV_ENDPOINTS, Allowance, Permissions, enforce
 from dsc.ops.runtime import RunError
@@ -40,20 +46,73 @@ KEY_ENV = "DSC_TEST_PERM_KEY"
     ("https://api.example.com#K", "https://api.example.com/v1", "HOME", False),  # the key is pinned
     ("https://api.example.com#K", "https://api.example.com/v1", None, False),
     ("https://api.example.com", "https://api.example.com/v1", "ANY", True),
+    # both sides are normalised (RFC 3986 §6) before the comparison …
+    ("http://h/v1/tenantA", "HTTP://H:80/v1/./tenantA/x/", None, True),
+    ("http://h/v1/tenantA", "http://h/v1/%74enant%41/x", None, True),  # %74 is 't', %41 'A'
+    ("http://h/v1/x/../tenantA", "http://h/v1/tenantA/x", None, True),  # the operator's dots are resolved
+    ("http://h/v1/tenantA", "http://h/v1/tenantA/%3a", None, True),
+    # … and an endpoint a server could resolve out of the prefix is refused outright
+    ("http://h/v1/tenantA", "http://h/v1/tenantA/../../admin", None, False),
+    ("http://h/v1/tenantA", "http://h/v1/tenantA/%2e%2e/%2E%2E/admin", None, False),
+    ("http://h/v1/tenantA", "http://h/v1/tenantA/..%2f..%2fadmin", None, False),
+    ("http://h/v1/tenantA", "http://h/v1/tenantA/%252e%252e/admin", None, False),  # decoded twice
+    ("http://h/v1/tenantA", "http://h/v1/tenantA/..;/..;/admin", None, False),  # Tomcat's path parameters
+    ("http://h/v1/tenantA", "http://h/v1/tenantA/..%5c..%5cadmin", None, False),
+    ("http://h/v1/tenantA", "http://h/v1/tenantA\\..\\..\\admin", None, False),
+    ("http://h/v1/tenantA", "http://h/v1/tenantA/%c0%ae%c0%ae/admin", None, False),  # overlong UTF-8
+    ("http://h/v1/tenantA", "http://h/v1/tenantA/x?y=1", None, False),
+    ("http://h/v1/tenantA", "http://h/v1/tenantA/x#y", None, False),
+    ("http://h/v1/tenantA", "http://u:p@h/v1/tenantA", None, False),
 ])
 def test_an_allowance_is_a_url_prefix_and_may_pin_the_key(allowed, url, key_env, admitted):
-    assert Allowance.parse(allowed).admits(url, key_env) is admitted
+    assert Permissions((Allowance.parse(allowed),)).allows(url, key_env) is admitted
 
 
-@pytest.mark.parametrize("text", ["api.example.com", "ftp://h", "https://", "http://h:99999", ""])
-def test_a_bad_allowance_is_an_error(text):
-    with pytest.raises(RunError, match="is not an http"):
+@pytest.mark.parametrize("text, why", [
+    ("api.example.com", "is not an http"), ("ftp://h", "is not an http"), ("https://", "is not an http"),
+    ("http://h:99999", "is not an http"), ("", "is not an http"), ("http://h/v1?x=1", "has a query"),
+    ("http://u@h/v1", "has a user name"), ("http://h/v 1", "holds a space"), ("http://h/%zz", "starts no %XX"),
+    ("http://ex\u00e4mple.com/v1", "neither a host name"),
+])
+def test_a_bad_allowance_is_an_error(text, why):
+    with pytest.raises(RunError, match=why):
         Permissions.from_operator([text])
+
+
+ALLOWED = "http://127.0.0.1:8000/v1/tenantA"
+SEGMENTS = st.sampled_from([
+    "v1", "tenantA", "admin", "", ".", "..", "...", "%2e", "%2E%2e", ".%2e", "..%2f", "%2f", "%2F..", "%5c", "..;",
+    ";x", "..;x", "%252e%252e", "%25", "%", "%3b", "a%2Fb", "%7Etilde", "%41", "\u00e4", "%c0%ae", "x..", "..x",
+    "\\..", "?", "#", "@", ":",
+])
+
+
+def _resolved_by_a_lenient_server(path: str) -> str:
+    """Where a path may land on a server (or proxy) that decodes escapes again and again, takes a
+    backslash for a slash, drops path parameters (`;…`), then resolves dot segments."""
+    for _ in range(3):
+        path = unquote(path)
+    segments = [segment.split(";")[0] for segment in path.replace("\\", "/").split("/")]
+    return posixpath.normpath("/".join(segments))
+
+
+# 500 examples (no network: what urllib would send is read from its Request).
+@settings(max_examples=500, deadline=None)
+@given(segments=st.lists(st.one_of(SEGMENTS, st.text(max_size=4)), max_size=6))
+def test_what_is_sent_for_an_allowed_endpoint_stays_under_the_allowance(segments):
+    url = ALLOWED + "/" + "/".join(segments)
+    if not Permissions((Allowance.parse(ALLOWED),)).allows(url):
+        return
+    request = urllib.request.Request(ChatClient(url, "m", None).url)
+    assert request.host == "127.0.0.1:8000"
+    assert request.selector.startswith("/v1/tenantA/") and request.selector.endswith("/chat/completions")
+    assert _resolved_by_a_lenient_server(request.selector).startswith("/v1/tenantA/")
+    assert Permissions((Allowance.parse(ALLOWED),)).allows(request.full_url)  # what is sent passes the check too
 
 
 def test_allowances_come_from_the_flag_and_the_environment():
     grants = Permissions.from_operator(["http://a"], environ={ENV_ENDPOINTS: "http://b,  http://c#K"})
-    assert [a.host for a in grants.endpoints] == ["a", "b", "c"]
+    assert [a.url.host for a in grants.endpoints] == ["a", "b", "c"]
     assert Permissions.from_operator(environ={}).endpoints == ()  # nothing by default
     assert Permissions.from_operator(environ={"HF_HUB_OFFLINE": "1"}).hub_offline
 
@@ -106,6 +165,30 @@ def test_an_allowed_endpoint_is_used(tmp_path, how):
             result = _run(spec, tmp_path / "out", "--allow-endpoint", f"{server.url}#{KEY_ENV}")
         assert result.exit_code == EXIT_OK, result.output
         assert server.count > 0 and set(server.auth) == {"Bearer sk-perm"}
+
+
+@pytest.mark.parametrize("path, why", [
+    ("/tenantA/../../admin", "a segment that starts with '..'"),
+    ("/tenantA/%2e%2e/%2e%2e/admin", "an encoded '.', '/'"),
+    ("/tenantA/..%2f..%2fadmin", "an encoded '.', '/'"),
+])
+def test_an_endpoint_that_could_step_out_of_its_allowance_is_never_contacted(tmp_path, path, why):
+    with ChatServer() as server:
+        spec = _write_project(tmp_path / "p", server.url + path)
+        result = _run(spec, tmp_path / "out", "--allow-endpoint", server.url + "/tenantA")
+        assert server.count == 0 and server.auth == []
+    assert result.exit_code == EXIT_SPEC_ERROR, result.output
+    assert f"would send rows to {server.url + path}, which has {why}" in " ".join(result.output.split())
+    assert "Traceback" not in result.output and not (tmp_path / "out").exists()
+
+
+def test_the_request_goes_to_the_normalised_url_that_was_checked(tmp_path):
+    with ChatServer() as server:
+        spelt = server.url.replace("/v1", "/./%76%31/")  # http://127.0.0.1:PORT/./%76%31/
+        spec = _write_project(tmp_path / "p", spelt)
+        result = _run(spec, tmp_path / "out", "--allow-endpoint", server.url)
+        assert result.exit_code == EXIT_OK, result.output
+        assert server.count > 0 and set(server.paths) == {"/v1/chat/completions"}
 
 
 def test_a_pinned_key_stops_a_spec_that_sends_another_variable(tmp_path):
