@@ -93,6 +93,11 @@ class LocalBackend:
     # ── before any generation ─────────────────────────────────────────────────────────────
     def prepare(self) -> None:
         """Resolve every model the rule needs and check it can do the job; raise RunError if not."""
+        from dsc.checks.extras import missing
+
+        lacking = missing("a local model (using)")  # `dsc check` warned (DSC221); here it stops the run
+        if lacking:
+            raise self._error("; ".join(lacking))
         rule = self.rule
         if rule.method == "paraphrase":
             model = self._model(rule.model)

@@ -216,3 +216,13 @@ def test_empty_sources_are_rejected_without_a_call(models, tmp_path):
     (s,) = outcome.stats
     assert (s.generated, s.rejected, s.requests) == (0, 16, 0)
     assert set(outcome.rejected.column("_dsc_reason").to_pylist()) == {"the source text is empty"}
+
+
+def test_without_transformers_the_rule_stops_naming_the_extra(models, tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "transformers", None)  # what `import transformers` then fails on
+    err = error(models, tmp_path, rule())
+    assert err.exit_code == 4
+    assert "needs the package transformers, which is not installed here" in str(err)
+    assert "pip install 'dsc[train]'" in str(err)
