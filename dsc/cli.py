@@ -291,12 +291,17 @@ def agreement(
 @app.command()
 def report(out: Path = typer.Argument(..., help="The output directory of a `dsc run`.")):
     """Re-render report.md and report.html from a run's saved stats.json."""
-    from dsc.report import rerender
+    from dsc.report import StatsError, rerender
 
     if not (out / "stats.json").is_file():
         typer.echo(f"{out}: no stats.json here; run `dsc run SPEC --out {out}` first", err=True)
         raise typer.Exit(EXIT_INPUT_ERROR)
-    for path in rerender(out):
+    try:
+        paths = rerender(out)
+    except StatsError as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(EXIT_INPUT_ERROR) from None
+    for path in paths:
         typer.echo(f"wrote {path}")
 
 

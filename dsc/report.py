@@ -3,13 +3,21 @@
 `summary_table(manifest)` is the short rich table `dsc run` prints. `render_report(stats)` turns
 the stats a run saved (`stats.json`) into `report.md` — Markdown for a pull-request comment —
 and `report.html` — one self-contained page (inline CSS, charts as inline SVG, no scripts, no
-external assets). `rerender(out_dir)` does it again for a finished run (`dsc report DIR`).
+external assets). `rerender(out_dir)` does it again for a finished run (`dsc report DIR`),
+from `read_stats(path)`, which refuses a damaged file with a `StatsError`.
 The templates are `dsc/templates/report.md.j2` and `report.html.j2`; they only format, every
 number comes from the stats.
+
+Everything in the stats is data, hostile or not. The HTML environment escapes it as HTML; the
+Markdown environment passes every `{{ … }}` through `_inert` (its `finalize`), so data prints as
+the text it is, wherever a template puts it. Only Markdown that dsc builds itself from data it
+has made inert (`Markdown`: the `code` and `html_code` filters) prints as it is.
 """
 from __future__ import annotations
 
+import html
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,8 +25,16 @@ from rich.markup import escape
 from rich.table import Table
 
 TEMPLATES = Path(__file__).parent / "templates"
-# Characters that start Markdown syntax inside a line (backslash first: it escapes the others).
-_MARKDOWN = frozenset("\\`*_[]!|~")
+# What a character of data becomes in Markdown text: HTML's `<`, `>`, `&` entities, Markdown's
+# syntax anywhere in a line (GFM's, and GitHub's `$` math) escaped with a backslash.
+_ESCAPED = {"&": "&amp;", "<": "&lt;", ">": "&gt;", **{c: "\\" + c for c in "\\`*_[]!|~$#"}}
+# Syntax at the start of a line, where any value may stand: a list item, a setext underline, the
+# period or parenthesis after an ordered list's number. Its last character gets a backslash.
+_LINE_START = re.compile(r"[-+=]|\d{1,9}[.)](?= |$)")
+# What GitHub turns into a link, a notification or an image in rendered text: a mention or e-mail
+# address, a URL, a `www.` address, an issue reference, an emoji code (`:octocat:` is an image; the
+# closing colon may be the template's). A zero-width space (an entity) after each match breaks it.
+_LIVE = re.compile(r"@|:(?=//|[\w+-]+(?::|$))|www(?=\.)|#(?=\d)|gh-(?=\d)", re.IGNORECASE)
 
 
 def summary_table(manifest: dict) -> Table:
@@ -51,15 +67,217 @@ def render_report(stats: dict) -> tuple[str, str]:
 
 
 def rerender(out_dir: Path) -> tuple[Path, Path]:
-    """Render `report.md` and `report.html` again from a finished run's `stats.json`."""
+    """Render `report.md` and `report.html` again from a finished run's `stats.json`
+    (`StatsError` when that file is damaged: nothing is written then)."""
     from dsc.engines.outputs import write_bytes
 
-    stats = json.loads((Path(out_dir) / "stats.json").read_text(encoding="utf-8"))
-    markdown, html = render_report(stats)
+    markdown, html_text = render_report(read_stats(Path(out_dir) / "stats.json"))
     paths = Path(out_dir) / "report.md", Path(out_dir) / "report.html"
-    for path, text in zip(paths, (markdown, html)):
+    for path, text in zip(paths, (markdown, html_text)):
         write_bytes(path, text.encode("utf-8"))
     return paths
+
+
+class StatsError(ValueError):
+    """A stats.json the report cannot be rendered from; the message names the file and what is wrong."""
+
+
+def read_stats(path: Path) -> dict:
+    """The stats a run saved, checked to have every part the templates read, of the type they
+    read (`_STATS`); a `StatsError` names the file and the first thing wrong with it.
+
+    >>> _STATS({"dataset": {"name": "d", "version": 1}, "plan_fingerprint": "sha256:0",
+    ...         "counts": {"input": "many"}, "rules": []}, "")
+    'counts.input: a number expected, found "many"'
+    """
+    try:
+        stats = json.loads(Path(path).read_bytes().decode("utf-8"))
+    except OSError as err:
+        raise StatsError(f"{path}: cannot be read ({err.strerror})") from None
+    except UnicodeDecodeError as err:
+        raise StatsError(f"{path}: not UTF-8 text (byte {err.start})") from None
+    except json.JSONDecodeError as err:
+        raise StatsError(f"{path}: not JSON ({err.msg}, line {err.lineno} column {err.colno})") from None
+    except ValueError as err:  # a number of more digits than Python converts
+        raise StatsError(f"{path}: not JSON ({err})") from None
+    except RecursionError:
+        raise StatsError(f"{path}: JSON nested too deeply to read") from None
+    problem = _lone_surrogate(stats) or _STATS(stats, "")
+    if problem:
+        raise StatsError(f"{path}: not the stats of a dsc run: {problem}")
+    return stats
+
+
+def _lone_surrogate(document) -> str | None:
+    """A string of the document (key or value) that holds a lone surrogate (a `\\ud800` escape),
+    which no report can be written with, in UTF-8."""
+    todo = [document]
+    while todo:
+        value = todo.pop()
+        if isinstance(value, dict):
+            todo += [*value, *value.values()]
+        elif isinstance(value, list):
+            todo += value
+        elif isinstance(value, str) and re.search("[\ud800-\udfff]", value):
+            return f"a string holds a lone surrogate: {_shown(value)}"
+    return None
+
+
+# The shape of stats.json, as the templates read it. A shape is a function of (value, where) that
+# says what is wrong there, or None. Fields the templates only print take any scalar; the ones
+# they count with, compare, index or slice have to be of that type.
+def _scalar(expected: str, test):
+    return lambda value, where: None if test(value) else _wrong(where, expected, value)
+
+
+def _maybe(shape):
+    return lambda value, where: None if value is None else shape(value, where)
+
+
+def _either(*shapes):
+    """The first shape that fits; what is wrong for the last one, when none does."""
+    def check(value, where):
+        for shape in shapes:
+            problem = shape(value, where)
+            if problem is None:
+                return None
+        return problem
+    return check
+
+
+def _list(item, length: int | None = None, least: int = 0):
+    def check(value, where):
+        if not isinstance(value, list):
+            return _wrong(where, "a list", value)
+        if len(value) < least or length is not None and len(value) != length:
+            return _wrong(where, f"a list of {_items(length) if length is not None else f'at least {_items(least)}'}",
+                          value)
+        return next(filter(None, (item(x, f"{where}[{i}]") for i, x in enumerate(value))), None)
+    return check
+
+
+def _object(fields: dict, then=None):
+    """An object with these fields (a name ending in `?` may be missing) and any others; `then`
+    checks how the fields fit together."""
+    def check(value, where):
+        if not isinstance(value, dict):
+            return _wrong(where, "an object", value)
+        for key, shape in fields.items():
+            name = key.rstrip("?")
+            if name not in value:
+                if key.endswith("?"):
+                    continue
+                return f"{_at(where, name)}: missing"
+            problem = shape(value[name], _at(where, name))
+            if problem:
+                return problem
+        return then(value, where) if then else None
+    return check
+
+
+def _table(item):
+    """An object keyed by data (a field's, a split's, a decision's name)."""
+    def check(value, where):
+        if not isinstance(value, dict):
+            return _wrong(where, "an object", value)
+        return next(filter(None, (item(v, _at(where, k)) for k, v in value.items())), None)
+    return check
+
+
+def _at(where: str, key: str) -> str:
+    step = key if re.fullmatch(r"\w+", key, re.ASCII) else f"[{json.dumps(key)}]"
+    return step if not where else f"{where}{step}" if step.startswith("[") else f"{where}.{step}"
+
+
+def _wrong(where: str, expected: str, value) -> str:
+    return f"{where + ': ' if where else ''}{expected} expected, found {_shown(value)}"
+
+
+def _shown(value) -> str:
+    """A value in a message: a scalar as JSON, ASCII only (no control character reaches the
+    terminal), cut short; a list or an object by its kind (it may be huge, or deep)."""
+    if isinstance(value, (dict, list)):
+        return f"a list of {_items(len(value))}" if isinstance(value, list) else f"an object of {_items(len(value))}"
+    text = json.dumps(value)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def _items(count: int) -> str:
+    return f"{count} item{'s' if count != 1 else ''}"
+
+
+def _every_split_counted(splits, where):
+    names = [p["name"] for p in splits["parts"]]
+    for i, label in enumerate((splits["strata"] or {"labels": []})["labels"]):
+        for name in names:
+            if name not in label["splits"]:
+                return f"{where}.strata.labels[{i}].splits: no count for the split {_shown(name)}"
+    return None
+
+
+def _a_label_for_every_row(pairs, where):
+    labels, matrix = pairs.get("labels", []), pairs.get("matrix", [])
+    return None if len(matrix) <= len(labels) else f"{where}.matrix: {len(matrix)} rows for {len(labels)} labels"
+
+
+_ANY = _scalar("anything", lambda value: True)
+_PRINTED = _scalar("text, a number, true, false or null", lambda value: not isinstance(value, (dict, list)))
+_TEXT = _scalar("text", lambda value: isinstance(value, str))
+_FLAG = _scalar("true or false", lambda value: isinstance(value, bool))
+# Any float; an integer within 64 bits, so shares and charts never overflow a float.
+_NUMBER = _scalar("a number", lambda value: isinstance(value, float) or (
+    isinstance(value, int) and not isinstance(value, bool) and -2 ** 63 <= value < 2 ** 63))
+_REASONS = _list(_object({"reason": _PRINTED, "rows": _NUMBER}))
+_RESOLUTION = _object({"policy": _TEXT, "tie": _TEXT, "prefer?": _maybe(_TEXT), "by?": _maybe(_table(_NUMBER)),
+                       **{f"{k}?": _maybe(_NUMBER) for k in ("rows", "resolved", "first", "drop", "flag",
+                                                              "below_floor", "unannotated")}})
+_ANNOTATION = _object({
+    "agreement?": _maybe(_either(_NUMBER, _object({
+        "metric?": _PRINTED, "level?": _PRINTED, "value?": _maybe(_NUMBER), "threshold?": _PRINTED,
+        "passed?": _PRINTED, "reason?": _PRINTED, "items?": _PRINTED, "annotators?": _PRINTED}))),
+    "metric?": _PRINTED, "items?": _PRINTED,
+    "annotators?": _maybe(_either(_NUMBER, _list(_object({
+        "annotator": _PRINTED, "role": _PRINTED, "labels": _PRINTED, "agrees_with_resolved": _maybe(_NUMBER)})))),
+    "label_pairs?": _maybe(_object({"labels?": _list(_PRINTED), "matrix?": _list(_list(_PRINTED))},
+                                   then=_a_label_for_every_row)),
+    "resolution?": _maybe(_RESOLUTION),
+    "warnings?": _list(_PRINTED),
+})
+_STATS = _object({
+    "dataset": _object({"name": _PRINTED, "version": _PRINTED}),
+    "plan_fingerprint": _TEXT,
+    "counts": _object({"input": _NUMBER, "kept": _NUMBER, "rejected": _NUMBER, "flagged": _NUMBER,
+                       "generated?": _NUMBER}),
+    "rules": _list(_object({"id": _TEXT, "line": _PRINTED, "rows_in": _NUMBER, "rows_out": _NUMBER,
+                            "removed": _NUMBER, "flagged": _PRINTED})),
+    "gates?": _maybe(_list(_object({
+        "passed": _FLAG, "severity": _PRINTED, "label": _PRINTED, "line": _PRINTED, "unit": _PRINTED,
+        "op": _PRINTED, "measured": _maybe(_NUMBER), "limit": _maybe(_NUMBER), "message": _PRINTED}))),
+    "reasons?": _maybe(_list(_object({"rule": _PRINTED, "line": _PRINTED, "reason": _PRINTED, "rows": _NUMBER}))),
+    "examples?": _maybe(_list(_object({"rule": _PRINTED, "line": _PRINTED, "rows": _list(_object({
+        "id": _PRINTED, "reason": _PRINTED, "duplicate_of": _PRINTED, "row": _ANY}))}))),
+    "clusters?": _maybe(_list(_object({"rule": _PRINTED, "size": _NUMBER, "kept": _PRINTED,
+                                       "removed": _list(_PRINTED), "example": _ANY}))),
+    "standardisation?": _maybe(_list(_object({"rule": _PRINTED, "line": _PRINTED, "rows_in": _PRINTED,
+                                              "rejected": _PRINTED, "flagged": _PRINTED, "reasons": _REASONS}))),
+    "splits?": _maybe(_object({
+        "key": _PRINTED, "seed": _PRINTED, "stratify": _PRINTED, "rows": _NUMBER,
+        "parts": _list(_object({"name": _TEXT, "fraction": _NUMBER, "rows": _NUMBER, "share": _NUMBER})),
+        "strata": _maybe(_object({"column": _PRINTED, "more": _PRINTED, "labels": _list(_object({
+            "label": _PRINTED, "rows": _NUMBER, "splits": _table(_NUMBER)}))})),
+    }, then=_every_split_counted)),
+    "leakage?": _maybe(_list(_object({
+        "left": _PRINTED, "right": _PRINTED, "jaccard": _PRINTED, "columns": _list(_PRINTED), "pairs": _NUMBER,
+        "compared": _PRINTED, "examples": _list(_list(_PRINTED, length=2))}))),
+    "annotations?": _maybe(_table(_ANNOTATION)),
+    "conflicts?": _maybe(_object({"groups": _NUMBER, "decisions": _table(_PRINTED)})),
+    "augment?": _maybe(_object({"generated": _NUMBER, "rejected": _NUMBER, "rules": _list(_object({
+        "rule": _PRINTED, "line": _PRINTED, "method": _PRINTED, "selected": _PRINTED, "requests": _PRINTED,
+        "generated": _PRINTED, "rejected": _PRINTED, "reasons": _REASONS}))})),
+    "finetune?": _maybe(_either(_object({"error": _PRINTED}), _object({"table": _object({
+        "title": _PRINTED, "columns": _list(_PRINTED), "rows": _list(_list(_PRINTED, least=1)),
+        "notes": _list(_PRINTED)})}))),
+})
 
 
 def _defaults(stats: dict) -> dict:
@@ -110,17 +328,21 @@ def _resolution(saved: dict | None) -> dict | None:
     words = {"majority": "majority", "unanimous": "unanimous", "expert": "experts' majority",
              "prefer": f"{prefer} tie-break"}
     policy = " ".join([saved["policy"]] + ([f"prefer {prefer}"] if prefer else []) + [f"tie {saved['tie']}"])
-    return {"policy": policy, "by": ", ".join(f"{n} {words[m]}" for m, n in (saved.get("by") or {}).items()),
+    return {"policy": policy, "by": ", ".join(f"{n} {words.get(m, m)}" for m, n in (saved.get("by") or {}).items()),
             **{k: saved.get(k) for k in ("rows", *STATUSES)}}
 
 
 @lru_cache(maxsize=2)
-def _env(html: bool):
+def _env(for_html: bool):
+    """The HTML environment autoescapes; the Markdown one makes every printed value inert."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=html, undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters.update(pct=_pct, value=_value, cell=_cell, code=_code, compact=_compact, op=_op, number=_number)
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=for_html, undefined=StrictUndefined,
+                      finalize=None if for_html else _inert, trim_blocks=True, lstrip_blocks=True,
+                      keep_trailing_newline=True)
+    env.filters.update(pct=_pct, value=_value, compact=_compact, op=_op, number=_number)
+    if not for_html:
+        env.filters.update(code=_code, html_code=_html_code)
     return env
 
 
@@ -158,21 +380,59 @@ def _compact(value) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def _cell(value) -> str:
-    r"""Data as inert Markdown text on one line: HTML neutralised, and the characters that would make
-    links, images, emphasis, code or table cells escaped, so rows in a PR comment render as the
-    text they are.
+class Markdown(str):
+    """Markdown that dsc built, from data it made inert: the one kind of value a Markdown template
+    prints as it is. Any operation on it (`~`, a filter) gives a plain `str` again, which is data."""
 
-    >>> print(_cell("![x](http://a) *b* | <i>"))
-    \!\[x\](http://a) \*b\* \| &lt;i&gt;
+
+def _inert(value) -> str:
+    r"""Every `{{ … }}` of a Markdown template (the environment's `finalize`): data becomes text on
+    one line that renders as itself — no heading, list, quote, table cell, link, image, HTML,
+    emphasis, code, math, mention, issue reference or emoji of its own. HTML's `<`, `>`, `&` become
+    entities, Markdown's syntax gets a backslash, and a zero-width space follows each `@`, the
+    `:` of `://` or of an emoji code, `www` before a dot, and `#` or `GH-` before a digit. A
+    `Markdown` value is dsc's own.
+
+    >>> print(_inert("# ![x](http://a) *b* | <i> @me"))
+    \# \!\[x\](http:&#8203;//a) \*b\* \| &lt;i&gt; @&#8203;me
+    >>> print(_inert("1. a"), _inert(["- x"]), _inert(None), _inert(Markdown("`x`")))
+    1\. a \["- x"\]  `x`
     """
-    text = _compact(value) if value is not None else ""
-    text = " ".join(text.split())
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return "".join("\\" + ch if ch in _MARKDOWN else ch for ch in text)
+    if isinstance(value, Markdown):
+        return value
+    text = _line(value)
+    start = _LINE_START.match(text)
+    marker = start.end() - 1 if start else -1
+    breaks = {m.end() for m in _LIVE.finditer(text)}  # found in the text as it will render
+    return "".join(("\\" + c if i == marker else _ESCAPED.get(c, c)) + ("&#8203;" if i + 1 in breaks else "")
+                   for i, c in enumerate(text))
 
 
-def _code(value: str) -> str:
-    """Text for a Markdown code span in a table cell: entities are not decoded there, so only pipes
-    are escaped (and a backtick, which would end the span, becomes a quote)."""
-    return " ".join(str(value).split()).replace("|", "\\|").replace("`", "'")
+def _code(value) -> Markdown:
+    """Data as a Markdown code span on one line: fenced by one backtick more than its longest run
+    of them (padded where it starts or ends with one; a space when empty, as two backticks alone
+    would open a span that a later pair closes), its pipes escaped, which a GFM table reads before
+    the span; nothing else is read inside a code span, so nothing else is escaped.
+
+    >>> print(_code("a`b|c"), _code("`"), _code(""))
+    ``a`b\\|c`` `` ` `` ` `
+    """
+    text = _line(value).replace("|", "\\|") or " "
+    fence = "`" * (1 + max(map(len, re.findall("`+", text)), default=0))
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return Markdown(f"{fence}{pad}{text}{pad}{fence}")
+
+
+def _html_code(value) -> Markdown:
+    """Data as an HTML code element, for the HTML blocks of a Markdown report (`<details><summary>`),
+    where Markdown syntax is not read: HTML escaped. As in a code span, GitHub makes no link,
+    mention or emoji in it."""
+    return Markdown(f"<code>{html.escape(_line(value), quote=False)}</code>")
+
+
+def _line(value) -> str:
+    """A value as text on one line: nothing for null, JSON for objects and lists, every run of
+    whitespace (line breaks of any kind included) one space."""
+    text = "" if value is None else _compact(value) if isinstance(value, (dict, list)) else str(value)
+    return " ".join(text.split())
+
