@@ -2,8 +2,14 @@
 
 It is jinja2's immutable sandbox, where a template may print data only (printing a function,
 class or other Python object, or turning one into text by `~`, a filter, `%`, `str.format` or
-inside a list, is an error rather than a leaked repr), and may not exhaust memory
+inside a list, is an error rather than a leaked repr; so is a missing name or key, which raises
+the UndefinedError naming it instead of becoming "Undefined" or ""), and may not exhaust memory
 or CPU: each bound below fails with a SecurityError instead.
+
+- A template is at most MAX_TEMPLATE_CHARS characters, nests blocks (`{% if %}`, `{% for %}`, ...)
+  at most MAX_BLOCK_NESTING deep, and one tag nests or chains at most MAX_TAG_NESTING operators,
+  filters, attribute lookups, calls and brackets; checked on its tokens before jinja2 parses it
+  (a TemplateSyntaxError), since jinja2's parser and compiler recurse once or more per level.
 
 - `*` may build at most MAX_REPEAT items or characters; an integer `**` or `*` at most
   MAX_POWER_BITS bits.
@@ -24,6 +30,7 @@ from __future__ import annotations
 import builtins
 import re
 import textwrap
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from functools import wraps
@@ -33,7 +40,7 @@ from typing import Any
 
 from jinja2 import Undefined, nodes, pass_context, pass_environment, pass_eval_context
 from jinja2.compiler import CodeGenerator, optimizeconst
-from jinja2.exceptions import SecurityError
+from jinja2.exceptions import SecurityError, TemplateSyntaxError
 from jinja2.filters import make_attrgetter
 from jinja2.runtime import Context, LoopContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
@@ -45,10 +52,13 @@ MAX_POWER_BITS = 65_536  # bits an integer `**` or `*` may produce
 MAX_WIDTH = 100_000  # a width, precision, padding or count argument; lipsum words
 MAX_ITERATIONS = 1_000_000  # loop items, calls and list-filter items per render
 MAX_TEXT = 100_000_000  # characters or items built per render; characters output
+MAX_TEMPLATE_CHARS = 100_000  # a template's source
+MAX_BLOCK_NESTING = 16  # blocks inside blocks (Python allows 20 nested loops in the code jinja2 writes)
+MAX_TAG_NESTING = 32  # operators, filters, lookups, calls and brackets nested or chained in one tag
 _DATA = (str, int, float, bool, Decimal, date, list, tuple, dict)
 _CONTAINERS = (list, tuple, dict, set, frozenset)
 _BUILT = (str, bytes, list, tuple, dict)
-_LEAVES = (str, bytes, int, float, Decimal, date, type(None), Undefined)  # bool is an int
+_LEAVES = (str, bytes, int, float, Decimal, date, type(None))  # bool is an int
 
 
 class _Budget:
@@ -96,7 +106,10 @@ def _budget(eval_ctx) -> _Budget:
 
 def _data_leaf(value) -> None:
     """Refuse to turn anything but data into text: the text of a function, class or other
-    object (`<function … at 0x…>`) is a repr, not data."""
+    object (`<function … at 0x…>`) is a repr, not data; an Undefined (a missing name or key, also
+    inside a list) raises the UndefinedError that names it."""
+    if isinstance(value, Undefined):
+        value._fail_with_undefined_error()
     if not isinstance(value, _LEAVES):
         raise SecurityError(f"a template may turn data only into text, not a {type(value).__name__}")
 
@@ -259,7 +272,7 @@ _C_ITERATING = {"list", "join", "reverse"}  # over text these are C loops, not c
 _PICKING = {"attr", "d", "default", "first", "last", "max", "min", "random"}  # hand back what is there
 _STRINGIFYING = {"capitalize", "center", "e", "escape", "forceescape", "format", "indent", "lower", "replace",
                  "safe", "string", "striptags", "title", "trim", "truncate", "upper", "urlize", "wordcount",
-                 "wordwrap", "pprint", "xmlattr", "urlencode"}
+                 "wordwrap", "pprint", "tojson", "xmlattr", "urlencode"}
 
 
 def _f_center(budget, context, value, width=80):
@@ -375,14 +388,14 @@ def _bounded_filter(name: str, filter_):
     @wraps(filter_)
     def bounded(context, value, *args, **kwargs):
         budget = _budget(context.eval_ctx)
+        if name in _STRINGIFYING:
+            budget.check(budget.text_len(value))  # also refuses an object's repr, and an Undefined's text
         if not isinstance(value, Undefined):
             if name in _PY_ITERATING or (name in _C_ITERATING and not isinstance(value, str)):
                 try:
                     budget.step(len(value))
                 except TypeError:  # a generator: its source was counted
                     pass
-            if name in _STRINGIFYING:
-                budget.check(budget.text_len(value))  # also refuses an object's repr
             if check is not None:
                 value, args, kwargs = check(budget, context, value, *args, **kwargs)
         first = {"context": (context,), "eval_context": (context.eval_ctx,),
@@ -494,6 +507,83 @@ class _CodeGenerator(CodeGenerator):
         self.write("))")
 
 
+# --- the template's shape, before jinja2 parses it ---------------------------------------------
+
+_OPEN, _CLOSE = frozenset("([{"), frozenset(")]}")
+_SEPARATORS = frozenset({",", ":", "=", ";"})  # items of a list, call, dict or tuple are siblings, not nested
+_WORD_OPERATORS = frozenset({"and", "or", "not", "in", "is", "if", "else"})
+_BLOCKS = frozenset({"if", "for", "macro", "call", "filter", "with", "block", "autoescape", "set"})  # with an end tag
+
+
+def _check_shape(tokens, source: str, name: str | None) -> None:
+    """Refuse a template longer than MAX_TEMPLATE_CHARS, with blocks nested deeper than
+    MAX_BLOCK_NESTING, or with a tag that nests or chains more than MAX_TAG_NESTING operators,
+    filters, attribute lookups, calls and brackets (`tokens`: jinja2's lexer on `source`). Each of
+    these may add a level to the parsed tree (`a + b + c` is `(a + b) + c`): the tree's depth, which
+    jinja2's parser and compiler recurse through, is bounded by them.
+
+    >>> from jinja2 import Environment
+    >>> _check_shape(Environment().lex(s := "{{ f(1, [2]) + x.y|upper }}{% if a %}{% set b = 1 %}{% endif %}"), s, "t")
+    >>> try:
+    ...     _check_shape(Environment().lex(s := "{{ x" + "|upper" * 40 + " }}"), s, "t.j2")
+    ... except TemplateSyntaxError as err:
+    ...     print(err.message)
+    this tag nests or chains more than 32 operators, filters, attribute lookups, calls and brackets (the limit); split it with {% set %}
+    """
+    if len(source) > MAX_TEMPLATE_CHARS:
+        raise TemplateSyntaxError(f"the template is {len(source):,} characters long (the limit is "
+                                  f"{MAX_TEMPLATE_CHARS:,})", 1, name)
+    blocks, levels = 0, None  # levels: None outside a tag
+    for lineno, kind, value in tokens:
+        if kind in ("block_begin", "variable_begin"):
+            # per open bracket: [operators chained in its current item, the deepest bracket in that item,
+            # the deepest item before it]; the tag's name (a block tag's first word), whether it assigns
+            levels, tag, assigns = [[0, 0, 0]], None if kind == "block_begin" else "", False
+        elif levels is None:  # text, comments, raw blocks
+            continue
+        elif kind == "name" and tag is None:
+            tag = value
+        elif (kind == "name" and value in _WORD_OPERATORS) or (
+                kind == "operator" and value not in _OPEN | _CLOSE | _SEPARATORS):
+            levels[-1][0] += 1
+        elif kind == "operator" and value in _OPEN:
+            levels[-1][0] += 1
+            levels.append([0, 0, 0])
+        elif kind == "operator" and value in _CLOSE:  # jinja2's lexer refuses unbalanced brackets
+            inner = _deepest(levels.pop())
+            levels[-1][1] = max(levels[-1][1], inner)
+        elif kind == "operator":  # a separator: the next item is a sibling
+            assigns = assigns or (value == "=" and len(levels) == 1)
+            levels[-1][:] = [0, 0, _deepest(levels[-1])]
+        elif kind in ("block_end", "variable_end"):
+            if _deepest(levels[0]) > MAX_TAG_NESTING:
+                raise TemplateSyntaxError(f"this tag nests or chains more than {MAX_TAG_NESTING} operators, filters, "
+                                          "attribute lookups, calls and brackets (the limit); split it with "
+                                          "{% set %}", lineno, name)
+            if tag and tag.startswith("end"):  # None for `{% %}`, which jinja2 refuses next
+                blocks -= 1
+            elif tag in _BLOCKS and not (tag == "set" and assigns):
+                blocks += 1
+                if blocks > MAX_BLOCK_NESTING:
+                    raise TemplateSyntaxError(f"blocks are nested more than {MAX_BLOCK_NESTING} deep here (the "
+                                              "limit)", lineno, name)
+            levels = None
+
+
+def _deepest(level: list[int]) -> int:
+    return max(level[2], level[0] + level[1])
+
+
+@contextmanager
+def _too_deep(name: str | None, step: str):
+    """The last resort when the caller's own stack leaves jinja2 too little room: a RecursionError
+    in jinja2's parser or compiler becomes a TemplateSyntaxError."""
+    try:
+        yield
+    except RecursionError:
+        raise TemplateSyntaxError(f"the template is nested too deeply to {step} here", 1, name) from None
+
+
 class _Context(Context):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -526,6 +616,18 @@ class DataSandbox(ImmutableSandboxedEnvironment):
         self.globals["lipsum"] = _lipsum
         self.filters["wordwrap"] = _wordwrap
         self.filters = {name: _bounded_filter(name, f) for name, f in self.filters.items()}
+
+    # -- parsing and compiling
+
+    def _parse(self, source, name, filename):
+        """jinja2's parser, once the template's size and nesting are checked (`_check_shape`)."""
+        _check_shape(self.lex(source, name, filename), source, name)
+        with _too_deep(name, "parse"):
+            return super()._parse(source, name, filename)
+
+    def compile(self, source, name=None, filename=None, raw=False, defer_init=False):
+        with _too_deep(name, "compile"):
+            return super().compile(source, name, filename, raw, defer_init)
 
     # -- operators, calls, loops, `~`, slices, output
 
@@ -648,6 +750,7 @@ class DataSandbox(ImmutableSandboxedEnvironment):
     def _data_only(value, none_as):
         if value is None:
             return none_as if none_as is not None else value
-        if isinstance(value, _DATA + (Undefined,)):  # an Undefined raises its own, clearer error
+        if isinstance(value, _DATA):
             return value
+        _data_leaf(value)  # an Undefined raises the error naming it
         raise SecurityError(f"a template may print data only, not a {type(value).__name__}")
