@@ -168,7 +168,7 @@ def diff(
 @app.command()
 def run(
     spec: Path = typer.Argument(..., help="The .dspec file."),
-    out: Path = typer.Option(..., "--out", help="Output directory (kept rows, rejects, exports, report, manifest)."),
+    out: str = typer.Option(..., "--out", help="Output directory (kept rows, rejects, exports, report, manifest)."),
     workers: int = typer.Option(1, "--workers", min=1, help="Worker processes for row-wise rules (local engine)."),
     engine: str = typer.Option("local", "--engine", help="local (this process) or ray (Ray Data; see docs/ray.md)."),
     address: Optional[str] = typer.Option(None, "--address", help="With --engine ray: the cluster to join, auto or "
@@ -193,8 +193,12 @@ def run(
         raise typer.BadParameter(f"unknown engine '{engine}': use local or ray", param_hint="--engine")
     if address is not None and engine != "ray":
         raise typer.BadParameter("an address names a Ray cluster: add --engine ray", param_hint="--address")
+    if not out:
+        raise typer.BadParameter("an empty path would write into the current folder; name the output folder",
+                                 param_hint="--out")
+    out_dir = Path(out)
     result = _compile_or_exit(spec)
-    recorded = _recorded_environment(out)
+    recorded = _recorded_environment(out_dir)
     console = Console(stderr=True)
     try:
         permissions = Permissions.from_operator(allow_endpoint, allow_outside_project)
@@ -202,19 +206,19 @@ def run(
             if engine == "ray":
                 from dsc.engines.ray import run_plan as run_on_ray
 
-                outcome = run_on_ray(result.plan, spec.resolve().parent, out, address=address,
+                outcome = run_on_ray(result.plan, spec.resolve().parent, out_dir, address=address,
                                      progress=lambda msg: status.update(msg), permissions=permissions)
             else:
                 from dsc.engines.local import run_plan
 
-                outcome = run_plan(result.plan, spec.resolve().parent, out, workers=workers,
+                outcome = run_plan(result.plan, spec.resolve().parent, out_dir, workers=workers,
                                    progress=lambda msg: status.update(msg), permissions=permissions)
     except RunError as err:
         typer.echo(f"{spec}: error: {err}", err=True)
         raise typer.Exit(err.exit_code)
     versions = changes(recorded, outcome.manifest["environment"])
     if versions:
-        typer.echo(f"note: {out}/ was last written under other versions ({versions}); "
+        typer.echo(f"note: {out_dir}/ was last written under other versions ({versions}); "
                    "outputs may differ for that alone", err=True)
     Console().print(summary_table(outcome.manifest))
     for split in outcome.manifest["splits"]:
@@ -231,8 +235,8 @@ def run(
     if gates:
         typer.echo(f"gates: {len(gates) - len(failed)} passed, {len(errors)} failed, "
                    f"{len(failed) - len(errors)} warning{'s' * (len(failed) - len(errors) != 1)}")
-    typer.echo(f"outputs in {out}/ (manifest.json, kept.jsonl, rejects.jsonl, stats.json); "
-               f"report: {out / 'report.md'} and {out / 'report.html'}")
+    typer.echo(f"outputs in {out_dir}/ (manifest.json, kept.jsonl, rejects.jsonl, stats.json); "
+               f"report: {out_dir / 'report.md'} and {out_dir / 'report.html'}")
     if errors or outcome.annotation_failures:
         raise typer.Exit(EXIT_GATE_FAILED)
 

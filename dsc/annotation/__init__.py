@@ -3,10 +3,11 @@
 The engine calls one function per `annotate FIELD { … }` block, after the clean rules and
 before the split:
 
-    outcome = apply_annotations(table, plan.annotations[i], base_dir, labels, tasks_dir=out_dir)
+    outcome = apply_annotations(table, plan.annotations[i], base_dir, labels, tasks_dir=folder.staging)
 
 where `labels` are the allowed values the schema declares for FIELD (None without one) and
-task files go to the run's output folder.
+task files go to the run's staging folder, to be put in place with its other outputs
+(`dsc.engines.outputs`).
 `outcome.as_outcome()` is the stage's rows kept and removed; `outcome.stats` goes to the
 report; `outcome.failed`, when set, fails the run (exit 3) with that message.
 

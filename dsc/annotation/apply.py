@@ -104,8 +104,8 @@ def apply_annotations(table: pa.Table, plan: AnnotationPlan, base_dir: Path,
     """Apply `plan` (one annotate block) to `table`; `labels` are the schema's allowed labels.
 
     Reads the annotation file relative to `base_dir` (the spec's folder). When the block
-    names a task file, writes it relative to `tasks_dir` — the run's output folder, where the
-    exports go, and which it may not leave — or `base_dir` when none is given. Raises
+    names a task file, writes it relative to `tasks_dir` — the run's staging folder, whence it is
+    put in place with the exports, and which it may not leave — or `base_dir` when none is given. Raises
     `RunError` for a file that cannot be read or a metric that cannot apply to these labels
     (exit 2 when the schema's labels contradict the metric, else 4).
 

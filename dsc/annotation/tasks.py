@@ -10,8 +10,11 @@ The `tasks` path of an annotate block names one file; both forms are written:
   keeps `data` in its export, so an export of these tasks joins back to the rows by
   `data._dsc_id` (see `dsc.annotation.ingest`).
 
-The other form goes beside it with the suffix swapped (`todo.jsonl` ↔ `todo.json`). Items
-appear in row order; an empty list still writes both files, so a stale list never lingers.
+The other form goes beside it with the suffix swapped (`todo.jsonl` ↔ `todo.json`,
+`dsc.engines.layout.task_files`, which `dsc check` and the run's output checks use too). Items
+appear in row order; an empty list still writes both files, so a stale list never lingers. In a
+run they are written to the staging folder and put in place, and in the manifest, with the run's
+other outputs (`dsc.engines.outputs`).
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dsc.engines.layout import task_files
 from dsc.io.rowids import row_json
 
 
@@ -72,7 +76,7 @@ def write_tasks(tasks: list[Task], path: Path) -> list[Path]:
     """Write `tasks` to `path` in the form its suffix names, and the other form beside it.
 
     Returns the two paths, the declared one first."""
-    other = path.with_suffix(".jsonl" if path.suffix == ".json" else ".json")
+    other = path.with_name(task_files(path.name)[1])
     path.parent.mkdir(parents=True, exist_ok=True)
     for target in (path, other):
         text = label_studio_text(tasks) if target.suffix == ".json" else jsonl_text(tasks)

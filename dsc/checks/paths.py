@@ -22,11 +22,14 @@ from dsc import ast
 from dsc.checks.common import clean_rules, error
 from dsc.checks.context import CheckContext
 from dsc.diagnostics import Diagnostic
+from dsc.engines import layout
 
 _ABSOLUTE = re.compile(r"^(/|\\|~|[A-Za-z]:)")
 _GLOB = re.compile(r"[*?\[]")
 _WRITTEN = ("export path", "task file")  # outputs: under the run's output folder, not the spec's
 _HINT = "paths resolve inside the project; write it relative to the spec's folder"
+_OUTPUT_HINT = ("outputs are relative to the --out folder; give each export and task file a path of its own, "
+                "clear of the run's own files")
 
 
 def unsafe(path: str, base_dir: Path | None = None, root: Path | None = None) -> str | None:
@@ -85,7 +88,9 @@ def _paths(spec: ast.Spec) -> Iterator[tuple[ast.Str, str, str | None]]:
 
 
 def check_paths(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
-    """Every path is relative and stays inside the project (DSC218), also through symlinks.
+    """Every path is relative and stays inside the project (DSC218), also through symlinks; each
+    export path and task file has a path of its own in the output folder (DSC218, after `{split}`
+    takes each split's name: `dsc.engines.layout`).
 
     With `ctx.base_dir`, the labelled-pairs file (DSC211), annotation files and templates
     (DSC212) must exist; existence is a `stat`, the files are not read. Data globs and
@@ -93,6 +98,8 @@ def check_paths(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
     """
     out: list[Diagnostic] = []
     base = Path(ctx.base_dir).resolve() if ctx.base_dir is not None else None
+    folders = {id(e.path) for e in spec.of(ast.Export) if e.format.value == "hf_disk"}
+    outputs: list[layout.Output] = []
     for path, what, missing_code in _paths(spec):
         why = unsafe(path.value, base, ctx.project_root)
         if why is None and base is not None and what not in _WRITTEN \
@@ -100,8 +107,21 @@ def check_paths(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
             why = "a symlink leads it out of the project"
         if why is not None:
             out.append(error("DSC218", f"{what} '{path.value}' is not allowed: {why}", path.span, _HINT))
+        elif what in _WRITTEN:
+            if what == "export path" and any(o.path == path.value for o in outputs if o.what == what):
+                continue  # an export path written twice word for word is DSC202 (`dsc.checks.names`)
+            outputs.append(layout.Output(what, path.value, path.span.line, id(path) in folders, path))
         elif ctx.base_dir is not None and missing_code is not None and not (ctx.base_dir / path.value).exists():
             out.append(error(missing_code, f"{what} '{path.value}' does not exist", path.span,
                              "paths are relative to the spec's folder"))
+    for output, why in layout.problems(outputs, _split_names(spec)):
+        out.append(error("DSC218", f"{output.what} '{output.path}' is not allowed: {why}", output.where.span,
+                         _OUTPUT_HINT))
     return out
+
+
+def _split_names(spec: ast.Spec) -> list[str]:
+    """The names `{split}` takes: the split block's parts (one split of everything without one)."""
+    blocks = spec.of(ast.SplitBlock)
+    return [part.name.value for part in blocks[0].parts] if len(blocks) == 1 and blocks[0].parts else [layout.WHOLE]
 

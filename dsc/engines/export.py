@@ -3,8 +3,9 @@
 `export FORMAT "PATH" [shape instruction|chat | template "FILE"]`
 
 - **Paths** are relative to the run's output directory (`dsc run --out DIR`); `{split}` is
-  replaced by the split's name. A path that is absolute, climbs out of the output directory, or
-  lands on one of the run's own files is an error, found before anything is written.
+  replaced by the split's name. A path that is absolute, climbs out of the output directory,
+  lands on one of the run's own files or meets another output's path is an error, found by
+  `dsc check` and again before the run starts (`dsc.engines.layout`).
 - **Formats**: `parquet`, `jsonl` (one JSON object per line, keys in column order) and `hf_disk`
   (`datasets.Dataset.save_to_disk`, read back with `datasets.load_from_disk`).
 - **Shapes**:
@@ -29,17 +30,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import re
 import tempfile
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from dsc.engines.layout import export_path
 from dsc.ops.runtime import RunError
 from dsc.plan import ExportPlan
 
@@ -49,7 +49,6 @@ FIELDS = {
     "input": ("input", "context"),
     "output": ("output", "response", "completion", "answer"),
 }
-_ABSOLUTE = re.compile(r"^(/|\\|~|[A-Za-z]:)")
 
 
 @dataclass(frozen=True)
@@ -64,27 +63,22 @@ class ExportFile:
     line: int = 0
 
 
-def render_exports(exports: list[ExportPlan], splits: dict[str, pa.Table], base_dir: Path,
-                   reserved: frozenset[str] = frozenset()) -> list[ExportFile]:
+def render_exports(exports: list[ExportPlan], splits: dict[str, pa.Table], base_dir: Path) -> list[ExportFile]:
     """Render every export of every split in memory, in plan order then split order.
 
-    `splits` maps split names to their rows (data columns and `_dsc_id`); `reserved` are the
-    names at the top of the output directory that exports may not use.
+    `splits` maps split names to their rows (data columns and `_dsc_id`). The paths are those
+    `dsc.engines.outputs.claim` has checked.
 
     >>> t = pa.table({"prompt": ["2+2?"], "completion": ["4"], "_dsc_id": ["r1"]})
     >>> [f] = render_exports([ExportPlan(format="jsonl", path="{split}.jsonl", shape="chat")], {"train": t}, Path("."))
     >>> f.path, f.files[""].decode()
     ('train.jsonl', '{"messages": [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4"}]}\\n')
     """
-    rendered, seen = [], {}
+    rendered = []
     for export in exports:
         template = _template(export, base_dir) if export.template else None
         for name, table in splits.items():
-            path = _target(export, name, reserved)
-            if path in seen:
-                raise RunError(f"line {export.line}: the export path '{export.path}' gives '{path}' for split "
-                               f"'{name}', which line {seen[path]} writes too", exit_code=2)
-            seen[path] = export.line
+            path = export_path(export.path, name)
             if template is not None:
                 shaped = _templated(table, template, export, name)
             else:
@@ -92,24 +86,6 @@ def render_exports(exports: list[ExportPlan], splits: dict[str, pa.Table], base_
             rendered.append(ExportFile(name, path, export.format, shaped.num_rows, _encode(shaped, export.format),
                                        export.line))
     return rendered
-
-
-def _target(export: ExportPlan, split: str, reserved: frozenset[str]) -> str:
-    """The export's path for one split, relative to the output directory, checked to stay inside it."""
-    text = export.path.replace("{split}", split)
-    why = None
-    if _ABSOLUTE.match(text):
-        why = "it is absolute"
-    else:
-        parts = PurePosixPath(os.path.normpath(text.replace("\\", "/"))).parts
-        if not parts or parts[0] in ("..", "."):
-            why = "it leaves the output directory"
-        elif parts[0] in reserved:
-            why = f"'{parts[0]}' is one of the run's own outputs"
-    if why:
-        raise RunError(f"line {export.line}: export path '{export.path}' is not allowed: {why} (export paths "
-                       "are relative to the --out directory)", exit_code=2)
-    return "/".join(parts)
 
 
 def _column(table: pa.Table, field: str, export: ExportPlan, required: bool):
@@ -193,7 +169,7 @@ def _template(export: ExportPlan, base_dir: Path):
 
 
 def _templated(table: pa.Table, template, export: ExportPlan, split: str) -> pa.Table:
-    from jinja2 import TemplateError, meta
+    from jinja2 import TemplateError, UndefinedError, meta
 
     env, parsed, compiled = template
     data = [c for c in table.column_names if not c.startswith("_dsc_")]
@@ -206,9 +182,10 @@ def _templated(table: pa.Table, template, export: ExportPlan, split: str) -> pa.
     for row_id, row in zip(ids, table.select(data).to_pylist()):  # rendering a template is per-row by nature
         try:
             texts.append(compiled.render(row, row=row, split=split))
-        except TemplateError as err:
+        except TemplateError as err:  # a name or key the row lacks is the data's (4), the rest the template's
             raise RunError(f"line {export.line}: export template '{export.template}' failed on row {row_id}: "
-                           f"{err.message or type(err).__name__}", exit_code=2) from None
+                           f"{err.message or type(err).__name__}",
+                           exit_code=4 if isinstance(err, UndefinedError) else 2) from None
         except (TypeError, ValueError, ArithmeticError, LookupError) as err:
             raise RunError(f"line {export.line}: export template '{export.template}' failed on row {row_id}: "
                            f"{type(err).__name__}: {err}", exit_code=2) from None

@@ -25,7 +25,7 @@ from dsc.annotation import apply_annotations
 from dsc.engines import outputs
 from dsc.engines.gates import GateResult
 from dsc.engines.permissions import Permissions, enforce
-from dsc.engines.schema import validate
+from dsc.engines.schema import declared, standardized, validate
 from dsc.engines.splits import SPLIT, assign_splits
 from dsc.engines.stats import build_stats
 from dsc.ops import OPERATORS
@@ -86,7 +86,14 @@ def run_plan(plan: Plan, base_dir: Path, out_dir: Path, workers: int = 1,
 
     `permissions`: what the operator lets the run reach (`dsc.engines.permissions`); none by default."""
     enforce(plan, base_dir, permissions or Permissions())
-    note = progress or (lambda _msg: None)
+    with outputs.claim(out_dir, plan, base_dir) as folder:
+        return _run_claimed(plan, base_dir, folder, workers, progress or (lambda _msg: None))
+
+
+def _run_claimed(plan: Plan, base_dir: Path, folder: outputs.RunFolder, workers: int,
+                 note: Callable[[str], None]) -> RunResult:
+    """The run itself, in its claimed output folder (`dsc.engines.outputs.claim`)."""
+    out_dir = folder.out_dir
     ctx = RunContext(base_dir=base_dir, seed=plan.dataset.seed, workers=workers)
     table, source_rejects, inputs, stages = read_sources(plan, base_dir, note)
     reject_tables = [source_rejects]
@@ -94,7 +101,7 @@ def run_plan(plan: Plan, base_dir: Path, out_dir: Path, workers: int = 1,
     cache = _Cache(out_dir / CACHE_DIR, _input_key(plan, inputs))
     if plan.columns:
         annotated = {a.field for a in plan.annotations}  # filled in by the annotate stage
-        raw = {s.params["column"] for s in plan.steps if s.op == "standardize"}  # typed by their rule
+        raw = standardized(plan)  # typed by their rule
         schema = json.dumps({"columns": [c.model_dump(mode="json", exclude={"line"}) for c in plan.columns],
                              "annotated": sorted(annotated), "raw": sorted(raw)}, sort_keys=True)
         table = _stage(cache, "schema", schema, table, lambda t: validate(t, plan.columns, annotated, raw),
@@ -117,7 +124,7 @@ def run_plan(plan: Plan, base_dir: Path, out_dir: Path, workers: int = 1,
         # Not cached: its stats and task files are outputs of every run.
         note(f"annotate {ann.field}")
         labels = next((c.labels for c in plan.columns if c.name == ann.field), None)
-        done = apply_annotations(table, ann, base_dir, labels, tasks_dir=out_dir)
+        done = apply_annotations(table, ann, base_dir, labels, tasks_dir=folder.staging)
         outcome = done.as_outcome()
         reject_tables.append(_tag(outcome.removed, ann.id, ann.line))
         stages.append(StageStats(ann.id, "annotate", ann.line, table.num_rows, outcome.table.num_rows,
@@ -147,23 +154,24 @@ def run_plan(plan: Plan, base_dir: Path, out_dir: Path, workers: int = 1,
     note("gathering stats and judging gates")
     result.stats = build_stats(plan, result, result.annotations)
     note(outputs.progress_note(plan))
-    result.manifest = outputs.write(out_dir, plan, result, base_dir)
+    result.manifest = outputs.write(folder, plan, result, base_dir)
     return result
 
 
 def read_sources(plan: Plan, base_dir: Path, note: Callable[[str], None]
                  ) -> tuple[pa.Table, pa.Table, list[dict], list[StageStats]]:
     """Every source of the plan, concatenated: (rows, rejected input rows, input files, stage stats).
-    Both engines read this way."""
+    JSON files are read by the schema's declared types. Both engines read this way."""
     from dsc.io import SourceError, SourceSpec, read_source
 
     if not plan.sources:
         raise RunError("the plan has no source", exit_code=2)
     tables, rejects, inputs, stages = [], [], [], []
+    types = declared(plan)
     for src in plan.sources:
         note(f"reading source {src.name}")
         try:
-            result = read_source(SourceSpec.from_plan(src), base_dir)
+            result = read_source(SourceSpec.from_plan(src, types), base_dir)
         except SourceError as err:
             raise RunError(str(err)) from None
         tables.append(result.table)

@@ -1,23 +1,39 @@
 """Writing a run's outputs: kept rows, rejects, flags, conflict decisions, annotation label
-resolutions, one export per split, the stats, the report and the manifest.
+resolutions and task files, one export per split, the stats, the report and the manifest.
 
-Exports and the report are rendered first — a template error or a bad export path stops the run
-before anything is written. Then every output is streamed, the kept rows and rejects batch by
-batch, into a staging folder inside the output directory (`.dsc-staging`), each file hashed as
-it is written and synced; a failure there (a full disk, a row that cannot be written) deletes the
-staging folder and leaves the output directory as it was. Only then are the files renamed into
-place (an `hf_disk` folder is swapped in whole), with the manifest — which lists every output's
-hash — removed first and written last: a killed run leaves either the old outputs or no
-manifest, never a half-written file that looks finished.
+**The folder first.** Before a run reads anything it claims its output folder (`claim`): it
+checks that every export and task file has a path of its own, clear of the run's own files
+(`dsc.engines.layout`; `dsc check` says the same at the spec's line), and that no export is
+written through a symbolic link out of the folder (exit 2); that the folder neither is, holds nor
+lies inside anything the run reads, nor where a data pattern would read an output back (exit 4);
+then it locks the folder (`.dsc-lock`, `fcntl.flock`, held for the whole run: a second run on
+the same folder stops at once, exit 4) and checks that everything the run would replace is dsc's:
+listed by the previous `manifest.json` or by `.dsc-owned`, the list of paths dsc has written in
+this folder (a listed folder is dsc's whole; an unlisted one counts when every file in it does). Anything else in the way stops the run,
+naming each path (exit 4): a run never deletes or overwrites what it did not write. `.dsc-owned`
+is updated before the first output is written (so a killed run's files stay dsc's) and trimmed
+to what exists when the run ends.
+
+**Then the outputs.** Exports and the report are rendered first. Every output is streamed, the
+kept rows and rejects batch by batch, into the staging folder (`.dsc-staging`), each file hashed
+as it is written and synced (the annotation stage writes its task files there too, the ray
+engine's workers their shards); a failure there deletes the staging folder and leaves the output
+folder as it was. Only then are the files renamed into place (an `hf_disk` folder is swapped in
+whole; what an output replaces is moved into the staging folder and goes with it), with the
+manifest — which lists every output's hash — removed first and written last: a killed run leaves
+either the old outputs or no manifest, never a half-written file that looks finished.
 """
 from __future__ import annotations
 
+import fcntl
+import glob
 import hashlib
 import json
 import os
 import shutil
-from pathlib import Path
-from typing import Any, Iterable
+from contextlib import contextmanager
+from pathlib import Path, PurePosixPath
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 import orjson
@@ -26,17 +42,15 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dsc import __version__
+from dsc.engines.layout import (AUGMENT_REJECTS, CACHE, INTERNAL, LOCK, OWNED, RUN_FILES, SHARDS, STAGING, WHOLE,
+                                Output, normal, problems, task_files)
+from dsc.ops.runtime import RunError
 
-# Where outputs are written before they are renamed into place; inside the output directory, so
-# that the renames stay on one file system.
-STAGING = ".dsc-staging"
-# The run's own files at the top of the output directory; no export may take their names.
-RUN_FILES = frozenset({"kept.jsonl", "kept.parquet", "rejects.jsonl", "augment_rejects.jsonl", "flags.jsonl", "conflicts.jsonl",
-                       "labels.jsonl", "stats.json", "report.md", "report.html", "manifest.json", ".dsc-cache", STAGING})
-# Without a split block every kept row is in this one split (the name `{split}` takes in paths).
-WHOLE = "all"
+MANIFEST = "manifest.json"
 # Rows turned into Python objects at a time while writing jsonl: bounds the memory it takes.
 BATCH_ROWS = 8192
+# Where what an output replaces waits, inside the staging folder, until the staging folder goes.
+_REPLACED = INTERNAL + "replaced"
 
 # One encoder for every row: json.dumps with these options builds a new one per call, same output.
 _ROW_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str)
@@ -93,28 +107,211 @@ class _HashingFile:
         return {"sha256": self.digest.hexdigest(), "bytes": self.size}
 
 
-class _Staging:
-    """Files written under the staging folder, hashed, and renamed into place only on commit."""
+class RunFolder:
+    """An output folder claimed for one run (see `claim`): locked, checked, its staging folder ready.
 
-    def __init__(self, out_dir: Path):
-        self.root = out_dir / STAGING
-        _clear(self.root)  # what a killed run left behind
-        self.root.mkdir(parents=True)
+    `targets` are the paths the run writes, relative to the folder; `owned` those dsc wrote there
+    before. `place` may replace only these: `claim` has checked that whatever is in their way is."""
 
-    def write(self, relative: str, fill) -> dict[str, Any]:
+    def __init__(self, out_dir: Path, targets: list[str], owned: set[str]):
+        self.out_dir = out_dir
+        self.staging = out_dir / STAGING
+        self.targets = targets
+        self.owned = owned
+        self._replaced = 0
+
+    def stage(self, relative: str, fill: Callable[[_HashingFile], Any]) -> dict[str, Any]:
         """Create `relative` in the staging folder, let `fill(file)` write it, return its entry."""
-        sink = _HashingFile(self.root / relative)
+        sink = _HashingFile(self.staging / relative)
         try:
             fill(sink)
         finally:
             sink.close()
         return sink.entry()
 
-    def path(self, relative: str) -> Path:
-        return self.root / relative
+    def place(self, relative: str) -> None:
+        """Rename the staged file or folder `relative` into place (a folder replaces the old one whole;
+        with nothing staged, the old one goes). What it replaces — and a file where it needs a
+        folder — is moved into the staging folder."""
+        staged, target = self.staging / relative, self.out_dir / relative
+        for parent in reversed(PurePosixPath(relative).parents[:-1]):
+            if os.path.lexists(self.out_dir / parent) and not (self.out_dir / parent).is_dir():
+                self._set_aside(self.out_dir / parent)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if os.path.lexists(target) and not (staged.is_file() and target.is_file() and not target.is_symlink()):
+            self._set_aside(target)
+        if os.path.lexists(staged):
+            os.replace(staged, target)
 
-    def discard(self) -> None:
-        _clear(self.root)
+    def _set_aside(self, path: Path) -> None:
+        self._replaced += 1
+        aside = self.staging / _REPLACED / str(self._replaced)
+        aside.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, aside)
+
+    def _open(self) -> None:
+        """Start the staging folder afresh and record, before anything is written, that the targets are dsc's."""
+        _clear(self.staging)
+        self.staging.mkdir()
+        self._record({p for p in self.owned if os.path.lexists(self.out_dir / p)} | set(self.targets))
+
+    def _close(self) -> None:
+        """Trim the record to what exists, and remove the staging folder (with what the run replaced)."""
+        self._record({p for p in self.owned | set(self.targets) if os.path.lexists(self.out_dir / p)})
+        _clear(self.staging)
+
+    def _record(self, paths: set[str]) -> None:
+        text = json.dumps({"paths": sorted(paths)}, indent=1, ensure_ascii=False) + "\n"
+        self.stage(OWNED, lambda sink: sink.write(text.encode("utf-8")))
+        os.replace(self.staging / OWNED, self.out_dir / OWNED)
+
+
+@contextmanager
+def claim(out_dir: Path, plan, base_dir: Path, engine: str = "local") -> Iterator[RunFolder]:
+    """Claim `out_dir` for a run of `plan` (paths relative to `base_dir`) on `engine`, for the `with`
+    block: the checks, the lock and the record described above; RunError before any work."""
+    out_dir, base_dir = Path(out_dir), Path(base_dir)
+    declared = _declared(plan)
+    splits = [p.name for p in plan.split.parts] if plan.split is not None else [WHOLE]
+    refused = [f"line {o.line}: {o.what} '{o.path}' is not allowed: {why}" for o, why in problems(declared, splits)]
+    written = [(path, o) for o in declared for path, _ in o.files(splits)]
+    if not refused:
+        real = out_dir.resolve()
+        refused = [f"line {o.line}: {o.what} '{path}' leads out of the output directory through a symbolic link"
+                   for path, o in written if not (out_dir / path).parent.resolve().is_relative_to(real)]
+    if refused:
+        raise RunError("\n".join(refused), exit_code=2)
+    targets = [*RUN_FILES, *([AUGMENT_REJECTS] if plan.augment else []), *([SHARDS] if engine == "ray" else []),
+               *(path for path, _ in written)]
+    folders = {SHARDS, *(path for path, o in written if o.folder)}
+    reached = _reads_reached(out_dir, plan, base_dir, [(t, t in folders) for t in targets])
+    if reached:
+        raise RunError(f"--out {out_dir} meets what the run reads; nothing was read or written:\n  "
+                       + "\n  ".join(reached) + "\nchoose an output folder apart from the spec's inputs")
+    fd, locked_before = _lock(out_dir)
+    try:
+        record, listed = _json_paths(out_dir / OWNED, "paths"), _json_paths(out_dir / MANIFEST, "outputs")
+        owned = (record or set()) | ({*listed, MANIFEST} if listed is not None else set())
+        mine = locked_before or record is not None or listed is not None
+        in_way = _in_the_way(out_dir, targets, owned, mine, record is not None)
+        if in_way:
+            raise RunError(f"{out_dir}/ holds what this run would replace, which dsc did not write; nothing was "
+                           "read or written:\n  " + "\n  ".join(in_way) + "\nmove them away, or choose another --out")
+        folder = RunFolder(out_dir, targets, owned)
+        folder._open()
+        try:
+            yield folder
+        finally:
+            folder._close()
+    finally:
+        os.close(fd)
+
+
+def _declared(plan) -> list[Output]:
+    """The task files and exports of `plan`, in the order `dsc check` meets them in the spec."""
+    return [*(Output("task file", a.tasks, a.line) for a in plan.annotations if a.tasks),
+            *(Output("export path", e.path, e.line, e.format == "hf_disk") for e in plan.exports)]
+
+
+def _reads_reached(out_dir: Path, plan, base_dir: Path, written: list[tuple[str, bool]]) -> list[str]:
+    """How the output folder meets what the run reads: it is, holds or lies inside an input (a data
+    file, a dataset or model folder, a pairs, annotation or template file), or a data pattern would
+    read one of the run's outputs."""
+    from dsc.engines.permissions import _files_read
+
+    out, base = out_dir.resolve(), base_dir.resolve()
+    found = []
+    for line, what, path in _files_read(plan, base_dir):
+        real = path.resolve()
+        where = "is the output folder" if real == out else "is inside the output folder" \
+            if real.is_relative_to(out) else "holds the output folder" if out.is_relative_to(real) else None
+        if where:
+            found.append(f"line {line}: {what} {os.path.relpath(path, base_dir)}, which {where}")
+    for src in plan.sources:
+        for pattern in src.files:
+            parts = Path(os.path.normpath(os.path.join(glob.escape(str(base)), pattern))).parts
+            hit = next((rel for rel, folder in written if _globbed(parts, (out / rel).parts, folder)), None)
+            if hit is not None:
+                found.append(f"line {src.line}: file pattern '{pattern}' would read the output {out_dir / hit}")
+    return found
+
+
+def _globbed(pattern: tuple[str, ...], parts: tuple[str, ...], folder: bool) -> bool:
+    """True when glob `pattern` (as `glob.glob(recursive=True)` reads it, hidden names apart) matches
+    the path `parts` — or, for a `folder`, may match something inside it."""
+    from fnmatch import fnmatchcase
+
+    if not parts:
+        return all(p == "**" for p in pattern) or folder
+    if not pattern:
+        return False
+    head, hidden = pattern[0], parts[0].startswith(".") and not pattern[0].startswith(".")
+    if head == "**":
+        return _globbed(pattern[1:], parts, folder) or (not hidden and _globbed(pattern, parts[1:], folder))
+    return not hidden and fnmatchcase(parts[0], head) and _globbed(pattern[1:], parts[1:], folder)
+
+
+def _lock(out_dir: Path) -> tuple[int, bool]:
+    """Lock `out_dir` (created if need be) for this run: (the lock's descriptor, whether the folder
+    held a lock file already, i.e. dsc has run here before); RunError when another run holds it."""
+    path = out_dir / LOCK
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise RunError(f"cannot make the output folder {out_dir}: {err.strerror or err}") from None
+    existed = os.path.lexists(path)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError as err:
+        raise RunError(f"cannot use {path} to lock the output folder: {err.strerror or err}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise RunError(f"{out_dir}/ is in use by another dsc run, which holds {path}; wait for it to end, or "
+                       "choose another --out") from None
+    return fd, existed
+
+
+def _json_paths(path: Path, key: str) -> set[str] | None:
+    """The names under `key` in a JSON object file (a list, or a dict's keys); None when it is not one."""
+    try:
+        value = json.loads(path.read_bytes()).get(key)
+    except (OSError, ValueError, AttributeError):
+        return None
+    return {p for p in value if isinstance(p, str)} if isinstance(value, (list, dict)) else None
+
+
+def _in_the_way(out_dir: Path, targets: list[str], owned: set[str], mine: bool, recorded: bool) -> list[str]:
+    """What stands where the run would write and is not dsc's, each with why. `mine`: something shows
+    that dsc has written in this folder (its lock, record or manifest); `recorded`: its record is readable."""
+    found = []
+    if os.path.lexists(out_dir / OWNED) and not recorded:
+        found.append(f"{OWNED}: not dsc's record of the paths it wrote")
+    if not mine:
+        found += [f"{name}: dsc keeps this name for itself, but nothing shows that dsc wrote this folder"
+                  for name in (STAGING, CACHE) if os.path.lexists(out_dir / name)]
+    if os.path.lexists(out_dir / CACHE) and not (out_dir / CACHE).is_dir():
+        found.append(f"{CACHE}: not a folder")
+    for target in targets:
+        for parent in reversed(PurePosixPath(target).parents[:-1]):
+            path = out_dir / parent
+            if os.path.lexists(path) and not path.is_dir() and not _owned(out_dir, parent.as_posix(), owned):
+                found.append(f"{parent}: a file where {target} needs a folder, and dsc did not write it")
+        if os.path.lexists(out_dir / target) and not _owned(out_dir, target, owned):
+            found.append(f"{target}: dsc did not write it")
+    return list(dict.fromkeys(found))
+
+
+def _owned(out_dir: Path, relative: str, owned: set[str]) -> bool:
+    """True when dsc wrote `relative`: it is listed, or it is a folder (not a link) whose every entry is."""
+    if relative in owned:
+        return True
+    path = out_dir / relative
+    if path.is_symlink() or not path.is_dir():
+        return False
+    entries = os.listdir(path)
+    return bool(entries) and all(_owned(out_dir, f"{relative}/{name}", owned) for name in entries)
 
 
 def _decoded(row: str | None):
@@ -204,17 +401,6 @@ def _split_tables(plan, kept: pa.Table) -> dict[str, pa.Table]:
     return {p.name: kept.filter(pc.equal(split, p.name)).select(columns) for p in plan.split.parts}
 
 
-def _inside(out_dir: Path, relative: str, line: int) -> Path:
-    """The export's target, refusing one that a symbolic link would carry out of the output directory."""
-    from dsc.ops.runtime import RunError
-
-    target = out_dir / relative
-    if not target.resolve().is_relative_to(out_dir.resolve()):
-        raise RunError(f"line {line}: export path '{relative}' leads out of the output directory through a "
-                       "symbolic link", exit_code=2)
-    return target
-
-
 def _clear(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path)
@@ -222,34 +408,23 @@ def _clear(path: Path) -> None:
         path.unlink()
 
 
-def _stage_export(staging: _Staging, export) -> dict[str, Any]:
+def _stage_export(folder: RunFolder, export) -> dict[str, Any]:
     """Write one rendered export (a file, or a folder of files) to the staging folder; its hash entry."""
     if list(export.files) == [""]:
-        return staging.write(export.path, lambda sink: sink.write(export.files[""]))
+        return folder.stage(export.path, lambda sink: sink.write(export.files[""]))
     listing = []
     for name, data in sorted(export.files.items()):
-        entry = staging.write(f"{export.path}/{name}", lambda sink, d=data: sink.write(d))
+        entry = folder.stage(f"{export.path}/{name}", lambda sink, d=data: sink.write(d))
         listing.append(f"{entry['sha256']}  {name}\n")
     # A folder's hash is the hash of its sorted `sha256  name` listing (the format of sha256sum).
     return {"sha256": hashlib.sha256("".join(listing).encode()).hexdigest(),
             "bytes": sum(len(d) for d in export.files.values()), "files": len(export.files)}
 
 
-def _place(staged: Path, target: Path) -> None:
-    """Rename a staged file or folder onto `target`; a folder replaces the old one whole."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if staged.is_file():
-        if target.is_dir() and not target.is_symlink():
-            _clear(target)
-        os.replace(staged, target)
-        return
-    old = target.with_name(f".{target.name}.old-{os.getpid()}")
-    if target.is_dir() and not target.is_symlink():
-        os.replace(target, old)  # moved aside, not deleted, until the new folder is in place
-    elif target.exists() or target.is_symlink():
-        target.unlink()
-    os.replace(staged, target)
-    _clear(old)
+def _staged_entry(path: Path) -> dict[str, Any]:
+    """The manifest entry of a file another stage wrote into the staging folder."""
+    data = path.read_bytes()
+    return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
 
 
 def progress_note(plan) -> str:
@@ -257,44 +432,37 @@ def progress_note(plan) -> str:
     return "writing outputs" + (" and comparing fine-tuning methods on the train split" if plan.finetune else "")
 
 
-def write(out_dir: Path, plan, result, base_dir: Path | None = None, engine: str = "local") -> dict:
-    """Write all outputs of a run and return the manifest (paths in the plan resolve against `base_dir`)."""
+def write(folder: RunFolder, plan, result, base_dir: Path | None = None, engine: str = "local",
+          placed: tuple[str, ...] = (), finish: Callable[[dict], dict] | None = None) -> dict:
+    """Write all outputs of a run into its claimed `folder` and return the manifest (paths in the
+    plan resolve against `base_dir`). `placed`: folders the engine has staged itself (the ray
+    engine's shards), put in place with the rest; `finish` adds the engine's part to the manifest."""
     from dsc.engines.export import render_exports
     from dsc.report import render_report
 
     # Split tables are copies of the kept rows: made only when an export needs them.
-    exports = render_exports(plan.exports, _split_tables(plan, result.kept), Path(base_dir or "."), RUN_FILES) \
+    exports = render_exports(plan.exports, _split_tables(plan, result.kept), Path(base_dir or ".")) \
         if plan.exports else []
-    out_dir.mkdir(parents=True, exist_ok=True)
-    targets = [_inside(out_dir, e.path, e.line) for e in exports]
+    staged_exports = [dict(_stage_export(folder, e), rows=e.rows, split=e.split, format=e.format) for e in exports]
+    if plan.finetune:
+        result.stats["finetune"] = _finetune(plan, folder, Path(base_dir or "."))
+    run_files = _stage_run_files(folder, result, render_report(result.stats))
+    tasks = {p: _staged_entry(folder.staging / p) for a in plan.annotations if a.tasks
+             for p in task_files(normal(a.tasks)) if (folder.staging / p).is_file()}  # the annotation stage's
 
-    staging = _Staging(out_dir)
-    try:
-        staged_exports = [dict(_stage_export(staging, e), rows=e.rows, split=e.split, format=e.format)
-                          for e in exports]
-        if plan.finetune:
-            result.stats["finetune"] = _finetune(plan, staging, Path(base_dir or "."))
-        written = _stage_run_files(staging, result, render_report(result.stats))
-    except BaseException:
-        staging.discard()
-        raise
-
-    manifest_path = out_dir / "manifest.json"
-    manifest_path.unlink(missing_ok=True)
-    for name in written:
-        os.replace(staging.path(name), out_dir / name)
-    for export, target, entry in zip(exports, targets, staged_exports):
-        _place(staging.path(export.path), target)
-        written[export.path] = entry
+    (folder.out_dir / MANIFEST).unlink(missing_ok=True)
+    for name in [*run_files, *tasks, *placed, *(e.path for e in exports)]:
+        folder.place(name)
+    written = {**run_files, **tasks, **{e.path: entry for e, entry in zip(exports, staged_exports)}}
     manifest = _manifest(plan, result, written, exports, engine)
+    manifest = finish(manifest) if finish is not None else manifest
     # Written in staging and renamed into place, so a kill leaves no stray temp file beside it.
-    write_bytes(staging.path("manifest.json"), (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8"))
-    os.replace(staging.path("manifest.json"), manifest_path)
-    staging.discard()
+    folder.stage(MANIFEST, lambda sink: sink.write((json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()))
+    folder.place(MANIFEST)
     return manifest
 
 
-def _finetune(plan, staging: _Staging, base_dir: Path) -> dict:
+def _finetune(plan, folder: RunFolder, base_dir: Path) -> dict:
     """The fine-tuning methods compared on this run's train split, as `dsc finetune compare --json`
     gives them (the split's path relative to the output folder) with their table as text, or
     why they could not be."""
@@ -306,14 +474,14 @@ def _finetune(plan, staging: _Staging, base_dir: Path) -> dict:
     try:
         relative = train_export(plan)
         # With the train file given, only the spec's folder is read from its path.
-        comparison = compare_plan(plan, base_dir / "spec.dspec", train=staging.path(relative))
+        comparison = compare_plan(plan, base_dir / "spec.dspec", train=folder.staging / relative)
     except FinetuneError as err:
         return {"error": str(err) + (f"; {err.hint}" if err.hint else "")}
     comparison["train"]["path"] = relative
     return {**json.loads(jsontext.dumps(comparison)), "table": as_text(comparison)}
 
 
-def _stage_run_files(staging: _Staging, result, report: tuple[str, str]) -> dict[str, dict[str, Any]]:
+def _stage_run_files(folder: RunFolder, result, report: tuple[str, str]) -> dict[str, dict[str, Any]]:
     """Write the run's own files (all but the manifest) to the staging folder; their hash entries."""
     from dsc.engines.splits import SPLIT
 
@@ -331,21 +499,21 @@ def _stage_run_files(staging: _Staging, result, report: tuple[str, str]) -> dict
     markdown, html = report
     stats = (json.dumps(result.stats, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
     written = {
-        "kept.jsonl": staging.write("kept.jsonl", lambda sink: _write_table_jsonl(sink, kept)),
-        "kept.parquet": staging.write("kept.parquet", lambda sink: pq.write_table(kept, sink)),
-        "rejects.jsonl": staging.write("rejects.jsonl",
-                                       lambda sink: _write_table_jsonl(sink, result.rejects, decode_row=True)),
-        "flags.jsonl": staging.write("flags.jsonl", lambda sink: _write_jsonl(sink, flags)),
-        "conflicts.jsonl": staging.write("conflicts.jsonl", lambda sink: _write_jsonl(sink, decisions)),
-        "labels.jsonl": staging.write("labels.jsonl", lambda sink: _write_jsonl(sink, labels)),
-        "stats.json": staging.write("stats.json", lambda sink: sink.write(stats)),
-        "report.md": staging.write("report.md", lambda sink: sink.write(markdown.encode("utf-8"))),
-        "report.html": staging.write("report.html", lambda sink: sink.write(html.encode("utf-8"))),
+        "kept.jsonl": folder.stage("kept.jsonl", lambda sink: _write_table_jsonl(sink, kept)),
+        "kept.parquet": folder.stage("kept.parquet", lambda sink: pq.write_table(kept, sink)),
+        "rejects.jsonl": folder.stage("rejects.jsonl",
+                                      lambda sink: _write_table_jsonl(sink, result.rejects, decode_row=True)),
+        "flags.jsonl": folder.stage("flags.jsonl", lambda sink: _write_jsonl(sink, flags)),
+        "conflicts.jsonl": folder.stage("conflicts.jsonl", lambda sink: _write_jsonl(sink, decisions)),
+        "labels.jsonl": folder.stage("labels.jsonl", lambda sink: _write_jsonl(sink, labels)),
+        "stats.json": folder.stage("stats.json", lambda sink: sink.write(stats)),
+        "report.md": folder.stage("report.md", lambda sink: sink.write(markdown.encode("utf-8"))),
+        "report.html": folder.stage("report.html", lambda sink: sink.write(html.encode("utf-8"))),
     }
     if augmented is not None:  # rejected generations: apart from rejects.jsonl, which holds input rows only
-        written["augment_rejects.jsonl"] = staging.write(
-            "augment_rejects.jsonl", lambda sink: _write_table_jsonl(sink, augmented.rejected, decode_row=True))
-        written["augment_rejects.jsonl"]["rows"] = augmented.rejected.num_rows
+        written[AUGMENT_REJECTS] = folder.stage(
+            AUGMENT_REJECTS, lambda sink: _write_table_jsonl(sink, augmented.rejected, decode_row=True))
+        written[AUGMENT_REJECTS]["rows"] = augmented.rejected.num_rows
     written["kept.jsonl"]["rows"] = kept.num_rows
     written["rejects.jsonl"]["rows"] = result.rejects.num_rows
     return written

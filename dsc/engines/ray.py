@@ -34,6 +34,7 @@ from typing import Callable
 
 import pyarrow as pa
 
+from dsc.engines import outputs
 from dsc.engines.local import RunResult, StageStats, _check_splits, _source_rejects, _tag, read_sources
 from dsc.engines.permissions import Permissions, enforce
 from dsc.engines.ray_cluster import Cluster
@@ -41,7 +42,6 @@ from dsc.engines.ray_ops import POS, Rule
 from dsc.ops.runtime import RunContext, RunError
 from dsc.plan import Plan
 
-SHARDS = "shards"  # the workers' per-split parquet files, under the output directory
 SHARD_ROWS = 100_000  # input positions per shard: a shard's rows depend on the data alone
 ROWS_PER_PART = 200_000  # rows per shuffle group at most, so a group fits a worker's memory
 
@@ -64,13 +64,9 @@ def run_plan(plan: Plan, base_dir: Path, out_dir: Path, address: str | None = No
     if not plan.sources:
         raise RunError("the plan has no source", exit_code=2)
     enforce(plan, base_dir, permissions or Permissions())
-    for export in plan.exports:
-        if export.path.split("/", 1)[0] == SHARDS:
-            raise RunError(f"line {export.line}: export path '{export.path}' is inside '{SHARDS}/', where the ray "
-                           "engine writes its shards; choose another folder", exit_code=2)
-    with connect(address, num_cpus, note) as cluster:
+    with outputs.claim(out_dir, plan, base_dir, engine="ray") as folder, connect(address, num_cpus, note) as cluster:
         try:
-            return _Run(plan, Path(base_dir), Path(out_dir), cluster, note, partitions).execute()
+            return _Run(plan, Path(base_dir), folder, cluster, note, partitions).execute()
         except Exception as err:  # a RunError raised inside a Ray task arrives wrapped
             cause = original_error(err)
             if cause is None or cause is err:
@@ -84,7 +80,7 @@ class _Run:
 
     plan: Plan
     base_dir: Path
-    out_dir: Path
+    folder: outputs.RunFolder  # the claimed output folder
     cluster: Cluster
     note: Callable[[str], None]
     partitions: int | None
@@ -221,7 +217,7 @@ class _Run:
         for ann in self.plan.annotations:
             self.note(f"annotate {ann.field} (on the driver)")
             labels = next((c.labels for c in self.plan.columns if c.name == ann.field), None)
-            done = apply_annotations(table, ann, self.base_dir, labels, tasks_dir=self.out_dir)
+            done = apply_annotations(table, ann, self.base_dir, labels, tasks_dir=self.folder.staging)
             outcome = done.as_outcome()
             self.record(Rule(ann.id, "annotate", ann.line, {}), _tag(outcome.removed, ann.id, ann.line),
                         outcome.flags, [], "driver", "annotations join the spec's annotation files", done.resolutions)
@@ -270,7 +266,8 @@ class _Run:
 
         plan = self.plan
         done = augment(kept.drop_columns([POS]), plan.augment,
-                       AugmentContext(self.base_dir, plan.dataset.seed, plan.dataset.locale, self.note), self.out_dir)
+                       AugmentContext(self.base_dir, plan.dataset.seed, plan.dataset.locale, self.note),
+                       self.folder.out_dir)
         generated = done.generated
         generated = generated.append_column(POS, pa.array(range(self.total, self.total + generated.num_rows),
                                                           pa.int64()))

@@ -1,17 +1,45 @@
 """Schema validation: required, types, labels, unique. A violating row is rejected with its reason,
-and with its values as read: a value that is not of its column's type is not lost to the cast."""
+and with its values as read: a value that is not of its column's type is not lost to the cast.
+Also the types JSON sources are read by (`declared`)."""
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dsc.io import Declared
 from dsc.ops.runtime import Outcome, RunError, removed_rows
-from dsc.plan import ColumnPlan
+from dsc.plan import ColumnPlan, Plan
 
 _NUMERIC = {"int": pa.int64(), "float": pa.float64()}
 # Raw text until a `standardize` rule turns it into its typed form.
 _TEXTUAL = {"text", "string", "date", "datetime", "money", "quantity"}
+# The JSON kind of each type's values, as a JSON source holds them.
+_JSON_KINDS = {"int": "number", "float": "number", "bool": "bool", "label": "string",
+               **dict.fromkeys(_TEXTUAL, "string")}
+# A label JSON can write as a number or a bool: the label check compares the value's text.
+_JSON_LITERAL = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?|true|false")
+
+
+def standardized(plan: Plan) -> set[str]:
+    """The columns a `standardize` rule reads: the rule types them, the schema sees text."""
+    return {s.params["column"] for s in plan.steps if s.op == "standardize"}
+
+
+def declared(plan: Plan) -> tuple[Declared, ...]:
+    """The schema's types that JSON sources are read by (`dsc.io.columns`), so that a value is
+    rejected as it is read only when it does not fit its declared type.
+
+    Left to the data's own types: columns a `standardize` rule reads, and label columns with a
+    label JSON may write as a number or a bool (`label {1, 2, 3}`)."""
+    raw = standardized(plan)
+    return tuple(
+        Declared(c.name, c.type, _JSON_KINDS[c.type])
+        for c in plan.columns
+        if c.name not in raw and not (c.type == "label" and any(_JSON_LITERAL.fullmatch(v) for v in c.labels))
+    )
 
 
 def validate(table: pa.Table, columns: list[ColumnPlan], filled_later: set[str] = frozenset(),

@@ -3,10 +3,11 @@
 See :func:`dsc.io.sources.read_source`.
 """
 
-from .model import HubRef, InputFile, ReadResult, Reject, SourceError, SourceSpec
+from .model import Declared, HubRef, InputFile, ReadResult, Reject, SourceError, SourceSpec
 from .sources import read_source
 
 __all__ = [
+    "Declared",
     "HubRef",
     "InputFile",
     "ReadResult",

@@ -11,6 +11,12 @@ The typing rule (documented for spec authors in :func:`records_to_table`):
   and object.  A row whose value has another kind is rejected with a reason
   such as ``column 'x': expected string, got int`` -- values are never
   converted to make them fit.
+* A column the schema declares (:class:`~dsc.io.model.Declared`, given by
+  its name in the file) has the declared kind instead of the majority's:
+  ``number`` for int and float, ``bool``, ``string`` for the text types.
+  A row whose value has another kind is rejected naming the declared type
+  (``column 'age': declared int, got string``); text is not read as a number
+  or a bool here either, the reason says which ``standardize`` rule does.
 * Lists and objects stay nested Arrow types (list, struct).  Objects merge
   their keys; nested values must agree with what earlier loaded rows had at
   the same place, otherwise the row is rejected naming the place
@@ -37,7 +43,7 @@ from typing import Any, Union
 
 import pyarrow as pa
 
-from .model import SRC_COLUMN, Reject, clip
+from .model import SRC_COLUMN, Declared, Reject, clip
 from .rowids import content_hash
 
 # A shape is the Arrow-independent type of a JSON value: None (only nulls
@@ -261,14 +267,16 @@ class ColumnBlock:
 class Typer:
     """The typing rule applied block by block, in read order.
 
-    ``majority`` comes from all rows first (:func:`majorities`); then each
-    block either joins whole (:meth:`add_columns`) or row by row
+    ``majority`` comes from all rows first (:func:`majorities`); a column
+    in ``declared`` (by its name in the file) has its declared kind instead.
+    Then each block either joins whole (:meth:`add_columns`) or row by row
     (:meth:`add_records`), and :attr:`names` / :attr:`types` are the
     columns of everything loaded.
     """
 
-    def __init__(self, majority: dict[str, str], rule: str):
-        self.majority = majority
+    def __init__(self, majority: dict[str, str], rule: str, declared: dict[str, Declared] | None = None):
+        self.declared = declared or {}
+        self.majority = {**majority, **{column: d.kind for column, d in self.declared.items()}}
         self.rule = rule
         self.shapes: dict[str, Shape] = {}
         self.order: dict[str, None] = {}
@@ -285,9 +293,7 @@ class Typer:
                 if value is None:
                     continue
                 if _group(value) != majority[column]:
-                    problems.append(
-                        f"column '{column}': expected {majority[column]}, got {_kind(value)}"
-                    )
+                    problems.append(self._mismatch(column, _kind(value)))
                     continue
                 try:
                     pending[column] = _merge(shapes.get(column), _infer(value, column), column)
@@ -310,6 +316,19 @@ class Typer:
             self.order.update(dict.fromkeys(record.value))
             loaded.append(record)
         return loaded, rejects
+
+    def _mismatch(self, column: str, got: str) -> str:
+        """Why a value of kind ``got`` does not fit ``column``."""
+        declared = self.declared.get(column)
+        if declared is None:
+            return f"column '{column}': expected {self.majority[column]}, got {got}"
+        renamed = "" if declared.name == column else f" (renamed {declared.name})"
+        reason = f"column '{column}'{renamed}: declared {declared.type}, got {got}"
+        if got == "string" and declared.kind != "string":
+            # `standardize COL as number|bool` reads text in a locale, without guessing.
+            reason += (f" (text is not read as a {declared.kind} here: "
+                       f"use standardize {declared.name} as {declared.kind})")
+        return reason
 
     def add_columns(self, block: ColumnBlock) -> bool:
         """Load every row of ``block`` if none of them could be rejected.

@@ -40,8 +40,26 @@ class HubRef:
 
 
 @dataclass(frozen=True)
+class Declared:
+    """A column's type as the spec's schema declares it, for the JSON readers.
+
+    ``name`` is the column's name in the schema (after renames), ``type``
+    the schema's type (named in reasons) and ``kind`` the JSON kind its
+    values must have: ``"number"``, ``"bool"`` or ``"string"``.
+    """
+
+    name: str
+    type: str
+    kind: str
+
+
+@dataclass(frozen=True)
 class SourceSpec:
-    """A declared source: files matched by globs, or a hub dataset."""
+    """A declared source: files matched by globs, or a hub dataset.
+
+    ``declared`` are the schema's column types that JSON and JSON Lines
+    files are read by (see :mod:`dsc.io.columns`).
+    """
 
     name: str
     files: tuple[str, ...] = ()
@@ -50,13 +68,14 @@ class SourceSpec:
     key: tuple[str, ...] = ()
     renames: tuple[tuple[str, str], ...] = ()
     explode: str | None = None
+    declared: tuple[Declared, ...] = ()
 
     @classmethod
-    def from_plan(cls, src) -> "SourceSpec":
+    def from_plan(cls, src, declared: tuple[Declared, ...] = ()) -> "SourceSpec":
         """The reader's view of a compiled plan's source (a `dsc.plan.SourcePlan`)."""
         hub = HubRef(src.hub.id, src.hub.split, src.hub.revision, src.hub.config) if src.hub else None
         return cls(name=src.name, files=tuple(src.files), format=src.format, hub=hub, key=tuple(src.key),
-                   renames=tuple(tuple(r) for r in src.renames), explode=src.explode)
+                   renames=tuple(tuple(r) for r in src.renames), explode=src.explode, declared=declared)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from .hub import load_hub
 from .model import (
     ID_COLUMN,
     SRC_COLUMN,
+    Declared,
     HubRef,
     InputFile,
     Parsed,
@@ -31,6 +32,7 @@ from .model import (
 from .reshape import add_content_ids, add_key_ids, check_reserved, data_columns, explode, rename
 
 __all__ = [
+    "Declared",
     "HubRef",
     "InputFile",
     "ReadResult",
@@ -51,7 +53,11 @@ def read_source(spec: SourceSpec, base_dir: Path, set_aside_reserved: bool = Fal
        format is ``spec.format`` or guessed per file from its extension.
        Malformed lines and records are rejected with reasons, not dropped;
        see :mod:`dsc.io.formats` and, for how values get one type per column,
-       :mod:`dsc.io.columns`.  ``hub`` loads a dataset with ``datasets``.
+       :mod:`dsc.io.columns`: a column ``spec.declared`` names (after renames)
+       is read by its declared type in JSON and JSON Lines files, unless it is
+       the exploded column (its elements are typed by the data) or the source
+       has CSV files (all text, typed by the schema after reading).
+       ``hub`` loads a dataset with ``datasets``.
     2. **Content ids** (only without ``key``): the sha256 of each row's
        canonical JSON, as read, so renames and explode do not change it.
     3. **Explode** ``spec.explode`` (named as in the data): one row per list
@@ -127,8 +133,12 @@ def _read_files(
     labels: list[str] = []
     inputs: list[InputFile] = []
     rejects: list[Reject] = []
-    for path, label in expand(spec.files, base_dir):
-        parsed = READERS[_format_of(spec.format, path, label)](path, label, rule)
+    files = [
+        (path, label, _format_of(spec.format, path, label)) for path, label in expand(spec.files, base_dir)
+    ]
+    declared = {} if any(fmt == "csv" for _, _, fmt in files) else _declared_in_files(spec)
+    for path, label, fmt in files:
+        parsed = READERS[fmt](path, label, rule)
         if parsed.sha256 is None:
             parsed.sha256, parsed.bytes = _sha256(path, label)
         inputs.append(InputFile(path=label, sha256=parsed.sha256, bytes=parsed.bytes, rows=parsed.count))
@@ -138,7 +148,7 @@ def _read_files(
 
     # Records of all text files are typed together, so one file cannot
     # quietly give a column another type than the rest.
-    names, types, mistyped = _type_blocks(parts, rule)
+    names, types, mistyped = _type_blocks(parts, rule, declared)
     set_aside = check_reserved(names, spec.name, set_aside_reserved)
     names = [name for name in names if name not in set_aside]
     # Parse and type rejects come from two passes; people read them in
@@ -157,10 +167,27 @@ def _read_files(
     return _concat(tables, spec.name), rejects, inputs, set_aside
 
 
-def _type_blocks(parts: list[Parsed], rule: str) -> tuple[list[str], dict[str, pa.DataType], list[Reject]]:
+def _declared_in_files(spec: SourceSpec) -> dict[str, Declared]:
+    """``spec.declared`` by the columns' names in the files (renames undone), less the
+    exploded column, whose values are lists until explode."""
+    file_name = {new: old for old, new in spec.renames}
+    renamed = set(file_name.values())
+    found = {}
+    for declared in spec.declared:
+        # A name renamed away holds another column in the files (or none).
+        name = file_name.get(declared.name, None if declared.name in renamed else declared.name)
+        if name is not None and name != spec.explode:
+            found[name] = declared
+    return found
+
+
+def _type_blocks(
+    parts: list[Parsed], rule: str, declared: dict[str, Declared]
+) -> tuple[list[str], dict[str, pa.DataType], list[Reject]]:
     """Type the rows of every text file together, block by block in read order.
 
-    Column majorities are counted over all blocks first.  A block of Arrow
+    Column majorities are counted over all blocks first; ``declared``
+    columns take their declared kind instead.  A block of Arrow
     columns that agrees with them joins whole; any other block is typed
     row by row and replaced by the records that loaded.  Returns the column
     names, their types and the rows rejected for their types.
@@ -172,7 +199,7 @@ def _type_blocks(parts: list[Parsed], rule: str) -> tuple[list[str], dict[str, p
     for part in parts:
         for block in part.blocks or ():
             block.count_kinds(counts)
-    typer = Typer(majorities(counts), rule)
+    typer = Typer(majorities(counts), rule, declared)
     mistyped: list[Reject] = []
     for part in parts:
         for index, block in enumerate(part.blocks or ()):

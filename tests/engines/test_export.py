@@ -8,6 +8,7 @@ import pytest
 
 from dsc.api import compile_text
 from dsc.engines.export import render_exports
+from dsc.engines.layout import Output, problems
 from dsc.engines.local import run_plan
 from dsc.ops.runtime import RunError
 from dsc.plan import ExportPlan
@@ -132,24 +133,29 @@ def test_bad_templates_are_clear_errors_and_nothing_changes(tmp_path, template, 
     ("link/{split}.jsonl", "through a symbolic link"),
 ])
 def test_paths_stay_inside_the_output_directory(tmp_path, path, words):
+    spec = f'source s {{\n  files "rows.jsonl"\n}}\n\n{SCHEMA}\n{SPLIT}\nexport jsonl "{path}"\n'
+    if "link" not in path:  # `dsc check` refuses it at its line (a link is only known in the output folder)
+        [diag] = [d for d in compile_text(SourceFile("t.dspec", spec)).diagnostics if d.is_error]
+        assert diag.code == "DSC218" and words in diag.message and diag.span.line == 17
+    # … and so does the run, before it reads anything, for a plan that skipped the checks.
+    plan = plan_of(spec.replace(path, "ok/{split}.jsonl"))
+    plan = plan.model_copy(update={"exports": [plan.exports[0].model_copy(update={"path": path})]})
     out = tmp_path / "out"
     out.mkdir()
     (tmp_path / "elsewhere").mkdir()
     (out / "link").symlink_to(tmp_path / "elsewhere")
     with pytest.raises(RunError) as err:
-        run(tmp_path, f'export jsonl "{path}"\n', out)
+        run_plan(plan, tmp_path, out)
     assert err.value.exit_code == 2 and words in str(err.value)
-    assert not (out / "manifest.json").exists() and not any((tmp_path / "elsewhere").iterdir())
-    assert not list(tmp_path.glob("*.jsonl")) or [p.name for p in tmp_path.glob("*.jsonl")] == ["rows.jsonl"]
+    assert sorted(p.name for p in out.iterdir()) == ["link"] and not any((tmp_path / "elsewhere").iterdir())
+    assert [p.name for p in tmp_path.glob("*.jsonl")] == []
 
 
 def test_absolute_and_colliding_paths_are_refused():
-    table = pa.table({"q": ["a"], "_dsc_id": ["r"]})
-    with pytest.raises(RunError, match="it is absolute"):
-        render_exports([ExportPlan(format="jsonl", path="/tmp/{split}.jsonl")], {"all": table}, Path("."))
-    twice = [ExportPlan(format="jsonl", path="x.jsonl", line=1), ExportPlan(format="parquet", path="./x.jsonl", line=2)]
-    with pytest.raises(RunError, match="which line 1 writes too"):
-        render_exports(twice, {"all": table}, Path("."))
+    exports = [Output("export path", "/tmp/{split}.jsonl", 1), Output("export path", "x.jsonl", 2),
+               Output("export path", "./x.jsonl", 3)]
+    assert [(o.line, why) for o, why in problems(exports, ["all"])] == [
+        (1, "for split 'all' it gives '/tmp/all.jsonl': it is absolute"), (3, "line 2 writes 'x.jsonl' too")]
 
 
 def test_shapes_need_their_columns(tmp_path):

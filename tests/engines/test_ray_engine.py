@@ -29,8 +29,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.data.con
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = sorted((ROOT / "specs").glob("*.dspec"))
-# What only a Ray run writes: the engine section of the manifest and the workers' shards.
-RAY_ONLY = ("manifest.json", "shards")
+# What only a Ray run writes: the engine section of the manifest, the workers' shards, and so the
+# record of what dsc wrote in the folder.
+RAY_ONLY = ("manifest.json", "shards", ".dsc-owned")
 
 
 @pytest.fixture(scope="module", autouse=True)

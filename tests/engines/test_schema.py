@@ -8,7 +8,8 @@ import pytest
 
 from dsc.api import compile_text
 from dsc.engines.local import run_plan
-from dsc.engines.schema import validate
+from dsc.engines.schema import declared, validate
+from dsc.io import Declared
 from dsc.plan import ColumnPlan
 from dsc.syntax.source import SourceFile
 
@@ -24,6 +25,8 @@ def test_a_value_that_is_not_of_its_type_is_rejected_as_read():
         {"_dsc_id": "d", "age": "2.5", "ok": "false", "_dsc_reason": "column 'age': value is not of type int"},
     ]
 
+
+HINT = " (text is not read as a number here: use standardize age as number)"
 
 SPEC = """dataset people version 1 {{
   seed 1
@@ -47,13 +50,19 @@ schema {{
       "p.csv:4": ("schema", "column 'age': value is not of type int", {"name": "cy", "age": "4.5"})}),
     ("p.jsonl", '{"name": "ann", "age": 31}\n{"name": "bob", "age": "two"}\n{"name": "cy", "age": [1]}\n'
                 '{"name": "dee", "age": 2.5}\n{"name": "eve", "age": 40}\n',
-     {"p.jsonl:2": ("source:s", "column 'age': expected number, got string", {"name": "bob", "age": "two"}),
-      "p.jsonl:3": ("source:s", "column 'age': expected number, got list", {"name": "cy", "age": [1]}),
+     {"p.jsonl:2": ("source:s", "column 'age': declared int, got string" + HINT, {"name": "bob", "age": "two"}),
+      "p.jsonl:3": ("source:s", "column 'age': declared int, got list", {"name": "cy", "age": [1]}),
       "p.jsonl:4": ("schema", "column 'age': value is not of type int", {"name": "dee", "age": 2.5})}),
     ("p.json", '[{"name": "ann", "age": 31}, {"name": "bob", "age": "two"}, {"name": "dee", "age": 2.5},'
                ' {"name": "eve", "age": 40}]',
-     {"p.json#1": ("source:s", "column 'age': expected number, got string", {"name": "bob", "age": "two"}),
+     {"p.json#1": ("source:s", "column 'age': declared int, got string" + HINT, {"name": "bob", "age": "two"}),
       "p.json#2": ("schema", "column 'age': value is not of type int", {"name": "dee", "age": 2.5})}),
+    # most ages are text: the declared type decides, not the majority (which rejected the 4 and let "31" be cast)
+    ("p.jsonl", '{"name": "ann", "age": "31"}\n{"name": "bob", "age": "two"}\n{"name": "cy", "age": 4}\n'
+                '{"name": "dee", "age": "5"}\n',
+     {"p.jsonl:1": ("source:s", "column 'age': declared int, got string" + HINT, {"name": "ann", "age": "31"}),
+      "p.jsonl:2": ("source:s", "column 'age': declared int, got string" + HINT, {"name": "bob", "age": "two"}),
+      "p.jsonl:4": ("source:s", "column 'age': declared int, got string" + HINT, {"name": "dee", "age": "5"})}),
 ])
 def test_every_reject_carries_the_value_as_read(tmp_path: Path, file, content, rejected):
     (tmp_path / file).write_text(content, encoding="utf-8")
@@ -62,3 +71,20 @@ def test_every_reject_carries_the_value_as_read(tmp_path: Path, file, content, r
     rejects = [json.loads(line) for line in (tmp_path / "out" / "rejects.jsonl").read_text().splitlines()]
     # a schema reject holds the row as read; a source reject holds the line (or record) itself
     assert {r["_dsc_src"]: (r["_dsc_rule"], r["_dsc_reason"], r["_dsc_row"]) for r in rejects} == rejected
+
+
+def test_json_sources_are_read_by_the_declared_types_except_where_a_rule_or_the_labels_say_otherwise():
+    spec = SPEC.format(file="p.jsonl").replace("  age  : int\n", """  age  : int
+  score : float
+  ok : bool
+  day : date
+  paid : money
+  tone : label {calm, angry}
+  stars : label {1, 2, 3}
+  vote : label {yes, true}
+""") + "\nclean {\n  standardize paid as money EUR\n}\n"
+    result = compile_text(SourceFile("people.dspec", spec))
+    assert result.ok, [d.message for d in result.diagnostics]
+    assert declared(result.plan) == (
+        Declared("name", "text", "string"), Declared("age", "int", "number"), Declared("score", "float", "number"),
+        Declared("ok", "bool", "bool"), Declared("day", "date", "string"), Declared("tone", "label", "string"))

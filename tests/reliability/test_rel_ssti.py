@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from jinja2 import UndefinedError
 
 from dsc.api import compile_text
 from dsc.augment.prompts import PromptTemplate, TemplateProblem
@@ -186,3 +187,29 @@ def test_a_template_cannot_exhaust_memory_or_cpu(payload, tmp_path):
     except subprocess.TimeoutExpired:
         pytest.fail("the template rendered for more than 5 s")
     assert done.stdout.strip() == "runerror 2", (done.stdout, done.stderr[-500:])
+
+
+# A name or key the data lacks, turned into text inside a list, a dict, a filter or a format, printed the
+# word "Undefined" into exports and prompts; it is now the error naming it (exports: exit 4, the data's).
+MISSING = ["{{ row.typo }}", "{{ [row.typo] }}", "{{ {'a': row.typo} }}", "{{ (row.typo,) }}",
+           "{{ dict(a=row.typo) }}", "{{ [[row.typo]] }}", "{{ row.typo|pprint }}", "{{ row.typo|tojson }}",
+           "{{ [row.typo]|tojson }}", "{{ [row.typo]|string }}", "{{ [row.typo]|upper }}",
+           "{{ [[row.typo]]|join(',') }}", "{{ [row.typo]|first }}", "{{ '{!r}'.format(row.typo) }}",
+           "{{ '{}'.format([row.typo]) }}", "{{ '%r' % row.typo }}", "{{ '%s' % [row.typo] }}", "{{ 'x' ~ [row.typo] }}",
+           "{{ [row.typo] ~ '' }}"]
+
+
+@pytest.mark.parametrize("payload", MISSING)
+def test_a_missing_name_is_an_error_naming_it_never_text(payload, tmp_path):
+    kind, value = _export(payload, tmp_path)
+    assert kind == "error" and value.exit_code == 4 and "'typo'" in str(value), value
+    with pytest.raises(UndefinedError, match="'typo'"):  # dsc.augment.chat rejects the row with this reason
+        PromptTemplate(payload, "t.j2").render(_PROMPT_VARS)
+
+
+@pytest.mark.parametrize("payload, text", [
+    ("{{ row.typo|default('d') }}", "d"), ("{{ row.typo is defined }}", "False"), ("{{ [row.typo]|length }}", "1"),
+    ("{{ row.get('typo') }}", ""),
+])
+def test_a_missing_name_may_still_be_tested_and_defaulted(payload, text, tmp_path):
+    assert _export(payload, tmp_path) == ("text", text)
