@@ -138,19 +138,22 @@ def fmt(
 
 
 def _plan_of(path: Path):
-    """A plan from a .dspec (compiled) or from a compiled plan .json file."""
+    """A plan from a .dspec (compiled) or from a compiled plan .json file, read as a spec is: a
+    regular file only, and a bounded number of bytes."""
     from dsc.plan import plan_from_json
+    from dsc.syntax.load import read_source
 
-    if path.suffix == ".json":
-        try:
-            return plan_from_json(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            typer.echo(f"{path}: no such file", err=True)
-            raise typer.Exit(EXIT_INPUT_ERROR)
-        except (ValueError, UnicodeDecodeError) as err:
-            typer.echo(f"{path}: not a dsc plan ({str(err).splitlines()[0]})", err=True)
-            raise typer.Exit(EXIT_SPEC_ERROR)
-    return _compile_or_exit(path).plan
+    if path.suffix != ".json":
+        return _compile_or_exit(path).plan
+    source, diags = read_source(path)
+    if source is None:
+        typer.echo(render_all(diags, None), err=True)
+        raise typer.Exit(EXIT_INPUT_ERROR if any(d.code == "DSC107" for d in diags) else EXIT_SPEC_ERROR)
+    try:
+        return plan_from_json(source.text)
+    except ValueError as err:
+        typer.echo(f"{path}: not a dsc plan ({str(err).splitlines()[0]})", err=True)
+        raise typer.Exit(EXIT_SPEC_ERROR)
 
 
 @app.command()
@@ -169,7 +172,10 @@ def diff(
 def run(
     spec: Path = typer.Argument(..., help="The .dspec file."),
     out: str = typer.Option(..., "--out", help="Output directory (kept rows, rejects, exports, report, manifest)."),
-    workers: int = typer.Option(1, "--workers", min=1, help="Worker processes for row-wise rules (local engine)."),
+    # 64: more workers than cores adds nothing (outputs are the same for any N), and every worker is
+    # a forked process started at once, so an unbounded N would be a fork bomb.
+    workers: int = typer.Option(1, "--workers", min=1, max=64,
+                                help="Worker processes for row-wise rules (local engine, at most 64)."),
     engine: str = typer.Option("local", "--engine", help="local (this process) or ray (Ray Data; see docs/ray.md)."),
     address: Optional[str] = typer.Option(None, "--address", help="With --engine ray: the cluster to join, auto or "
                                           "the head's HOST:PORT (default: start a local Ray instance)."),

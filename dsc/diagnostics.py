@@ -45,6 +45,10 @@ CODES: dict[str, str] = {
 
 ERROR = "error"
 WARNING = "warning"
+# The most characters of a token (a literal, a word) a message echoes; `clipped` cuts the rest.
+SHOWN_CHARS = 40
+# The widest source excerpt `render` prints: a longer line is cut to a window around the span.
+EXCERPT_CHARS = 240
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,15 @@ class Diagnostic:
     @property
     def is_error(self) -> bool:
         return self.severity == ERROR
+
+
+def clipped(text: str) -> str:
+    """A token as a message shows it: whole up to `SHOWN_CHARS` characters, else its head and `…`.
+
+    >>> clipped("1e999999999"), clipped("1" * 50)
+    ('1e999999999', '111111111111111111111111111111111111111…')
+    """
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "…"
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
@@ -94,19 +107,37 @@ def render(diag: Diagnostic, source: SourceFile | None) -> str:
         lines.append(f"{path}:{span.line}:{span.column}: {diag.severity}[{diag.code}]: {diag.message}")
         text = source.line_text(span.line) if source else ""
         if text.strip():
-            shown = text.expandtabs(1)
             width = len(str(span.line))
             if span.end_line == span.line:
                 carets = max(span.end_column - span.column, 1)
             else:
                 carets = max(len(text) - span.column + 1, 1)
+            shown, marks = _excerpt(text.expandtabs(1), span.column, carets)
             lines.append(f"  {span.line} | {shown}")
-            lines.append(f"  {' ' * width} | {' ' * (span.column - 1)}{'^' * carets}")
+            lines.append(f"  {' ' * width} | {marks}")
     else:
         lines.append(f"{path}: {diag.severity}[{diag.code}]: {diag.message}")
     if diag.hint:
         lines.append(f"  hint: {diag.hint}")
     return "\n".join(lines)
+
+
+def _excerpt(line: str, column: int, carets: int) -> tuple[str, str]:
+    """A source line and its caret line; a line wider than `EXCERPT_CHARS` is cut to a window that
+    starts a little before the span, with `…` where text is left out.
+
+    >>> _excerpt("seed 7", 6, 1)
+    ('seed 7', '     ^')
+    >>> shown, marks = _excerpt("seed " + "9" * 500 + " x", 6, 500)
+    >>> len(shown), shown[:9], shown[-3:], marks[:8], len(marks)
+    (241, 'seed 9999', '99…', '     ^^^', 240)
+    """
+    start = max(column - 1 - EXCERPT_CHARS // 5, 0) if len(line) > EXCERPT_CHARS else 0
+    end = start + EXCERPT_CHARS
+    head, tail = ("…" if start else ""), ("…" if end < len(line) else "")
+    offset = column - 1 - start + len(head)
+    marks = "^" * max(min(carets, end - (column - 1)), 1)
+    return head + line[start:end] + tail, " " * offset + marks
 
 
 def render_all(diags: Sequence[Diagnostic], source: SourceFile | None, limit: int = 50) -> str:

@@ -82,13 +82,14 @@ _NUMBER_TEXTS = st.builds(
     _DIGITS,
     st.one_of(st.just(""), _DIGITS.map(lambda d: "." + d)),
     st.one_of(st.just(""), st.just(""), st.just(""),
-              st.tuples(st.sampled_from(["e", "E", "e-", "e+"]), _DIGITS.map(lambda d: d[:2])).map("".join)),
+              st.tuples(st.sampled_from(["e", "E", "e-", "e+"]), _DIGITS.map(lambda d: d[:1])).map("".join)),
 )
 
 
 @lru_cache(maxsize=None)
 def numbers() -> st.SearchStrategy[ast.Num]:
-    """Numbers written as the NUMBER terminal allows (`0.10`, `12`, `-3e-2`), maybe with `%`."""
+    """Numbers written as the NUMBER terminal allows (`0.10`, `12`, `-3e-2`), maybe with `%`, within
+    the limits of `dsc.syntax.numbers` (at most 4 + 4 digits, an exponent of one digit)."""
     return st.builds(ast.Num, _NUMBER_TEXTS.map(Decimal), st.booleans())
 
 

@@ -150,3 +150,9 @@ def test_compile_to_an_unwritable_place_is_an_input_error_and_leaves_nothing(tmp
     result = dsc("compile", ROOT / "specs" / "common_gen.dspec", "-o", tmp_path / "file" / "plan.json")
     assert result.exit_code == EXIT_INPUT_ERROR and "cannot write the plan" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_workers_are_capped_at_64(tmp_path):
+    result = dsc("run", ROOT / "specs" / "common_gen.dspec", "--out", tmp_path / "out", "--workers", "100000")
+    assert result.exit_code == EXIT_SPEC_ERROR and "--workers" in result.output
+    assert not (tmp_path / "out").exists()

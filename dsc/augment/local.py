@@ -2,7 +2,8 @@
 
 `using "PATH"` is resolved like a finetune block's base model (`dsc.finetune.model`): a folder
 relative to the spec's folder, or `org/name@revision` read from the local Hugging Face cache
-only. Nothing is downloaded and no remote code runs.
+only; transformers is given the absolute folder either way, never an id it would look for under
+the working directory. Nothing is downloaded and no remote code runs.
 
 **Translation models.** A back-translation needs both directions for every pivot:
 
@@ -221,7 +222,7 @@ def _generation_limit(base: BaseModel) -> int | None:
     from transformers import GenerationConfig
 
     try:
-        config = GenerationConfig.from_pretrained(base.source, revision=base.revision, local_files_only=True)
+        config = GenerationConfig.from_pretrained(base.source, local_files_only=True)
     except (OSError, ValueError):
         return None  # no generation_config.json: the model sets no limit of its own
     value = getattr(config, "max_new_tokens", None)
@@ -277,8 +278,8 @@ def _load_weights(model: LocalModel, where: str) -> None:
         bars = transformers.utils.logging.is_progress_bar_enabled()
         transformers.utils.logging.disable_progress_bar()  # the CLI shows its own progress
         try:
-            loaded = AutoModelForSeq2SeqLM.from_pretrained(model.base.source, revision=model.base.revision,
-                                                           local_files_only=True, trust_remote_code=False)
+            loaded = AutoModelForSeq2SeqLM.from_pretrained(model.base.source, local_files_only=True,
+                                                           trust_remote_code=False)
         except (OSError, ValueError) as err:
             first = (str(err).strip() or type(err).__name__).splitlines()[0]
             raise RunError(f"{where}: the model '{model.ref}' could not be loaded: {first}") from None

@@ -15,6 +15,7 @@ from dsc.checks.context import CheckContext
 from dsc.checks.extras import check_extras
 from dsc.checks.finetune import check_finetune
 from dsc.checks.gates import check_gates
+from dsc.checks.hub_ids import check_hub_ids
 from dsc.checks.locales import check_currencies, check_locales
 from dsc.checks.names import check_columns, check_schema, check_unique_names
 from dsc.checks.options import check_clean_options, check_exports, check_split_options
@@ -52,6 +53,7 @@ PASSES = (
     check_gates,
     check_finetune,
     check_paths,
+    check_hub_ids,
     check_extras,
 )
 

@@ -39,7 +39,8 @@ def head(node: ast.Node, word: str) -> Span:
 
 
 def shown(num: ast.Num) -> str:
-    """A number as the spec wrote it (`20%`, `0.85`, `1000`).
+    """A number as the spec wrote it (`20%`, `0.85`, `1000`), in plain notation: at most 32
+    characters, since a literal has at most 28 digits on either side of the point (dsc.syntax.numbers).
 
     >>> shown(ast.Num(Decimal("20"), percent=True)), shown(ast.Num(Decimal("2E-4")))
     ('20%', '0.0002')

@@ -9,30 +9,24 @@ modules, ranks) run in `dsc finetune`, which reads the model's config.
 """
 from __future__ import annotations
 
-from decimal import Decimal
-from pathlib import Path
-
 from dsc import ast
 from dsc.checks.common import at_line, error, first_seen, one_of, unknown_value, warning
 from dsc.checks.context import CheckContext
-from dsc.checks.paths import unsafe
-from dsc.checks.ranges import FRACTION, POSITIVE_COUNT, Range, out_of_range
+from dsc.checks.ranges import NUMBERS, out_of_range
 from dsc.diagnostics import Diagnostic, did_you_mean
 
 METHODS = ("full", "lora", "prompt_tuning")
-_POSITIVE = Range(Decimal(0), low_open=True, percent=False)
-_NON_NEGATIVE = Range(Decimal(0), percent=False)
-_DROPOUT = Range(Decimal(0), Decimal(1), high_open=True)
-_PUE = Range(Decimal(1), percent=False)  # power usage effectiveness: facility power / IT power, ≥ 1
 PRECISIONS = ("bf16", "fp16", "fp32")
 OPTIMIZERS = ("adamw", "sgd", "adafactor")
-# A setting's value: a Range for one number; "text" for one string (or name); "names" for a list;
-# a tuple for one name out of a fixed vocabulary.
+# A setting's value: a Range for one number (its entry in NUMBERS, the table of every number's
+# range); "text" for one string (or name); "names" for a list; a tuple for one name out of a fixed
+# vocabulary.
 COMMON = {
-    "base": "text", "epochs": POSITIVE_COUNT, "lr": _POSITIVE, "batch_size": POSITIVE_COUNT,
-    "max_length": POSITIVE_COUNT, "gpu": "text", "gpu_tflops": _POSITIVE, "utilization": FRACTION,
-    "gpu_power_w": _POSITIVE, "carbon_kg_per_kwh": _NON_NEGATIVE, "gpu_count": POSITIVE_COUNT,
-    "pue": _PUE, "gpu_memory_gb": _POSITIVE, "precision": PRECISIONS, "optimizer": OPTIMIZERS,
+    "base": "text", "epochs": NUMBERS["epochs"], "lr": NUMBERS["lr"], "batch_size": NUMBERS["batch_size"],
+    "max_length": NUMBERS["max_length"], "gpu": "text", "gpu_tflops": NUMBERS["gpu_tflops"],
+    "utilization": NUMBERS["utilization"], "gpu_power_w": NUMBERS["gpu_power_w"],
+    "carbon_kg_per_kwh": NUMBERS["carbon_kg_per_kwh"], "gpu_count": NUMBERS["gpu_count"], "pue": NUMBERS["pue"],
+    "gpu_memory_gb": NUMBERS["gpu_memory_gb"], "precision": PRECISIONS, "optimizer": OPTIMIZERS,
 }
 # Each resource estimate, the settings it needs, and the estimates it builds on.
 ESTIMATE_NEEDS = {
@@ -45,8 +39,8 @@ _ASKS = {"gpu_count": "GPU-hours", "gpu_tflops": "GPU-hours", "utilization": "GP
          "gpu_power_w": "energy", "pue": "energy", "carbon_kg_per_kwh": "CO2"}
 SETTINGS = {
     "full": COMMON,
-    "lora": {**COMMON, "r": POSITIVE_COUNT, "alpha": _POSITIVE, "dropout": _DROPOUT, "target": "names"},
-    "prompt_tuning": {**COMMON, "virtual_tokens": POSITIVE_COUNT, "init_text": "text"},
+    "lora": {**COMMON, "r": NUMBERS["r"], "alpha": NUMBERS["alpha"], "dropout": NUMBERS["dropout"], "target": "names"},
+    "prompt_tuning": {**COMMON, "virtual_tokens": NUMBERS["virtual_tokens"], "init_text": "text"},
 }
 
 # Names the training libraries (transformers, PEFT) use for our settings.
@@ -67,7 +61,7 @@ def check_finetune(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
     DSC209, a name outside a setting's vocabulary DSC203. A block without `base` (the model
     to tune) gets a warning (DSC212): it can be compared and diffed, but not turned into a
     training configuration. A resource figure without the figures its estimate also needs
-    is DSC212. A `base` folder must stay inside the project like every path (DSC218).
+    is DSC212.
     """
     out: list[Diagnostic] = []
     blocks = spec.of(ast.FinetuneBlock)
@@ -84,7 +78,6 @@ def check_finetune(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
         for setting in block.settings:
             out += _setting(setting, block.method.value, table)
         out += _estimate_inputs(block)
-        out += _base_path(block, ctx)
         if not any(s.name.value == "base" for s in block.settings):
             out.append(warning("DSC212", "finetune has no 'base' model, so no training configuration or "
                                          "parameter estimate can be made", block.method.span,
@@ -141,19 +134,6 @@ def _estimate_inputs(block: ast.FinetuneBlock) -> list[Diagnostic]:
     return [error("DSC212", f"'{name}' asks for {article} {estimate} estimate, which also needs "
                             f"{_and(missing)}", given[name].name.span,
                   "add: " + ", ".join(f"{m} {_EXAMPLE[m]}" for m in missing) + " (figures for your GPU and grid)")]
-
-
-def _base_path(block: ast.FinetuneBlock, ctx: CheckContext) -> list[Diagnostic]:
-    """A `base` that is a path must be relative and stay in the project; a hub id passes as it is."""
-    for setting in block.settings:
-        value = setting.values[0] if setting.name.value == "base" and setting.values else None
-        if isinstance(value, ast.Str):
-            base = Path(ctx.base_dir).resolve() if ctx.base_dir is not None else None
-            why = unsafe(value.value, base, ctx.project_root)
-            if why is not None:
-                return [error("DSC218", f"base model path '{value.value}' is not allowed: {why}", value.span,
-                              "write it relative to the spec's folder, or as a hub id: org/name@revision")]
-    return []
 
 
 def _and(names: list[str]) -> str:

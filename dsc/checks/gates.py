@@ -12,7 +12,7 @@ from dsc.checks.annotation import AGREEMENT_LEVELS
 from dsc.checks.augment import unknown_split
 from dsc.checks.common import clean_rules, dedupe_kind, error, split_names, unknown_value, warning
 from dsc.checks.context import CheckContext
-from dsc.checks.ranges import COEFFICIENT, COUNT, FRACTION, UNIT, needs_at_least, out_of_range
+from dsc.checks.ranges import NUMBERS, agreement_range, needs_at_least, out_of_range
 from dsc.diagnostics import Diagnostic, did_you_mean
 
 # metric → what its argument names (None: it takes none)
@@ -100,16 +100,16 @@ def _rule_kinds(spec: ast.Spec) -> set[str]:
 
 def _value(gate: ast.MetricGate, spec: ast.Spec) -> list[Diagnostic]:
     """`dropped`, `kept`, `drop_rate`: a share of the rows in [0, 1] (or [0%, 100%]);
-    `rows`: a row count; `agreement`: on the scale of the field's metric."""
+    `rows`: a row count; `agreement`: on the scale of the field's metric (ranges: NUMBERS)."""
     name, value = gate.metric.value, gate.value
     if name in SHARES:
-        return out_of_range(value, f"'{name}' (a share of the rows)", UNIT)
+        return out_of_range(value, f"'{name}' (a share of the rows)", NUMBERS[name])
     if name == "rows":
-        return out_of_range(value, "a row count", COUNT)
+        return out_of_range(value, "a row count", NUMBERS["rows"])
     metric = _agreement_metric(spec, gate.args[0].value) if len(gate.args) == 1 else None
     if metric is None:
         return []
-    return out_of_range(value, f"{metric} agreement", UNIT if metric == "percent" else COEFFICIENT)
+    return out_of_range(value, f"{metric} agreement", agreement_range(metric))
 
 
 def _agreement_metric(spec: ast.Spec, field: str) -> str | None:
@@ -130,4 +130,4 @@ def _leakage(gate: ast.LeakageGate, spec: ast.Spec) -> list[Diagnostic]:
         out.append(error("DSC214", f"leakage is measured between two different splits, not '{gate.left.value}' twice",
                          gate.right.span, "e.g. leakage train, validation jaccard >= 0.8"))
     out += needs_at_least(gate.op, "a leakage similarity threshold")
-    return out + out_of_range(gate.threshold, "jaccard threshold", FRACTION)
+    return out + out_of_range(gate.threshold, "jaccard threshold", NUMBERS["leakage"])

@@ -17,8 +17,9 @@ from babel.localedata import locale_identifiers
 from babel.numbers import list_currencies
 
 from dsc import ast
-from dsc.checks.common import at_line, clean_rules, closest, error, first_seen, shown, suggestion
+from dsc.checks.common import at_line, clean_rules, closest, error, first_seen, suggestion
 from dsc.checks.context import CheckContext
+from dsc.checks.ranges import NUMBERS, out_of_range
 from dsc.diagnostics import Diagnostic
 
 
@@ -102,8 +103,8 @@ def check_currencies(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
     """Money targets and rate tables name ISO 4217 currencies (DSC205) and make sense.
 
     A rate table converts *to* the target currency, so it needs one (DSC212); a rate for the
-    target itself (DSC214) or for the same currency twice (DSC214) is a mistake; a rate is
-    positive (DSC209).
+    target itself (DSC214) or for the same currency twice (DSC214) is a mistake; a rate is in its
+    range (NUMBERS, DSC209).
     """
     out: list[Diagnostic] = []
     for rule in clean_rules(spec):
@@ -129,9 +130,7 @@ def _money(rule: ast.Standardize) -> list[Diagnostic]:
         elif target is not None and code.value == target.value:
             out.append(error("DSC214", f"a rate for {code.value}, the target currency itself", code.span,
                              f"{code.value} converts to itself at 1; remove this rate"))
-        if rate.value.value <= 0:
-            out.append(error("DSC209", f"the rate for {code.value} must be positive, not {shown(rate.value)}",
-                             rate.value.span, f"write how much one {code.value} is worth in the target currency"))
+        out += out_of_range(rate.value, f"the rate for {code.value}", NUMBERS["rate"])
     for repeat, first in first_seen((r.currency.value, r.currency) for r in rates):
         out.append(error("DSC214", f"two rates for {repeat.value}", repeat.span,
                          f"the first is {at_line(first, repeat)}"))

@@ -1,14 +1,17 @@
-"""Numbers: each in its range (DSC209), split fractions summing to 1 (DSC208), minimums
-written with `>=` (DSC215).
+"""Numbers: each in the range of its meaning (DSC209), split fractions summing to exactly 1
+(DSC208), minimums written with `>=` (DSC215).
 
-All arithmetic is Decimal, so `0.7 + 0.2 + 0.1` is exactly 1. A percentage is read as the
-fraction it denotes (`25%` is 0.25) wherever a fraction is expected; where a count is
-expected, a percentage is an error.
+`NUMBERS` is the one table of those ranges: every number the grammar admits — in the header, the
+clean rules, annotate, split, augment, gate and finetune blocks — is checked against its entry,
+so none reaches a run unbounded. (Number literals are first bounded by `dsc.syntax.numbers`,
+which keeps every value, and every sum of them, cheap and exact.) A percentage is read as the
+fraction it denotes (`25%` is 0.25) wherever a fraction is expected; where a count is expected, a
+percentage is an error.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from decimal import Decimal
+from decimal import Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow, localcontext
 from typing import Iterator
 
 from dsc import ast
@@ -17,6 +20,7 @@ from dsc.checks.common import clean_rules, error, head, shown, warning
 from dsc.checks.context import CheckContext
 from dsc.diagnostics import Diagnostic
 from dsc.plan import GUARD_BOUNDS, bound_text
+from dsc.syntax.numbers import MAX_DIGITS
 
 ZERO, ONE = Decimal(0), Decimal(1)
 MAX_SEED = 2**63
@@ -26,66 +30,119 @@ DEFAULT_PERMUTATIONS = Decimal(128)
 
 @dataclass(frozen=True)
 class Range:
-    """An allowed interval of a number; `integer` for counts, `percent` when `20%` may be written."""
+    """An allowed interval of a number, bounded both ways (so no number reaches a run unbounded);
+    `integer` for counts, `percent` when `20%` may be written; `hint` says what the number means,
+    for a diagnostic about a value outside it."""
 
-    low: Decimal | None = None
-    high: Decimal | None = None
+    low: Decimal
+    high: Decimal
     low_open: bool = False
     high_open: bool = False
     integer: bool = False
     percent: bool = True
+    hint: str | None = None
 
     def contains(self, x: Decimal) -> bool:
-        if self.low is not None and (x < self.low or (self.low_open and x == self.low)):
+        if x < self.low or (self.low_open and x == self.low):
             return False
-        if self.high is not None and (x > self.high or (self.high_open and x == self.high)):
+        if x > self.high or (self.high_open and x == self.high):
             return False
         return not self.integer or x == x.to_integral_value()
 
     def describe(self, as_percent: bool = False) -> str:
-        """`in (0, 1]`, `a whole number from 16 to 1024`, `a whole number ≥ 1`, `positive`;
-        with `as_percent` the bounds of an interval are percentages (`in (0%, 100%]`).
+        """`in (0, 1]`, `a whole number from 16 to 1024`; with `as_percent` the bounds of an
+        interval are percentages (`in (0%, 100%]`).
 
-        >>> Range(ZERO, ONE, low_open=True).describe(), Range(Decimal(1), integer=True).describe()
-        ('in (0, 1]', 'a whole number ≥ 1')
+        >>> Range(ZERO, ONE, low_open=True).describe(), Range(Decimal(16), Decimal(1024), integer=True).describe()
+        ('in (0, 1]', 'a whole number from 16 to 1024')
         >>> Range(ZERO, ONE).describe(as_percent=True)
         'in [0%, 100%]'
         """
-        lo, hi = self.low, self.high
-        if as_percent and lo is not None and hi is not None and not self.integer:
-            lo_text, hi_text = f"{lo * 100:f}%", f"{hi * 100:f}%"
-            return f"in {'(' if self.low_open else '['}{lo_text}, {hi_text}{')' if self.high_open else ']'}"
         if self.integer:
-            if lo is not None and hi is not None:
-                return f"a whole number from {lo} to {hi - 1 if self.high_open else hi}"
-            return f"a whole number ≥ {lo}" if lo is not None else "a whole number"
-        if lo is not None and hi is not None:
-            return f"in {'(' if self.low_open else '['}{lo}, {hi}{')' if self.high_open else ']'}"
-        if lo == ZERO:
-            return "positive" if self.low_open else "≥ 0"
-        return f"{'>' if self.low_open else '≥'} {lo}"
+            return f"a whole number from {self.low} to {self.high - 1 if self.high_open else self.high}"
+        scale, unit = (100, "%") if as_percent else (1, "")
+        low, high = f"{self.low * scale:f}{unit}", f"{self.high * scale:f}{unit}"
+        return f"in {'(' if self.low_open else '['}{low}, {high}{')' if self.high_open else ']'}"
+
+
+def _whole(low: int, high: int, hint: str | None = None) -> Range:
+    return Range(Decimal(low), Decimal(high), integer=True, percent=False, hint=hint)
+
+
+def _positive(high: int, hint: str | None = None) -> Range:
+    return Range(ZERO, Decimal(high), low_open=True, percent=False, hint=hint)
 
 
 FRACTION = Range(ZERO, ONE, low_open=True)            # a share of rows, a similarity
 UNIT = Range(ZERO, ONE)                               # a proportion that may be 0
 COEFFICIENT = Range(-ONE, ONE, percent=False)         # kappa, alpha
-COUNT = Range(ZERO, integer=True, percent=False)
-POSITIVE_COUNT = Range(ONE, integer=True, percent=False)
-PERMUTATIONS = Range(Decimal(16), Decimal(1024), integer=True, percent=False)
-SEED = Range(ZERO, Decimal(MAX_SEED), high_open=True, integer=True, percent=False)
-VERSION = Range(ZERO, percent=False)
-YEAR = Range(ONE, Decimal(9999), integer=True, percent=False)  # a year of a calendar date
-LENGTH_RATIO = Range(ZERO, low_open=True, percent=False)  # a multiple of a length
+_SIMILARITY = replace(UNIT, hint="a similarity is a fraction: 0 shares no character trigram, 1 is the same text")
+_SEED = Range(ZERO, Decimal(MAX_SEED), high_open=True, integer=True, percent=False)
 
-# The augmentation guard's bounds: their ranges, the hint for a value outside it, and the pairs
-# that must stay ordered (minimum, maximum, what they bound).
-_GUARD_RANGES = {
-    "min_similarity": (UNIT, "a similarity is a fraction: 0 shares no character trigram, 1 is the same text"),
-    "max_similarity": (UNIT, "a similarity is a fraction: 0 shares no character trigram, 1 is the same text"),
-    "min_length_ratio": (LENGTH_RATIO, "a multiple of the source's length, e.g. 0.5 (half as long)"),
-    "max_length_ratio": (LENGTH_RATIO, "a multiple of the source's length, e.g. 2 (twice as long)"),
+# Every number of the grammar, by the word that introduces it, and the range its meaning allows.
+# Upper bounds are generous for their meaning and keep what a run derives from them (n-gram passes,
+# threads, integer columns, finetune arithmetic) small; `tests/reliability/test_rel_numbers.py`
+# proves that every number of the grammar is checked against this table.
+NUMBERS: dict[str, Range] = {
+    # dataset header, split header
+    "version": Range(ZERO, Decimal(10**9), percent=False),
+    "seed": _SEED,
+    # clean: `drop where words(c) < N`, standardize, dedupe
+    "words": _whole(0, 10**9),
+    "chars": _whole(0, 10**9),
+    "year": _whole(1, 9999),
+    "rate": _positive(10**9, "write how much one unit of the currency is worth in the target currency"),
+    "jaccard": FRACTION,
+    "threshold": FRACTION,
+    "ngram": _whole(1, 64, "each unit of an n-gram is one more pass over the text: 5 words or 3 to 10 "
+                           "characters is usual"),
+    "permutations": _whole(16, 1024),
+    "bands": _whole(1, 1024),
+    # annotate
+    "annotators": _whole(1, 1000),
+    "experts": _whole(1, 1000),
+    "agreement": COEFFICIENT,  # kappa and alpha; percent agreement is "percent agreement"
+    "percent agreement": UNIT,
+    "item_agreement": UNIT,
+    # split
+    "fraction": FRACTION,
+    # augment
+    "ratio": FRACTION,
+    "concurrency": _whole(1, 64, "requests in flight to the endpoint at once, one thread each"),
+    "min_similarity": _SIMILARITY,
+    "max_similarity": _SIMILARITY,
+    "min_length_ratio": _positive(100, "a multiple of the source's length, e.g. 0.5 (half as long)"),
+    "max_length_ratio": _positive(100, "a multiple of the source's length, e.g. 2 (twice as long)"),
+    # gate
+    "dropped": UNIT,
+    "kept": UNIT,
+    "drop_rate": UNIT,
+    "rows": _whole(0, 10**12),
+    "leakage": FRACTION,
+    # finetune
+    "epochs": _whole(1, 10_000),
+    "lr": _positive(10),
+    "batch_size": _whole(1, 2**20),
+    "max_length": _whole(1, 2**24),
+    "gpu_tflops": _positive(10**6),
+    "utilization": FRACTION,
+    "gpu_power_w": _positive(10**5),
+    "carbon_kg_per_kwh": Range(ZERO, Decimal(10), percent=False),
+    "gpu_count": _whole(1, 10**6),
+    "pue": Range(ONE, Decimal(10), percent=False),  # power usage effectiveness: facility power / IT power
+    "gpu_memory_gb": _positive(10**5),
+    "r": _whole(1, 2**16),
+    "alpha": _positive(10**6),
+    "dropout": Range(ZERO, ONE, high_open=True),
+    "virtual_tokens": _whole(1, 2**24),
 }
+# The augmentation guard's bounds (ranged in NUMBERS) and the pairs that must stay ordered.
 _GUARD_PAIRS = (("min_similarity", "max_similarity"), ("min_length_ratio", "max_length_ratio"))
+
+
+def agreement_range(metric: str) -> Range:
+    """The scale of an agreement metric: [0, 1] for percent agreement, [-1, 1] for kappa and alpha."""
+    return NUMBERS["percent agreement" if metric == "percent" else "agreement"]
 
 
 def out_of_range(num: ast.Num, what: str, rng: Range) -> list[Diagnostic]:
@@ -101,7 +158,7 @@ def out_of_range(num: ast.Num, what: str, rng: Range) -> list[Diagnostic]:
         return []
     share = rng.percent and rng.high == ONE
     too_big = share and not num.percent and num.value > ONE
-    hint = "write a fraction like 0.25, or a percentage like 25%" if too_big else None
+    hint = "write a fraction like 0.25, or a percentage like 25%" if too_big else rng.hint
     return [error("DSC209", f"{what} must be {rng.describe(num.percent)}, not {shown(num)}", num.span, hint)]
 
 
@@ -128,30 +185,28 @@ def needs_at_least(op: ast.Name | None, what: str) -> list[Diagnostic]:
 
 
 def check_ranges(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
-    """Header and split seeds, the version, clean-rule numbers and augmentation ratios.
+    """Header and split seeds, the version, clean-rule numbers and augmentation numbers, each
+    against its entry in NUMBERS.
 
-    Seeds are whole numbers in [0, 2**63); a version is a number ≥ 0; `words()`/`chars()`
-    compare to whole numbers ≥ 0; dedupe similarity thresholds are in (0, 1] and written
-    with `>=`; n-grams are ≥ 1; permutations in [16, 1024]; LSH bands are at most the
-    permutations (and should divide them, a warning); a standardize century window (`years
-    1950..2049`) spans exactly 100 years, first year first; ratios are in (0, 1]; `concurrency` ≥ 1;
-    the guard's similarity bounds are in [0, 1], its length ratios positive, and each minimum is at
-    most its maximum (`_guard_bounds`).
+    Besides: LSH bands are at most the permutations (and should divide them, a warning); a
+    standardize century window (`years 1950..2049`) spans exactly 100 years, first year first;
+    dedupe similarity thresholds are written with `>=`; each guard minimum is at most its maximum
+    (`_guard_bounds`).
     """
     out: list[Diagnostic] = []
     for block in spec.of(ast.DatasetBlock):
-        out += out_of_range(block.version, "version", VERSION)
+        out += out_of_range(block.version, "version", NUMBERS["version"])
         for stmt in block.body:
             if isinstance(stmt, ast.Seed):
-                out += out_of_range(stmt.value, "seed", SEED)
+                out += out_of_range(stmt.value, "seed", NUMBERS["seed"])
     for split in spec.of(ast.SplitBlock):
         for opt in split.options:
             if opt.key == "seed":
-                out += out_of_range(opt.value, "seed", SEED)
+                out += out_of_range(opt.value, "seed", NUMBERS["seed"])
     for rule in clean_rules(spec):
         pred = rule.predicate if isinstance(rule, ast.Drop) else None
         if isinstance(pred, ast.MeasurePred) and pred.func.value in ("words", "chars"):
-            out += out_of_range(pred.value, f"a {pred.func.value}() count", COUNT)
+            out += out_of_range(pred.value, f"a {pred.func.value}() count", NUMBERS[pred.func.value])
         elif isinstance(rule, ast.Dedupe):
             out += _dedupe(rule)
         elif isinstance(rule, ast.Standardize):
@@ -159,18 +214,15 @@ def check_ranges(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
     for block in spec.of(ast.AugmentBlock):
         for rule in block.rules:
             for opt in rule.options:
-                if opt.key == "ratio" and isinstance(opt.value, ast.Num):
-                    out += out_of_range(opt.value, "ratio", FRACTION)
-                elif opt.key == "concurrency" and isinstance(opt.value, ast.Num):
-                    out += out_of_range(opt.value, "concurrency", POSITIVE_COUNT)
+                if opt.key in ("ratio", "concurrency") and isinstance(opt.value, ast.Num):
+                    out += out_of_range(opt.value, opt.key, NUMBERS[opt.key])
             out += _guard_bounds(rule)
     return out
 
 
 def _guard_bounds(rule: ast.Augmentation) -> list[Diagnostic]:
-    """An augmentation's guard bounds (DSC209): `min_similarity`/`max_similarity` in [0, 1] (a
-    percentage too), `min_length_ratio`/`max_length_ratio` positive, and each minimum at most its
-    maximum — where only one of a pair is written, the other's default counts, so
+    """An augmentation's guard bounds (DSC209): each in its range (NUMBERS), and each minimum at
+    most its maximum — where only one of a pair is written, the other's default counts, so
     `min_similarity 0.97` alone is an error (the default maximum is 0.95): no generation could pass.
     A bound out of range is not compared again. As in the compiler, a repeated bound's last value
     counts (the repeat is DSC214).
@@ -179,10 +231,9 @@ def _guard_bounds(rule: ast.Augmentation) -> list[Diagnostic]:
     given: dict[str, ast.Num] = {}
     bad: set[str] = set()
     for opt in rule.options:
-        if opt.key not in _GUARD_RANGES or not isinstance(opt.value, ast.Num):
+        if opt.key not in GUARD_BOUNDS or not isinstance(opt.value, ast.Num):
             continue
-        rng, hint = _GUARD_RANGES[opt.key]
-        found = [d if d.hint else replace(d, hint=hint) for d in out_of_range(opt.value, opt.key, rng)]
+        found = out_of_range(opt.value, opt.key, NUMBERS[opt.key])
         out += found
         given[opt.key] = opt.value
         if found:
@@ -213,35 +264,32 @@ def _guard_bounds(rule: ast.Augmentation) -> list[Diagnostic]:
 def _window(opt: ast.StdOption) -> list[Diagnostic]:
     """`years FIRST..LAST`: two years, then `window_problem`."""
     first, last = opt.values
-    out = out_of_range(first, "the first year", YEAR) + out_of_range(last, "the last year", YEAR)
+    out = out_of_range(first, "the first year", NUMBERS["year"]) + out_of_range(last, "the last year", NUMBERS["year"])
     if out:
         return out
     problem = window_problem(int(first.value), int(last.value))
     return [error("DSC209", problem[0], opt.span, problem[1])] if problem else []
 
 
+# The dedupe options that are numbers, as a diagnostic names them; their ranges are in NUMBERS.
+_DEDUPE_NUMBERS = {"jaccard": "jaccard threshold", "threshold": "match threshold", "ngram": "n-gram size",
+                   "permutations": "permutations", "bands": "bands"}
+
+
 def _dedupe(rule: ast.Dedupe) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     nums = {o.key: o.values for o in rule.options}
     for opt in rule.options:
-        first = opt.values[0] if opt.values else None
         if opt.key == "jaccard":
-            op, value = opt.values
-            out += needs_at_least(op, "a jaccard threshold")
-            out += out_of_range(value, "jaccard threshold", FRACTION)
-        elif opt.key == "threshold":
-            out += out_of_range(first, "match threshold", FRACTION)
-        elif opt.key == "ngram":
-            out += out_of_range(first, "n-gram size", POSITIVE_COUNT)
-        elif opt.key == "permutations":
-            out += out_of_range(first, "permutations", PERMUTATIONS)
-        elif opt.key == "bands":
-            out += out_of_range(first, "bands", POSITIVE_COUNT)
+            out += needs_at_least(opt.values[0], "a jaccard threshold")
+        if opt.key in _DEDUPE_NUMBERS:
+            value = opt.values[-1] if opt.key == "jaccard" else opt.values[0]
+            out += out_of_range(value, _DEDUPE_NUMBERS[opt.key], NUMBERS[opt.key])
     bands = nums.get("bands", (None,))[0]
     perms = nums.get("permutations", (ast.Num(DEFAULT_PERMUTATIONS),))[0]
     if bands is None or bands.percent or perms.percent:
         return out
-    if not (POSITIVE_COUNT.contains(bands.value) and PERMUTATIONS.contains(perms.value)):
+    if not (NUMBERS["bands"].contains(bands.value) and NUMBERS["permutations"].contains(perms.value)):
         return out
     written = "" if "permutations" in nums else " (the default)"
     if bands.value > perms.value:
@@ -257,7 +305,8 @@ def _dedupe(rule: ast.Dedupe) -> list[Diagnostic]:
 def check_splits(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
     """Each split fraction is in (0, 1] and together they sum to exactly 1 (DSC208).
 
-A lone split may take every row (`train 1`), which an augment-only spec needs.
+    A lone split may take every row (`train 1`), which an augment-only spec needs. The sum is
+    exact (`_exact`): no digit of any fraction is rounded away.
 
     The message says what they sum to, and — when one fraction can take the slack — the
     hint says which value of the last split would make it 1.
@@ -270,23 +319,37 @@ A lone split may take every row (`train 1`), which an augment-only spec needs.
             continue
         bad = False
         for part in split.parts:
-            found = out_of_range(part.fraction, f"the fraction of '{part.name.value}'", FRACTION)
+            found = out_of_range(part.fraction, f"the fraction of '{part.name.value}'", NUMBERS["fraction"])
             bad = bad or bool(found)
             out += found
-        total = sum((p.fraction.fraction for p in split.parts), ZERO)
-        if bad or total == ONE:
+        if bad:
             continue
-        last = split.parts[-1]
-        rest = ONE - (total - last.fraction.fraction)
-        hint = (f"e.g. {last.name.value} {rest.normalize():f}" if ZERO < rest < ONE
-                else "adjust the fractions so they add up to 1")
-        out.append(error("DSC208", f"split fractions sum to {total.normalize():f}, not 1", head(split, "split"), hint))
+        with _exact(len(split.parts)):
+            total = sum((p.fraction.fraction for p in split.parts), ZERO)
+            last = split.parts[-1]
+            rest = ONE - (total - last.fraction.fraction)
+            if total == ONE:
+                continue
+            hint = (f"e.g. {last.name.value} {rest.normalize():f}" if ZERO < rest < ONE
+                    else "adjust the fractions so they add up to 1")
+            out.append(error("DSC208", f"split fractions sum to {total.normalize():f}, not 1", head(split, "split"),
+                             hint))
     return out
 
 
+def _exact(terms: int):
+    """A decimal context in which sums of `terms` numbers of a spec are exact — and any rounding
+    would raise. A literal has at most MAX_DIGITS digits before the point and as many after it
+    (`dsc.syntax.numbers`), a percentage two more after it, so a sum needs at most twice
+    MAX_DIGITS, plus 2, plus the digits of `terms`.
+    """
+    return localcontext(prec=2 * MAX_DIGITS + 2 + len(str(terms)),
+                        traps=[InvalidOperation, DivisionByZero, Overflow, Inexact])  # the defaults, and Inexact
+
+
 def check_annotation_numbers(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
-    """Annotation minimums: counts are whole numbers ≥ 1, experts ≤ annotators, agreement
-    thresholds in the metric's range ([-1, 1] for kappa and alpha, [0, 1] for percent
+    """Annotation minimums: counts are whole numbers in NUMBERS' range, experts ≤ annotators,
+    agreement thresholds in the metric's range ([-1, 1] for kappa and alpha, [0, 1] for percent
     agreement and item agreement), all written with `>=`.
     """
     out: list[Diagnostic] = []
@@ -298,17 +361,16 @@ def check_annotation_numbers(spec: ast.Spec, ctx: CheckContext) -> list[Diagnost
             if not isinstance(value, ast.Num):
                 continue
             if setting.key in ("annotators", "experts"):
-                found = out_of_range(value, f"the number of {setting.key}", POSITIVE_COUNT)
+                found = out_of_range(value, f"the number of {setting.key}", NUMBERS[setting.key])
                 if not found:
                     counts[setting.key] = value
                 out += found
             elif setting.key == "agreement":
                 metric = setting.values[0].value if isinstance(setting.values[0], ast.Name) else ""
                 if metric in AGREEMENT_LEVELS:  # an unknown metric is reported by the annotation pass
-                    rng = UNIT if metric == "percent" else COEFFICIENT
-                    out += out_of_range(value, f"{metric} agreement threshold", rng)
+                    out += out_of_range(value, f"{metric} agreement threshold", agreement_range(metric))
             else:
-                out += out_of_range(value, "item agreement", UNIT)
+                out += out_of_range(value, "item agreement", NUMBERS["item_agreement"])
         if "experts" in counts and "annotators" in counts and counts["experts"].value > counts["annotators"].value:
             out.append(error("DSC209", f"{shown(counts['experts'])} experts are more than the "
                                        f"{shown(counts['annotators'])} annotators per item", counts["experts"].span,

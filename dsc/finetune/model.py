@@ -3,19 +3,22 @@
 `base "PATH"` is a folder relative to the spec's folder holding the model's `config.json`
 (and, optionally, its tokenizer files; weights are not needed for any estimate).
 `base "org/name@revision"` is a Hugging Face hub model pinned to a revision; it is read from
-the local Hugging Face cache only (`local_files_only=True`), so a model that was never fetched
-is a clear error that says how to fetch it — dsc itself does not touch the network. Remote
-code in a model's folder is never run (`trust_remote_code=False`): a spec is data, not code.
+the local Hugging Face cache only (its snapshot folder there), so a model that was never fetched
+is a clear error that says how to fetch it — dsc itself does not touch the network. transformers
+is only ever given an absolute folder, never an id, which it would first look for as a folder
+under the working directory (`dsc.checks.hub_ids`). Remote code in a model's folder is never run
+(`trust_remote_code=False`): a spec is data, not code.
 """
 from __future__ import annotations
 
-import re
+import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
+from dsc.checks.hub_ids import model_id_problem, repo_id_problem
 from dsc.finetune.errors import FinetuneError
 
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "tokenizer.model")
 
 
@@ -28,18 +31,23 @@ class BaseModel:
     hub_id: str | None = None
     revision: str | None = None
 
-    @property
+    @cached_property
     def source(self) -> str:
-        """What `from_pretrained` is given: the folder, or the hub id."""
-        return str(self.folder) if self.folder is not None else str(self.hub_id)
+        """What `from_pretrained` is given: the folder, or the hub model's snapshot folder in the local
+        Hugging Face cache — an absolute path either way; LocalEntryNotFoundError (an OSError) when
+        the cache lacks the model at that revision."""
+        if self.folder is not None:
+            return str(self.folder)
+        from huggingface_hub import snapshot_download
+
+        return snapshot_download(self.hub_id, revision=self.revision, local_files_only=True)
 
     def load_config(self):
         """The model's transformers config, from the folder or the local cache."""
         from transformers import AutoConfig
 
         try:
-            return AutoConfig.from_pretrained(self.source, revision=self.revision, local_files_only=True,
-                                              trust_remote_code=False)
+            return AutoConfig.from_pretrained(self.source, local_files_only=True, trust_remote_code=False)
         except OSError as err:
             raise self._missing("config.json", err) from None
         except ValueError as err:  # an unknown model_type, or a config that needs remote code
@@ -53,8 +61,7 @@ class BaseModel:
         if self.folder is not None and not any((self.folder / f).exists() for f in _TOKENIZER_FILES):
             return None, f"no tokenizer files in {self.ref}"
         try:
-            return AutoTokenizer.from_pretrained(self.source, revision=self.revision, local_files_only=True,
-                                                 trust_remote_code=False), None
+            return AutoTokenizer.from_pretrained(self.source, local_files_only=True, trust_remote_code=False), None
         except (OSError, ValueError, TypeError) as err:
             return None, f"the tokenizer of {self.ref} could not be loaded ({_first_line(err)})"
 
@@ -82,20 +89,21 @@ def resolve_base(ref: str | None, spec_dir: Path) -> BaseModel:
         raise FinetuneError("DSC212", "the finetune block has no 'base' model", setting=None,
                             hint='add: base "models/NAME" (a folder next to the spec) or base "org/name@revision"')
     folder = spec_dir / ref
-    if folder.is_dir():
+    if os.path.isdir(folder):  # False, not an error, for a name too long to be a folder
         if not (folder / "config.json").is_file():
             raise FinetuneError("DSC212", f"base model folder '{ref}' has no config.json", setting="base",
                                 hint="the folder must hold the model's config.json (weights are not needed)",
                                 missing=True)
         return BaseModel(ref, folder=folder.resolve())
-    name, at, revision = ref.partition("@")
-    if at and _HUB_ID.match(name) and revision:
+    if "@" in ref:
+        why = model_id_problem(ref)
+        if why is not None:
+            raise FinetuneError("DSC209", f"base '{ref}' is not a hub id at a revision: {why}", setting="base",
+                                hint='write it as base "org/name@revision"')
+        name, _, revision = ref.partition("@")
         return BaseModel(ref, hub_id=name, revision=revision)
-    if at:
-        raise FinetuneError("DSC209", f"base '{ref}' is not a hub id at a revision", setting="base",
-                            hint='write it as base "org/name@revision"')
     hint = f"looked for the folder {folder}"
-    if _HUB_ID.match(ref):
+    if repo_id_problem(ref) is None:
         hint += f"; for a hub model, pin a revision: base \"{ref}@REVISION\""
     raise FinetuneError("DSC212", f"base model '{ref}' not found", setting="base", hint=hint, missing=True)
 

@@ -7,9 +7,12 @@ is slow to import and file sources do not need it.
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import pyarrow as pa
+
+from dsc.checks.hub_ids import repo_id_problem
 
 from .model import HubRef, InputFile, SourceError
 
@@ -60,20 +63,39 @@ def _fingerprint(table: pa.Table, label: str) -> InputFile:
 def local_folder(dataset_id: str, base_dir: Path) -> Path | None:
     """The dataset folder `dataset_id` names under `base_dir`, or None when it names a hub dataset."""
     folder = Path(base_dir) / dataset_id
-    return folder if folder.is_dir() else None
+    return folder if os.path.isdir(folder) else None  # False, not an error, for a name too long to be a folder
+
+
+def loader_path(ref: HubRef, base_dir: Path) -> str:
+    """What ``datasets.load_dataset`` is given for ``ref``: the absolute path of its folder under
+    ``base_dir`` (`local_folder`), or ``hf://datasets/OWNER/NAME``, which the loader resolves on the
+    hub or in its cache only. Never the bare id: the loader would first look for a folder of that
+    name under the working directory, and read it. SourceError when the id is neither.
+
+    >>> loader_path(HubRef("tatsu-lab/alpaca"), Path("/nowhere"))
+    'hf://datasets/tatsu-lab/alpaca'
+    """
+    local = local_folder(ref.id, base_dir)
+    if local is not None:
+        return str(local.resolve())
+    why = repo_id_problem(ref.id)
+    if why is not None:
+        raise SourceError(f"cannot load {hub_label(ref)}: '{ref.id}' is neither a folder in "
+                          f"{Path(base_dir).resolve()} nor a hub id ({why}); write a hub dataset as \"owner/name\"")
+    return "hf://datasets/" + ref.id
 
 
 def load_hub(ref: HubRef, base_dir: Path) -> tuple[pa.Table, InputFile]:
     """Load ``ref`` and return its rows and a description of the input.
 
-    ``ref.id`` naming a folder under ``base_dir`` loads that folder; any
-    other id goes to the hub, pinned to ``ref.revision``.  Every failure of
-    the loader (unknown dataset, offline, bad split or config) becomes a
+    ``ref.id`` naming a folder under ``base_dir`` loads that folder; a hub
+    id ``owner/name`` goes to the hub (or its cache), pinned to
+    ``ref.revision``; see `loader_path`.  Every failure of the loader
+    (unknown dataset, offline, bad split or config) becomes a
     :class:`SourceError` naming the dataset.
     """
     label = hub_label(ref)
-    local = local_folder(ref.id, base_dir)
-    target = str(local) if local is not None else ref.id
+    target = loader_path(ref, base_dir)
     try:
         import datasets
     except ImportError as exc:  # pragma: no cover - datasets is a dependency

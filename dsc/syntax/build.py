@@ -1,11 +1,13 @@
 """Build the AST from a Lark parse tree — a separate pass, so every node keeps its span."""
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from lark import Token, Tree
 
 from dsc import ast
+from dsc.diagnostics import Diagnostic, clipped
+from dsc.syntax.numbers import LIMITS, number_problem
 from dsc.syntax.source import SourceFile, Span
 
 _ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\"}
@@ -31,10 +33,12 @@ def unescape(literal: str) -> str:
 
 
 class Builder:
-    """Dispatches on rule names (`build_<rule>`) and turns tokens into located leaves."""
+    """Dispatches on rule names (`build_<rule>`) and turns tokens into located leaves; number
+    literals beyond the limits of `dsc.syntax.numbers` are collected in `refused` (DSC209)."""
 
     def __init__(self, source: SourceFile):
         self.source = source
+        self.refused: list[Diagnostic] = []
 
     # ── leaves ──────────────────────────────────────────────────────────────────────────
     def span(self, item: Tree | Token) -> Span:
@@ -61,12 +65,12 @@ class Builder:
         return getattr(self, f"build_{tree.data}")(tree, tree.children)
 
     def build_number(self, tree, ch):
-        text = str(ch[0])
-        try:
-            value = Decimal(text)
-        except InvalidOperation:  # the NUMBER terminal only admits decimal literals
-            raise AssertionError(text) from None
-        return ast.Num(value, percent=ch[1] is not None, span=self.span(tree))
+        text, span = str(ch[0]), self.span(tree)
+        problem = number_problem(text)
+        if problem is None:
+            return ast.Num(Decimal(text), percent=ch[1] is not None, span=span)
+        self.refused.append(Diagnostic("DSC209", f"the number {clipped(text)} {problem}", span, LIMITS))
+        return ast.Num(Decimal(0), span=span)  # a stand-in: a spec with a refused number is not returned
 
     def build_names(self, tree, ch):
         return self.leaves(ch)
@@ -246,12 +250,17 @@ class Builder:
         return ast.Setting(self.leaf(ch[0]), self.leaves(ch[1:]), span=self.span(tree))
 
 
-def build(tree: Tree, source: SourceFile) -> ast.Spec:
-    """Turn a parse tree into the AST.
+def build(tree: Tree, source: SourceFile) -> tuple[ast.Spec | None, list[Diagnostic]]:
+    """Turn a parse tree into the AST; None and a DSC209 per number literal beyond the limits.
 
     >>> from dsc.syntax.parser import parse_tree
     >>> src = SourceFile("x.dspec", "gate {\\n  dropped <= 5%\\n}\\n")
-    >>> build(parse_tree(src)[0], src).blocks[0].gates[0].value
+    >>> build(parse_tree(src)[0], src)[0].blocks[0].gates[0].value
     Num(value=Decimal('5'), percent=True)
+    >>> src = SourceFile("x.dspec", "gate {\\n  kept >= 1e-999999999\\n}\\n")
+    >>> [(d.code, d.span.line, d.span.column, d.message) for d in build(parse_tree(src)[0], src)[1]]
+    [('DSC209', 2, 11, 'the number 1e-999999999 has more than 28 digits after the point')]
     """
-    return Builder(source).build(tree)
+    builder = Builder(source)
+    spec = builder.build(tree)
+    return (None, builder.refused) if builder.refused else (spec, [])

@@ -13,7 +13,7 @@ from importlib.resources import files
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from dsc.diagnostics import Diagnostic, did_you_mean
+from dsc.diagnostics import Diagnostic, clipped, did_you_mean
 from dsc.syntax.source import SourceFile
 
 MAX_SYNTAX_ERRORS = 25
@@ -169,8 +169,8 @@ def _diagnose(err: UnexpectedInput, text: str, source: SourceFile) -> tuple[Diag
         if hint is None and len(keywords) <= 12:
             hint = "expected " + _one_of(keywords + others)
         if token.type == "NAME" or word not in bare:
-            return Diagnostic("DSC103", f"unknown keyword '{word}'{where}", span, hint), False
-    shown = word if word.strip() else token.type
+            return Diagnostic("DSC103", f"unknown keyword '{clipped(word)}'{where}", span, hint), False
+    shown = clipped(word) if word.strip() else token.type
     expected = keywords + others
     hint = f"expected {_one_of(expected)}" if expected and len(expected) <= 12 else None
     return Diagnostic("DSC102", f"unexpected '{shown}'{where}", span, hint), False

@@ -65,9 +65,9 @@ def test_guard_bounds_out_of_range(diags):
          "write a fraction like 0.25, or a percentage like 25%"),
         ("DSC209", 16, 75, "max_similarity must be in [0, 1], not -0.1",
          "a similarity is a fraction: 0 shares no character trigram, 1 is the same text"),
-        ("DSC209", 17, 58, "min_length_ratio must be positive, not 0",
+        ("DSC209", 17, 58, "min_length_ratio must be in (0, 100], not 0",
          "a multiple of the source's length, e.g. 0.5 (half as long)"),
-        ("DSC209", 17, 77, "max_length_ratio must be positive, not a percentage", "write it without '%'"),
+        ("DSC209", 17, 77, "max_length_ratio must be in (0, 100], not a percentage", "write it without '%'"),
     ]
 
 

@@ -33,9 +33,9 @@ def test_values(diags):
     found = diags(finetune("lora", 'base "m"', "epochs 0", "lr 0", 'r "8"', "dropout 1", "gpu 3", "r 4",
                            "target 1", "utilization 120%", "epochs 2, 3"))
     assert [(d.code, d.message) for d in found] == [
-        ("DSC209", "'epochs' must be a whole number ≥ 1, not 0"),
-        ("DSC209", "'lr' must be positive, not 0"),
-        ("DSC209", "'r' must be a number (a whole number ≥ 1)"),
+        ("DSC209", "'epochs' must be a whole number from 1 to 10000, not 0"),
+        ("DSC209", "'lr' must be in (0, 10], not 0"),
+        ("DSC209", "'r' must be a number (a whole number from 1 to 65536)"),
         ("DSC209", "'dropout' must be in [0, 1), not 1"),
         ("DSC209", "'gpu' is a name, not a number"),
         ("DSC214", "'r' is given twice"),

@@ -59,7 +59,7 @@ def test_values(diags):
     assert [d.message for d in found] == [
         "'dropped' (a share of the rows) must be in [0%, 100%], not 120%",
         "'kept' (a share of the rows) must be in [0, 1], not 2",
-        "a row count must be a whole number ≥ 0, not 0.5",
+        "a row count must be a whole number from 0 to 1000000000000, not 0.5",
         "krippendorff agreement must be in [-1, 1], not 1.5",
     ]
 

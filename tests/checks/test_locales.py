@@ -41,7 +41,7 @@ def test_rate_tables(diags):
     assert [(d.code, d.message) for d in diags(text)] == [
         ("DSC214", "a rate for EUR, the target currency itself"),
         ("DSC214", "two rates for USD"),
-        ("DSC209", "the rate for GBP must be positive, not 0"),
+        ("DSC209", "the rate for GBP must be in (0, 1000000000], not 0"),
         ("DSC205", "unknown currency code 'QQQ'"),
     ]
 

@@ -38,18 +38,19 @@ def test_percentages_are_fractions():
 
 
 def test_counts_refuse_percentages_and_fractions():
-    count = Range(Decimal(1), integer=True, percent=False)
+    count = Range(Decimal(1), Decimal(9), integer=True, percent=False)
     assert out_of_range(ast.Num(Decimal(3)), "n", count) == []
     assert out_of_range(ast.Num(Decimal(3), percent=True), "n", count)[0].message == (
-        "n must be a whole number ≥ 1, not a percentage")
-    assert out_of_range(ast.Num(Decimal("2.5")), "n", count)[0].message == "n must be a whole number ≥ 1, not 2.5"
+        "n must be a whole number from 1 to 9, not a percentage")
+    assert out_of_range(ast.Num(Decimal("2.5")), "n", count)[0].message == (
+        "n must be a whole number from 1 to 9, not 2.5")
 
 
 def test_dedupe_numbers(diags):
     text = SCHEMA + "clean {\n  dedupe near on prompt jaccard >= 0 ngram 0 permutations 8\n}\n"
     assert [d.message for d in diags(text)] == [
         "jaccard threshold must be in (0, 1], not 0",
-        "n-gram size must be a whole number ≥ 1, not 0",
+        "n-gram size must be a whole number from 1 to 64, not 0",
         "permutations must be a whole number from 16 to 1024, not 8",
     ]
 
@@ -73,7 +74,7 @@ def test_seeds_and_version(diags):
     text = "dataset d version 1% {\n  seed 2.5\n}\n" + 'source s {\n  files "a"\n}\n' + SCHEMA
     text += "split by id seed 9223372036854775808 {\n  train 1\n}\n"
     assert [d.message.split(",")[0] for d in diags(text, frame=False)] == [
-        "version must be ≥ 0",
+        "version must be in [0",
         "seed must be a whole number from 0 to 9223372036854775807",
         "seed must be a whole number from 0 to 9223372036854775807",
     ]
@@ -105,7 +106,7 @@ annotate c2 {
 """
     found = [d for d in diags(text) if d.code == "DSC209"]
     assert [d.message for d in found] == [
-        "the number of annotators must be a whole number ≥ 1, not 0",
+        "the number of annotators must be a whole number from 1 to 1000, not 0",
         "cohen agreement threshold must be in [-1, 1], not 1.5",
         "item agreement must be in [0%, 100%], not 101%",
         "3 experts are more than the 2 annotators per item",
@@ -116,7 +117,7 @@ def test_augment_numbers(diags):
     text = SCHEMA + 'split by id {\n  train 1\n}\n'
     text += 'augment train {\n  paraphrase prompt ratio 0 using "m" concurrency 0\n}\n'
     assert [d.message for d in diags(text)] == [
-        "ratio must be in (0, 1], not 0", "concurrency must be a whole number ≥ 1, not 0"]
+        "ratio must be in (0, 1], not 0", "concurrency must be a whole number from 1 to 64, not 0"]
 
 
 def test_a_century_window_is_100_years_first_year_first(diags):
@@ -131,4 +132,39 @@ def test_a_century_window_is_100_years_first_year_first(diags):
          "a two-digit year is one year of each century: e.g. years 1950..2049"),
         ("DSC209", 16, 31, "the first year must be a whole number from 1 to 9999, not 1950.5", None),
         ("DSC209", 16, 39, "the last year must be a whole number from 1 to 9999, not 0", None),
+    ]
+
+
+def test_counts_and_sizes_have_upper_bounds(codes, diags):
+    """A number a run would turn into work or memory is bounded by its meaning: `ngram 1000000000`
+    allocated 8 GB, `words(x) > 1e20` overflowed pyarrow's int64."""
+    text = SCHEMA + ("clean {\n  dedupe near on prompt ngram 1000000000\n  drop where words(prompt) > 1e20\n"
+                     "  drop where chars(prompt) > 1000000001\n}\n")
+    text += 'split by id {\n  train 1\n}\naugment train {\n  paraphrase prompt ratio 0.1 using "m" concurrency 65\n}\n'
+    assert [(d.code, d.span.line, d.message) for d in diags(text)] == [
+        ("DSC209", 13, "n-gram size must be a whole number from 1 to 64, not 1000000000"),
+        ("DSC209", 14, "a words() count must be a whole number from 0 to 1000000000, not 100000000000000000000"),
+        ("DSC209", 15, "a chars() count must be a whole number from 0 to 1000000000, not 1000000001"),
+        ("DSC209", 21, "concurrency must be a whole number from 1 to 64, not 65"),
+    ]
+    assert codes(SCHEMA + "clean {\n  dedupe near on prompt ngram 64 chars\n"
+                          "  drop where words(prompt) > 1000000000\n}\n") == []
+
+
+def test_split_fractions_are_summed_exactly(codes, diags):
+    """At 28 digits, 0.9999999999999999999999999999 + 0.0000000000000000000000000002 rounded to 1."""
+    (d,) = diags(split("train 0.9999999999999999999999999999", "validation 0.0000000000000000000000000002"))
+    assert (d.code, d.message, d.hint) == ("DSC208", "split fractions sum to 1.0000000000000000000000000001, not 1",
+                                           "e.g. validation 0.0000000000000000000000000001")
+    assert codes(split("train 99.99999999999999999999999999%", "validation 0.0000000000000000000000000001")) == []
+    assert codes(split(*(f"s{i} 0.0000000000000000000000000001" for i in range(3)),
+                       "rest 0.9999999999999999999999999997")) == []
+
+
+def test_a_rate_is_a_plain_positive_number(diags):
+    """`rates {USD 92%}` compiled as 92: a rate is no percentage, and is at most 1e9."""
+    text = "schema {\n  fee : money\n}\nclean {\n  standardize fee as money EUR rates {USD 92%, GBP 1e10}\n}\n"
+    assert [(d.code, d.message) for d in diags(text)] == [
+        ("DSC209", "the rate for USD must be in (0, 1000000000], not a percentage"),
+        ("DSC209", "the rate for GBP must be in (0, 1000000000], not 10000000000"),
     ]

@@ -32,10 +32,10 @@ def test_vocabularies():
         ("DSC203", "unknown precision 'bf61'"),
         ("DSC203", "unknown optimizer 'adam'"),
         ("DSC212", "'gpu_count' asks for a GPU-hours estimate, which also needs 'gpu_tflops' and 'utilization'"),
-        ("DSC209", "'gpu_count' must be a whole number ≥ 1, not 1.5"),
+        ("DSC209", "'gpu_count' must be a whole number from 1 to 1000000, not 1.5"),
     ]
     chain = ("gpu_tflops 312", "utilization 40%", "gpu_power_w 400")
-    assert found('base "m"', *chain, "pue 0.9") == [("DSC209", "'pue' must be ≥ 1, not 0.9")]
+    assert found('base "m"', *chain, "pue 0.9") == [("DSC209", "'pue' must be in [1, 10], not 0.9")]
 
 
 @pytest.mark.parametrize("settings, message", [
