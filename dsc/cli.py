@@ -38,19 +38,31 @@ def _compile_or_exit(spec: Path):
     return result
 
 
+class WriteError(Exception):
+    """A file the command was asked to write cannot be: the message names it and why (exit 4)."""
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write a file so that a reader never sees half of it: temp file, fsync, rename. A failed write
-    leaves neither the temp file nor a changed `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    leaves neither the temp file nor a changed `path`. Only a regular file is ever replaced: a
+    symbolic link, a device or a FIFO at `path` is left as it is (WriteError), as the rename
+    would put a plain file in its place."""
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        kind = "a symbolic link" if path.is_symlink() else "a directory" if path.is_dir() else "a device or a FIFO"
+        raise WriteError(f"{path}: is {kind}, not a file dsc replaces; write to another path")
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
+    except BaseException as err:
+        if tmp.is_file():
+            tmp.unlink()
+        if isinstance(err, OSError):
+            raise WriteError(f"{path}: cannot be written ({err.strerror or err})") from None
         raise
 
 
@@ -92,8 +104,8 @@ def compile_cmd(
         output = output / f"{spec.stem}.plan.json"
     try:
         write_atomic(output, text)
-    except OSError as err:
-        typer.echo(f"{output}: cannot write the plan: {err.strerror or err}", err=True)
+    except WriteError as err:
+        typer.echo(f"error: {err}", err=True)
         raise typer.Exit(EXIT_INPUT_ERROR)
     typer.echo(f"wrote {output} ({result.plan.fingerprint})", err=True)
 
@@ -132,7 +144,12 @@ def fmt(
                 typer.echo(f"{spec}: would be reformatted")
                 code = max(code, EXIT_SPEC_ERROR)
             else:
-                write_atomic(spec, text)
+                try:
+                    write_atomic(spec, text)
+                except WriteError as err:
+                    typer.echo(f"error: {err}", err=True)
+                    code = max(code, EXIT_INPUT_ERROR)
+                    continue
                 typer.echo(f"{spec}: reformatted")
     raise typer.Exit(code)
 
@@ -429,6 +446,9 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
+    except WriteError as err:  # a command that writes a file it was asked to (init, finetune config)
+        typer.echo(f"error: {err}", err=True)
+        sys.exit(EXIT_INPUT_ERROR)
     except Exception as err:  # a bug: say so plainly; the traceback is for developers
         if os.environ.get("DSC_DEBUG"):
             raise

@@ -148,7 +148,7 @@ def test_compile_into_an_existing_folder_writes_spec_name_plan_json(tmp_path):
 def test_compile_to_an_unwritable_place_is_an_input_error_and_leaves_nothing(tmp_path):
     (tmp_path / "file").write_text("not a folder")
     result = dsc("compile", ROOT / "specs" / "common_gen.dspec", "-o", tmp_path / "file" / "plan.json")
-    assert result.exit_code == EXIT_INPUT_ERROR and "cannot write the plan" in result.stderr
+    assert result.exit_code == EXIT_INPUT_ERROR and "cannot be written" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
 
 
@@ -156,3 +156,23 @@ def test_workers_are_capped_at_64(tmp_path):
     result = dsc("run", ROOT / "specs" / "common_gen.dspec", "--out", tmp_path / "out", "--workers", "100000")
     assert result.exit_code == EXIT_SPEC_ERROR and "--workers" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_compile_and_fmt_never_replace_a_link_or_a_device(tmp_path):
+    spec = tmp_path / "s.dspec"
+    spec.write_text('source s {\n  files "d.jsonl"\n}\n')
+    target = tmp_path / "target.json"
+    target.write_text("mine")
+    (tmp_path / "link.json").symlink_to(target)
+    result = dsc("compile", spec, "-o", tmp_path / "link.json")
+    assert result.exit_code == EXIT_INPUT_ERROR and "is a symbolic link" in result.stderr
+    assert (tmp_path / "link.json").is_symlink() and target.read_text() == "mine"
+    assert dsc("compile", spec, "-o", "/dev/null").exit_code == EXIT_INPUT_ERROR
+    assert Path("/dev/null").is_char_device()
+
+    messy = tmp_path / "messy.dspec"
+    messy.write_text('source s {\n    files   "d.jsonl"\n}\n')
+    (tmp_path / "linked.dspec").symlink_to(messy)
+    result = dsc("fmt", tmp_path / "linked.dspec")
+    assert result.exit_code == EXIT_INPUT_ERROR and "is a symbolic link" in result.stderr
+    assert (tmp_path / "linked.dspec").is_symlink()
