@@ -169,3 +169,18 @@ def test_summary_table_still_renders_from_the_manifest():
     console.print(summary_table(manifest))
     text = console.export_text()
     assert "demo — 10 rows in, 7 kept, 3 rejected" in text and "30.0%" in text
+
+
+def test_a_run_without_peft_writes_the_data_and_says_why_there_is_no_comparison(tmp_path, monkeypatch):
+    import sys
+
+    spec_dir, data = tmp_path / "specs", tmp_path / "examples"
+    spec_dir.mkdir()
+    shutil.copytree(ROOT / "examples" / "data", data / "data")
+    (tmp_path / "dsc.toml").write_text("")
+    shutil.copy(ROOT / "specs" / "code_alpaca.dspec", spec_dir)
+    monkeypatch.setitem(sys.modules, "peft", None)  # what `import peft` then fails on
+    result = run_plan(compile_file(spec_dir / "code_alpaca.dspec").plan, spec_dir, tmp_path / "out")
+    assert result.stats["finetune"] == {"error": "finetune needs the package peft, which is not installed here; "
+                                                 "pip install 'dsc[train]'"}
+    assert (tmp_path / "out" / "train.jsonl").exists()

@@ -8,11 +8,13 @@ project (the nearest folder above the spec with `.git`, `pyproject.toml` or `dsc
 spec in `specs/` can read `../examples/data/…`; a path that climbs out is refused. Without
 the spec's folder (text compiled on its own) only the lexical checks apply. A path that exists
 and is — or passes through — a symlink leading out of the project is refused too (resolving a
-link reads no file); a data pattern's matches are only known at run time, where
-`dsc.engines.permissions` checks them.
+link reads no file), and so is one that is, or passes through, a symlink loop; a data pattern's
+matches are only known at run time, where `dsc.engines.permissions` and `dsc.io.sources.expand`
+check them.
 """
 from __future__ import annotations
 
+import errno
 import os
 import re
 from pathlib import Path
@@ -28,6 +30,8 @@ _ABSOLUTE = re.compile(r"^(/|\\|~|[A-Za-z]:)")
 _GLOB = re.compile(r"[*?\[]")
 _WRITTEN = ("export path", "task file")  # outputs: under the run's output folder, not the spec's
 _HINT = "paths resolve inside the project; write it relative to the spec's folder"
+_LOOP = "a symlink loop"
+_LOOP_HINT = "remove the link, or point it at a file or folder"
 _OUTPUT_HINT = ("outputs are relative to the --out folder; give each export and task file a path of its own, "
                 "clear of the run's own files")
 
@@ -51,10 +55,39 @@ def unsafe(path: str, base_dir: Path | None = None, root: Path | None = None) ->
     return None
 
 
-def _linked_out(path: str, base_dir: Path, root: Path) -> bool:
-    """True when `path` (no glob) exists and a symlink on the way leads it out of the project."""
+def link_loop(path: Path) -> Path | None:
+    """The symlink in a loop on the way to `path` (`path` itself, or a folder above it), or None
+    (`Path.resolve` raises a RuntimeError for one, `os.stat` ELOOP).
+
+    >>> import tempfile
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> base = Path(tmp.name)
+    >>> (base / "a").symlink_to("b"); (base / "b").symlink_to("a")
+    >>> link_loop(base / "a" / "x.jsonl") == base / "a", link_loop(base / "missing"), link_loop(base)
+    (True, None, None)
+    >>> tmp.cleanup()
+    """
+    for step in (*reversed(path.parents), path):
+        try:
+            os.stat(step)
+        except OSError as exc:
+            return step if exc.errno == errno.ELOOP else None
+    return None
+
+
+def _linked_out(path: str, base_dir: Path, root: Path) -> str | None:
+    """Why the symlinks on the way to `path` (no glob) forbid it: one of them is in a loop, or they
+    lead it out of the project; None when neither (or when it does not exist)."""
+    if _GLOB.search(path):
+        return None
     target = base_dir / path.replace("\\", "/")
-    return not _GLOB.search(path) and os.path.lexists(target) and not target.resolve().is_relative_to(root)
+    loop = link_loop(target)
+    if loop is not None:
+        return f"it is {_LOOP}" if loop == target else \
+            f"it passes through '{Path(os.path.relpath(loop, base_dir)).as_posix()}', {_LOOP}"
+    if os.path.lexists(target) and not Path(os.path.realpath(target)).is_relative_to(root):
+        return "a symlink leads it out of the project"
+    return None
 
 
 def _paths(spec: ast.Spec) -> Iterator[tuple[ast.Str, str, str | None]]:
@@ -88,9 +121,9 @@ def _paths(spec: ast.Spec) -> Iterator[tuple[ast.Str, str, str | None]]:
 
 
 def check_paths(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
-    """Every path is relative and stays inside the project (DSC218), also through symlinks; each
-    export path and task file has a path of its own in the output folder (DSC218, after `{split}`
-    takes each split's name: `dsc.engines.layout`).
+    """Every path is relative and stays inside the project (DSC218), also through symlinks, none
+    of which may loop; each export path and task file has a path of its own in the output folder
+    (DSC218, after `{split}` takes each split's name: `dsc.engines.layout`).
 
     With `ctx.base_dir`, the labelled-pairs file (DSC211), annotation files and templates
     (DSC212) must exist; existence is a `stat`, the files are not read. Data globs and
@@ -102,11 +135,11 @@ def check_paths(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
     outputs: list[layout.Output] = []
     for path, what, missing_code in _paths(spec):
         why = unsafe(path.value, base, ctx.project_root)
-        if why is None and base is not None and what not in _WRITTEN \
-                and _linked_out(path.value, base, ctx.project_root):
-            why = "a symlink leads it out of the project"
+        if why is None and base is not None and what not in _WRITTEN:
+            why = _linked_out(path.value, base, ctx.project_root)
         if why is not None:
-            out.append(error("DSC218", f"{what} '{path.value}' is not allowed: {why}", path.span, _HINT))
+            out.append(error("DSC218", f"{what} '{path.value}' is not allowed: {why}", path.span,
+                             _LOOP_HINT if why.endswith(_LOOP) else _HINT))
         elif what in _WRITTEN:
             if what == "export path" and any(o.path == path.value for o in outputs if o.what == what):
                 continue  # an export path written twice word for word is DSC202 (`dsc.checks.names`)

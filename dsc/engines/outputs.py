@@ -44,6 +44,7 @@ import pyarrow.parquet as pq
 from dsc import __version__
 from dsc.engines.layout import (AUGMENT_REJECTS, CACHE, INTERNAL, LOCK, OWNED, RUN_FILES, SHARDS, STAGING, WHOLE,
                                 Output, normal, problems, task_files)
+from dsc.io import jsonscan
 from dsc.ops.runtime import RunError
 
 MANIFEST = "manifest.json"
@@ -314,25 +315,6 @@ def _owned(out_dir: Path, relative: str, owned: set[str]) -> bool:
     return bool(entries) and all(_owned(out_dir, f"{relative}/{name}", owned) for name in entries)
 
 
-def _decoded(row: str | None):
-    """A rejected row as an object when its text is JSON; a malformed input line stays text.
-
-    So does text whose JSON holds a lone surrogate escape (`"\\ud800"`): decoded, it could not
-    be written as UTF-8."""
-    if row is None or not row.startswith("{"):
-        return row
-    try:
-        value = json.loads(row)
-    except ValueError:
-        return row
-    if "\\u" in row:
-        try:
-            row_json(value).encode("utf-8")
-        except UnicodeEncodeError:
-            return row
-    return value
-
-
 def _write_jsonl(sink, rows: Iterable[dict]) -> None:
     sink.write("".join(row_json(r) + "\n" for r in rows).encode("utf-8"))
 
@@ -343,7 +325,7 @@ def _write_table_jsonl(sink, table: pa.Table, decode_row: bool = False) -> None:
     Built column by column rather than row by row: each value is written as JSON on its own (by
     orjson where it writes exactly what `row_json` would: strings, integers, booleans, nulls),
     then Arrow joins them into lines behind their keys. `decode_row` turns the rejects'
-    `_dsc_row` text back into the object it was."""
+    `_dsc_row` text back into the object it was (`dsc.io.jsonscan.decode_row`)."""
     names = sorted(table.column_names)  # as sort_keys orders them
     keys = [json.dumps(n, ensure_ascii=False).encode("utf-8") + b": " for n in names]
     if keys:
@@ -362,7 +344,7 @@ def _json_values(column: pa.Array, decode: bool) -> pa.Array:
     """Each value of `column` as JSON, exactly as it appears inside a `row_json` line."""
     values = column.to_pylist()
     if decode:
-        values = map(_decoded, values)
+        values = map(jsonscan.decode_row, values)
     elif _orjson_exact(column.type):
         return pa.array(list(map(orjson.dumps, values)), pa.binary())
     return pa.array([_ROW_ENCODER.encode(v).encode("utf-8") for v in values], pa.binary())
@@ -466,11 +448,15 @@ def _finetune(plan, folder: RunFolder, base_dir: Path) -> dict:
     """The fine-tuning methods compared on this run's train split, as `dsc finetune compare --json`
     gives them (the split's path relative to the output folder) with their table as text, or
     why they could not be."""
+    from dsc.checks.extras import missing
     from dsc.finetune import jsontext
     from dsc.finetune.compare import as_text, compare_plan
     from dsc.finetune.errors import FinetuneError
     from dsc.finetune.inputs import train_export
 
+    lacking = missing("finetune")  # `dsc check` warned (DSC221); the data is written all the same
+    if lacking:
+        return {"error": "; ".join(lacking)}
     try:
         relative = train_export(plan)
         # With the train file given, only the spec's folder is read from its path.

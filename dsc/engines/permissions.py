@@ -233,7 +233,7 @@ def enforce(plan: Plan, base_dir: Path, permissions: Permissions, environ: Mappi
     if not permissions.outside_project:
         root = CheckContext(base_dir=base).project_root
         for line, what, path in _files_read(plan, base):
-            real = path.resolve()
+            real = Path(os.path.realpath(path))  # a link loop stays as it is: its reader says so
             if not real.is_relative_to(root):
                 refusals.append((line, f"{what} {_shown(path, base)}, which resolves to {real}, outside the "
                                        f"project {root}; move it into the project, or pass --allow-outside-project"))

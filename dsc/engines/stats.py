@@ -15,7 +15,6 @@ with `counts.generated` beside it) and `gates` (the verdicts).
 """
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pyarrow as pa
@@ -24,6 +23,7 @@ import pyarrow.compute as pc
 from dsc.engines.gates import evaluate_gates
 from dsc.engines.leakage import cross_split_pairs
 from dsc.engines.splits import SPLIT
+from dsc.io.jsonscan import decode_row
 from dsc.plan import Plan
 
 STATS_FORMAT = 1
@@ -89,15 +89,8 @@ def _clip(value: Any) -> Any:
 
 
 def _row(text: str | None) -> Any:
-    """A rejected row's data: an object when its text is JSON, else the raw line (clipped)."""
-    if text is not None and text.startswith("{"):
-        try:
-            row = json.loads(text)
-            json.dumps(row, ensure_ascii=False).encode("utf-8")  # a lone surrogate cannot be written out
-            return _clip(row)
-        except (ValueError, UnicodeEncodeError):
-            pass
-    return _clip(text)
+    """A rejected row's data, as rejects.jsonl shows it (`decode_row`), clipped."""
+    return _clip(decode_row(text))
 
 
 def _reasons(rejects: pa.Table, order: list[str]) -> list[dict]:

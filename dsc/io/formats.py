@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 
 from .columns import Record
 from .jsonl import read_jsonl
-from .jsonscan import Scanner, invalid, too_deep
+from .jsonscan import JSON_SPACE, Scanner, TooDeep, invalid
 from .model import MAX_DEPTH, Parsed, Reject, SourceError, check_text, clip
 from .rowids import bytes_hash
 
@@ -60,7 +60,8 @@ def _read_text(path: Path, label: str, fmt: str) -> bytes:
 def read_json(path: Path, label: str, rule: str) -> Parsed:
     """A top-level JSON array of objects (the Alpaca layout).
 
-    An element that is not an object is rejected with source ``label#index``
+    An element that is not an object, or is nested more than
+    :data:`MAX_DEPTH` deep, is rejected with source ``label#index``
     (0-based); a file that is not JSON at all is a :class:`SourceError`.
     """
     data = _read_text(path, label, "json")
@@ -69,37 +70,35 @@ def read_json(path: Path, label: str, rule: str) -> Parsed:
     except UnicodeDecodeError as exc:
         raise SourceError(f"{label} is not UTF-8 text (bad byte at offset {exc.start})") from exc
     scanner = Scanner()
+    parsed = Parsed(count=0)
     try:
-        value = scanner.loads(text)
+        if not text.lstrip(JSON_SPACE).startswith("["):
+            value = scanner.loads(text)
+            found = "an object" if isinstance(value, dict) else f"a JSON {type(value).__name__}"
+            raise SourceError(f"{label}: expected a JSON array of records, found {found}")
+        for index, (item, raw) in enumerate(scanner.elements(text)):
+            parsed.count += 1
+            src = f"{label}#{index}"
+            if raw is not None:
+                reason = f"record {index} is nested more than {MAX_DEPTH} levels deep"
+            elif not isinstance(item, dict):
+                reason = f"record {index} is not an object"
+            elif scanner.flagged:
+                reason = f"malformed JSON: {invalid(item)}"
+            else:
+                parsed.records.append(Record(src, None, item))
+                continue
+            raw = raw if raw is not None else json.dumps(item, ensure_ascii=False, default=repr)
+            row_id = bytes_hash(raw.encode("utf-8", "surrogatepass"))
+            parsed.rejects.append(Reject(row_id, rule, reason, src, clip(raw)))
     except json.JSONDecodeError as exc:
         hint = ""
         if exc.msg == "Extra data" and text.lstrip().startswith("{"):
             hint = " (it looks like JSON Lines, one object per line: declare format jsonl)"
         where = f"{label}:{exc.lineno}:{exc.colno}"
         raise SourceError(f"{where}: not valid JSON: {exc.msg}{hint}") from exc
-    except RecursionError as exc:
-        raise SourceError(f"{label}: not readable JSON: nested too deeply") from exc
-    if not isinstance(value, list):
-        found = "an object" if isinstance(value, dict) else f"a JSON {type(value).__name__}"
-        raise SourceError(f"{label}: expected a JSON array of records, found {found}")
-    parsed = Parsed(count=len(value))
-    for index, item in enumerate(value):
-        src = f"{label}#{index}"
-        if too_deep(item):
-            # Too deep to write back out safely; the source still points at it.
-            reason = f"record {index} is nested more than {MAX_DEPTH} levels deep"
-            parsed.rejects.append(Reject(bytes_hash(src.encode()), rule, reason, src, None))
-            continue
-        if not isinstance(item, dict):
-            reason = f"record {index} is not an object"
-        elif scanner.flagged and (problem := invalid(item)):
-            reason = f"malformed JSON: {problem}"
-        else:
-            parsed.records.append(Record(src, None, item))
-            continue
-        raw = json.dumps(item, ensure_ascii=False, default=repr)
-        row_id = bytes_hash(raw.encode("utf-8", "surrogatepass"))
-        parsed.rejects.append(Reject(row_id, rule, reason, src, clip(raw)))
+    except TooDeep as exc:
+        raise SourceError(f"{label}: not readable JSON: {exc}") from exc
     return parsed
 
 
@@ -177,13 +176,79 @@ def index_sources(label: str, count: int) -> pa.Array:
 
 
 def read_parquet(path: Path, label: str, rule: str) -> Parsed:
-    """A parquet file, read as it is typed; sources are ``label#row``."""
-    del rule  # parquet rows are typed by the file and cannot be malformed
+    """A parquet file, read as it is typed; sources are ``label#row``.
+
+    The parquet reader does not check that text is UTF-8: a row holding
+    text that is not (at any depth) is rejected, naming its column; a
+    column name that is not, or a file that is not parquet, is a
+    :class:`SourceError`.
+    """
     try:
         table = pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
         raise SourceError(f"{label} is not a readable parquet file: {exc}") from exc
-    return Parsed(count=table.num_rows, table=table)
+    if not _names_are_text(table.schema):
+        raise SourceError(f"{label}: a column name is not UTF-8 text")
+    sources = index_sources(label, table.num_rows)
+    bad = _rows_not_text(table)
+    if not bad:
+        return Parsed(count=table.num_rows, table=table, sources=sources)
+    rejects = []
+    for row, name in sorted(bad.items()):
+        src = f"{label}#{row}"
+        reason = f"column '{name}' holds text that is not UTF-8"
+        rejects.append(Reject(bytes_hash(src.encode()), rule, reason, src, None))
+    keep = np.ones(table.num_rows, dtype=bool)
+    keep[list(bad)] = False
+    keep = pa.array(keep)
+    return Parsed(count=table.num_rows, table=table.filter(keep), sources=sources.filter(keep), rejects=rejects)
+
+
+def _names_are_text(schema: pa.Schema) -> bool:
+    """Whether every field name, nested ones too, is UTF-8 (pyarrow decodes one only when asked)."""
+    fields = list(schema)
+    while fields:
+        field = fields.pop()
+        try:
+            field.name
+        except UnicodeDecodeError:
+            return False
+        fields += [field.type.field(i) for i in range(field.type.num_fields)]
+    return True
+
+
+def _rows_not_text(table: pa.Table) -> dict[int, str]:
+    """The rows holding text that is not UTF-8, each with the first column that does.
+
+    Arrow's full validation finds such text; halving the runs of rows that
+    fail finds its rows without validating row by row.  A run is copied
+    before it is validated: a slice of a nested array validates its whole
+    child array.  (The parquet reader checks dictionaries itself.)
+    """
+    bad: dict[int, str] = {}
+    try:
+        table.validate(full=True)
+        return bad
+    except pa.ArrowInvalid:
+        pass
+    for name, column in zip(table.column_names, table.columns):
+        offset = 0
+        for chunk in column.chunks:
+            pending = [(0, len(chunk))]
+            while pending:
+                start, length = pending.pop()
+                try:
+                    pa.concat_arrays([chunk.slice(start, length)]).validate(full=True)
+                    continue
+                except pa.ArrowInvalid:
+                    pass
+                if length == 1:
+                    bad.setdefault(offset + start, name)
+                else:
+                    half = length // 2
+                    pending += [(start + half, length - half), (start, half)]
+            offset += len(chunk)
+    return bad
 
 
 READERS = {"jsonl": read_jsonl, "json": read_json, "csv": read_csv, "parquet": read_parquet}

@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .columns import ColumnBlock, Record, RecordBlock, Shape
-from .jsonscan import Scanner, invalid, too_deep
+from .jsonscan import Scanner, TooDeep, invalid
 from .model import MAX_DEPTH, Parsed, Reject, SourceError, check_text, clip
 from .rowids import bytes_hash
 
@@ -220,13 +220,11 @@ def _careful(line: bytes, number: int, label: str, rule: str, scanner: Scanner, 
         except json.JSONDecodeError as exc:
             # Some messages end in "at" already ("Invalid control character at").
             reason = f"malformed JSON: {exc.msg.removesuffix(' at')} at column {exc.colno}"
-        except RecursionError:
-            reason = "malformed JSON: nested too deeply"
+        except TooDeep as exc:
+            reason = f"value is {exc}"
         else:
             if not isinstance(value, dict):
                 reason = "line is not a JSON object"
-            elif too_deep(value):
-                reason = f"value is nested more than {MAX_DEPTH} levels deep"
             elif scanner.flagged:
                 reason = f"malformed JSON: {invalid(value)}"
     text = text.rstrip("\r")

@@ -1,17 +1,34 @@
-"""JSON parsing helpers shared by the jsonl and json readers.
+"""JSON parsing helpers shared by the jsonl and json readers, and by whatever reads a reject's row.
 
 Python's ``json`` accepts two things JSON does not mean to allow, and
 silently: duplicate keys (the last value wins) and NaN/Infinity literals.
 :class:`Scanner` flags both so the reader can reject the record concerned.
-:func:`too_deep` bounds nesting so that later recursive steps are safe.
+
+Nesting is bounded where JSON text becomes values: :func:`loads` and
+:meth:`Scanner.decode` return nothing nested more than :data:`MAX_DEPTH`
+lists/objects deep and raise :class:`TooDeep` for deeper text, whatever its
+depth (never a RecursionError), so every later step may recurse over a value.
+:func:`decode_row` is the one way back from a reject's row text to a value.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
 from typing import Any
 
 from .model import MAX_DEPTH
+
+JSON_SPACE = " \t\n\r"
+_WS = re.compile(f"[{JSON_SPACE}]*")
+# A JSON string (possessive: no backtracking on a long one), or a bracket.
+_TOKEN = re.compile(r'"[^"\\]*+(?:\\.[^"\\]*+)*+"|[][{}]', re.DOTALL)
+_PLAIN = json.JSONDecoder()
+
+
+class TooDeep(ValueError):
+    """JSON text nested more than :data:`MAX_DEPTH` lists/objects deep."""
 
 
 class _Marked(dict):
@@ -48,6 +65,7 @@ class Scanner:
 
     def __init__(self) -> None:
         self.flagged = False
+        self._decoder = json.JSONDecoder(object_pairs_hook=self._pairs, parse_constant=self._constant)
 
     def _pairs(self, pairs: list[tuple[str, Any]]) -> dict:
         obj = dict(pairs)
@@ -68,8 +86,119 @@ class Scanner:
         return _Constant(name)
 
     def loads(self, text: str) -> Any:
+        """The JSON document ``text``, as :func:`loads` reads it."""
         self.flagged = False
-        return json.loads(text, object_pairs_hook=self._pairs, parse_constant=self._constant)
+        return loads(text, self._decoder)
+
+    def decode(self, text: str, start: int) -> tuple[Any, int]:
+        """The JSON value at ``text[start]`` and where it ends, as :func:`decode` reads it."""
+        self.flagged = False
+        return decode(text, start, self._decoder)
+
+    def elements(self, text: str) -> Iterator[tuple[Any, str | None]]:
+        """The elements of the JSON array ``text`` (which opens with ``[``, after :data:`JSON_SPACE`),
+        read one at a time: ``(value, None)``, or ``(None, its text)`` for one nested more than
+        :data:`MAX_DEPTH` deep, which the rest of the array survives.  :attr:`flagged` is the
+        element's own.  ``JSONDecodeError`` where the array is not valid JSON.
+
+        >>> [item for item in Scanner().elements('[{"a": 1}, ' + "[" * 5000 + "]" * 5000 + ", 2]")]
+        ... # doctest: +ELLIPSIS
+        [({'a': 1}, None), (None, '[[[...]]]'), (2, None)]
+        """
+        pos = _WS.match(text, _WS.match(text).end() + 1).end()
+        closed = text.startswith("]", pos)
+        while not closed:
+            try:
+                value, end = self.decode(text, pos)
+                raw = None
+            except TooDeep:
+                end = value_end(text, pos)
+                value, raw = None, text[pos:end]
+            yield value, raw
+            pos = _WS.match(text, end).end()
+            closed = text.startswith("]", pos)
+            if not closed:
+                if not text.startswith(",", pos):
+                    raise json.JSONDecodeError("Expecting ',' delimiter", text, pos)
+                pos = _WS.match(text, pos + 1).end()
+        end = _WS.match(text, pos + 1).end()
+        if end != len(text):
+            raise json.JSONDecodeError("Extra data", text, end)
+
+
+def loads(text: str, decoder: json.JSONDecoder = _PLAIN) -> Any:
+    """``json.loads`` by ``decoder``, or :class:`TooDeep` for nesting deeper than :data:`MAX_DEPTH`.
+
+    >>> loads('{"a": [[1]]}')
+    {'a': [[1]]}
+    >>> loads("[" * 100_000 + "]" * 100_000)
+    Traceback (most recent call last):
+    dsc.io.jsonscan.TooDeep: nested more than 64 levels deep
+    """
+    value, end = decode(text, _WS.match(text).end(), decoder)
+    end = _WS.match(text, end).end()
+    if end != len(text):
+        raise json.JSONDecodeError("Extra data", text, end)
+    return value
+
+
+def decode(text: str, start: int, decoder: json.JSONDecoder = _PLAIN) -> tuple[Any, int]:
+    """The JSON value at ``text[start]`` and where it ends; :class:`TooDeep` when it nests deeper
+    than :data:`MAX_DEPTH` (:func:`value_end` finds its end then)."""
+    try:
+        value, end = decoder.raw_decode(text, start)
+    except RecursionError:
+        # Python's parser recurses once per level and gives up cleanly near its limit.
+        raise TooDeep(f"nested more than {MAX_DEPTH} levels deep") from None
+    if too_deep(value):
+        raise TooDeep(f"nested more than {MAX_DEPTH} levels deep")
+    return value, end
+
+
+def value_end(text: str, start: int) -> int:
+    """Where the list or object that opens at ``text[start]`` ends (after its closing bracket),
+    found without parsing or recursion; ``len(text)`` when it never closes.
+
+    >>> value_end('[["]", {}], 1]', 0), value_end('[["]", {}], 1]', 1), value_end("[[", 0)
+    (14, 10, 2)
+    """
+    depth = 0
+    for match in _TOKEN.finditer(text, start):
+        bracket = text[match.start()]
+        if bracket in "[{":
+            depth += 1
+        elif bracket != '"':
+            depth -= 1
+            if depth == 0:
+                return match.end()
+    return len(text)
+
+
+def decode_row(text: str | None) -> Any:
+    r"""A rejected row's text as the object it holds, or the text itself.
+
+    The object when the text is a JSON object (read as ``json.loads`` reads
+    it) nested at most :data:`MAX_DEPTH` deep, whose strings can be written
+    as UTF-8 (no lone surrogate escape such as ``"\ud800"``); otherwise --
+    a malformed input line, a line nested too deeply, a cut one -- the text.
+
+    >>> decode_row('{"q": [1]}'), decode_row("not json"), decode_row(r'{"q": "\ud800"}')
+    ({'q': [1]}, 'not json', '{"q": "\\ud800"}')
+    >>> decode_row('{"q": ' + "[" * 10_000) == '{"q": ' + "[" * 10_000
+    True
+    """
+    if text is None or not text.startswith("{"):
+        return text
+    try:
+        value = loads(text)
+    except ValueError:  # not JSON, or TooDeep
+        return text
+    if "\\u" in text:
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            return text
+    return value
 
 
 def invalid(value: Any) -> str | None:
@@ -94,8 +223,7 @@ def invalid(value: Any) -> str | None:
 def too_deep(value: Any) -> bool:
     """Whether ``value`` nests more than :data:`MAX_DEPTH` lists/objects.
 
-    Checked right after parsing, without recursion, so that everything
-    after it (typing, hashing, Arrow conversion) can recurse safely: JSON
+    Checked by :func:`decode` right after parsing, without recursion: JSON
     parses values nested almost to Python's recursion limit.
     """
     stack = [(value, 0)] if isinstance(value, (dict, list)) else []

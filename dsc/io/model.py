@@ -129,14 +129,16 @@ class ReadResult:
 class Parsed:
     """What one file gave: records (json, csv), blocks (jsonl) or a table (parquet).
 
-    ``sha256`` and ``bytes`` are set by a reader that hashed the file as it
-    read it, so that it is not read a second time for its digest.
+    A ``table`` comes with its rows' ``sources`` (``label#row``, rejected rows
+    left out).  ``sha256`` and ``bytes`` are set by a reader that hashed the
+    file as it read it, so that it is not read a second time for its digest.
     """
 
     count: int
     records: list[Record] = field(default_factory=list)
     blocks: list[Union[RecordBlock, ColumnBlock]] | None = None
     table: pa.Table | None = None
+    sources: pa.Array | None = None
     rejects: list[Reject] = field(default_factory=list)
     sha256: str | None = None
     bytes: int | None = None

@@ -6,7 +6,6 @@ in :mod:`dsc.io.model` and re-exported here.
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import os
 import re
@@ -15,6 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from .columns import ColumnBlock, RecordBlock, Typer, build_table, majorities
+from .files import broken_link, glob
 from .formats import EXTENSIONS, FORMATS, READERS, index_sources
 from .hub import load_hub
 from .model import (
@@ -160,8 +160,7 @@ def _read_files(
         if part.table is not None:
             reserved = check_reserved(part.table.column_names, spec.name, set_aside_reserved)
             set_aside += [name for name in reserved if name not in set_aside]
-            sources = index_sources(label, part.table.num_rows)
-            tables.append(part.table.drop_columns(reserved).append_column(SRC_COLUMN, sources))
+            tables.append(part.table.drop_columns(reserved).append_column(SRC_COLUMN, part.sources))
         else:
             tables.append(_assemble(part.blocks, names, types))
     return _concat(tables, spec.name), rejects, inputs, set_aside
@@ -264,35 +263,35 @@ def _concat(tables: list[pa.Table], source: str) -> pa.Table:
 
 def expand(patterns: tuple[str, ...], base_dir: Path) -> list[tuple[Path, str]]:
     """The files ``patterns`` match, with their labels: each pattern's
-    matches sorted (by path), in pattern order, each file once.  ``**`` matches across
-    folders.  A pattern matching no file (a missing file, too) is a
-    :class:`SourceError`.
+    matches sorted (by path), in pattern order, each file once, however
+    many names or links lead to it.  ``**`` matches across folders, and
+    walks each folder once (:func:`dsc.io.files.glob`: a link cycle ends
+    nowhere).  A pattern matching no file (a missing file, too), or
+    matching a symlink that leads to no file, is a :class:`SourceError`.
 
     A label is the path as shown in ids, rejects and inputs: relative to
     ``base_dir`` (so results do not depend on where the repo is), unless an
     absolute pattern matched a file outside it.
     """
     base = Path(os.path.abspath(base_dir))
-    found: dict[Path, str] = {}
+    found: dict[tuple[int, int], tuple[Path, str]] = {}
     for pattern in patterns:
-        if os.path.isabs(pattern):
-            matches = glob.glob(pattern, recursive=True)
-        else:
-            # root_dir keeps glob characters in base_dir itself from being
-            # taken as a pattern.
-            matches = glob.glob(pattern, root_dir=base, recursive=True)
-        files = sorted(
-            (Path(os.path.normpath(base / m)), Path(os.path.normpath(m)).as_posix())
-            for m in matches
-            if (base / m).is_file()
-        )
+        files = []
+        for path, label in sorted(
+            (Path(os.path.normpath(base / m)), Path(os.path.normpath(m)).as_posix()) for m in glob(pattern, base)
+        ):
+            if os.path.isabs(label) and path.is_relative_to(base):
+                label = path.relative_to(base).as_posix()
+            if path.is_file():
+                files.append((path, label))
+            elif broken := broken_link(path):
+                raise SourceError(f"'{pattern}' matches {label}, {broken}; remove it, or point it at the file")
         if not files:
             raise SourceError(f"no file matches '{pattern}' (relative to {base})")
         for path, label in files:
-            if os.path.isabs(label) and path.is_relative_to(base):
-                label = path.relative_to(base).as_posix()
-            found.setdefault(path, label)
-    return list(found.items())
+            info = path.stat()
+            found.setdefault((info.st_dev, info.st_ino), (path, label))
+    return list(found.values())
 
 
 def _format_of(declared: str | None, path: Path, label: str) -> str:

@@ -2,7 +2,9 @@
 
 - `dsc.io.read_source` over random bytes, broken JSON lines, deep nesting, huge lines, invalid
   UTF-8, mixed record shapes and 0-byte files, as jsonl, json, csv and parquet: it returns a
-  `ReadResult` or raises `SourceError` (a problem with the input as a whole) — nothing else.
+  `ReadResult` or raises `SourceError` (a problem with the input as a whole) — nothing else; and
+  what it returns goes on: every loaded row and every reject's row (as rejects.jsonl decodes it)
+  is written out as JSON without a RecursionError, nested at most `MAX_DEPTH` deep.
 - `dsc.locale.standardize` for every kind over random text (and random non-text values), with
   valid options: it returns a `Result` (`ok`, `rejected` or `ambiguous`) and never raises.
 
@@ -20,7 +22,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dsc.engines.outputs import row_json
 from dsc.io import ReadResult, SourceError, SourceSpec, read_source
+from dsc.io.jsonscan import decode_row, too_deep
+from dsc.io.model import MAX_DEPTH
 from dsc.locale import KINDS, Result, standardize
 
 EXAMPLES = int(os.environ.get("DSC_FUZZ_EXAMPLES", "40"))
@@ -46,7 +51,7 @@ def _line(draw) -> bytes:
         cut = draw(st.integers(0, len(text)))
         return text[:cut].encode() + draw(st.sampled_from([b"", b",", b"}", b'"', b"\\", b"\x00"]))
     if kind == "deep":
-        depth = draw(st.sampled_from([50, 1000, 100_000]))
+        depth = draw(st.sampled_from([50, MAX_DEPTH, MAX_DEPTH + 1, 490, 1000, 100_000]))
         return b'{"q": ' + b"[" * depth + b"]" * depth + b"}"
     if kind == "huge":
         return b'{"q": "' + b"x" * draw(st.sampled_from([70_000, 1 << 20])) + b'"}'
@@ -83,6 +88,9 @@ def _read(fmt: str, data: bytes, explicit: bool) -> None:
             return
         assert isinstance(result, ReadResult)
         assert result.table.num_rows + len(result.rejects) >= 1
+        for value in [*result.table.to_pylist(), *(decode_row(r.row) for r in result.rejects)]:
+            row_json({"row": value})  # what rejects.jsonl, kept.jsonl and stats.json do with it
+            assert not too_deep(value)
 
 
 @FUZZ
