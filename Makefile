@@ -54,17 +54,21 @@ bench: install
 
 # Fuzzing on demand (the suite runs the same hypothesis targets with few examples): the atheris
 # (coverage-guided) targets in fuzz/ for FUZZ_SECONDS each, then the hypothesis fuzz tests with
-# FUZZ_EXAMPLES examples per target. Corpora and crash files go to out/fuzz/.
+# FUZZ_EXAMPLES examples per target (numbers: twice as many). Corpora and crash files go to out/fuzz/.
 FUZZ_SECONDS  ?= 60
 FUZZ_EXAMPLES ?= 20000
+# The hypothesis targets that scale with DSC_FUZZ_EXAMPLES (rel_support.fuzz_settings): readers and
+# standardisation, report.md escaping and damaged stats, number literals at every position.
+FUZZ_TESTS := tests/reliability/test_rel_fuzz.py tests/reliability/test_rel_report.py \
+              tests/reliability/test_rel_numbers.py
 fuzz: install
-	$(PY) -m pip install -q atheris
+	$(PY) -m pip install -q atheris==3.0.0
 	mkdir -p out/fuzz/corpus-parser out/fuzz/corpus-standardize
 	$(PY) fuzz/fuzz_parser.py -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -artifact_prefix=out/fuzz/ \
 	  out/fuzz/corpus-parser specs
 	$(PY) fuzz/fuzz_standardize.py -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -artifact_prefix=out/fuzz/ \
 	  out/fuzz/corpus-standardize
-	DSC_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -p no:cacheprovider tests/reliability/test_rel_fuzz.py
+	DSC_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -p no:cacheprovider $(FUZZ_TESTS)
 
 clean:
 	rm -rf out .pytest_cache .hypothesis build *.egg-info

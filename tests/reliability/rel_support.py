@@ -1,4 +1,5 @@
-"""Shared pieces of the reliability tests: an audit-hook recorder of file opens and sockets.
+"""Shared pieces of the reliability tests: the fuzz settings, and an audit-hook recorder of file
+opens and sockets.
 
 `sys.addaudithook` hooks cannot be removed, so one hook is installed once per process and records
 only while a `Watch` is active (a cheap flag test otherwise).
@@ -9,6 +10,19 @@ import os
 import sys
 import threading
 from pathlib import Path
+
+from hypothesis import HealthCheck, settings
+
+# Examples per hypothesis fuzz target: 40 in the suite (derandomised, so CI is repeatable);
+# `make fuzz` sets DSC_FUZZ_EXAMPLES to thousands.
+EXAMPLES = int(os.environ.get("DSC_FUZZ_EXAMPLES", "40"))
+
+
+def fuzz_settings(scale: int = 1) -> settings:
+    """hypothesis settings for a fuzz target: `scale` × EXAMPLES examples, no deadline."""
+    return settings(max_examples=scale * EXAMPLES, deadline=None, derandomize=EXAMPLES <= 100,
+                    suppress_health_check=list(HealthCheck))
+
 
 _active: list["Watch"] = []
 _installed = False

@@ -14,12 +14,11 @@ runs these with many more, and the atheris targets in fuzz/.
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from dsc.engines.outputs import row_json
@@ -27,10 +26,9 @@ from dsc.io import ReadResult, SourceError, SourceSpec, read_source
 from dsc.io.jsonscan import decode_row, too_deep
 from dsc.io.model import MAX_DEPTH
 from dsc.locale import KINDS, Result, standardize
+from rel_support import fuzz_settings
 
-EXAMPLES = int(os.environ.get("DSC_FUZZ_EXAMPLES", "40"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=EXAMPLES <= 100,
-                suppress_health_check=list(HealthCheck))
+FUZZ = fuzz_settings()
 FORMATS = ("jsonl", "json", "csv", "parquet")
 
 _json_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),

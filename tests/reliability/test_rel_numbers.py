@@ -13,7 +13,6 @@
 """
 from __future__ import annotations
 
-import os
 import re
 import resource
 import subprocess
@@ -24,7 +23,7 @@ from pathlib import Path
 from string import Template
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from dsc.api import compile_text
@@ -33,12 +32,11 @@ from dsc.explain import explain
 from dsc.fmt import format_spec
 from dsc.plan import canonical_json
 from dsc.syntax.source import SourceFile
+from rel_support import fuzz_settings
 
 REPO = Path(__file__).resolve().parents[2]
-EXAMPLES = int(os.environ.get("DSC_FUZZ_EXAMPLES", "40"))
 # Twice the readers' count: each example is a whole spec through check, compile, explain and fmt.
-NUMBERS_FUZZ = settings(max_examples=2 * EXAMPLES, deadline=None, derandomize=EXAMPLES <= 100,
-                        suppress_health_check=list(HealthCheck))
+NUMBERS_FUZZ = fuzz_settings(2)
 SECONDS, MEGABYTES, OUTPUT_CHARS = 5.0, 64, 20_000  # per spec: check, compile, explain, fmt and rendering
 
 # A spec with a number at every position the grammar has one; it checks without errors as it is.

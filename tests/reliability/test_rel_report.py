@@ -18,25 +18,23 @@ from __future__ import annotations
 import copy
 import itertools
 import json
-import os
 import re
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from typer.testing import CliRunner
 
 from dsc.cli import EXIT_INPUT_ERROR, EXIT_OK, app
 from dsc.report import StatsError, read_stats, render_report
+from rel_support import fuzz_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "report" / "stats.json"
-EXAMPLES = int(os.environ.get("DSC_FUZZ_EXAMPLES", "40"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=EXAMPLES <= 100,
-                suppress_health_check=list(HealthCheck))
+FUZZ = fuzz_settings()
 
 # Fields whose words pick what dsc writes around them (icons, units), not data shown as text.
 CHOICES = {"severity", "unit", "op"}
