@@ -75,6 +75,8 @@ def init_command(paths: list[Path], output: Path, key: str | None, target: str |
         if any(p.suffix == ".dspec" for p in paths):
             raise ProfileError("dsc init starts from data files, not a spec; `dsc profile SPEC` profiles a spec's data",
                                EXIT_SPEC_ERROR)
+        if output.is_symlink():  # never written through, nor replaced (a loop could not even be resolved)
+            raise ProfileError(f"{output}: is a symbolic link; give the policy's own file name")
         if output.is_dir():
             raise ProfileError(f"{output}: is a directory; give the policy's file name, e.g. {output}/policy.dspec")
         if output.exists() and not force:

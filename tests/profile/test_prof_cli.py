@@ -130,3 +130,14 @@ def test_a_run_output_profiles_with_its_bookkeeping_set_aside(tmp_path):
     refused = dsc("init", out / "kept.parquet", "-o", tmp_path / "again.dspec")
     assert refused.exit_code == EXIT_INPUT_ERROR and "dsc's own bookkeeping (_dsc_id, _dsc_split)" in refused.stderr
     assert not (tmp_path / "again.dspec").exists()
+
+
+def test_init_never_writes_through_a_link_nor_chokes_on_a_loop(tmp_path):
+    data = tmp_path / "d.jsonl"
+    data.write_text('{"prompt": "a", "completion": "b"}\n')
+    (tmp_path / "loop.dspec").symlink_to(tmp_path / "loop.dspec")
+    (tmp_path / "elsewhere.dspec").symlink_to(tmp_path / "mine.txt")
+    for name in ("loop.dspec", "elsewhere.dspec"):
+        result = dsc("init", data, "-o", tmp_path / name, "--force")
+        assert result.exit_code == EXIT_INPUT_ERROR and "is a symbolic link" in result.output
+    assert not (tmp_path / "mine.txt").exists()
