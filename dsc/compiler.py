@@ -30,11 +30,12 @@ def compile_spec(spec: ast.Spec) -> Plan:
     """
     dataset = _dataset(spec)
     ids = _Ids()
+    columns = [_column(c) for b in spec.of(ast.SchemaBlock) for c in b.columns]
     plan = Plan(
         dataset=dataset,
         sources=[_source(b) for b in spec.of(ast.SourceBlock)],
-        columns=[_column(c) for b in spec.of(ast.SchemaBlock) for c in b.columns],
-        steps=_steps(spec, dataset, ids),
+        columns=columns,
+        steps=_steps(spec, dataset, {c.name: c.type for c in columns}, ids),
         annotations=[_annotation(b) for b in spec.of(ast.AnnotateBlock)],
         split=next((_split(b, dataset) for b in spec.of(ast.SplitBlock)), None),
         augment=[_augment(b, r, ids) for b in spec.of(ast.AugmentBlock) for r in b.rules],
@@ -108,18 +109,19 @@ def _column(c: ast.ColumnDecl) -> ColumnPlan:
                       required="required" in mods, unique="unique" in mods)
 
 
-def _steps(spec: ast.Spec, dataset: DatasetInfo, ids: _Ids) -> list[Step]:
+def _steps(spec: ast.Spec, dataset: DatasetInfo, types: dict[str, str], ids: _Ids) -> list[Step]:
     steps = []
     for block in spec.of(ast.CleanBlock):
         for rule in block.rules:
-            op, params, subject = _rule(rule, dataset)
+            op, params, subject = _rule(rule, dataset, types)
             params = OPERATORS[op].Params(**params).model_dump(mode="python")
             steps.append(Step(id=ids(f"{op}[{subject}]"), op=op, line=rule.span.line, params=params))
     return steps
 
 
-def _rule(rule: ast.CleanRule, dataset: DatasetInfo) -> tuple[str, dict, str]:
-    """(operator name, raw params, subject for the rule id) of one clean rule."""
+def _rule(rule: ast.CleanRule, dataset: DatasetInfo, types: dict[str, str]) -> tuple[str, dict, str]:
+    """(operator name, raw params, subject for the rule id) of one clean rule; `types` are the
+    schema's column types."""
     if isinstance(rule, ast.Normalize):
         steps = {s.value for s in rule.steps}
         columns = _names(rule.columns)
@@ -127,7 +129,7 @@ def _rule(rule: ast.CleanRule, dataset: DatasetInfo) -> tuple[str, dict, str]:
     if isinstance(rule, ast.Drop):
         return "drop", _predicate(rule.predicate, rule.negations % 2 == 1), rule.predicate.column.value
     if isinstance(rule, ast.Standardize):
-        return "standardize", _standardize(rule, dataset), rule.column.value
+        return "standardize", _standardize(rule, dataset, types), rule.column.value
     if isinstance(rule, ast.Dedupe):
         return f"dedupe_{rule.mode.value}", _dedupe(rule), ",".join(_names(rule.columns))
     assert isinstance(rule, ast.Conflicts)
@@ -148,9 +150,11 @@ def _predicate(pred: ast.Predicate, negate: bool) -> dict:
     return {"kind": "in", "column": pred.column.value, "values": values, "negate": negate != pred.negated}
 
 
-def _standardize(rule: ast.Standardize, dataset: DatasetInfo) -> dict:
+def _standardize(rule: ast.Standardize, dataset: DatasetInfo, types: dict[str, str]) -> dict:
     params: dict = {"column": rule.column.value, "kind": rule.kind.value,
                     "target": rule.target.value if rule.target else None}
+    if rule.kind.value == "number" and rule.column.value in types:
+        params["type"] = types[rule.column.value]  # int or float (DSC207): the rule writes it
     for opt in rule.options:
         if opt.key == "from":
             params["locales"] = [v.value for v in opt.values]

@@ -13,7 +13,8 @@ pass says at check time what a run would refuse:
 - `using "REF"` (augment) and `base "REF"` (finetune) are a folder relative to the spec's folder
   (an existing folder wins), or a hub model `owner/name@revision` (`dsc.finetune.model.resolve_base`);
   in `using`, `{src}` and `{tgt}` stand for language codes;
-- a path of either kind stays inside the project (`dsc.checks.paths.unsafe`, and no symlink out).
+- a path of either kind stays inside the project (`dsc.checks.paths.unsafe`), with no symlink out
+  of it nor in a loop on the way (`dsc.checks.paths.linked_out`).
 
 Without the spec's folder (text checked on its own) no folder can be looked for, so only the
 rules that need none apply.
@@ -27,7 +28,7 @@ from typing import Iterator
 from dsc import ast
 from dsc.checks.common import error
 from dsc.checks.context import CheckContext
-from dsc.checks.paths import _linked_out, unsafe
+from dsc.checks.paths import hint, linked_out, unsafe
 from dsc.diagnostics import Diagnostic
 
 _DATASET_HINT = 'write a hub dataset as "owner/name", or name a folder relative to the spec\'s folder'
@@ -77,7 +78,8 @@ def check_hub_ids(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
     for value in _dataset_ids(spec):
         why = _path_problem(value.value, base, root)
         if why is not None:
-            out.append(error("DSC218", f"hub dataset '{value.value}' is not allowed: {why}", value.span, _DATASET_HINT))
+            out.append(error("DSC218", f"hub dataset '{value.value}' is not allowed: {why}", value.span,
+                             hint(why, _DATASET_HINT)))
             continue
         why = repo_id_problem(value.value)
         if why is not None and base is not None and not os.path.isdir(base / value.value):
@@ -93,7 +95,7 @@ def _model_ref(value: ast.Str, what: str, sample: str, base: Path | None, root: 
     ref = value.value
     why = _path_problem(ref, base, root)
     if why is not None:
-        return [error("DSC218", f"{what} path '{ref}' is not allowed: {why}", value.span, _MODEL_HINT)]
+        return [error("DSC218", f"{what} path '{ref}' is not allowed: {why}", value.span, hint(why, _MODEL_HINT))]
     if "@" not in ref or base is None or os.path.isdir(base / ref):
         return []  # a folder inside the project: the run says whether it holds a model
     why = model_id_problem(sample)
@@ -103,10 +105,10 @@ def _model_ref(value: ast.Str, what: str, sample: str, base: Path | None, root: 
 
 
 def _path_problem(path: str, base: Path | None, root: Path | None) -> str | None:
-    """Why `path`, read as a path, would leave the project (DSC218), or None."""
+    """Why `path`, read as a path, would leave the project or meet a symlink loop (DSC218), or None."""
     why = unsafe(path, base, root)
-    if why is None and base is not None and _linked_out(path, base, root):
-        why = "a symlink leads it out of the project"
+    if why is None and base is not None:
+        why = linked_out(path, base, root)
     return why
 
 

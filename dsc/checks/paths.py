@@ -75,7 +75,7 @@ def link_loop(path: Path) -> Path | None:
     return None
 
 
-def _linked_out(path: str, base_dir: Path, root: Path) -> str | None:
+def linked_out(path: str, base_dir: Path, root: Path) -> str | None:
     """Why the symlinks on the way to `path` (no glob) forbid it: one of them is in a loop, or they
     lead it out of the project; None when neither (or when it does not exist)."""
     if _GLOB.search(path):
@@ -88,6 +88,11 @@ def _linked_out(path: str, base_dir: Path, root: Path) -> str | None:
     if os.path.lexists(target) and not Path(os.path.realpath(target)).is_relative_to(root):
         return "a symlink leads it out of the project"
     return None
+
+
+def hint(why: str, otherwise: str) -> str:
+    """The hint for a path refused for `why`: how to mend a symlink loop, else `otherwise`."""
+    return _LOOP_HINT if why.endswith(_LOOP) else otherwise
 
 
 def _paths(spec: ast.Spec) -> Iterator[tuple[ast.Str, str, str | None]]:
@@ -136,10 +141,9 @@ def check_paths(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
     for path, what, missing_code in _paths(spec):
         why = unsafe(path.value, base, ctx.project_root)
         if why is None and base is not None and what not in _WRITTEN:
-            why = _linked_out(path.value, base, ctx.project_root)
+            why = linked_out(path.value, base, ctx.project_root)
         if why is not None:
-            out.append(error("DSC218", f"{what} '{path.value}' is not allowed: {why}", path.span,
-                             _LOOP_HINT if why.endswith(_LOOP) else _HINT))
+            out.append(error("DSC218", f"{what} '{path.value}' is not allowed: {why}", path.span, hint(why, _HINT)))
         elif what in _WRITTEN:
             if what == "export path" and any(o.path == path.value for o in outputs if o.what == what):
                 continue  # an export path written twice word for word is DSC202 (`dsc.checks.names`)

@@ -3,9 +3,10 @@ resolutions and task files, one export per split, the stats, the report and the 
 
 **The folder first.** Before a run reads anything it claims its output folder (`claim`): it
 checks that every export and task file has a path of its own, clear of the run's own files
-(`dsc.engines.layout`; `dsc check` says the same at the spec's line), and that no export is
-written through a symbolic link out of the folder (exit 2); that the folder neither is, holds nor
-lies inside anything the run reads, nor where a data pattern would read an output back (exit 4);
+(`dsc.engines.layout`; `dsc check` says the same at the spec's line), and that neither the folder
+nor the way to an export or task file is a symlink loop, nor leads out of the folder (exit 2);
+that the folder neither is, holds nor lies inside anything the run reads, nor where a data
+pattern would read an output back (exit 4);
 then it locks the folder (`.dsc-lock`, `fcntl.flock`, held for the whole run: a second run on
 the same folder stops at once, exit 4) and checks that everything the run would replace is dsc's:
 listed by the previous `manifest.json` or by `.dsc-owned`, the list of paths dsc has written in
@@ -42,6 +43,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dsc import __version__
+from dsc.checks.paths import link_loop
 from dsc.engines.layout import (AUGMENT_REJECTS, CACHE, INTERNAL, LOCK, OWNED, RUN_FILES, SHARDS, STAGING, WHOLE,
                                 Output, normal, problems, task_files)
 from dsc.io import jsonscan
@@ -172,14 +174,16 @@ def claim(out_dir: Path, plan, base_dir: Path, engine: str = "local") -> Iterato
     """Claim `out_dir` for a run of `plan` (paths relative to `base_dir`) on `engine`, for the `with`
     block: the checks, the lock and the record described above; RunError before any work."""
     out_dir, base_dir = Path(out_dir), Path(base_dir)
+    loop = link_loop(out_dir)
+    if loop is not None:
+        where = "is" if loop == out_dir else f"passes through '{loop}',"
+        raise RunError(f"--out {out_dir} {where} a symlink loop; remove the link, or choose another --out", exit_code=2)
     declared = _declared(plan)
     splits = [p.name for p in plan.split.parts] if plan.split is not None else [WHOLE]
     refused = [f"line {o.line}: {o.what} '{o.path}' is not allowed: {why}" for o, why in problems(declared, splits)]
     written = [(path, o) for o in declared for path, _ in o.files(splits)]
     if not refused:
-        real = out_dir.resolve()
-        refused = [f"line {o.line}: {o.what} '{path}' leads out of the output directory through a symbolic link"
-                   for path, o in written if not (out_dir / path).parent.resolve().is_relative_to(real)]
+        refused = [f"line {o.line}: {o.what} '{path}' {why}" for path, o in written if (why := _linked(out_dir, path))]
     if refused:
         raise RunError("\n".join(refused), exit_code=2)
     targets = [*RUN_FILES, *([AUGMENT_REJECTS] if plan.augment else []), *([SHARDS] if engine == "ray" else []),
@@ -208,6 +212,18 @@ def claim(out_dir: Path, plan, base_dir: Path, engine: str = "local") -> Iterato
         os.close(fd)
 
 
+def _linked(out_dir: Path, path: str) -> str | None:
+    """Why the symlinks on the way to the folder of output `path` forbid it: one is in a loop, or
+    they lead out of `out_dir` (itself no loop); None when neither."""
+    folder = (out_dir / path).parent
+    loop = link_loop(folder)
+    if loop is not None:
+        return f"passes through '{loop.relative_to(out_dir).as_posix()}', a symlink loop in the output directory"
+    if not Path(os.path.realpath(folder)).is_relative_to(os.path.realpath(out_dir)):
+        return "leads out of the output directory through a symbolic link"
+    return None
+
+
 def _declared(plan) -> list[Output]:
     """The task files and exports of `plan`, in the order `dsc check` meets them in the spec."""
     return [*(Output("task file", a.tasks, a.line) for a in plan.annotations if a.tasks),
@@ -220,10 +236,10 @@ def _reads_reached(out_dir: Path, plan, base_dir: Path, written: list[tuple[str,
     read one of the run's outputs."""
     from dsc.engines.permissions import _files_read
 
-    out, base = out_dir.resolve(), base_dir.resolve()
+    out, base = Path(os.path.realpath(out_dir)), Path(os.path.realpath(base_dir))
     found = []
     for line, what, path in _files_read(plan, base_dir):
-        real = path.resolve()
+        real = Path(os.path.realpath(path))  # a link loop stays as it is: its reader says so
         where = "is the output folder" if real == out else "is inside the output folder" \
             if real.is_relative_to(out) else "holds the output folder" if out.is_relative_to(real) else None
         if where:

@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from dsc.engines.ray_ops import BUCKET, Rule
+from dsc.engines.schema import standardized
 from dsc.ops.runtime import RowOperator, RunError
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ def plan_stages(plan: Plan) -> list[tuple[str, list[Rule], str]]:
     if plan.columns:
         # The local engine's schema stage, with the same inputs.
         annotated = sorted({a.field for a in plan.annotations})
-        raw = sorted({s.params["column"] for s in plan.steps if s.op == "standardize"})
+        raw = sorted(standardized(plan))
         schema = Rule("schema", "schema", 0, {"columns": plan.columns, "annotated": annotated, "raw": raw})
         if any(c.unique for c in plan.columns):
             stages.append(("driver", [schema], "a unique column compares each row with every earlier row"))

@@ -4,6 +4,7 @@ Also the types JSON sources are read by (`declared`)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 import numpy as np
 import pyarrow as pa
@@ -23,38 +24,44 @@ _JSON_KINDS = {"int": "number", "float": "number", "bool": "bool", "label": "str
 _JSON_LITERAL = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?|true|false")
 
 
-def standardized(plan: Plan) -> set[str]:
-    """The columns a `standardize` rule reads: the rule types them, the schema sees text."""
-    return {s.params["column"] for s in plan.steps if s.op == "standardize"}
+def standardized(plan: Plan) -> dict[str, str]:
+    """The columns a `standardize` rule reads, each with the kind it reads: the rule types them,
+    and the schema check leaves them to it."""
+    return {s.params["column"]: s.params["kind"] for s in plan.steps if s.op == "standardize"}
 
 
 def declared(plan: Plan) -> tuple[Declared, ...]:
-    """The schema's types that JSON sources are read by (`dsc.io.columns`), so that a value is
-    rejected as it is read only when it does not fit its declared type.
+    """The types JSON sources are read by (`dsc.io.columns`), so that a value is rejected as it
+    is read only when it does not fit its declared type: the schema's, in its order, and then
+    the other columns a `standardize` rule reads.
 
-    Left to the data's own types: columns a `standardize` rule reads, and label columns with a
-    label JSON may write as a number or a bool (`label {1, 2, 3}`)."""
-    raw = standardized(plan)
-    return tuple(
-        Declared(c.name, c.type, _JSON_KINDS[c.type])
+    A column a `standardize` rule reads is read as the text of each value as written (kind
+    `text`, named by the rule's kind), whatever the schema says: the rule reads the text and
+    gives the column its type. Left to the data's own types: label columns with a label JSON may
+    write as a number or a bool (`label {1, 2, 3}`)."""
+    rules = standardized(plan)
+    schema = tuple(
+        Declared(c.name, rules[c.name], "text") if c.name in rules else Declared(c.name, c.type, _JSON_KINDS[c.type])
         for c in plan.columns
-        if c.name not in raw and not (c.type == "label" and any(_JSON_LITERAL.fullmatch(v) for v in c.labels))
+        if not (c.type == "label" and any(_JSON_LITERAL.fullmatch(v) for v in c.labels))
     )
+    named = {c.name for c in plan.columns}
+    return schema + tuple(Declared(column, kind, "text") for column, kind in rules.items() if column not in named)
 
 
 def validate(table: pa.Table, columns: list[ColumnPlan], filled_later: set[str] = frozenset(),
-             raw: set[str] = frozenset()) -> Outcome:
+             raw: Collection[str] = frozenset()) -> Outcome:
     """Check every row against the schema; the first violation found for a row is its reason.
 
     Columns in `filled_later` (label fields an `annotate` block fills) may be absent from the
     data; they are added as nulls and checked here only where the data has them. Columns in
-    `raw` are read by a `standardize` rule, which types them: here they are only text. Kept rows
-    leave with their columns cast to the schema's types; rejected rows with the values as read."""
+    `raw` are read by a `standardize` rule, which gives them their type and says why a value is
+    not of its kind: here only `required` and `unique` are checked. Kept rows leave with their
+    columns cast to the schema's types; rejected rows with the values as read."""
     for name in sorted(filled_later - set(table.column_names)):
         table = table.append_column(name, pa.nulls(table.num_rows, pa.string()))
     read = table
     columns = [c if c.name not in filled_later else c.model_copy(update={"required": False}) for c in columns]
-    columns = [c if c.name not in raw else c.model_copy(update={"type": "text"}) for c in columns]
     missing = [c.name for c in columns if c.name not in table.column_names]
     if missing:
         present = ", ".join(n for n in table.column_names if not n.startswith("_dsc_"))
@@ -76,6 +83,8 @@ def validate(table: pa.Table, columns: list[ColumnPlan], filled_later: set[str] 
                 empty = empty | pc.fill_null(pc.equal(pc.utf8_trim_whitespace(column), ""), False).to_numpy(
                     zero_copy_only=False)
             mark(empty, f"required column '{col.name}' is empty")
+        if col.name in raw:
+            continue
         table, bad = _coerce(table, col)
         mark(bad & ~nulls, f"column '{col.name}': value is not of type {col.type}")
         if col.labels is not None:

@@ -17,6 +17,14 @@ The typing rule (documented for spec authors in :func:`records_to_table`):
   A row whose value has another kind is rejected naming the declared type
   (``column 'age': declared int, got string``); text is not read as a number
   or a bool here either, the reason says which ``standardize`` rule does.
+* A column a ``standardize`` rule reads (declared with kind ``text``) holds
+  the text of each value as written in the file, whatever the schema says:
+  a string as it is, a number as its literal (``1e3``, ``0.10``, ``-0`` and
+  ``12345678901234567890`` keep their spelling: never read through a float),
+  ``true``/``false`` as that text, null as null (:func:`as_text`; the JSON
+  readers apply it as they parse).  The rule reads the text and gives the
+  column its type.  A list or an object is rejected naming the column and
+  the rule.
 * Lists and objects stay nested Arrow types (list, struct).  Objects merge
   their keys; nested values must agree with what earlier loaded rows had at
   the same place, otherwise the row is rejected naming the place
@@ -43,6 +51,7 @@ from typing import Any, Union
 
 import pyarrow as pa
 
+from .jsonscan import as_written
 from .model import SRC_COLUMN, Declared, Reject, clip
 from .rowids import content_hash
 
@@ -200,6 +209,41 @@ def _arrow_type(shape: Shape) -> pa.DataType:
     }[shape]
 
 
+def as_text(value: Any, written: Callable[[Any], str], key: Any) -> Any:
+    """One JSON value of a column a ``standardize`` rule reads, as the text it is written as.
+
+    A string stays as it is, ``true``/``false`` become that text, a number its literal:
+    ``written(key)``, the text of the number in the file, for a float (``1e3``, ``0.10``) and
+    for 0 (``-0``); any other int has one spelling, its digits.  Null, lists and objects
+    stay (the typer rejects the latter two, naming the column).
+
+    >>> [as_text(v, {"f": "1.50"}.get, "f") for v in ("x", True, 12, 1.5, None)]
+    ['x', 'true', '12', '1.50', None]
+    """
+    kind = type(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int and value:
+        return str(value)
+    if kind is int or kind is float:
+        return written(key)
+    return value
+
+
+def record_as_text(value: dict[str, Any], columns: frozenset[str], text: Callable[[], str]) -> None:
+    """The ``columns`` of the parsed object ``value`` as the text they are written as, in place;
+    ``text()`` is the object's JSON, parsed again only if a number needs its literal."""
+    written: dict[str, Any] = {}
+
+    def literal(column: str) -> str:
+        if not written:
+            written.update(as_written(text()))
+        return written[column]
+
+    for column in columns.intersection(value):
+        value[column] = as_text(value[column], literal, column)
+
+
 def count_kinds(records: Iterable[Record], counts: dict[str, dict[str, int]]) -> None:
     """Add each non-null value of ``records`` to ``counts`` (column → kind → count)."""
     for record in records:
@@ -268,7 +312,9 @@ class Typer:
     """The typing rule applied block by block, in read order.
 
     ``majority`` comes from all rows first (:func:`majorities`); a column
-    in ``declared`` (by its name in the file) has its declared kind instead.
+    in ``declared`` (by its name in the file) has its declared kind instead
+    (``string`` for a column a ``standardize`` rule reads: its values are
+    text by now, :func:`as_text`).
     Then each block either joins whole (:meth:`add_columns`) or row by row
     (:meth:`add_records`), and :attr:`names` / :attr:`types` are the
     columns of everything loaded.
@@ -276,7 +322,8 @@ class Typer:
 
     def __init__(self, majority: dict[str, str], rule: str, declared: dict[str, Declared] | None = None):
         self.declared = declared or {}
-        self.majority = {**majority, **{column: d.kind for column, d in self.declared.items()}}
+        kinds = {column: "string" if d.kind == "text" else d.kind for column, d in self.declared.items()}
+        self.majority = {**majority, **kinds}
         self.rule = rule
         self.shapes: dict[str, Shape] = {}
         self.order: dict[str, None] = {}
@@ -323,6 +370,9 @@ class Typer:
         if declared is None:
             return f"column '{column}': expected {self.majority[column]}, got {got}"
         renamed = "" if declared.name == column else f" (renamed {declared.name})"
+        if declared.kind == "text":
+            return (f"column '{column}'{renamed}: standardize {declared.name} as {declared.type} reads "
+                    f"a string, number or bool, got {got}")
         reason = f"column '{column}'{renamed}: declared {declared.type}, got {got}"
         if got == "string" and declared.kind != "string":
             # `standardize COL as number|bool` reads text in a locale, without guessing.

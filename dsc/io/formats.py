@@ -4,7 +4,10 @@ Text formats yield :class:`~dsc.io.columns.Record` objects (typed later, all
 files of a source together) plus a reject for each record that could not be
 parsed; JSON Lines, read in blocks (:mod:`dsc.io.jsonl`), yields blocks of
 records or of ready Arrow columns.  Parquet yields an Arrow table, since it
-is already typed.
+is already typed.  Every reader takes ``verbatim``, the columns a
+``standardize`` rule reads: the JSON readers read their values as the text
+they are written as (:func:`~dsc.io.columns.as_text`); CSV values are text
+already, and a parquet column keeps the type its file gives it.
 
 A problem with a whole file (unreadable, empty, binary, not JSON at all) is
 a :class:`SourceError`; a problem with one line or record is a
@@ -23,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .columns import Record
+from .columns import Record, record_as_text
 from .jsonl import read_jsonl
 from .jsonscan import JSON_SPACE, Scanner, TooDeep, invalid
 from .model import MAX_DEPTH, Parsed, Reject, SourceError, check_text, clip
@@ -57,7 +60,7 @@ def _read_text(path: Path, label: str, fmt: str) -> bytes:
     return data
 
 
-def read_json(path: Path, label: str, rule: str) -> Parsed:
+def read_json(path: Path, label: str, rule: str, verbatim: frozenset[str] = frozenset()) -> Parsed:
     """A top-level JSON array of objects (the Alpaca layout).
 
     An element that is not an object, or is nested more than
@@ -86,6 +89,8 @@ def read_json(path: Path, label: str, rule: str) -> Parsed:
             elif scanner.flagged:
                 reason = f"malformed JSON: {invalid(item)}"
             else:
+                if verbatim:
+                    record_as_text(item, verbatim, lambda span=scanner.span: text[slice(*span)])
                 parsed.records.append(Record(src, None, item))
                 continue
             raw = raw if raw is not None else json.dumps(item, ensure_ascii=False, default=repr)
@@ -102,8 +107,8 @@ def read_json(path: Path, label: str, rule: str) -> Parsed:
     return parsed
 
 
-def read_csv(path: Path, label: str, rule: str) -> Parsed:
-    """A header row, then records; every value is read as a string.
+def read_csv(path: Path, label: str, rule: str, verbatim: frozenset[str] = frozenset()) -> Parsed:
+    """A header row, then records; every value is read as a string (``verbatim`` too).
 
     No type guessing: ``"007"`` stays ``"007"`` (schema checks come later).
     A record with the wrong number of fields, or with bytes that are not
@@ -175,8 +180,8 @@ def index_sources(label: str, count: int) -> pa.Array:
     return pc.binary_join_element_wise(f"{label}#", numbers, "")
 
 
-def read_parquet(path: Path, label: str, rule: str) -> Parsed:
-    """A parquet file, read as it is typed; sources are ``label#row``.
+def read_parquet(path: Path, label: str, rule: str, verbatim: frozenset[str] = frozenset()) -> Parsed:
+    """A parquet file, read as it is typed (``verbatim`` too); sources are ``label#row``.
 
     The parquet reader does not check that text is UTF-8: a row holding
     text that is not (at any depth) is rejected, naming its column; a
@@ -187,10 +192,8 @@ def read_parquet(path: Path, label: str, rule: str) -> Parsed:
         table = pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
         raise SourceError(f"{label} is not a readable parquet file: {exc}") from exc
-    if not _names_are_text(table.schema):
-        raise SourceError(f"{label}: a column name is not UTF-8 text")
     sources = index_sources(label, table.num_rows)
-    bad = _rows_not_text(table)
+    bad = rows_not_text(table, label)
     if not bad:
         return Parsed(count=table.num_rows, table=table, sources=sources)
     rejects = []
@@ -202,6 +205,16 @@ def read_parquet(path: Path, label: str, rule: str) -> Parsed:
     keep[list(bad)] = False
     keep = pa.array(keep)
     return Parsed(count=table.num_rows, table=table.filter(keep), sources=sources.filter(keep), rejects=rejects)
+
+
+def rows_not_text(table: pa.Table, label: str) -> dict[int, str]:
+    """The rows of ``table`` holding text that is not UTF-8 (at any depth), each with the first
+    column that does; a column name that is not UTF-8 is a :class:`SourceError` naming ``label``.
+    For tables read without checking their text: parquet files, and ``datasets`` (:mod:`dsc.io.hub`).
+    """
+    if not _names_are_text(table.schema):
+        raise SourceError(f"{label}: a column name is not UTF-8 text")
+    return _bad_rows(table)
 
 
 def _names_are_text(schema: pa.Schema) -> bool:
@@ -217,7 +230,7 @@ def _names_are_text(schema: pa.Schema) -> bool:
     return True
 
 
-def _rows_not_text(table: pa.Table) -> dict[int, str]:
+def _bad_rows(table: pa.Table) -> dict[int, str]:
     """The rows holding text that is not UTF-8, each with the first column that does.
 
     Arrow's full validation finds such text; halving the runs of rows that

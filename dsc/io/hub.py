@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from dsc.checks.hub_ids import repo_id_problem
 
+from .formats import rows_not_text
 from .model import HubRef, InputFile, SourceError
 
 
@@ -92,7 +93,8 @@ def load_hub(ref: HubRef, base_dir: Path) -> tuple[pa.Table, InputFile]:
     id ``owner/name`` goes to the hub (or its cache), pinned to
     ``ref.revision``; see `loader_path`.  Every failure of the loader
     (unknown dataset, offline, bad split or config) becomes a
-    :class:`SourceError` naming the dataset.
+    :class:`SourceError` naming the dataset, and so does text that is not
+    UTF-8 (``datasets`` does not check it; see `rows_not_text`).
     """
     label = hub_label(ref)
     target = loader_path(ref, base_dir)
@@ -115,4 +117,9 @@ def load_hub(ref: HubRef, base_dir: Path) -> tuple[pa.Table, InputFile]:
     # The arrow format returns the backing table (zero-copy when there is no
     # index mapping), so no per-row Python is spent here.
     table = dataset.with_format("arrow")[:].replace_schema_metadata(None)
+    bad = rows_not_text(table, f"cannot load {label}")
+    if bad:
+        row, column = min(bad.items())
+        raise SourceError(f"cannot load {label}: text that is not UTF-8 in {len(bad)} of its {table.num_rows} rows, "
+                          f"the first {label}#{row} (column '{column}')")
     return table, _fingerprint(table, label)

@@ -16,6 +16,10 @@ the file is read once) and holds at most one block's rows as Python values at a 
   :class:`~dsc.io.columns.ColumnBlock` (Arrow arrays; it can be read again as records if the
   typing rule needs them row by row).  Any other block keeps its records
   (:class:`~dsc.io.columns.RecordBlock`), as nested values are typed row by row.
+* A column a ``standardize`` rule reads (``verbatim``) holds the text of each value as written
+  (:func:`~dsc.io.columns.as_text`): in a block of Arrow columns, a column of ints or of bools
+  becomes text in Arrow, and only a line with a float or a 0 there is parsed again, keeping
+  its numbers' text; so is a record's line.
 """
 
 from __future__ import annotations
@@ -32,8 +36,8 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .columns import ColumnBlock, Record, RecordBlock, Shape
-from .jsonscan import Scanner, TooDeep, invalid
+from .columns import ColumnBlock, Record, RecordBlock, Shape, as_text, record_as_text
+from .jsonscan import Scanner, TooDeep, as_written, invalid
 from .model import MAX_DEPTH, Parsed, Reject, SourceError, check_text, clip
 from .rowids import bytes_hash
 
@@ -50,12 +54,14 @@ _BIG = float(2**63)
 _EXACT_INT = 2**53
 
 
-def read_jsonl(path: Path, label: str, rule: str, block_bytes: int | None = None) -> Parsed:
+def read_jsonl(path: Path, label: str, rule: str, verbatim: frozenset[str] = frozenset(),
+               block_bytes: int | None = None) -> Parsed:
     """One JSON object per line; blank lines are skipped.
 
     A line that is not UTF-8, not JSON, or not an object is rejected with
     source ``label:line`` (1-based) and the other lines still load.  An
-    empty or binary file is a :class:`SourceError`.  ``block_bytes``
+    empty or binary file is a :class:`SourceError`.  The columns in
+    ``verbatim`` are read as the text of each value.  ``block_bytes``
     defaults to :data:`BLOCK_BYTES`.
     """
     parsed = Parsed(count=0, blocks=[])
@@ -66,8 +72,8 @@ def read_jsonl(path: Path, label: str, rule: str, block_bytes: int | None = None
         parsed.count += count
         parsed.rejects += rejects
         if entries:
-            reread = functools.partial(_reread, path, start, len(block), number, label, rule)
-            parsed.blocks.append(_columns(entries, label, reread) or _records(entries, label))
+            reread = functools.partial(_reread, path, start, len(block), number, label, rule, verbatim)
+            parsed.blocks.append(_columns(entries, label, reread, verbatim) or _records(entries, label, verbatim))
     if parsed.count == 0:
         raise SourceError(f"{label} is empty")
     parsed.sha256, parsed.bytes = digest.sha256.hexdigest(), digest.size
@@ -234,28 +240,37 @@ def _careful(line: bytes, number: int, label: str, rule: str, scanner: Scanner, 
         rejects.append(Reject(bytes_hash(line), rule, reason, src, clip(text)))
 
 
-def _records(entries, label: str) -> RecordBlock:
-    return RecordBlock([Record(f"{label}:{n}", _text(raw), value) for n, raw, value, _ in entries])
+def _records(entries, label: str, verbatim: frozenset[str]) -> RecordBlock:
+    records = [Record(f"{label}:{n}", _text(raw), value) for n, raw, value, _ in entries]
+    if verbatim:
+        for record in records:
+            record_as_text(record.value, verbatim, lambda raw=record.raw: raw)
+    return RecordBlock(records)
 
 
 def _text(raw: bytes | str) -> str:
     return raw.decode("utf-8").rstrip("\r") if isinstance(raw, bytes) else raw
 
 
-def _columns(entries, label: str, reread) -> ColumnBlock | None:
+def _columns(entries, label: str, reread, verbatim: frozenset[str]) -> ColumnBlock | None:
     """The entries as Arrow columns, or None when a row might not share its column's type.
 
     That is: a carefully parsed line (its strings may hold surrogates), a
-    nested value, two kinds in one column, or an integer beyond 2**53.
+    nested value, two kinds in one column (but a ``verbatim`` one), or an
+    integer beyond 2**53.
     """
     if any(e[3] < 0 for e in entries):
         return None
     values = [e[2] for e in entries]
     columns: dict[str, pa.Array] = {}
     shapes: dict[str, Shape] = {}
+    written = functools.cache(lambda row: as_written(_text(entries[row][1])))
     for name in dict.fromkeys(chain.from_iterable(values)):
         column = [v.get(name) for v in values]
-        typed = _column(column)
+        if name in verbatim:
+            typed = _text_column(column, lambda row, name=name: written(row)[name])
+        else:
+            typed = _column(column)
         if typed is None:
             return None
         columns[name], shapes[name] = typed
@@ -284,10 +299,27 @@ def _column(values: list) -> tuple[pa.Array, Shape] | None:
     return pa.array(values, pa.int64()), "int"
 
 
-def _reread(path: Path, start: int, size: int, first: int, label: str, rule: str) -> list[Record]:
+def _text_column(values: list, written) -> tuple[pa.Array, Shape] | None:
+    """A ``verbatim`` column's values as an Arrow string array (:func:`~dsc.io.columns.as_text`;
+    ``written(row)`` is the text of the row's number), or None if one is a list or an object."""
+    kinds = set(map(type, values))
+    kinds.discard(type(None))
+    if not kinds <= {str, bool, int, float}:
+        return None
+    # Bools, and ints but 0 (which may be written -0), have one spelling: Arrow writes it.
+    typed = _column(values) if kinds == {bool} or (kinds == {int} and 0 not in values) else None
+    if typed is not None:
+        return typed[0].cast(pa.string()), "string"
+    if kinds != {str}:
+        values = [as_text(value, written, row) for row, value in enumerate(values)]
+    return pa.array(values, pa.string()), "string"
+
+
+def _reread(path: Path, start: int, size: int, first: int, label: str, rule: str,
+            verbatim: frozenset[str]) -> list[Record]:
     """The loaded rows of one block as records, read from the file again."""
     with path.open("rb") as handle:
         handle.seek(start)
         block = handle.read(size)
     entries, _, _ = _parse_block(block, first, label, rule, Scanner())
-    return _records(entries, label).records
+    return _records(entries, label, verbatim).records

@@ -25,6 +25,8 @@ _WS = re.compile(f"[{JSON_SPACE}]*")
 # A JSON string (possessive: no backtracking on a long one), or a bracket.
 _TOKEN = re.compile(r'"[^"\\]*+(?:\\.[^"\\]*+)*+"|[][{}]', re.DOTALL)
 _PLAIN = json.JSONDecoder()
+# Numbers as the text they are written as: `1e3`, `0.10`, `-0` and 30 digits keep their spelling.
+_WRITTEN = json.JSONDecoder(parse_int=str, parse_float=str)
 
 
 class TooDeep(ValueError):
@@ -65,6 +67,7 @@ class Scanner:
 
     def __init__(self) -> None:
         self.flagged = False
+        self.span = (0, 0)
         self._decoder = json.JSONDecoder(object_pairs_hook=self._pairs, parse_constant=self._constant)
 
     def _pairs(self, pairs: list[tuple[str, Any]]) -> dict:
@@ -99,7 +102,8 @@ class Scanner:
         """The elements of the JSON array ``text`` (which opens with ``[``, after :data:`JSON_SPACE`),
         read one at a time: ``(value, None)``, or ``(None, its text)`` for one nested more than
         :data:`MAX_DEPTH` deep, which the rest of the array survives.  :attr:`flagged` is the
-        element's own.  ``JSONDecodeError`` where the array is not valid JSON.
+        element's own, and :attr:`span` where its text starts and ends.  ``JSONDecodeError``
+        where the array is not valid JSON.
 
         >>> [item for item in Scanner().elements('[{"a": 1}, ' + "[" * 5000 + "]" * 5000 + ", 2]")]
         ... # doctest: +ELLIPSIS
@@ -114,6 +118,7 @@ class Scanner:
             except TooDeep:
                 end = value_end(text, pos)
                 value, raw = None, text[pos:end]
+            self.span = (pos, end)
             yield value, raw
             pos = _WS.match(text, end).end()
             closed = text.startswith("]", pos)
@@ -140,6 +145,16 @@ def loads(text: str, decoder: json.JSONDecoder = _PLAIN) -> Any:
     if end != len(text):
         raise json.JSONDecodeError("Extra data", text, end)
     return value
+
+
+def as_written(text: str) -> Any:
+    """The JSON ``text`` (a value :func:`loads` has read) with every number as the text it is
+    written as, not as an int or float.
+
+    >>> as_written('{"a": 1e3, "b": [0.10, -0], "c": "x"}')
+    {'a': '1e3', 'b': ['0.10', '-0'], 'c': 'x'}
+    """
+    return loads(text, _WRITTEN)
 
 
 def decode(text: str, start: int, decoder: json.JSONDecoder = _PLAIN) -> tuple[Any, int]:

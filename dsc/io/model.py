@@ -41,11 +41,14 @@ class HubRef:
 
 @dataclass(frozen=True)
 class Declared:
-    """A column's type as the spec's schema declares it, for the JSON readers.
+    """A column's type as the spec declares it, for the JSON readers.
 
     ``name`` is the column's name in the schema (after renames), ``type``
     the schema's type (named in reasons) and ``kind`` the JSON kind its
-    values must have: ``"number"``, ``"bool"`` or ``"string"``.
+    values must have: ``"number"``, ``"bool"`` or ``"string"``.  Or ``kind``
+    is ``"text"`` for a column a ``standardize`` rule reads, and ``type`` the
+    rule's kind (``"number"``, ``"date"``...): each value is read as the text
+    it is written as (:func:`dsc.io.columns.as_text`), for the rule to type.
     """
 
     name: str

@@ -56,7 +56,10 @@ def read_source(spec: SourceSpec, base_dir: Path, set_aside_reserved: bool = Fal
        :mod:`dsc.io.columns`: a column ``spec.declared`` names (after renames)
        is read by its declared type in JSON and JSON Lines files, unless it is
        the exploded column (its elements are typed by the data) or the source
-       has CSV files (all text, typed by the schema after reading).
+       has CSV files (all text, typed by the schema after reading).  A column
+       a ``standardize`` rule reads (declared ``text``) is read as the text
+       of each value in JSON and JSON Lines files, CSV files beside them or
+       not (CSV's values are text already).
        ``hub`` loads a dataset with ``datasets``.
     2. **Content ids** (only without ``key``): the sha256 of each row's
        canonical JSON, as read, so renames and explode do not change it.
@@ -136,9 +139,12 @@ def _read_files(
     files = [
         (path, label, _format_of(spec.format, path, label)) for path, label in expand(spec.files, base_dir)
     ]
-    declared = {} if any(fmt == "csv" for _, _, fmt in files) else _declared_in_files(spec)
+    declared = _declared_in_files(spec)
+    if any(fmt == "csv" for _, _, fmt in files):
+        declared = {name: d for name, d in declared.items() if d.kind == "text"}
+    verbatim = frozenset(name for name, d in declared.items() if d.kind == "text")
     for path, label, fmt in files:
-        parsed = READERS[fmt](path, label, rule)
+        parsed = READERS[fmt](path, label, rule, verbatim)
         if parsed.sha256 is None:
             parsed.sha256, parsed.bytes = _sha256(path, label)
         inputs.append(InputFile(path=label, sha256=parsed.sha256, bytes=parsed.bytes, rows=parsed.count))

@@ -4,7 +4,9 @@ What a rule writes into its column, and beside it, per kind:
 
 - date: ISO 8601 date text, `2019-01-10`;
 - datetime: ISO 8601 text, `2014-11-25T22:17:00` (with its offset when one was written);
-- number: exact decimal text, `1099.98`; a column that is already int or float keeps its type;
+- number: the schema's type of the column, `int` (exactly: a value that is not a whole number is
+  rejected) or `float`; undeclared, exact decimal text, `1099.98` (a column that is already int
+  or float keeps its type);
 - money: the amount as decimal text, and `col_currency` (ISO 4217) beside it; with a rate
   table also `col_currency_original`, the currency it was written in;
 - quantity: the value in the target unit as decimal text, and `col_unit_original`, the unit
@@ -35,6 +37,8 @@ if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
 
+_INT64 = (-(2**63), 2**63 - 1)
+
 
 @operator
 class Standardize(RowOperator, Operator):
@@ -53,18 +57,24 @@ class Standardize(RowOperator, Operator):
         # sets none — then the field is left out of the plan, so rules without a window keep
         # the fingerprints they had before `years` was spec syntax.
         years: tuple[int, int] | None = None
+        # The schema's type of a number's column, which the rule writes; None (left out of the
+        # plan, as `years` is) when the schema does not declare the column.
+        type: Literal["int", "float"] | None = None
         on_error: Literal["reject", "flag", "null"] = "reject"
 
         @model_serializer(mode="wrap")
-        def _leave_out_unset_years(self, handler):
+        def _leave_out_unset(self, handler):
             data = handler(self)
-            if self.years is None:
-                data.pop("years", None)
+            for key in ("years", "type"):
+                if getattr(self, key) is None:
+                    data.pop(key, None)
             return data
 
     @classmethod
     def describe(cls, p):
         bits = [f"standardise {p['column']} as {p['kind']}"]
+        if p.get("type"):
+            bits.append(f"into {p['type']}")
         if p.get("target"):
             bits.append(f"in {p['target']}")
         if p.get("locales"):
@@ -108,6 +118,8 @@ class Standardize(RowOperator, Operator):
             results = [standardize(kind, value, **options) for value in values]
         except OptionError as err:
             raise RunError(f"rule standardize {name} as {kind}: {err}", exit_code=2) from None
+        if params.get("type"):
+            results = [_typed(r, params["type"], name) if r.ok else r for r in results]
         failed = np.array([not r.ok for r in results] + [False], dtype=bool)[index]  # index -1: a null row
         new = _write(table, name, kind, params, values, results, index)
         policy = params.get("on_error", "reject")
@@ -120,6 +132,22 @@ class Standardize(RowOperator, Operator):
             flags = [{"row_id": ids[row], "reason": reason, "column": name, "value": _json_safe(values[index[row]])}
                      for row, reason in zip(np.flatnonzero(failed), reasons)]
         return Outcome(new, removed_rows(table, np.zeros(table.num_rows, dtype=bool), ""), flags)
+
+
+def _typed(result, type_: str, name: str):
+    """A number read, as the schema's type of its column: an int exactly (a value that is not a
+    whole number, or is beyond 64 bits, is rejected), or the float nearest to it (numbers have at
+    most 60 digits: within a float's range)."""
+    from dsc.locale.result import decimal_text, ok, rejected
+
+    value = result.value
+    if type_ == "float":
+        return ok(float(value))
+    if value != value.to_integral_value():
+        return rejected(f"not a whole number ({decimal_text(value)}), and the schema declares {name} int")
+    if not _INT64[0] <= value <= _INT64[1]:
+        return rejected(f"{decimal_text(value)} is beyond the 64-bit range of the int column {name}")
+    return ok(int(value))
 
 
 def _json_safe(value: Any) -> Any:
@@ -187,6 +215,8 @@ def _outputs(kind: str, params: dict, values: list, results: list, source_type) 
     text = pa.string()
     if kind == "bool":
         return [("", pa.bool_(), good)]
+    if kind == "number" and params.get("type"):
+        return [("", pa.int64() if params["type"] == "int" else pa.float64(), good)]
     if kind == "number" and (pa.types.is_integer(source_type) or pa.types.is_floating(source_type)):
         return [("", source_type, [v if r.ok else None for v, r in zip(values, results)])]
     if kind == "money":

@@ -20,13 +20,13 @@ dsc.profile.load.ProfileError: ...b.jsonl: no such file
 from __future__ import annotations
 
 import glob
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
 
 from dsc.io import InputFile, Reject, SourceError, SourceSpec, read_source
+from dsc.io.sources import expand
 
 EXIT_SPEC_ERROR = 2
 EXIT_INPUT_ERROR = 4
@@ -88,11 +88,11 @@ def load_files(paths: list[Path], format: str | None = None, base_dir: Path | No
     spec = SourceSpec(name="data", files=tuple(patterns), format=format, explode=explode)
     try:
         result = read_source(spec, base, set_aside_reserved=True)
+        files = [path for path, _ in expand(spec.files, base)]
     except SourceError as err:
         raise ProfileError(_plain(str(err))) from None
     except MemoryError:
         raise ProfileError("the data does not fit in memory; profile fewer files at once") from None
-    files = [Path(os.path.normpath(base / p)) for p in _expanded(patterns, base)]
     stem = Path(paths[0]).stem if paths else "data"
     return Loaded(result.table, result.rejects, result.inputs, stem, files, format, explode=explode,
                   bookkeeping=result.set_aside)
@@ -118,12 +118,12 @@ def load_spec(path: Path) -> Loaded:
         spec = SourceSpec.from_plan(src)
         try:
             read = read_source(spec, base)
+            files += [file for file, _ in expand(spec.files, base)]
         except SourceError as err:
             raise ProfileError(f"{path}: source '{src.name}': {_plain(str(err))}") from None
         tables.append(read.table)
         rejects += read.rejects
         inputs += read.inputs
-        files += [base / p for p in _expanded(src.files, base)]
     try:
         table = pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
     except (pa.ArrowTypeError, pa.ArrowInvalid) as err:
@@ -139,16 +139,6 @@ def _spec_defaults(plan) -> dict[str, list[str]]:
         if step.op == "dedupe_near" and "text" not in out:
             out["text"] = list(step.params["columns"])
     return out
-
-
-def _expanded(patterns, base: Path) -> list[str]:
-    """The files the patterns match, in the reader's order (sorted per pattern, each once)."""
-    seen: dict[str, None] = {}
-    for pattern in patterns:
-        matches = glob.glob(pattern, root_dir=None if os.path.isabs(pattern) else base, recursive=True)
-        for match in sorted(matches):
-            seen.setdefault(os.path.normpath(match if os.path.isabs(match) else os.path.join(base, match)))
-    return list(seen)
 
 
 def _plain(message: str) -> str:

@@ -26,6 +26,17 @@ def test_a_value_that_is_not_of_its_type_is_rejected_as_read():
     ]
 
 
+def test_a_column_a_rule_reads_is_left_to_the_rule_whatever_its_type_but_must_be_there():
+    # a parquet column of numbers, or text read from JSON: the rule types it and says why not
+    table = pa.table({"age": [4.5, 5.0, None], "day": ["x", "", "2019-01-10"], "_dsc_id": ["a", "b", "c"]})
+    columns = [ColumnPlan(name="age", type="int"), ColumnPlan(name="day", type="date", required=True)]
+    out = validate(table, columns, raw={"age", "day"})
+    assert out.table.column("age").to_pylist() == [4.5, None] and out.table.column("day").to_pylist() == [
+        "x", "2019-01-10"]
+    assert out.removed.select(["_dsc_id", "_dsc_reason"]).to_pylist() == [
+        {"_dsc_id": "b", "_dsc_reason": "required column 'day' is empty"}]
+
+
 HINT = " (text is not read as a number here: use standardize age as number)"
 
 SPEC = """dataset people version 1 {{
@@ -85,6 +96,12 @@ def test_json_sources_are_read_by_the_declared_types_except_where_a_rule_or_the_
 """) + "\nclean {\n  standardize paid as money EUR\n}\n"
     result = compile_text(SourceFile("people.dspec", spec))
     assert result.ok, [d.message for d in result.diagnostics]
+    # a column a rule reads is read as the text of each value, named by the rule's kind
     assert declared(result.plan) == (
         Declared("name", "text", "string"), Declared("age", "int", "number"), Declared("score", "float", "number"),
-        Declared("ok", "bool", "bool"), Declared("day", "date", "string"), Declared("tone", "label", "string"))
+        Declared("ok", "bool", "bool"), Declared("day", "date", "string"), Declared("paid", "money", "text"),
+        Declared("tone", "label", "string"))
+    # and so without a schema
+    bare = compile_text(SourceFile("bare.dspec", 'source s {\n  files "p.jsonl"\n}\n\nclean {\n'
+                                                 '  standardize weight as quantity kg\n}\n'))
+    assert declared(bare.plan) == (Declared("weight", "quantity", "text"),)

@@ -89,6 +89,33 @@ def test_numbers_are_exact_text_and_numeric_columns_keep_their_type():
     assert ints.table.column("n").type == pa.int64() and ints.table.column("n").to_pylist() == [1, 2]
 
 
+def test_a_number_is_written_as_the_schema_type_of_its_column_exactly():
+    ints = run(table(n=["31", "1e3", "2.0", "-0", "4.5", "1e30", None, "0.10"]), column="n", kind="number",
+               type="int")
+    assert ints.table.column("n").type == pa.int64()
+    assert ints.table.column("n").to_pylist() == [31, 1000, 2, 0, None]
+    assert ints.removed.column("_dsc_reason").to_pylist() == [
+        "n as number: not a whole number (4.5), and the schema declares n int",
+        "n as number: 1000000000000000000000000000000 is beyond the 64-bit range of the int column n",
+        "n as number: not a whole number (0.10), and the schema declares n int"]
+    floats = run(table(n=["0.10", "1e3", "12345678901234567890", None]), column="n", kind="number", type="float")
+    assert floats.table.column("n").type == pa.float64()
+    assert floats.table.column("n").to_pylist() == [0.1, 1000.0, 12345678901234567890.0, None]
+    # a column that is typed already (parquet) is written as the schema's type too
+    typed = run(table(n=[4.0, 4.5]), column="n", kind="number", type="int", on_error="flag")
+    assert typed.table.column("n").to_pylist() == [4, None] and typed.flags[0]["value"] == 4.5
+
+
+@pytest.mark.parametrize("declaration, written", [("  n : int\n", "int"), ("  n : float\n", "float"), ("", None)])
+def test_the_plan_says_the_type_a_number_is_written_as(declaration, written):
+    schema = f"schema {{\n{declaration}}}\n\n" if declaration else ""
+    result = compile_text(SourceFile("n.dspec", f'source s {{\n  files "n.jsonl"\n}}\n\n{schema}'
+                                                "clean {\n  standardize n as number\n}\n"))
+    [step] = result.plan.steps
+    # left out when the schema does not declare the column: such plans keep their fingerprints
+    assert step.model_dump(mode="json")["params"].get("type", "left out") == (written or "left out")
+
+
 def test_bools_from_words_and_from_a_bool_column():
     out = run(table(b=["ja", "Nein", "vielleicht"]), column="b", kind="bool", locales=["de_DE"])
     assert out.table.column("b").to_pylist() == [True, False]
