@@ -28,8 +28,8 @@ import pyarrow.parquet as pq
 
 from .columns import Record, record_as_text
 from .jsonl import read_jsonl
-from .jsonscan import JSON_SPACE, Scanner, TooDeep, invalid
-from .model import MAX_DEPTH, Parsed, Reject, SourceError, check_text, clip
+from .jsonscan import JSON_SPACE, Scanner, Unbounded, invalid
+from .model import Parsed, Reject, SourceError, check_text, clip
 from .rowids import bytes_hash
 
 #: Format names and the file extensions they are guessed from.
@@ -79,11 +79,11 @@ def read_json(path: Path, label: str, rule: str, verbatim: frozenset[str] = froz
             value = scanner.loads(text)
             found = "an object" if isinstance(value, dict) else f"a JSON {type(value).__name__}"
             raise SourceError(f"{label}: expected a JSON array of records, found {found}")
-        for index, (item, raw) in enumerate(scanner.elements(text)):
+        for index, (item, why) in enumerate(scanner.elements(text)):
             parsed.count += 1
             src = f"{label}#{index}"
-            if raw is not None:
-                reason = f"record {index} is nested more than {MAX_DEPTH} levels deep"
+            if why is not None:
+                reason = f"record {index} is {why}"
             elif not isinstance(item, dict):
                 reason = f"record {index} is not an object"
             elif scanner.flagged:
@@ -93,7 +93,8 @@ def read_json(path: Path, label: str, rule: str, verbatim: frozenset[str] = froz
                     record_as_text(item, verbatim, lambda span=scanner.span: text[slice(*span)])
                 parsed.records.append(Record(src, None, item))
                 continue
-            raw = raw if raw is not None else json.dumps(item, ensure_ascii=False, default=repr)
+            raw = text[slice(*scanner.span)] if why is not None else json.dumps(item, ensure_ascii=False,
+                                                                                   default=repr)
             row_id = bytes_hash(raw.encode("utf-8", "surrogatepass"))
             parsed.rejects.append(Reject(row_id, rule, reason, src, clip(raw)))
     except json.JSONDecodeError as exc:
@@ -102,7 +103,7 @@ def read_json(path: Path, label: str, rule: str, verbatim: frozenset[str] = froz
             hint = " (it looks like JSON Lines, one object per line: declare format jsonl)"
         where = f"{label}:{exc.lineno}:{exc.colno}"
         raise SourceError(f"{where}: not valid JSON: {exc.msg}{hint}") from exc
-    except TooDeep as exc:
+    except Unbounded as exc:
         raise SourceError(f"{label}: not readable JSON: {exc}") from exc
     return parsed
 

@@ -37,7 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .columns import ColumnBlock, Record, RecordBlock, Shape, as_text, record_as_text
-from .jsonscan import Scanner, TooDeep, as_written, invalid
+from .jsonscan import Scanner, Unbounded, as_written, invalid
 from .model import MAX_DEPTH, Parsed, Reject, SourceError, check_text, clip
 from .rowids import bytes_hash
 
@@ -226,7 +226,7 @@ def _careful(line: bytes, number: int, label: str, rule: str, scanner: Scanner, 
         except json.JSONDecodeError as exc:
             # Some messages end in "at" already ("Invalid control character at").
             reason = f"malformed JSON: {exc.msg.removesuffix(' at')} at column {exc.colno}"
-        except TooDeep as exc:
+        except Unbounded as exc:
             reason = f"value is {exc}"
         else:
             if not isinstance(value, dict):

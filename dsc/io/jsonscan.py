@@ -6,7 +6,7 @@ silently: duplicate keys (the last value wins) and NaN/Infinity literals.
 
 Nesting is bounded where JSON text becomes values: :func:`loads` and
 :meth:`Scanner.decode` return nothing nested more than :data:`MAX_DEPTH`
-lists/objects deep and raise :class:`TooDeep` for deeper text, whatever its
+lists/objects deep and raise :class:`Unbounded` for deeper text, whatever its
 depth (never a RecursionError), so every later step may recurse over a value.
 :func:`decode_row` is the one way back from a reject's row text to a value.
 """
@@ -24,13 +24,34 @@ JSON_SPACE = " \t\n\r"
 _WS = re.compile(f"[{JSON_SPACE}]*")
 # A JSON string (possessive: no backtracking on a long one), or a bracket.
 _TOKEN = re.compile(r'"[^"\\]*+(?:\\.[^"\\]*+)*+"|[][{}]', re.DOTALL)
-_PLAIN = json.JSONDecoder()
 # Numbers as the text they are written as: `1e3`, `0.10`, `-0` and 30 digits keep their spelling.
 _WRITTEN = json.JSONDecoder(parse_int=str, parse_float=str)
 
 
-class TooDeep(ValueError):
-    """JSON text nested more than :data:`MAX_DEPTH` lists/objects deep."""
+class Unbounded(ValueError):
+    """JSON text beyond the reader's bounds: nested more than :data:`MAX_DEPTH` lists/objects
+    deep, or an integer of more than :data:`MAX_INT_DIGITS` digits."""
+
+
+# Python converts at most this many digits to an int (sys.get_int_max_str_digits); a longer
+# integer is no value any column can hold, and converting it would take quadratic time.
+MAX_INT_DIGITS = 4300
+
+
+def _int(digits: str) -> int:
+    """A JSON integer as an int, or :class:`Unbounded` past :data:`MAX_INT_DIGITS` digits.
+
+    >>> _int("-42"), _int("1" * 5000)
+    Traceback (most recent call last):
+    ...
+    dsc.io.jsonscan.Unbounded: a number of 5000 digits (more than 4300)
+    """
+    if len(digits.lstrip("-")) > MAX_INT_DIGITS:
+        raise Unbounded(f"a number of {len(digits.lstrip('-'))} digits (more than {MAX_INT_DIGITS})")
+    return int(digits)
+
+
+_PLAIN = json.JSONDecoder(parse_int=_int)
 
 
 class _Marked(dict):
@@ -68,7 +89,8 @@ class Scanner:
     def __init__(self) -> None:
         self.flagged = False
         self.span = (0, 0)
-        self._decoder = json.JSONDecoder(object_pairs_hook=self._pairs, parse_constant=self._constant)
+        self._decoder = json.JSONDecoder(object_pairs_hook=self._pairs, parse_constant=self._constant,
+                                         parse_int=_int)
 
     def _pairs(self, pairs: list[tuple[str, Any]]) -> dict:
         obj = dict(pairs)
@@ -100,26 +122,27 @@ class Scanner:
 
     def elements(self, text: str) -> Iterator[tuple[Any, str | None]]:
         """The elements of the JSON array ``text`` (which opens with ``[``, after :data:`JSON_SPACE`),
-        read one at a time: ``(value, None)``, or ``(None, its text)`` for one nested more than
-        :data:`MAX_DEPTH` deep, which the rest of the array survives.  :attr:`flagged` is the
+        read one at a time: ``(value, None)``, or ``(None, why)`` for one beyond the bounds
+        (:class:`Unbounded`: nested more than :data:`MAX_DEPTH` deep, a huge integer), which the rest
+        of the array survives; its text is ``text[slice(*span)]``.  :attr:`flagged` is the
         element's own, and :attr:`span` where its text starts and ends.  ``JSONDecodeError``
         where the array is not valid JSON.
 
         >>> [item for item in Scanner().elements('[{"a": 1}, ' + "[" * 5000 + "]" * 5000 + ", 2]")]
         ... # doctest: +ELLIPSIS
-        [({'a': 1}, None), (None, '[[[...]]]'), (2, None)]
+        [({'a': 1}, None), (None, 'nested more than 64 levels deep'), (2, None)]
         """
         pos = _WS.match(text, _WS.match(text).end() + 1).end()
         closed = text.startswith("]", pos)
         while not closed:
             try:
                 value, end = self.decode(text, pos)
-                raw = None
-            except TooDeep:
+                why = None
+            except Unbounded as err:
                 end = value_end(text, pos)
-                value, raw = None, text[pos:end]
+                value, why = None, str(err)
             self.span = (pos, end)
-            yield value, raw
+            yield value, why
             pos = _WS.match(text, end).end()
             closed = text.startswith("]", pos)
             if not closed:
@@ -132,13 +155,13 @@ class Scanner:
 
 
 def loads(text: str, decoder: json.JSONDecoder = _PLAIN) -> Any:
-    """``json.loads`` by ``decoder``, or :class:`TooDeep` for nesting deeper than :data:`MAX_DEPTH`.
+    """``json.loads`` by ``decoder``, or :class:`Unbounded` for nesting deeper than :data:`MAX_DEPTH`.
 
     >>> loads('{"a": [[1]]}')
     {'a': [[1]]}
     >>> loads("[" * 100_000 + "]" * 100_000)
     Traceback (most recent call last):
-    dsc.io.jsonscan.TooDeep: nested more than 64 levels deep
+    dsc.io.jsonscan.Unbounded: nested more than 64 levels deep
     """
     value, end = decode(text, _WS.match(text).end(), decoder)
     end = _WS.match(text, end).end()
@@ -158,15 +181,15 @@ def as_written(text: str) -> Any:
 
 
 def decode(text: str, start: int, decoder: json.JSONDecoder = _PLAIN) -> tuple[Any, int]:
-    """The JSON value at ``text[start]`` and where it ends; :class:`TooDeep` when it nests deeper
+    """The JSON value at ``text[start]`` and where it ends; :class:`Unbounded` when it nests deeper
     than :data:`MAX_DEPTH` (:func:`value_end` finds its end then)."""
     try:
         value, end = decoder.raw_decode(text, start)
     except RecursionError:
         # Python's parser recurses once per level and gives up cleanly near its limit.
-        raise TooDeep(f"nested more than {MAX_DEPTH} levels deep") from None
+        raise Unbounded(f"nested more than {MAX_DEPTH} levels deep") from None
     if too_deep(value):
-        raise TooDeep(f"nested more than {MAX_DEPTH} levels deep")
+        raise Unbounded(f"nested more than {MAX_DEPTH} levels deep")
     return value, end
 
 
@@ -206,7 +229,7 @@ def decode_row(text: str | None) -> Any:
         return text
     try:
         value = loads(text)
-    except ValueError:  # not JSON, or TooDeep
+    except ValueError:  # not JSON, or Unbounded
         return text
     if "\\u" in text:
         try:

@@ -93,7 +93,7 @@ def test_loads_never_raises_a_recursion_error():
     for depth in DEPTHS:
         try:
             loads(bare(depth))
-        except ValueError as err:  # TooDeep is one
+        except ValueError as err:  # Unbounded is one
             assert depth > MAX_DEPTH and str(err) == f"nested more than {MAX_DEPTH} levels deep"
         else:
             assert depth <= MAX_DEPTH
@@ -115,3 +115,22 @@ def test_deep_rows_flow_through_the_ray_engine_as_through_the_local_one(tmp_path
     for name in ("kept.jsonl", "rejects.jsonl", "stats.json", "report.md"):
         assert (on_ray / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
     assert len(lines(on_ray / "rejects.jsonl")) == 3
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json"])
+@pytest.mark.parametrize("digits", [4300, 4301, 100_000])
+def test_an_integer_too_long_for_python_is_rejected_and_the_run_goes_on(tmp_path, fmt, digits):
+    """Python converts at most 4300 digits to an int (and slowly): a longer JSON integer was a
+    ValueError that stopped the run (exit 1); now its row is rejected with the reason."""
+    from dsc.io import SourceSpec, read_source
+    from dsc.io.jsonscan import MAX_INT_DIGITS
+
+    rows = ['{"prompt": "a", "n": %s}' % ("7" * digits), '{"prompt": "b", "n": 1}', '{"prompt": "c", "n": 2}']
+    (tmp_path / f"d.{fmt}").write_text("\n".join(rows) + "\n" if fmt == "jsonl" else "[" + ", ".join(rows) + "]")
+    read = read_source(SourceSpec(name="s", files=[f"d.{fmt}"]), tmp_path)
+    assert read.table.num_rows == 2 and len(read.rejects) == 1
+    reason = read.rejects[0].reason
+    if digits <= MAX_INT_DIGITS:  # an int, but not one a column holds
+        assert "is outside the 64-bit range" in reason
+    else:
+        assert f"a number of {digits} digits (more than 4300)" in reason
