@@ -9,13 +9,11 @@ from typing import Optional
 import typer
 from typer.core import TyperCommand
 
+from dsc.atomic import WriteError, write_atomic
+from dsc.command import compile_or_exit
 from dsc.diagnostics import render_all
-
-EXIT_OK = 0
-EXIT_INTERNAL_ERROR = 1
-EXIT_SPEC_ERROR = 2
-EXIT_GATE_FAILED = 3
-EXIT_INPUT_ERROR = 4
+from dsc.exitcodes import (EXIT_GATE_FAILED, EXIT_INPUT_ERROR, EXIT_INTERNAL_ERROR, EXIT_INTERRUPTED, EXIT_OK,
+                           EXIT_SPEC_ERROR)
 
 app = typer.Typer(
     add_completion=False,
@@ -23,47 +21,6 @@ app = typer.Typer(
     help="dsc — compile dataset specs (.dspec) into canonical, fingerprinted plans, and run them.",
     pretty_exceptions_enable=False,
 )
-
-
-def _compile_or_exit(spec: Path):
-    from dsc.api import compile_file
-
-    result = compile_file(spec)
-    if result.diagnostics:
-        typer.echo(render_all(result.diagnostics, result.source), err=True)
-    if result.missing:
-        raise typer.Exit(EXIT_INPUT_ERROR)
-    if not result.ok:
-        raise typer.Exit(EXIT_SPEC_ERROR)
-    return result
-
-
-class WriteError(Exception):
-    """A file the command was asked to write cannot be: the message names it and why (exit 4)."""
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write a file so that a reader never sees half of it: temp file, fsync, rename. A failed write
-    leaves neither the temp file nor a changed `path`. Only a regular file is ever replaced: a
-    symbolic link, a device or a FIFO at `path` is left as it is (WriteError), as the rename
-    would put a plain file in its place."""
-    if path.is_symlink() or (path.exists() and not path.is_file()):
-        kind = "a symbolic link" if path.is_symlink() else "a directory" if path.is_dir() else "a device or a FIFO"
-        raise WriteError(f"{path}: is {kind}, not a file dsc replaces; write to another path")
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException as err:
-        if tmp.is_file():
-            tmp.unlink()
-        if isinstance(err, OSError):
-            raise WriteError(f"{path}: cannot be written ({err.strerror or err})") from None
-        raise
 
 
 @app.command()
@@ -95,7 +52,7 @@ def compile_cmd(
     """Compile a spec to its canonical plan JSON (byte-identical for the same policy)."""
     from dsc.plan import canonical_json
 
-    result = _compile_or_exit(spec)
+    result = compile_or_exit(spec)
     text = canonical_json(result.plan, indent=2) + "\n"
     if output is None or str(output) == "-":
         sys.stdout.write(text)
@@ -115,7 +72,7 @@ def explain(spec: Path = typer.Argument(..., help="The .dspec file.")):
     """Explain, in plain words, what a spec will do."""
     from dsc.explain import explain as explain_plan
 
-    result = _compile_or_exit(spec)
+    result = compile_or_exit(spec)
     typer.echo(explain_plan(result.plan), nl=False)
 
 
@@ -161,7 +118,7 @@ def _plan_of(path: Path):
     from dsc.syntax.load import read_source
 
     if path.suffix != ".json":
-        return _compile_or_exit(path).plan
+        return compile_or_exit(path).plan
     source, diags = read_source(path)
     if source is None:
         typer.echo(render_all(diags, None), err=True)
@@ -220,7 +177,7 @@ def run(
         raise typer.BadParameter("an empty path would write into the current folder; name the output folder",
                                  param_hint="--out")
     out_dir = Path(out)
-    result = _compile_or_exit(spec)
+    result = compile_or_exit(spec)
     recorded = _recorded_environment(out_dir)
     console = Console(stderr=True)
     try:
@@ -445,7 +402,7 @@ def main() -> None:
         raise
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except WriteError as err:  # a command that writes a file it was asked to (init, finetune config)
         typer.echo(f"error: {err}", err=True)
         sys.exit(EXIT_INPUT_ERROR)

@@ -75,6 +75,10 @@ def clipped(text: str) -> str:
     return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "…"
 
 
+def suggestion(word: str | None) -> str | None:
+    return f"did you mean '{word}'?" if word else None
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     """A 'did you mean' hint for a misspelt word, or None when nothing is close.
 

@@ -69,12 +69,12 @@ def render_report(stats: dict) -> tuple[str, str]:
 def rerender(out_dir: Path) -> tuple[Path, Path]:
     """Render `report.md` and `report.html` again from a finished run's `stats.json`
     (`StatsError` when that file is damaged: nothing is written then)."""
-    from dsc.engines.outputs import write_bytes
+    from dsc.atomic import replace_bytes
 
     markdown, html_text = render_report(read_stats(Path(out_dir) / "stats.json"))
     paths = Path(out_dir) / "report.md", Path(out_dir) / "report.html"
     for path, text in zip(paths, (markdown, html_text)):
-        write_bytes(path, text.encode("utf-8"))
+        replace_bytes(path, text.encode("utf-8"))
     return paths
 
 

@@ -42,6 +42,7 @@ from dsc.annotation.metrics import (Agreement, ItemScorer, MetricError, agreemen
 from dsc.annotation.resolve import Resolution, Vote, resolve
 from dsc.annotation.summary import Facts, summarize
 from dsc.annotation.tasks import Task, write_tasks
+from dsc.exitcodes import EXIT_INPUT_ERROR, EXIT_SPEC_ERROR
 from dsc.ops.runtime import ID, Outcome, RunError, removed_rows
 
 if TYPE_CHECKING:
@@ -123,7 +124,7 @@ def apply_annotations(table: pa.Table, plan: AnnotationPlan, base_dir: Path,
     """
     where = f"line {plan.line}: annotate {plan.field}" if plan.line else f"annotate {plan.field}"
     if not plan.source:
-        raise RunError(f"{where}: no 'from' file names the annotations", exit_code=2)
+        raise RunError(f"{where}: no 'from' file names the annotations", exit_code=EXIT_SPEC_ERROR)
     try:
         ingested = read_annotations(base_dir / plan.source, plan.format, plan.field, labels)
     except AnnotationFileError as err:
@@ -145,7 +146,7 @@ def apply_annotations(table: pa.Table, plan: AnnotationPlan, base_dir: Path,
         overall = agreement(units, metric, plan.level, order)
         scorer = ItemScorer(make_scale(kind_of(metric, plan.level), order), units)
     except MetricError as err:
-        raise RunError(f"{where}: {err}", exit_code=2 if labels is not None else 4) from None
+        raise RunError(f"{where}: {err}", exit_code=EXIT_SPEC_ERROR if labels is not None else EXIT_INPUT_ERROR) from None
 
     rows: list[_Row] = []
     resolutions: list[dict[str, Any]] = []
@@ -255,7 +256,7 @@ def _write_task_files(tasks: list[Task], plan: AnnotationPlan, where: str, folde
         return []
     target = folder / plan.tasks
     if confined and not target.resolve().is_relative_to(folder.resolve()):
-        raise RunError(f"{where}: task path '{plan.tasks}' leads out of the output folder", exit_code=2)
+        raise RunError(f"{where}: task path '{plan.tasks}' leads out of the output folder", exit_code=EXIT_SPEC_ERROR)
     return [p.relative_to(folder).as_posix() for p in write_tasks(tasks, target)]
 
 

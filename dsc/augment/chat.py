@@ -19,6 +19,7 @@ from dsc.augment.apikey import ApiKey, KeyProblem
 from dsc.augment.endpoint import ChatClient, EndpointFatal, EndpointSettings
 from dsc.augment.generate import Request, Result
 from dsc.augment.prompts import PromptTemplate, TemplateProblem, language_name, load_template
+from dsc.exitcodes import EXIT_INPUT_ERROR, EXIT_SPEC_ERROR
 from dsc.ops.runtime import RunError
 from dsc.plan import AugmentRule
 
@@ -43,7 +44,7 @@ class EndpointBackend:
     def template_hash(self) -> str:
         return self.template.hash
 
-    def _error(self, message: str, exit_code: int = 2) -> RunError:
+    def _error(self, message: str, exit_code: int = EXIT_SPEC_ERROR) -> RunError:
         return RunError(f"line {self.rule.line}: {self.rule.id}: {message}", exit_code)
 
     def prepare(self) -> None:
@@ -51,7 +52,7 @@ class EndpointBackend:
         try:
             self.template = load_template(self.rule.template, self.base_dir)
         except TemplateProblem as err:
-            raise self._error(f"{err}; nothing was generated", 4 if err.missing else 2) from None
+            raise self._error(f"{err}; nothing was generated", EXIT_INPUT_ERROR if err.missing else EXIT_SPEC_ERROR) from None
 
     def probe(self, requests: list[Request]) -> None:
         """Render the first request of each language (and, for a back-translation, the back step
@@ -75,12 +76,12 @@ class EndpointBackend:
         try:
             key = ApiKey.from_environ(self.environ, self.rule.key_env) if self.rule.key_env else None
         except KeyProblem as err:
-            raise self._error(f"{err}; nothing was generated", 4) from None
+            raise self._error(f"{err}; nothing was generated", EXIT_INPUT_ERROR) from None
         try:
             client = ChatClient(self.rule.endpoint, self.rule.model, key, self.settings)
             client.preflight()
         except EndpointFatal as err:
-            raise self._error(f"{err}; start it or fix the URL; nothing was generated", 4) from None
+            raise self._error(f"{err}; start it or fix the URL; nothing was generated", EXIT_INPUT_ERROR) from None
         self.client = client
 
     def _prompt(self, request: Request) -> tuple[str | None, str | None]:
@@ -137,7 +138,7 @@ class EndpointBackend:
                     try:
                         result = future.result()
                     except EndpointFatal as err:
-                        raise self._error(f"{err}; generations made before it are kept in the cache", 4) from None
+                        raise self._error(f"{err}; generations made before it are kept in the cache", EXIT_INPUT_ERROR) from None
                     emit(i, result)
         finally:
             pool.shutdown(wait=False, cancel_futures=True)

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from dsc.augment.generate import Request, Result
+from dsc.exitcodes import EXIT_INPUT_ERROR, EXIT_SPEC_ERROR
 from dsc.finetune.errors import FinetuneError
 from dsc.finetune.model import BaseModel, resolve_base
 from dsc.ops.runtime import RunError
@@ -94,7 +95,7 @@ class LocalBackend:
     # ── before any generation ─────────────────────────────────────────────────────────────
     def prepare(self) -> None:
         """Resolve every model the rule needs and check it can do the job; raise RunError if not."""
-        from dsc.checks.extras import missing
+        from dsc.extras import missing
 
         lacking = missing("a local model (using)")  # `dsc check` warned (DSC221); here it stops the run
         if lacking:
@@ -107,7 +108,7 @@ class LocalBackend:
         for pivot in rule.pivots:
             if pivot == self.language:
                 raise self._error(f"the pivot '{pivot}' is the source language (the dataset's locale); "
-                                  "back-translation needs another language", exit_code=2)
+                                  "back-translation needs another language", exit_code=EXIT_SPEC_ERROR)
             for src, tgt in ((self.language, pivot), (pivot, self.language)):
                 model = self._model(self._pair_ref(src, tgt))
                 if not self.per_pair and tgt not in model.languages:
@@ -115,7 +116,7 @@ class LocalBackend:
                     raise self._error(
                         f"the model '{rule.model}' has no target-language token >>{tgt}<< "
                         f"(its language tokens: {known}); name one model per language pair with "
-                        f'{{src}} and {{tgt}}, e.g. using "models/opus-mt-{{src}}-{{tgt}}"', exit_code=2)
+                        f'{{src}} and {{tgt}}, e.g. using "models/opus-mt-{{src}}-{{tgt}}"', exit_code=EXIT_SPEC_ERROR)
 
     def _pair_ref(self, src: str, tgt: str) -> str:
         return self.rule.model.replace("{src}", src).replace("{tgt}", tgt)
@@ -128,7 +129,7 @@ class LocalBackend:
         if not getattr(config, "is_encoder_decoder", False):
             raise self._error(f"the model '{ref}' ({getattr(config, 'model_type', '?')}) is not a "
                               "sequence-to-sequence model; use a T5-style paraphraser or a MarianMT-style "
-                              "translation model", exit_code=2)
+                              "translation model", exit_code=EXIT_SPEC_ERROR)
         if base.folder is not None and not any((base.folder / w).exists() for w in _WEIGHTS):
             raise self._error(f"the model folder '{ref}' has no weights ({' or '.join(_WEIGHTS[::2])})")
         tokenizer, why = base.load_tokenizer()
@@ -149,7 +150,7 @@ class LocalBackend:
                 raise self._error(f"the model '{ref}' was not found: no folder {where} (dsc never downloads; "
                                   "for a hub model write \"org/name@revision\" and fetch it once with "
                                   "huggingface-cli download)") from None
-            raise self._error(f"the model '{ref}': {err.message}", exit_code=2) from None
+            raise self._error(f"the model '{ref}': {err.message}", exit_code=EXIT_SPEC_ERROR) from None
 
     def _config(self, base: BaseModel, ref: str):
         try:
@@ -160,9 +161,9 @@ class LocalBackend:
                                   f"fetch it once: huggingface-cli download {base.hub_id} --revision "
                                   f"{base.revision})") from None
             raise self._error(f"the model '{ref}' cannot be read: {err.message}",
-                              exit_code=4 if err.missing else 2) from None
+                              exit_code=EXIT_INPUT_ERROR if err.missing else EXIT_SPEC_ERROR) from None
 
-    def _error(self, message: str, exit_code: int = 4) -> RunError:
+    def _error(self, message: str, exit_code: int = EXIT_INPUT_ERROR) -> RunError:
         return RunError(f"line {self.rule.line}: {self.rule.id}: {message}; nothing was generated", exit_code)
 
     def before_calls(self) -> None:

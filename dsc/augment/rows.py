@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from dsc.exitcodes import EXIT_SPEC_ERROR
 from dsc.ops.runtime import ID, RunError
 from dsc.plan import AugmentRule
 
@@ -49,7 +50,7 @@ class SourceRows:
                            "only a text column can be paraphrased or translated")
         if SPLIT not in table.column_names:
             raise RunError(f"line {rule.line}: {rule.id}: augmentation runs inside splits, and the rows have none; "
-                           "add a split block", exit_code=2)
+                           "add a split block", exit_code=EXIT_SPEC_ERROR)
         self.table = table
         self.ids: list[str] = table.column(ID).to_pylist()
         self.splits: list[str] = table.column(SPLIT).to_pylist()

@@ -97,10 +97,6 @@ def closest(word: str, choices: Iterable[str], prefer: Iterable[str] = ()) -> st
     return min(scored)[3] if scored else None
 
 
-def suggestion(word: str | None) -> str | None:
-    return f"did you mean '{word}'?" if word else None
-
-
 def value_text(value: ast.Value) -> str:
     """The text a literal stands for: names and strings as written, numbers in plain notation."""
     if isinstance(value, ast.Num):

@@ -11,16 +11,17 @@ from __future__ import annotations
 from functools import cache
 from typing import Iterator
 
-from babel import Locale, UnknownLocaleError
+from babel import Locale
 from babel.core import get_global
 from babel.localedata import locale_identifiers
 from babel.numbers import list_currencies
 
 from dsc import ast
-from dsc.checks.common import at_line, clean_rules, closest, error, first_seen, suggestion
+from dsc.checks.common import at_line, clean_rules, closest, error, first_seen
 from dsc.checks.context import CheckContext
 from dsc.checks.ranges import NUMBERS, out_of_range
-from dsc.diagnostics import Diagnostic
+from dsc.diagnostics import Diagnostic, suggestion
+from dsc.locale.locales import parse_locale
 
 
 @cache
@@ -37,18 +38,6 @@ def _currencies() -> frozenset[str]:
 def _language_names() -> dict[str, str]:
     """English language names (lower case) → language code: `german` → `de`."""
     return {name.lower(): code for code, name in Locale("en").languages.items() if "_" not in code}
-
-
-def parse_locale(text: str) -> Locale | None:
-    """The babel locale for `text`, or None when babel does not know it.
-
-    >>> parse_locale("de_DE").language, parse_locale("en_UX")
-    ('de', None)
-    """
-    try:
-        return Locale.parse(text, sep="_")
-    except (ValueError, TypeError, UnknownLocaleError):
-        return None
 
 
 def suggest_locale(text: str) -> str | None:

@@ -19,6 +19,7 @@ from dsc.checks.annotation import AGREEMENT_LEVELS
 from dsc.checks.common import clean_rules, error, head, shown, warning
 from dsc.checks.context import CheckContext
 from dsc.diagnostics import Diagnostic
+from dsc.locale.dates import window_problem
 from dsc.plan import GUARD_BOUNDS, bound_text
 from dsc.syntax.numbers import MAX_DIGITS
 
@@ -160,21 +161,6 @@ def out_of_range(num: ast.Num, what: str, rng: Range) -> list[Diagnostic]:
     too_big = share and not num.percent and num.value > ONE
     hint = "write a fraction like 0.25, or a percentage like 25%" if too_big else rng.hint
     return [error("DSC209", f"{what} must be {rng.describe(num.percent)}, not {shown(num)}", num.span, hint)]
-
-
-def window_problem(first: int, last: int) -> tuple[str, str] | None:
-    """What is wrong with a century window `years FIRST..LAST` (message, hint), or None: it
-    runs forwards over exactly 100 years, so that each two-digit year is one year of it.
-
-    >>> window_problem(1950, 2049), window_problem(2049, 1950)[0], window_problem(1950, 2000)[0]
-    (None, 'years 2049..1950 runs backwards', 'years 1950..2000 spans 51 years, not 100')
-    """
-    if first > last:
-        return f"years {first}..{last} runs backwards", f"write the first year first: years {last}..{first}"
-    if last - first != 99:
-        return (f"years {first}..{last} spans {last - first + 1} years, not 100",
-                f"a two-digit year is one year of each century: e.g. years {first}..{first + 99}")
-    return None
 
 
 def needs_at_least(op: ast.Name | None, what: str) -> list[Diagnostic]:

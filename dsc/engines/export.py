@@ -40,6 +40,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dsc.engines.layout import export_path
+from dsc.exitcodes import EXIT_INPUT_ERROR, EXIT_SPEC_ERROR
 from dsc.ops.runtime import RunError
 from dsc.plan import ExportPlan
 
@@ -165,7 +166,7 @@ def _template(export: ExportPlan, base_dir: Path):
     try:
         return env, env.parse(source), env.from_string(source)
     except TemplateSyntaxError as err:
-        raise RunError(f"{export.template}:{err.lineno}: template error: {err.message}", exit_code=2) from None
+        raise RunError(f"{export.template}:{err.lineno}: template error: {err.message}", exit_code=EXIT_SPEC_ERROR) from None
 
 
 def _templated(table: pa.Table, template, export: ExportPlan, split: str) -> pa.Table:
@@ -185,10 +186,10 @@ def _templated(table: pa.Table, template, export: ExportPlan, split: str) -> pa.
         except TemplateError as err:  # a name or key the row lacks is the data's (4), the rest the template's
             raise RunError(f"line {export.line}: export template '{export.template}' failed on row {row_id}: "
                            f"{err.message or type(err).__name__}",
-                           exit_code=4 if isinstance(err, UndefinedError) else 2) from None
+                           exit_code=EXIT_INPUT_ERROR if isinstance(err, UndefinedError) else EXIT_SPEC_ERROR) from None
         except (TypeError, ValueError, ArithmeticError, LookupError) as err:
             raise RunError(f"line {export.line}: export template '{export.template}' failed on row {row_id}: "
-                           f"{type(err).__name__}: {err}", exit_code=2) from None
+                           f"{type(err).__name__}: {err}", exit_code=EXIT_SPEC_ERROR) from None
     return pa.table({"text": pa.array(texts, pa.string())})
 
 
@@ -206,7 +207,7 @@ def _encode(table: pa.Table, fmt: str) -> dict[str, bytes]:
         return {"": sink.getvalue().to_pybytes()}
     if fmt == "hf_disk":
         return _saved_to_disk(table)
-    raise RunError(f"unknown export format '{fmt}'", exit_code=2)
+    raise RunError(f"unknown export format '{fmt}'", exit_code=EXIT_SPEC_ERROR)
 
 
 def _saved_to_disk(table: pa.Table) -> dict[str, bytes]:

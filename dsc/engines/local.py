@@ -28,6 +28,7 @@ from dsc.engines.permissions import Permissions, enforce
 from dsc.engines.schema import declared, standardized, validate
 from dsc.engines.splits import SPLIT, assign_splits
 from dsc.engines.stats import build_stats
+from dsc.exitcodes import EXIT_SPEC_ERROR
 from dsc.ops import OPERATORS
 from dsc.ops.runtime import Outcome, RunContext, RunError
 from dsc.plan import Plan
@@ -110,7 +111,7 @@ def _run_claimed(plan: Plan, base_dir: Path, folder: outputs.RunFolder, workers:
         op = OPERATORS[step.op]
         if not hasattr(op, "apply"):
             raise RunError(f"line {step.line}: '{op.keyword}' is compiled but the local engine does not "
-                           "execute it yet", exit_code=2)
+                           "execute it yet", exit_code=EXIT_SPEC_ERROR)
         for name in _columns_of(step.op, step.params):
             if name not in table.column_names:
                 raise RunError(f"line {step.line}: rule {step.id} names column '{name}', which the data lacks")
@@ -165,7 +166,7 @@ def read_sources(plan: Plan, base_dir: Path, note: Callable[[str], None]
     from dsc.io import SourceError, SourceSpec, read_source
 
     if not plan.sources:
-        raise RunError("the plan has no source", exit_code=2)
+        raise RunError("the plan has no source", exit_code=EXIT_SPEC_ERROR)
     tables, rejects, inputs, stages = [], [], [], []
     types = declared(plan)
     for src in plan.sources:

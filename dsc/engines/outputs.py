@@ -46,6 +46,7 @@ from dsc import __version__
 from dsc.checks.paths import link_loop
 from dsc.engines.layout import (AUGMENT_REJECTS, CACHE, INTERNAL, LOCK, OWNED, RUN_FILES, SHARDS, STAGING, WHOLE,
                                 Output, normal, problems, task_files)
+from dsc.exitcodes import EXIT_SPEC_ERROR
 from dsc.io import jsonscan
 from dsc.ops.runtime import RunError
 
@@ -62,17 +63,6 @@ _ROW_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str)
 def row_json(row: dict[str, Any]) -> str:
     """One row as canonical JSON (sorted keys, UTF-8 kept, non-JSON values as text)."""
     return _ROW_ENCODER.encode(row)
-
-
-def write_bytes(path: Path, data: bytes) -> str:
-    """Write `data` atomically (temp file, fsync, rename) and return its sha256."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    return hashlib.sha256(data).hexdigest()
 
 
 class _HashingFile:
@@ -177,7 +167,7 @@ def claim(out_dir: Path, plan, base_dir: Path, engine: str = "local") -> Iterato
     loop = link_loop(out_dir)
     if loop is not None:
         where = "is" if loop == out_dir else f"passes through '{loop}',"
-        raise RunError(f"--out {out_dir} {where} a symlink loop; remove the link, or choose another --out", exit_code=2)
+        raise RunError(f"--out {out_dir} {where} a symlink loop; remove the link, or choose another --out", exit_code=EXIT_SPEC_ERROR)
     declared = _declared(plan)
     splits = [p.name for p in plan.split.parts] if plan.split is not None else [WHOLE]
     refused = [f"line {o.line}: {o.what} '{o.path}' is not allowed: {why}" for o, why in problems(declared, splits)]
@@ -185,7 +175,7 @@ def claim(out_dir: Path, plan, base_dir: Path, engine: str = "local") -> Iterato
     if not refused:
         refused = [f"line {o.line}: {o.what} '{path}' {why}" for path, o in written if (why := _linked(out_dir, path))]
     if refused:
-        raise RunError("\n".join(refused), exit_code=2)
+        raise RunError("\n".join(refused), exit_code=EXIT_SPEC_ERROR)
     targets = [*RUN_FILES, *([AUGMENT_REJECTS] if plan.augment else []), *([SHARDS] if engine == "ray" else []),
                *(path for path, _ in written)]
     folders = {SHARDS, *(path for path, o in written if o.folder)}
@@ -464,7 +454,7 @@ def _finetune(plan, folder: RunFolder, base_dir: Path) -> dict:
     """The fine-tuning methods compared on this run's train split, as `dsc finetune compare --json`
     gives them (the split's path relative to the output folder) with their table as text, or
     why they could not be."""
-    from dsc.checks.extras import missing
+    from dsc.extras import missing
     from dsc.finetune import jsontext
     from dsc.finetune.compare import as_text, compare_plan
     from dsc.finetune.errors import FinetuneError

@@ -36,6 +36,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 from dsc.checks.context import CheckContext
+from dsc.exitcodes import EXIT_SPEC_ERROR
 from dsc.ops.runtime import RunError
 from dsc.plan import Plan
 
@@ -211,7 +212,7 @@ class Permissions:
         try:
             endpoints = tuple(Allowance.parse(t) for t in texts)
         except ValueError as err:
-            raise RunError(f"allowed endpoint {err}", exit_code=2) from None
+            raise RunError(f"allowed endpoint {err}", exit_code=EXIT_SPEC_ERROR) from None
         offline = any(env.get(v, "").strip().lower() in ("1", "true", "yes", "on")
                       for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
         return cls(endpoints, outside_project, offline)
@@ -240,7 +241,7 @@ def enforce(plan: Plan, base_dir: Path, permissions: Permissions, environ: Mappi
     if refusals:
         raise RunError("the run needs what the operator has not allowed; nothing was read or sent:\n  "
                        + "\n  ".join(f"line {line}: {text}" for line, text in sorted(refusals, key=lambda r: r[0])),
-                       exit_code=2)
+                       exit_code=EXIT_SPEC_ERROR)
 
 
 def _endpoint_refusals(plan: Plan, base: Path, permissions: Permissions,

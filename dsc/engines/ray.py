@@ -39,10 +39,10 @@ from dsc.engines.local import RunResult, StageStats, _check_splits, _source_reje
 from dsc.engines.permissions import Permissions, enforce
 from dsc.engines.ray_cluster import Cluster
 from dsc.engines.ray_ops import POS, Rule
+from dsc.exitcodes import EXIT_SPEC_ERROR
 from dsc.ops.runtime import RunContext, RunError
 from dsc.plan import Plan
 
-SHARD_ROWS = 100_000  # input positions per shard: a shard's rows depend on the data alone
 ROWS_PER_PART = 200_000  # rows per shuffle group at most, so a group fits a worker's memory
 
 
@@ -62,7 +62,7 @@ def run_plan(plan: Plan, base_dir: Path, out_dir: Path, address: str | None = No
 
     note = progress or (lambda _msg: None)
     if not plan.sources:
-        raise RunError("the plan has no source", exit_code=2)
+        raise RunError("the plan has no source", exit_code=EXIT_SPEC_ERROR)
     enforce(plan, base_dir, permissions or Permissions())
     with outputs.claim(out_dir, plan, base_dir, engine="ray") as folder, connect(address, num_cpus, note) as cluster:
         try:

@@ -294,9 +294,10 @@ def shard_rows(batch: pa.Table, whole: str, size: int) -> pa.Table:
 def write_shard(group: pa.Table, out_dir: str) -> pa.Table:
     """Write one shard (its rows in input order, the columns of a split export) and describe it."""
     import hashlib
-    import os
 
     import pyarrow.parquet as pq
+
+    from dsc.atomic import replace_bytes
 
     table = group.sort_by(POS)
     split, shard = table.column(BUCKET)[0].as_py().split("\x00")
@@ -307,8 +308,6 @@ def write_shard(group: pa.Table, out_dir: str) -> pa.Table:
     name = f"{split}/part-{int(shard):05d}.parquet"
     path = Path(out_dir) / name
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)  # a retried task rewrites the same bytes under the same name
+    replace_bytes(path, data)  # a retried task rewrites the same bytes under the same name
     return pa.table({"name": [name], "split": [split], "rows": [table.num_rows], "bytes": [len(data)],
                      "sha256": [hashlib.sha256(data).hexdigest()]})

@@ -18,7 +18,8 @@ from __future__ import annotations
 import pyarrow as pa
 
 from dsc.engines.layout import SHARDS, WHOLE
-from dsc.engines.ray import SHARD_ROWS
+
+SHARD_ROWS = 100_000  # input positions per shard: a shard's rows depend on the data alone
 
 
 def write_outputs(run, result) -> dict:

@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from dsc.engines.ray_ops import BUCKET, Rule
 from dsc.engines.schema import standardized
+from dsc.exitcodes import EXIT_SPEC_ERROR
 from dsc.ops.runtime import RowOperator, RunError
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ def plan_stages(plan: Plan) -> list[tuple[str, list[Rule], str]]:
     for step in plan.steps:
         op = OPERATORS[step.op]
         if not hasattr(op, "apply"):
-            raise RunError(f"line {step.line}: '{op.keyword}' is compiled but no engine executes it yet", exit_code=2)
+            raise RunError(f"line {step.line}: '{op.keyword}' is compiled but no engine executes it yet", exit_code=EXIT_SPEC_ERROR)
         rule = Rule(step.id, step.op, step.line, step.params)
         if issubclass(op, RowOperator):
             fused.append(rule)

@@ -15,6 +15,10 @@ from typing import Optional
 
 import typer
 
+from dsc.atomic import write_atomic
+from dsc.command import compile_or_exit
+from dsc.exitcodes import EXIT_INPUT_ERROR, EXIT_SPEC_ERROR
+
 finetune_app = typer.Typer(
     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
     help="Fine-tuning config and resource estimates.",
@@ -34,7 +38,6 @@ def config_cmd(
     method: Optional[str] = typer.Option(None, "--method", help="Which finetune block, when the spec has several."),
 ):
     """Write a ready training configuration for the spec's finetune block, with its estimates."""
-    from dsc.cli import write_atomic
     from dsc.finetune import jsontext
     from dsc.finetune.compare import compare
     from dsc.finetune.config import ScriptContext, peft_config, train_script, training_args
@@ -91,15 +94,13 @@ def compare_cmd(
 
 
 def _compiled(spec: Path):
-    from dsc.cli import EXIT_INPUT_ERROR, _compile_or_exit
-
     missing = [name for name in _TRAIN_PACKAGES if importlib.util.find_spec(name) is None]
     if missing:
         typer.echo(f"dsc finetune needs {', '.join(missing)}: pip install 'dsc[train]'", err=True)
         raise typer.Exit(EXIT_INPUT_ERROR)
     # dsc never downloads: a hub model must already be in the local cache.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    return _compile_or_exit(spec)
+    return compile_or_exit(spec)
 
 
 def _inputs(compiled, spec: Path, base: str | None, train: Path | None, run: Path | None):
@@ -134,7 +135,6 @@ def _with_plan(data: dict, spec: Path, plan) -> dict:
 @contextmanager
 def _reported(compiled):
     """Turn a FinetuneError raised inside the block into a rendered diagnostic and an exit code."""
-    from dsc.cli import EXIT_INPUT_ERROR, EXIT_SPEC_ERROR
     from dsc.diagnostics import Diagnostic, render
     from dsc.finetune.errors import FinetuneError
 

@@ -28,7 +28,6 @@ import unicodedata
 from functools import cache
 from typing import Any, Iterable
 
-from dsc.checks.ranges import window_problem
 from dsc.locale.locales import languages as languages_of
 from dsc.locale.locales import resolve
 from dsc.locale.result import OptionError, Result, ambiguous, ok, rejected
@@ -55,6 +54,21 @@ _YEAR = re.compile(r"(?<!\d)\d{4}(?!\d)")
 _RANGE = re.compile(r"(?<![\d.:])\d{1,2}\.?\s*[-\u2013\u2014]\s*\d{1,2}(?![\d:])")
 # Two fixed bases: a value whose reading differs between them depends on "today".
 _PROBES = (dt.datetime(2001, 2, 3, 4, 5, 6), dt.datetime(2012, 7, 9, 1, 2, 3))
+
+
+def window_problem(first: int, last: int) -> tuple[str, str] | None:
+    """What is wrong with a century window `years FIRST..LAST` (message, hint), or None: it
+    runs forwards over exactly 100 years, so that each two-digit year is one year of it.
+
+    >>> window_problem(1950, 2049), window_problem(2049, 1950)[0], window_problem(1950, 2000)[0]
+    (None, 'years 2049..1950 runs backwards', 'years 1950..2000 spans 51 years, not 100')
+    """
+    if first > last:
+        return f"years {first}..{last} runs backwards", f"write the first year first: years {last}..{first}"
+    if last - first != 99:
+        return (f"years {first}..{last} spans {last - first + 1} years, not 100",
+                f"a two-digit year is one year of each century: e.g. years {first}..{first + 99}")
+    return None
 
 
 def parse_date(value: Any, locales: Iterable[str] = (), order: str | None = None,

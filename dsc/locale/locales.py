@@ -4,10 +4,21 @@ from __future__ import annotations
 from functools import cache
 from typing import Iterable
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 
-from dsc.checks.locales import parse_locale
 from dsc.locale.result import OptionError
+
+
+def parse_locale(text: str) -> Locale | None:
+    """The babel locale for `text`, or None when babel does not know it.
+
+    >>> parse_locale("de_DE").language, parse_locale("en_UX")
+    ('de', None)
+    """
+    try:
+        return Locale.parse(text, sep="_")
+    except (ValueError, TypeError, UnknownLocaleError):
+        return None
 
 
 @cache

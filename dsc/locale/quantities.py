@@ -28,10 +28,10 @@ from fractions import Fraction
 from functools import cache
 from typing import Any, Iterable
 
-from dsc.checks.units import parse_unit, registry, suggest_unit
 from dsc.locale.numbers import read_decimal
 from dsc.locale.result import OptionError, Quantity, Result, ok, rejected
 from dsc.locale.text import prepare
+from dsc.locale.units import parse_unit, registry, suggest_unit
 
 DIGITS = 15
 _VULGAR = {"½": (1, 2), "⅓": (1, 3), "⅔": (2, 3), "¼": (1, 4), "¾": (3, 4), "⅕": (1, 5), "⅖": (2, 5),

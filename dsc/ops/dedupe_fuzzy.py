@@ -26,7 +26,7 @@ class DedupeFuzzy(DedupeOperator, Operator):
 
     @classmethod
     def clusters(cls, table, params, ctx):
-        from dsc.checks.extras import missing
+        from dsc.extras import missing
         from dsc.kernels.fuzzy import FuzzyError, fuzzy_duplicates, load_pairs
 
         lacking = missing(cls.keyword)  # `dsc check` warned about it (DSC221); here it stops the run

@@ -4,6 +4,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
+from dsc.exitcodes import EXIT_SPEC_ERROR
 from dsc.ops.base import Operator, Params, operator
 from dsc.ops.runtime import RowOperator, RunError, text_column
 
@@ -99,6 +100,6 @@ def _matches(table, params):
 
         problem = pattern_problem(params["pattern"])
         if problem:
-            raise RunError(f"pattern {params['pattern']!r} cannot run: {problem}", exit_code=2)
+            raise RunError(f"pattern {params['pattern']!r} cannot run: {problem}", exit_code=EXIT_SPEC_ERROR)
         return pc.match_substring_regex(text, params["pattern"])
     return pc.is_in(text, value_set=pa.array(params["values"], type=pa.string()))

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dsc.exitcodes import EXIT_INPUT_ERROR
+
 if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
@@ -27,7 +29,7 @@ class RunError(Exception):
 
     `exit_code` follows the CLI's named codes: 2 for the spec, 4 for input data."""
 
-    def __init__(self, message: str, exit_code: int = 4):
+    def __init__(self, message: str, exit_code: int = EXIT_INPUT_ERROR):
         super().__init__(message)
         self.exit_code = exit_code
 

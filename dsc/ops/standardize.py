@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import model_serializer
 
+from dsc.exitcodes import EXIT_SPEC_ERROR
 from dsc.ops.base import Operator, Params, operator
 from dsc.ops.runtime import ID, Outcome, RowOperator, RunError, removed_rows
 
@@ -117,7 +118,7 @@ class Standardize(RowOperator, Operator):
         try:
             results = [standardize(kind, value, **options) for value in values]
         except OptionError as err:
-            raise RunError(f"rule standardize {name} as {kind}: {err}", exit_code=2) from None
+            raise RunError(f"rule standardize {name} as {kind}: {err}", exit_code=EXIT_SPEC_ERROR) from None
         if params.get("type"):
             results = [_typed(r, params["type"], name) if r.ok else r for r in results]
         failed = np.array([not r.ok for r in results] + [False], dtype=bool)[index]  # index -1: a null row
@@ -198,7 +199,7 @@ def _write(table, name: str, kind: str, params: dict, values: list, results: lis
             sibling = name + suffix
             if sibling in table.column_names:
                 raise RunError(f"standardize {name} as {kind} writes the column '{sibling}', which the data "
-                               "already has; rename one of them", exit_code=2)
+                               "already has; rename one of them", exit_code=EXIT_SPEC_ERROR)
             table = table.add_column(at + offset, sibling, column)
         else:
             table = table.set_column(at, name, column)

@@ -32,7 +32,8 @@ from dsc.io.model import ID_COLUMN, SRC_COLUMN
 from dsc.profile import duplicates
 from dsc.profile.columns import column_figures, is_nested, is_text
 from dsc.profile.infer import infer_type
-from dsc.profile.load import EXIT_INPUT_ERROR, EXIT_SPEC_ERROR, Loaded, ProfileError
+from dsc.exitcodes import EXIT_INPUT_ERROR, EXIT_SPEC_ERROR
+from dsc.profile.load import Loaded, ProfileError
 from dsc.profile.placeholders import is_inconsistent, placeholder_counts
 from dsc.profile.values import detect_values
 

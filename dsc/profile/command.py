@@ -16,10 +16,10 @@ from typing import Callable, Iterator
 import typer
 from rich.console import Console
 
+from dsc.atomic import write_atomic
+from dsc.exitcodes import EXIT_OK, EXIT_SPEC_ERROR
 from dsc.profile.build import build_profile
-from dsc.profile.load import EXIT_INPUT_ERROR, EXIT_SPEC_ERROR, Loaded, ProfileError, load_files, load_spec
-
-EXIT_OK = 0
+from dsc.profile.load import Loaded, ProfileError, load_files, load_spec
 
 
 def columns_option(value: str | None) -> list[str] | None:
@@ -66,7 +66,6 @@ def init_command(paths: list[Path], output: Path, key: str | None, target: str |
     policy's source will. A file dsc wrote (``_dsc_`` columns) is refused: a source cannot read
     dsc's bookkeeping columns, so no policy could run on it."""
     from dsc.api import compile_text
-    from dsc.cli import write_atomic
     from dsc.profile.init import explodable, starter_policy
     from dsc.syntax.source import SourceFile
 

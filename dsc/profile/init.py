@@ -50,11 +50,12 @@ from dsc.checks.paths import unsafe
 from dsc.diagnostics import render_all
 from dsc.engines.export import FIELDS
 from dsc.engines.splits import SPLIT, assign_splits
+from dsc.exitcodes import EXIT_INPUT_ERROR, EXIT_INTERNAL_ERROR
 from dsc.fmt import format_source
 from dsc.kernels.text import normalize
 from dsc.plan import SplitPart, SplitPlan
 from dsc.profile.infer import MOSTLY_FILLED
-from dsc.profile.load import EXIT_INPUT_ERROR, Loaded, ProfileError
+from dsc.profile.load import Loaded, ProfileError
 from dsc.profile.placeholders import is_strong
 from dsc.syntax.source import SourceFile
 
@@ -119,12 +120,12 @@ def starter_policy(profile: dict, loaded: Loaded, out: Path) -> str:
     source = SourceFile(str(out), text)
     formatted, diags = format_source(source)
     if formatted is None:  # a bug in the drafting, not the user's doing: say what broke
-        raise ProfileError("dsc init drafted a spec that does not parse:\n" + render_all(diags, source), 1)
+        raise ProfileError("dsc init drafted a spec that does not parse:\n" + render_all(diags, source), EXIT_INTERNAL_ERROR)
     compiled = compile_text(SourceFile(str(out), formatted), base_dir=base)
     errors = [d for d in compiled.diagnostics if d.is_error]
     if errors:
         raise ProfileError("dsc init drafted a spec that does not check:\n"
-                           + render_all(errors, compiled.source), 1)
+                           + render_all(errors, compiled.source), EXIT_INTERNAL_ERROR)
     return formatted
 
 

@@ -25,11 +25,10 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from dsc.exitcodes import EXIT_INPUT_ERROR, EXIT_SPEC_ERROR
 from dsc.io import InputFile, Reject, SourceError, SourceSpec, read_source
 from dsc.io.sources import expand
 
-EXIT_SPEC_ERROR = 2
-EXIT_INPUT_ERROR = 4
 _GLOB_CHARS = set("*?[")
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dsc.checks.extras import EXTRAS, installed, missing
+from dsc.extras import EXTRAS, installed, missing
 
 FUZZY = """\
 schema {

@@ -109,7 +109,7 @@ def _tree(out: Path) -> dict[str, bytes]:
             if p.is_file() and ".dsc-cache" not in p.relative_to(out).parts}
 
 
-LEFTOVER = re.compile(r"(^|/)\.[^/]+\.(tmp|old)-\d+$")  # write_bytes' and _place's hidden temp names
+LEFTOVER = re.compile(r"(^|/)\.[^/]+\.(tmp|old)-\d+$")  # replace_bytes' and _place's hidden temp names
 
 
 def _outputs(out: Path) -> dict[str, bytes]:
