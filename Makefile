@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 DSC    := $(VENV)/bin/dsc
 STAMP  := $(VENV)/.installed-stamp
-LOCK   := requirements/lock.txt
+LOCK   := requirements.txt
 PIP_VERSION  := 26.3
 UV_VERSION   := 0.13.9
 TORCH_WHEELS ?= /opt/wheels
@@ -14,7 +14,7 @@ SPECS  := $(wildcard specs/*.dspec)
 
 install: $(STAMP)
 
-# Installs exactly what requirements/lock.txt pins, every package checked against its hash, so the
+# Installs exactly what requirements.txt pins, every package checked against its hash, so the
 # same commit gets the same libraries on every machine. Re-installs only when the lock or
 # pyproject.toml changes; `make install` twice does nothing the second time. pyproject.toml keeps
 # ranges for people who `pip install dsc` into an environment of their own.
@@ -33,7 +33,7 @@ lock:
 	$(PY) -m pip install -q pip==$(PIP_VERSION) uv==$(UV_VERSION)
 	$(VENV)/bin/uv pip compile pyproject.toml requirements/build.in --all-extras --generate-hashes \
 	  --python-version 3.11 --python-platform x86_64-manylinux_2_28 --find-links $(TORCH_WHEELS) \
-	  -c requirements/constraints.txt --no-header -o $(LOCK)
+	  -c requirements/constraints.txt -o $(LOCK)
 
 test: install
 	$(PY) -m pytest

@@ -1,4 +1,4 @@
-"""requirements/lock.txt, which `make install` installs with hashes, agrees with pyproject.toml:
+"""requirements.txt, which `make install` installs with hashes, agrees with pyproject.toml:
 every requirement of dsc and of each extra is pinned there, at a version its range admits."""
 import re
 import tomllib
@@ -11,13 +11,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def pins() -> dict[str, str]:
-    text = (ROOT / "requirements" / "lock.txt").read_text(encoding="utf-8")
+    text = (ROOT / "requirements.txt").read_text(encoding="utf-8")
     return {canonicalize_name(name): version
             for name, version in re.findall(r"^([A-Za-z0-9._-]+)(?:\[[^\]]*\])?==(\S+)", text, re.M)}
 
 
 def test_every_pin_carries_a_hash():
-    entries = re.split(r"\n(?=[A-Za-z0-9])", (ROOT / "requirements" / "lock.txt").read_text(encoding="utf-8"))
+    entries = re.split(r"\n(?=[A-Za-z0-9])", (ROOT / "requirements.txt").read_text(encoding="utf-8"))
     unhashed = [e.split()[0] for e in entries if "==" in e.split("\n")[0] and "--hash=sha256:" not in e]
     assert unhashed == []
 
