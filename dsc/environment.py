@@ -23,19 +23,19 @@ NOT_INSTALLED = "not installed"
 
 
 def used_by(plan, engine: str = "local") -> list[str]:
-    """The optional distributions this run uses, beyond `ALWAYS`."""
-    used = []
-    if any(step.op == "dedupe_fuzzy" for step in plan.steps):
-        used.append("dedupe")
+    """The optional distributions this run uses, beyond `ALWAYS`: the packages of each optional
+    extra a rule of the plan needs (`dsc.extras.EXTRAS`), the agreement metrics, and Ray."""
+    from dsc.extras import EXTRAS
+
+    needs = [("dedupe fuzzy", any(step.op == "dedupe_fuzzy" for step in plan.steps)),
+             ("a local model (using)", any(rule.backend == "local" for rule in plan.augment)),
+             ("finetune", bool(plan.finetune))]
+    used = [module for rule, needed in needs if needed for module in EXTRAS[rule].modules]
     if plan.annotations:
         used += ["krippendorff", "statsmodels", "scikit-learn"]
-    if any(rule.backend == "local" for rule in plan.augment) or plan.finetune:
-        used += ["torch", "transformers"]
-    if plan.finetune:
-        used.append("peft")
     if engine == "ray":
         used.append("ray")
-    return used
+    return list(dict.fromkeys(used))
 
 
 def environment(extra: Iterable[str] = ()) -> dict[str, str]:

@@ -224,11 +224,11 @@ def _reads_reached(out_dir: Path, plan, base_dir: Path, written: list[tuple[str,
     """How the output folder meets what the run reads: it is, holds or lies inside an input (a data
     file, a dataset or model folder, a pairs, annotation or template file), or a data pattern would
     read one of the run's outputs."""
-    from dsc.engines.permissions import _files_read
+    from dsc.engines.permissions import files_read
 
     out, base = Path(os.path.realpath(out_dir)), Path(os.path.realpath(base_dir))
     found = []
-    for line, what, path in _files_read(plan, base_dir):
+    for line, what, path in files_read(plan, base_dir):
         real = Path(os.path.realpath(path))  # a link loop stays as it is: its reader says so
         where = "is the output folder" if real == out else "is inside the output folder" \
             if real.is_relative_to(out) else "holds the output folder" if out.is_relative_to(real) else None

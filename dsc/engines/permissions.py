@@ -233,7 +233,7 @@ def enforce(plan: Plan, base_dir: Path, permissions: Permissions, environ: Mappi
     refusals = [*_endpoint_refusals(plan, base, permissions, env)]
     if not permissions.outside_project:
         root = CheckContext(base_dir=base).project_root
-        for line, what, path in _files_read(plan, base):
+        for line, what, path in files_read(plan, base):
             real = Path(os.path.realpath(path))  # a link loop stays as it is: its reader says so
             if not real.is_relative_to(root):
                 refusals.append((line, f"{what} {_shown(path, base)}, which resolves to {real}, outside the "
@@ -273,7 +273,7 @@ def _endpoint_refusals(plan: Plan, base: Path, permissions: Permissions,
                          f"pass --allow-endpoint {hub}, or set HF_HUB_OFFLINE=1 to read the local cache only")
 
 
-def _files_read(plan: Plan, base: Path) -> Iterator[tuple[int, str, Path]]:
+def files_read(plan: Plan, base: Path) -> Iterator[tuple[int, str, Path]]:
     """(line, what, path) for every local file or folder the run reads, as the spec's patterns find them."""
     from dsc.io.hub import local_folder
     from dsc.io.model import SourceError
