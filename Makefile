@@ -38,6 +38,12 @@ lock:
 test: install
 	$(PY) -m pytest
 
+# A quick local pass: the tests not marked slow, with the `dev` hypothesis profile (a tenth of the
+# examples; tests/conftest.py). `make test` stays the full run CI needs.
+.PHONY: test-fast
+test-fast: install
+	HYPOTHESIS_PROFILE=dev $(PY) -m pytest -m "not slow"
+
 # Check, compile and run every example spec over the real data in examples/data, then explain one.
 demo: install
 	@for spec in $(SPECS); do \

@@ -4,13 +4,14 @@
 """
 import sys
 
-from bench import bench_augment, bench_exact, bench_near, bench_pipeline, bench_standardize
+from bench import bench_augment, bench_datadiff, bench_exact, bench_near, bench_pipeline, bench_standardize
 
 if __name__ == "__main__":
     quick = ["--quick"] if "--quick" in sys.argv else []
     for name, module in (("exact dedupe and normalisation (vs pandas, pyarrow)", bench_exact),
                          ("near-duplicates (vs datasketch)", bench_near),
                          ("whole run (dsc run, peak RSS)", bench_pipeline),
+                         ("dsc diff --data (a changed late rule, split, early rule vs one plain run)", bench_datadiff),
                          ("standardize per kind (vs reading each row)", bench_standardize),
                          ("augmentation (tiny local model; loopback endpoint at concurrency 1 and 8)", bench_augment)):
         print(f"\n=== {name}", flush=True)

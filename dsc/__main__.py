@@ -1,3 +1,3 @@
-from dsc.cli import main
+from dsc.commands import main
 
 main()

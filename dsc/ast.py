@@ -6,15 +6,113 @@ were written as a percentage, so ``fmt`` can print them back as written.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
+from typing import Iterator
 
 from dsc.syntax.source import NO_SPAN, Span
+
+# Functions of `drop where` that measure text (so their column must be text).
+TEXT_FUNCS = ("words", "chars", "empty")
+
+
+def column(text: str | None = None, *, unique: bool = False):
+    """A field that names schema column(s). `text` says, for people, which use needs the column
+    to hold text (e.g. "normalize"); `unique`: a list in which a repeat is an error (DSC202).
+
+    The checks read these roles through `Node.column_uses` and `Node.name_lists`, so a new node
+    declares its columns here once and gets the unknown-column, text-type and repeat checks."""
+    return field(metadata={"column": True, "text": text, "unique": unique})
+
+
+def unique():
+    """A list field (of names that are not columns) in which a repeat is an error (DSC202)."""
+    return field(metadata={"unique": True})
+
+
+def keyword(*choices: str):
+    """A name field that takes one of a fixed set of keywords (`suffix`, `prefix`)."""
+    return field(metadata={"choices": choices})
+
+
+def pattern():
+    """A string field holding an RE2 pattern: the regex checks (DSC216) read every such field."""
+    return field(metadata={"pattern": True})
 
 
 @dataclass(frozen=True)
 class Node:
+    """A node of the AST. Its fields are its children; their roles (a column, a pattern, a list
+    without repeats) are declared with `column()`, `pattern()` and `unique()`, and read by one
+    generic `walk()`."""
+
     span: Span = field(default=NO_SPAN, compare=False, repr=False, kw_only=True)
+
+    def children(self) -> Iterator["Node"]:
+        """The direct child nodes, in field (= source) order."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            for item in value if isinstance(value, tuple) else (value,):
+                if isinstance(item, Node):
+                    yield item
+
+    def walk(self) -> Iterator["Node"]:
+        """This node and every node below it, depth first, in source order."""
+        yield self
+        for child in self.children():
+            yield from child.walk()
+
+    def _role(self, key: str) -> Iterator[tuple[object, dict]]:
+        for f in fields(self):
+            if f.metadata.get(key):
+                yield getattr(self, f.name), f.metadata
+
+    def column_uses(self) -> Iterator[tuple["Name", str | None]]:
+        """The columns this node itself names, each with the use that needs text (or None)."""
+        for value, meta in self._role("column"):
+            for name in value if isinstance(value, tuple) else (value,):
+                if isinstance(name, Name):
+                    yield name, meta["text"]
+
+    def name_lists(self) -> Iterator[tuple["Name", ...]]:
+        """This node's lists in which a name may not repeat."""
+        for value, _ in self._role("unique"):
+            yield value
+
+    def regexes(self) -> Iterator["Str"]:
+        """This node's RE2 pattern strings."""
+        for value, _ in self._role("pattern"):
+            yield value
+
+
+def column_uses(node: Node) -> Iterator[tuple["Name", str | None]]:
+    """Every column named anywhere in `node`, in source order, with its text use (or None)."""
+    for n in node.walk():
+        yield from n.column_uses()
+
+
+def name_lists(node: Node) -> Iterator[tuple["Name", ...]]:
+    """Every list in `node` in which a repeat is an error."""
+    for n in node.walk():
+        yield from n.name_lists()
+
+
+def regexes(node: Node) -> Iterator["Str"]:
+    """Every RE2 pattern string in `node`."""
+    for n in node.walk():
+        yield from n.regexes()
+
+
+def names(items) -> list[str]:
+    """The text of a sequence of names."""
+    return [n.value for n in items]
+
+
+def plain(v: "Value"):
+    """A value as the plan holds it: a percentage as its fraction, a number as its Decimal."""
+    if isinstance(v, Num):
+        return v.fraction if v.percent else v.value
+    return v.value
 
 
 @dataclass(frozen=True)
@@ -130,7 +228,7 @@ class Format(Node):
 class Key(Node):
     """`key col, col`: the row key (row ids come from it)."""
 
-    columns: tuple[Name, ...]
+    columns: tuple[Name, ...] = column(unique=True)
 
 
 @dataclass(frozen=True)
@@ -179,7 +277,7 @@ class SchemaBlock(Node):
 class Normalize(Node):
     """`normalize col, col: step, step`."""
 
-    columns: tuple[Name, ...]
+    columns: tuple[Name, ...] = column("normalize", unique=True)
     steps: tuple[Name, ...]
 
 
@@ -192,6 +290,9 @@ class MeasurePred(Node):
     op: Name
     value: Num
 
+    def column_uses(self):
+        yield self.column, f"{self.func.value}()" if self.func.value in TEXT_FUNCS else None
+
 
 @dataclass(frozen=True)
 class TestPred(Node):
@@ -200,20 +301,22 @@ class TestPred(Node):
     func: Name
     column: Name
 
+    column_uses = MeasurePred.column_uses
+
 
 @dataclass(frozen=True)
 class MatchesPred(Node):
     """`col matches "regex"`."""
 
-    column: Name
-    pattern: Str
+    column: Name = column("matches")
+    pattern: Str = pattern()
 
 
 @dataclass(frozen=True)
 class InPred(Node):
     """`col in {a, b}` / `col not in {…}`."""
 
-    column: Name
+    column: Name = column()
     values: tuple[Value, ...]
     negated: bool = False
 
@@ -249,7 +352,7 @@ class StdOption(Node):
 class Standardize(Node):
     """`standardize col as TYPE [target] options…`."""
 
-    column: Name
+    column: Name = column()
     kind: Name
     target: Name | Str | None
     options: tuple[StdOption, ...] = ()
@@ -262,22 +365,30 @@ class DedupeOption(Node):
     key: str
     values: tuple[Value, ...]
 
+    def column_uses(self):
+        if self.key == "keep_by" and isinstance(self.values[0], Name):
+            yield self.values[0], None
+
 
 @dataclass(frozen=True)
 class Dedupe(Node):
     """`dedupe exact|near|fuzzy on cols options…`."""
 
     mode: Name
-    columns: tuple[Name, ...]
+    columns: tuple[Name, ...] = column(unique=True)
     options: tuple[DedupeOption, ...] = ()
+
+    def column_uses(self):
+        use = "dedupe near" if self.mode.value == "near" else None
+        yield from ((name, use) for name in self.columns)
 
 
 @dataclass(frozen=True)
 class Conflicts(Node):
     """`conflicts on cols -> target resolve POLICY [else POLICY]`."""
 
-    columns: tuple[Name, ...]
-    target: Name
+    columns: tuple[Name, ...] = column(unique=True)
+    target: Name = column()
     resolve: Name
     otherwise: Name | None = None
 
@@ -306,7 +417,7 @@ class AnnSetting(Node):
 class AnnotateBlock(Node):
     """`annotate FIELD { … }`."""
 
-    field: Name
+    field: Name = column()
     body: tuple[AnnSetting, ...]
 
 
@@ -326,6 +437,10 @@ class SplitOption(Node):
     key: str
     value: Name | Num
 
+    def column_uses(self):
+        if self.key == "stratify" and isinstance(self.value, Name):
+            yield self.value, None
+
 
 @dataclass(frozen=True)
 class SplitBlock(Node):
@@ -335,7 +450,7 @@ class SplitBlock(Node):
     `stratify` and `seed` read the first of each.
     """
 
-    key: Name
+    key: Name = column()
     options: tuple[SplitOption, ...]
     parts: tuple[SplitPart, ...]
 
@@ -359,15 +474,18 @@ class Augmentation(Node):
 
     method: Name
     column: Name
-    pivots: tuple[Name, ...] = ()
+    pivots: tuple[Name, ...] = field(default=(), metadata={"unique": True})
     options: tuple[AugOption, ...] = ()
+
+    def column_uses(self):
+        yield self.column, self.method.value
 
 
 @dataclass(frozen=True)
 class AugmentBlock(Node):
     """`augment SPLIT, … { … }`."""
 
-    splits: tuple[Name, ...]
+    splits: tuple[Name, ...] = unique()
     rules: tuple[Augmentation, ...]
 
 

@@ -10,9 +10,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from dsc.errors import DscError
 
-class WriteError(Exception):
+
+class WriteError(DscError):
     """A file the command was asked to write cannot be: the message names it and why (exit 4)."""
+
+    default_code = "DSC305"
 
 
 def replace_bytes(path: Path, data: bytes) -> None:

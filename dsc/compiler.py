@@ -8,8 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from dsc import ast
-from dsc.ops import OPERATORS
-from dsc.ops.normalize import STEPS
+from dsc.ops import CompileEnv, operator_for
 from dsc.plan import (
     GUARD_BOUNDS, AnnotationPlan, AugmentRule, ColumnPlan, DatasetInfo, ExportPlan, FinetunePlan, GatePlan, HubPlan,
     Plan, SourcePlan, SplitPart, SplitPlan, Step, seal,
@@ -61,16 +60,6 @@ def _int(num: ast.Num) -> int:
     return int(num.value)
 
 
-def _value(v: ast.Value):
-    if isinstance(v, ast.Num):
-        return v.fraction if v.percent else v.value
-    return v.value
-
-
-def _names(names) -> list[str]:
-    return [n.value for n in names]
-
-
 def _dataset(spec: ast.Spec) -> DatasetInfo:
     for block in spec.of(ast.DatasetBlock):
         seed = next((_int(s.value) for s in block.body if isinstance(s, ast.Seed)), 0)
@@ -94,7 +83,7 @@ def _source(block: ast.SourceBlock) -> SourcePlan:
         elif isinstance(stmt, ast.Format):
             fields["format"] = stmt.value.value
         elif isinstance(stmt, ast.Key):
-            fields["key"] = _names(stmt.columns)
+            fields["key"] = ast.names(stmt.columns)
         elif isinstance(stmt, ast.Rename):
             fields["renames"].append((stmt.old.value, stmt.new.value))
         elif isinstance(stmt, ast.Explode):
@@ -104,98 +93,22 @@ def _source(block: ast.SourceBlock) -> SourcePlan:
 
 def _column(c: ast.ColumnDecl) -> ColumnPlan:
     mods = {m.value for m in c.modifiers}
-    labels = [str(_value(v)) for v in c.labels] if c.labels is not None else None
+    labels = [str(ast.plain(v)) for v in c.labels] if c.labels is not None else None
     return ColumnPlan(name=c.name.value, line=c.span.line, type=c.type.value, labels=labels,
                       required="required" in mods, unique="unique" in mods)
 
 
 def _steps(spec: ast.Spec, dataset: DatasetInfo, types: dict[str, str], ids: _Ids) -> list[Step]:
+    """The clean rules, each compiled by its operator; `types` are the schema's column types."""
+    env = CompileEnv(locale=dataset.locale, types=types)
     steps = []
     for block in spec.of(ast.CleanBlock):
         for rule in block.rules:
-            op, params, subject = _rule(rule, dataset, types)
-            params = OPERATORS[op].Params(**params).model_dump(mode="python")
-            steps.append(Step(id=ids(f"{op}[{subject}]"), op=op, line=rule.span.line, params=params))
+            op = operator_for(rule)
+            raw, subject = op.compile(rule, env)
+            params = op.Params(**raw).model_dump(mode="python")
+            steps.append(Step(id=ids(f"{op.name}[{subject}]"), op=op.name, line=rule.span.line, params=params))
     return steps
-
-
-def _rule(rule: ast.CleanRule, dataset: DatasetInfo, types: dict[str, str]) -> tuple[str, dict, str]:
-    """(operator name, raw params, subject for the rule id) of one clean rule; `types` are the
-    schema's column types."""
-    if isinstance(rule, ast.Normalize):
-        steps = {s.value for s in rule.steps}
-        columns = _names(rule.columns)
-        return "normalize", {"columns": columns, "steps": [s for s in STEPS if s in steps]}, ",".join(columns)
-    if isinstance(rule, ast.Drop):
-        return "drop", _predicate(rule.predicate, rule.negations % 2 == 1), rule.predicate.column.value
-    if isinstance(rule, ast.Standardize):
-        return "standardize", _standardize(rule, dataset, types), rule.column.value
-    if isinstance(rule, ast.Dedupe):
-        return f"dedupe_{rule.mode.value}", _dedupe(rule), ",".join(_names(rule.columns))
-    assert isinstance(rule, ast.Conflicts)
-    params = {"columns": _names(rule.columns), "target": rule.target.value, "resolve": rule.resolve.value,
-              "otherwise": rule.otherwise.value if rule.otherwise else None}
-    return "conflicts", params, f"{','.join(params['columns'])}->{params['target']}"
-
-
-def _predicate(pred: ast.Predicate, negate: bool) -> dict:
-    if isinstance(pred, ast.MeasurePred):
-        return {"kind": "measure", "func": pred.func.value, "column": pred.column.value, "op": pred.op.value,
-                "value": pred.value.value, "negate": negate}
-    if isinstance(pred, ast.TestPred):
-        return {"kind": "test", "func": pred.func.value, "column": pred.column.value, "negate": negate}
-    if isinstance(pred, ast.MatchesPred):
-        return {"kind": "matches", "column": pred.column.value, "pattern": pred.pattern.value, "negate": negate}
-    values = sorted(str(_value(v)) for v in pred.values)
-    return {"kind": "in", "column": pred.column.value, "values": values, "negate": negate != pred.negated}
-
-
-def _standardize(rule: ast.Standardize, dataset: DatasetInfo, types: dict[str, str]) -> dict:
-    params: dict = {"column": rule.column.value, "kind": rule.kind.value,
-                    "target": rule.target.value if rule.target else None}
-    if rule.kind.value == "number" and rule.column.value in types:
-        params["type"] = types[rule.column.value]  # int or float (DSC207): the rule writes it
-    for opt in rule.options:
-        if opt.key == "from":
-            params["locales"] = [v.value for v in opt.values]
-        elif opt.key == "locale":
-            params["locales"] = [opt.values[0].value]
-        elif opt.key == "rates":
-            params["rates"] = {r.currency.value: r.value.value for r in opt.values}
-        elif opt.key == "years":
-            params["years"] = tuple(_int(v) for v in opt.values)
-        else:
-            params[opt.key] = opt.values[0].value
-    if not params.get("locales") and dataset.locale:
-        params["locales"] = [dataset.locale]
-    return params
-
-
-def _dedupe(rule: ast.Dedupe) -> dict:
-    params: dict = {"columns": _names(rule.columns)}
-    for opt in rule.options:
-        vals = opt.values
-        if opt.key == "ignoring":
-            params["ignoring"] = sorted({v.value for v in vals})
-        elif opt.key in ("jaccard",):
-            params["threshold"] = _value(vals[-1])
-        elif opt.key == "threshold":
-            params["threshold"] = _value(vals[0])
-        elif opt.key == "ngram":
-            params["ngram"] = _int(vals[0])
-            if len(vals) > 1 and vals[1] is not None:
-                params["unit"] = vals[1].value
-        elif opt.key in ("permutations", "bands"):
-            params[opt.key] = _int(vals[0])
-        elif opt.key == "pairs":
-            params["pairs"] = vals[0].value
-        elif opt.key == "keep":
-            params["keep"] = vals[0].value
-        elif opt.key == "keep_by":
-            params["keep"] = "by"
-            params["keep_by"] = vals[0].value
-            params["descending"] = not (len(vals) > 1 and vals[1] is not None and vals[1].value == "asc")
-    return params
 
 
 def _annotation(block: ast.AnnotateBlock) -> AnnotationPlan:
@@ -214,9 +127,9 @@ def _annotation(block: ast.AnnotateBlock) -> AnnotationPlan:
         elif s.key == "agreement":
             fields["metric"] = v[0].value
             fields["level"] = v[1].value if v[1] is not None else None
-            fields["threshold"] = _value(v[2])
+            fields["threshold"] = ast.plain(v[2])
         elif s.key == "item_agreement":
-            fields["item_threshold"] = _value(v[0])
+            fields["item_threshold"] = ast.plain(v[0])
         elif s.key == "resolve":
             fields["resolve"] = v[0].value
             if v[1] is not None:
@@ -245,10 +158,10 @@ def _augment(block: ast.AugmentBlock, rule: ast.Augmentation, ids: _Ids) -> Augm
     return AugmentRule(
         id=ids(f"{rule.method.value}[{rule.column.value}]"),
         line=rule.span.line,
-        splits=_names(block.splits),
+        splits=ast.names(block.splits),
         method=rule.method.value,
         column=rule.column.value,
-        pivots=_names(rule.pivots),
+        pivots=ast.names(rule.pivots),
         ratio=ratio.fraction if ratio is not None else Decimal(0),
         backend="local" if local else "endpoint",
         model=(opts["using"] if local else opts.get("model", ast.Str(""))).value,
@@ -273,7 +186,7 @@ def _gate(g: ast.MetricGate | ast.LeakageGate, ids: _Ids) -> GatePlan:
                         args=[g.left.value, g.right.value], op=g.op.value, limit=g.threshold.fraction,
                         unit="jaccard", severity=severity)
     metric = g.metric.value
-    args = _names(g.args)
+    args = ast.names(g.args)
     unit = "fraction" if g.value.percent or metric in _PERCENT_GATES else ("count" if metric == "rows" else "value")
     label = f"{metric}({','.join(args)})" if args else metric
     return GatePlan(id=ids(label), line=g.span.line, metric=metric, args=args, op=g.op.value,
@@ -283,6 +196,6 @@ def _gate(g: ast.MetricGate | ast.LeakageGate, ids: _Ids) -> GatePlan:
 def _finetune(block: ast.FinetuneBlock) -> FinetunePlan:
     settings = {}
     for s in block.settings:
-        values = [_value(v) for v in s.values]
+        values = [ast.plain(v) for v in s.values]
         settings[s.name.value] = values[0] if len(values) == 1 else values
     return FinetunePlan(line=block.span.line, method=block.method.value, settings=settings)

@@ -66,6 +66,14 @@ class Diagnostic:
         return self.severity == ERROR
 
 
+def error(code: str, message: str, span: Span, hint: str | None = None) -> Diagnostic:
+    return Diagnostic(code, message, span, hint, ERROR)
+
+
+def warning(code: str, message: str, span: Span, hint: str | None = None) -> Diagnostic:
+    return Diagnostic(code, message, span, hint, WARNING)
+
+
 def clipped(text: str) -> str:
     """A token as a message shows it: whole up to `SHOWN_CHARS` characters, else its head and `…`.
 
@@ -91,6 +99,33 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
         lowered = {c.lower(): c for c in choices}
         close = [lowered[word.lower()]] if word.lower() in lowered else []
     return f"did you mean '{close[0]}'?" if close else None
+
+
+def closest(word: str, choices: Iterable[str], prefer: Iterable[str] = ()) -> str | None:
+    """The choice most like `word`, for codes where plain `did_you_mean` picks badly.
+
+    Ties on similarity go to a choice that shares a longer prefix with `word`, then to one in
+    `prefer` (the likely locale of a language, say), then alphabetically — so `EUX` suggests
+    `EUR` rather than `XEU`.
+
+    >>> closest("EUX", ["XEU", "EUR", "USD"])
+    'EUR'
+    """
+    def prefix(c: str) -> int:
+        n = 0
+        for a, b in zip(word.lower(), c.lower()):
+            if a != b:
+                break
+            n += 1
+        return n
+
+    preferred = set(prefer)
+    scored = []
+    for c in set(choices):
+        ratio = difflib.SequenceMatcher(None, word.lower(), c.lower()).ratio()
+        if ratio >= 0.6:
+            scored.append((-round(ratio, 6), -prefix(c), c not in preferred, c))
+    return min(scored)[3] if scored else None
 
 
 def render(diag: Diagnostic, source: SourceFile | None) -> str:

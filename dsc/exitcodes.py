@@ -8,4 +8,5 @@ EXIT_INTERNAL_ERROR = 1
 EXIT_SPEC_ERROR = 2
 EXIT_GATE_FAILED = 3
 EXIT_INPUT_ERROR = 4
+EXIT_DATA_CHANGED = 5  # `dsc diff --exit-code` / `--fail-on`: something changed (as `git diff --exit-code` exits 1)
 EXIT_INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as shells report it

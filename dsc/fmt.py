@@ -33,14 +33,15 @@ from typing import Iterator, Sequence
 
 from dsc import ast
 from dsc.diagnostics import Diagnostic
+from dsc.ops import OPERATORS, is_rule, operator_for
 from dsc.syntax.comments import extract_comments
 from dsc.syntax.load import parse
 from dsc.syntax.source import SourceFile
+from dsc.syntax.write import listing, value, words
 
 INDENT = "  "
 OPTION_ORDER: dict[type, tuple[str, ...]] = {
-    ast.Dedupe: ("ignoring", "jaccard", "ngram", "permutations", "bands", "pairs", "threshold", "keep", "keep_by"),
-    ast.Standardize: ("from", "locale", "order", "years", "base", "rates", "on_error"),
+    **{op.node: op.option_order for op in OPERATORS.values() if op.option_order},
     # What to pick, how to generate, then how the guard judges.
     ast.Augmentation: ("ratio", "using", "endpoint", "model", "key_env", "template", "concurrency",
                        "min_similarity", "max_similarity", "min_length_ratio", "max_length_ratio"),
@@ -116,128 +117,53 @@ def _ranked(items: tuple, order: tuple[str, ...], key) -> tuple:
     return tuple(sorted(items, key=lambda item: rank.get(key(item), len(order))))  # stable: repeats keep order
 
 
-# ── values ──────────────────────────────────────────────────────────────────────────────
-_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t"})
-
-
-def _value(v: ast.Value) -> str:
-    if isinstance(v, ast.Str):
-        return f'"{v.value.translate(_ESCAPES)}"'
-    if isinstance(v, ast.Num):
-        return str(v.value).replace("E", "e") + ("%" if v.percent else "")
-    return v.value
-
-
-def _list(values) -> str:
-    return ", ".join(_value(v) for v in values)
-
-
-def _words(*parts) -> str:
-    """Join the parts that are present with single spaces; nodes are printed as values."""
-    return " ".join(p if isinstance(p, str) else _value(p) for p in parts if p is not None and p != "")
-
-
-def _opt(word: str, value) -> str | None:
-    return None if value is None else _words(word, value)
-
-
 # ── statements: one `_fmt_<Node>` per statement node, each printing one line ────────────
 def _fmt(node: ast.Node) -> str:
-    return globals()[f"_fmt_{type(node).__name__}"](node)
+    if is_rule(node):
+        return operator_for(node).fmt(node)
+    return _STATEMENTS[type(node)](node)
 
 
 def _fmt_Seed(n: ast.Seed) -> str:
-    return _words("seed", n.value)
+    return words("seed", n.value)
 
 
 def _fmt_Locale(n: ast.Locale) -> str:
-    return _words("locale", n.value)
+    return words("locale", n.value)
 
 
 def _fmt_Files(n: ast.Files) -> str:
-    return "files " + _list(n.patterns)
+    return "files " + listing(n.patterns)
 
 
 def _options(options: tuple) -> Iterator[str]:
     """`key value` for each one-value option, as the AST holds them (repeats included)."""
-    return (_words(o.key, o.value) for o in options)
+    return (words(o.key, o.value) for o in options)
 
 
 def _fmt_Hub(n: ast.Hub) -> str:
-    return _words("hub", n.id, *_options(n.options))
+    return words("hub", n.id, *_options(n.options))
 
 
 def _fmt_Format(n: ast.Format) -> str:
-    return _words("format", n.value)
+    return words("format", n.value)
 
 
 def _fmt_Key(n: ast.Key) -> str:
-    return "key " + _list(n.columns)
+    return "key " + listing(n.columns)
 
 
 def _fmt_Rename(n: ast.Rename) -> str:
-    return _words("rename", n.old, "->", n.new)
+    return words("rename", n.old, "->", n.new)
 
 
 def _fmt_Explode(n: ast.Explode) -> str:
-    return _words("explode", n.column)
+    return words("explode", n.column)
 
 
 def _fmt_ColumnDecl(n: ast.ColumnDecl, width: int = 0) -> str:
-    kind = f"label {{{_list(n.labels)}}}" if n.labels is not None else n.type.value
-    return _words(n.name.value.ljust(width), ":", kind, *n.modifiers)
-
-
-def _fmt_Normalize(n: ast.Normalize) -> str:
-    return f"normalize {_list(n.columns)}: {_list(n.steps)}"
-
-
-def _fmt_Drop(n: ast.Drop) -> str:
-    return _words("drop where", *["not"] * n.negations, _fmt(n.predicate))
-
-
-def _fmt_MeasurePred(n: ast.MeasurePred) -> str:
-    return _words(f"{n.func.value}({n.column.value})", n.op, n.value)
-
-
-def _fmt_TestPred(n: ast.TestPred) -> str:
-    return f"{n.func.value}({n.column.value})"
-
-
-def _fmt_MatchesPred(n: ast.MatchesPred) -> str:
-    return _words(n.column, "matches", n.pattern)
-
-
-def _fmt_InPred(n: ast.InPred) -> str:
-    return _words(n.column, "not" if n.negated else None, f"in {{{_list(n.values)}}}")
-
-
-def _fmt_Standardize(n: ast.Standardize) -> str:
-    return _words("standardize", n.column, "as", n.kind, n.target, *map(_fmt, n.options))
-
-
-def _fmt_StdOption(n: ast.StdOption) -> str:
-    if n.key == "from":
-        return f"from [{_list(n.values)}]"
-    if n.key == "rates":
-        return "rates {" + ", ".join(_words(r.currency, r.value) for r in n.values) + "}"
-    if n.key == "years":
-        return "years " + "..".join(map(_value, n.values))
-    return _words(n.key, *n.values)
-
-
-def _fmt_Dedupe(n: ast.Dedupe) -> str:
-    return _words("dedupe", n.mode, "on", _list(n.columns), *map(_fmt, n.options))
-
-
-def _fmt_DedupeOption(n: ast.DedupeOption) -> str:
-    if n.key == "ignoring":
-        return "ignoring " + _list(n.values)
-    return _words("keep by" if n.key == "keep_by" else n.key, *n.values)
-
-
-def _fmt_Conflicts(n: ast.Conflicts) -> str:
-    return _words("conflicts on", _list(n.columns), "->", n.target, "resolve", n.resolve, _opt("else", n.otherwise))
+    kind = f"label {{{listing(n.labels)}}}" if n.labels is not None else n.type.value
+    return words(n.name.value.ljust(width), ":", kind, *n.modifiers)
 
 
 # Where the values of each annotate setting go: "op" is its comparison, any other slot takes the
@@ -259,36 +185,45 @@ def _fmt_AnnSetting(n: ast.AnnSetting) -> str:
     parts = [n.key]
     for slot in _ANN_SLOTS[n.key]:
         if slot == "op":
-            parts.append(_value(n.op))
-        elif (value := next(values, None)) is not None:
-            parts.append(_words(slot, value))
+            parts.append(value(n.op))
+        elif (item := next(values, None)) is not None:
+            parts.append(words(slot, item))
     return " ".join(parts)
 
 
 def _fmt_SplitPart(n: ast.SplitPart) -> str:
-    return _words(n.name, n.fraction)
+    return words(n.name, n.fraction)
 
 
 def _fmt_Augmentation(n: ast.Augmentation) -> str:
-    pivots = "via " + _list(n.pivots) if n.pivots else None
-    return _words(n.method, n.column, pivots, *_options(n.options))
+    pivots = "via " + listing(n.pivots) if n.pivots else None
+    return words(n.method, n.column, pivots, *_options(n.options))
 
 
 def _fmt_Export(n: ast.Export) -> str:
-    return _words("export", n.format, n.path, *_options(n.options))
+    return words("export", n.format, n.path, *_options(n.options))
 
 
 def _fmt_MetricGate(n: ast.MetricGate) -> str:
-    metric = f"{n.metric.value}({_list(n.args)})" if n.args else n.metric.value
-    return _words(metric, n.op, n.value, n.severity)
+    metric = f"{n.metric.value}({listing(n.args)})" if n.args else n.metric.value
+    return words(metric, n.op, n.value, n.severity)
 
 
 def _fmt_LeakageGate(n: ast.LeakageGate) -> str:
-    return _words("leakage", f"{n.left.value}, {n.right.value}", "jaccard", n.op, n.threshold, n.severity)
+    return words("leakage", f"{n.left.value}, {n.right.value}", "jaccard", n.op, n.threshold, n.severity)
 
 
 def _fmt_Setting(n: ast.Setting) -> str:
-    return _words(n.name, _list(n.values))
+    return words(n.name, listing(n.values))
+
+
+# The statements that are not clean rules (those print through their operator's `fmt`).
+_STATEMENTS = {
+    ast.Seed: _fmt_Seed, ast.Locale: _fmt_Locale, ast.Files: _fmt_Files, ast.Hub: _fmt_Hub, ast.Format: _fmt_Format,
+    ast.Key: _fmt_Key, ast.Rename: _fmt_Rename, ast.Explode: _fmt_Explode, ast.AnnSetting: _fmt_AnnSetting,
+    ast.SplitPart: _fmt_SplitPart, ast.Augmentation: _fmt_Augmentation, ast.Export: _fmt_Export,
+    ast.MetricGate: _fmt_MetricGate, ast.LeakageGate: _fmt_LeakageGate, ast.Setting: _fmt_Setting,
+}
 
 
 # ── blocks: a header line, a body of statements, a `}` ────────────────────────────────────
@@ -296,23 +231,23 @@ def _header(block) -> tuple[str, str]:
     """The header line of a block (without ` {`) and the name of its body field."""
     match block:
         case ast.DatasetBlock():
-            return _words("dataset", block.name, "version", block.version), "body"
+            return words("dataset", block.name, "version", block.version), "body"
         case ast.SourceBlock():
-            return _words("source", block.name), "body"
+            return words("source", block.name), "body"
         case ast.SchemaBlock():
             return "schema", "columns"
         case ast.CleanBlock():
             return "clean", "rules"
         case ast.AnnotateBlock():
-            return _words("annotate", block.field), "body"
+            return words("annotate", block.field), "body"
         case ast.SplitBlock():
-            return _words("split by", block.key, *_options(block.options)), "parts"
+            return words("split by", block.key, *_options(block.options)), "parts"
         case ast.AugmentBlock():
-            return "augment " + _list(block.splits), "rules"
+            return "augment " + listing(block.splits), "rules"
         case ast.GateBlock():
             return "gate", "gates"
         case ast.FinetuneBlock():
-            return _words("finetune", block.method), "settings"
+            return words("finetune", block.method), "settings"
     raise TypeError(f"not a block: {type(block).__name__}")
 
 

@@ -24,6 +24,8 @@ from pathlib import Path
 from rich.markup import escape
 from rich.table import Table
 
+from dsc.errors import DscError
+
 TEMPLATES = Path(__file__).parent / "templates"
 # What a character of data becomes in Markdown text: HTML's `<`, `>`, `&` entities, Markdown's
 # syntax anywhere in a line (GFM's, and GitHub's `$` math) escaped with a backslash.
@@ -78,8 +80,10 @@ def rerender(out_dir: Path) -> tuple[Path, Path]:
     return paths
 
 
-class StatsError(ValueError):
+class StatsError(DscError, ValueError):
     """A stats.json the report cannot be rendered from; the message names the file and what is wrong."""
+
+    default_code = "DSC302"
 
 
 def read_stats(path: Path) -> dict:
@@ -93,7 +97,7 @@ def read_stats(path: Path) -> dict:
     try:
         stats = json.loads(Path(path).read_bytes().decode("utf-8"))
     except OSError as err:
-        raise StatsError(f"{path}: cannot be read ({err.strerror})") from None
+        raise StatsError(f"{path}: cannot be read ({err.strerror})", code="DSC301") from None
     except UnicodeDecodeError as err:
         raise StatsError(f"{path}: not UTF-8 text (byte {err.start})") from None
     except json.JSONDecodeError as err:

@@ -26,7 +26,9 @@ language has no escape for them, and NUL cannot be in a spec file at all).
 """
 from __future__ import annotations
 
+import dataclasses
 import re
+import typing
 from decimal import Decimal
 from functools import lru_cache
 
@@ -188,16 +190,53 @@ def _dedupe_options():
 
 
 @lru_cache(maxsize=None)
+def clean_rules() -> dict[str, st.SearchStrategy]:
+    """A strategy per operator of `dsc.ops.OPERATORS`, under its plan name, so the laws always see
+    every operator: the older nodes, whose options need shaping, are written out here; any other
+    operator's node is built from its declared fields (`from_fields`)."""
+    from dsc.ops import OPERATORS
+
+    def dedupe(mode):
+        return st.builds(ast.Dedupe, _word(mode), _some(names()), _some(_dedupe_options(), 0, 4))
+
+    written = {
+        "normalize": st.builds(ast.Normalize, _some(names()), _some(names())),
+        "drop": st.builds(ast.Drop, _predicates(), st.integers(0, 3)),
+        "standardize": st.builds(ast.Standardize, names(), names(), st.one_of(st.none(), names(), strings()),
+                                 _some(_std_options(), 0, 4)),
+        **{f"dedupe_{mode}": dedupe(mode) for mode in ("exact", "near", "fuzzy")},
+        "conflicts": st.builds(ast.Conflicts, _some(names()), names(), names(), _optional(names())),
+    }
+    return {name: written.get(name) or from_fields(op.node) for name, op in OPERATORS.items()}
+
+
+def from_fields(node: type) -> st.SearchStrategy:
+    """Nodes of a class built from its fields' types and roles: a name (one of its `choices` when it
+    declares some), a string, a number, or a tuple of names. Any other field type is an error here,
+    so a new node's author writes its strategy above instead."""
+    hints = typing.get_type_hints(node)
+    parts = {}
+    for f in dataclasses.fields(node):
+        if f.name == "span":
+            continue
+        kind = hints[f.name]
+        if f.metadata.get("choices"):
+            parts[f.name] = _word(*f.metadata["choices"])
+        elif kind in _LEAVES:
+            parts[f.name] = _LEAVES[kind]()
+        elif typing.get_origin(kind) is tuple and typing.get_args(kind)[0] in _LEAVES:
+            parts[f.name] = _some(_LEAVES[typing.get_args(kind)[0]]())
+        else:
+            raise TypeError(f"{node.__name__}.{f.name}: no strategy for {kind}; write one in clean_rules()")
+    return st.builds(node, **parts)
+
+
+_LEAVES = {ast.Name: names, ast.Str: strings, ast.Num: numbers}
+
+
+@lru_cache(maxsize=None)
 def _clean():
-    rule = st.one_of(
-        st.builds(ast.Normalize, _some(names()), _some(names())),
-        st.builds(ast.Drop, _predicates(), st.integers(0, 3)),
-        st.builds(ast.Standardize, names(), names(), st.one_of(st.none(), names(), strings()),
-                  _some(_std_options(), 0, 4)),
-        st.builds(ast.Dedupe, _word("exact", "near", "fuzzy"), _some(names()), _some(_dedupe_options(), 0, 4)),
-        st.builds(ast.Conflicts, _some(names()), names(), names(), _optional(names())),
-    )
-    return st.builds(ast.CleanBlock, _some(rule, 0, 5))
+    return st.builds(ast.CleanBlock, _some(st.one_of(*clean_rules().values()), 0, 5))
 
 
 @lru_cache(maxsize=None)

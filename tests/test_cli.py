@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from dsc.cli import EXIT_GATE_FAILED, EXIT_INPUT_ERROR, EXIT_OK, EXIT_SPEC_ERROR, app
+from dsc.commands import app
+from dsc.exitcodes import EXIT_GATE_FAILED, EXIT_INPUT_ERROR, EXIT_OK, EXIT_SPEC_ERROR
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = sorted((ROOT / "specs").glob("*.dspec"))

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from dsc.api import compile_text
 from dsc.plan import canonical_json
 from dsc.syntax.source import SourceFile
+from hypothesis_budget import examples
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = sorted((ROOT / "specs").glob("*.dspec")) + [ROOT / "tests" / "fixtures" / "full.dspec"]
@@ -43,7 +44,7 @@ draws = st.lists(st.tuples(st.text(alphabet="abc #{}\"é", max_size=8), st.boole
                  min_size=1, max_size=12)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(2), deadline=None)
 @given(name=st.sampled_from(sorted(TEXTS)), draws=draws)
 def test_fingerprint_ignores_comments_and_layout(name, draws):
     original = plan(TEXTS[name])

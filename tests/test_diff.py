@@ -21,6 +21,7 @@ from dsc.plan import (
 )
 from dsc.syntax.load import parse
 from dsc.syntax.source import SourceFile
+from hypothesis_budget import examples
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DIFFS = FIXTURES / "diff"
@@ -326,7 +327,7 @@ def test_a_plan_has_no_changes_against_itself(plan):
     assert diff_plans(plan, plan) == []
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(3))
 @given(plans, plans)
 def test_plans_differ_exactly_when_the_diff_is_not_empty(a, b):
     changes = diff_plans(a, b)
@@ -355,7 +356,7 @@ def reformatted(draw):
     return text, newline.join(out) + newline
 
 
-@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(0.6), suppress_health_check=[HealthCheck.too_slow])
 @given(reformatted())
 def test_a_reformatted_spec_has_no_changes(pair):
     original, relaid = pair

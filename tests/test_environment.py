@@ -6,9 +6,10 @@ from pathlib import Path
 from babel.core import get_cldr_version
 from typer.testing import CliRunner
 
-from dsc.cli import EXIT_OK, app
 from dsc.api import compile_file
+from dsc.commands import app
 from dsc.environment import ALWAYS, NOT_INSTALLED, changes, environment, used_by
+from dsc.exitcodes import EXIT_OK
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,19 +1,15 @@
 """The module import graph of dsc: every import, at module level or inside a function, is an edge.
 
 No module imports itself back through others, the run-time packages never import the compile-time
-checks nor the command line, and only the entry point imports `dsc.cli`.
+checks nor the command line, and nothing outside the command line (`dsc.commands`) but the entry
+point (`dsc.__main__`) imports it: the command line imports the wings, never the reverse.
 """
 import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent / "dsc"
 RUN_TIME = ("dsc.locale", "dsc.io", "dsc.kernels", "dsc.engines", "dsc.ops", "dsc.augment", "dsc.annotation")
-# Not yet moved (issue 18); these lists may only shrink. The readers' value types and the column typer:
-KNOWN_CYCLES = [{"dsc.io.columns", "dsc.io.jsonscan", "dsc.io.model"}]
-# Path, hub id, regex and context helpers that still live in dsc.checks:
-KNOWN_UPWARD = {("dsc.engines.outputs", "dsc.checks.paths"), ("dsc.engines.permissions", "dsc.checks.context"),
-                ("dsc.io.files", "dsc.checks.paths"), ("dsc.io.hub", "dsc.checks.hub_ids"),
-                ("dsc.ops.drop", "dsc.checks.regex")}
+CLI = "dsc.commands"
 
 
 def _modules() -> dict[str, Path]:
@@ -89,20 +85,35 @@ def _under(name: str, packages) -> bool:
 
 def test_the_graph_sees_lazy_imports():
     graph = _graph()
-    assert "dsc.finetune.cli" in graph["dsc.cli"] and "dsc.api" in graph["dsc.cli"]
+    assert "dsc.api" in graph["dsc.commands.compile"] and "dsc.finetune.compare" in graph["dsc.commands.finetune"]
+    assert "dsc.commands.finetune" in graph["dsc.commands"]
 
 
 def test_no_import_cycles():
-    cycles = _cycles(_graph())
-    assert [c for c in cycles if c not in KNOWN_CYCLES] == []
+    assert _cycles(_graph()) == []
 
 
 def test_run_time_modules_import_neither_the_checks_nor_the_cli():
     upward = {(m, t) for m, targets in _graph().items() if _under(m, RUN_TIME)
-              for t in targets if _under(t, ("dsc.checks", "dsc.cli"))}
-    assert upward - KNOWN_UPWARD == set()
+              for t in targets if _under(t, ("dsc.checks", CLI))}
+    assert upward == set()
 
 
 def test_only_the_entry_point_imports_the_cli():
-    importers = sorted(m for m, targets in _graph().items() if "dsc.cli" in targets)
+    """The command line imports the wings (`dsc.finetune`, `dsc.profile`, …), never the reverse."""
+    importers = sorted({m for m, targets in _graph().items() if not _under(m, (CLI,))
+                        for t in targets if _under(t, (CLI,))})
     assert importers == ["dsc.__main__"]
+
+
+def test_only_the_command_line_uses_typer():
+    """Exit codes and messages are the commands' to print: no wing imports typer (or click) itself."""
+    def uses(path: Path) -> bool:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+            if any(n.split(".")[0] in ("typer", "click") for n in names):
+                return True
+        return False
+
+    assert sorted(m for m, path in _modules().items() if not _under(m, (CLI,)) and uses(path)) == []

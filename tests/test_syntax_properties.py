@@ -11,6 +11,8 @@ from collections import Counter
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+import pytest
+from hypothesis_budget import examples
 from strategies import mutated_texts, spec_texts, specs, specs_with_texts
 
 from dsc import ast
@@ -22,8 +24,8 @@ from dsc.syntax.source import NO_SPAN, SourceFile
 
 # Generated specs are large; their time is spent drawing, not in the code under test.
 _SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large]
-LAWS = settings(max_examples=300, deadline=None, suppress_health_check=_SLOW_OK)
-FUZZ = settings(max_examples=1000, deadline=None, suppress_health_check=_SLOW_OK)
+LAWS = settings(max_examples=examples(3), deadline=None, suppress_health_check=_SLOW_OK)
+FUZZ = settings(max_examples=examples(10), deadline=None, suppress_health_check=_SLOW_OK)
 
 
 def source(text: str) -> SourceFile:
@@ -140,6 +142,7 @@ def test_a_file_of_only_comments_keeps_them():
     assert format_source(source(text)) == ("# one\n\n# two\n#three\n", [])
 
 
+@pytest.mark.slow
 def test_a_one_megabyte_spec_parses_and_formats():
     rules = [f"  drop where words(c_{i}) < {i}  # rule {i}" for i in range(20_000)]
     text = "\n".join(["clean {", *rules, "}"]) + "\n"

@@ -43,7 +43,8 @@ from dsc.annotation.resolve import Resolution, Vote, resolve
 from dsc.annotation.summary import Facts, summarize
 from dsc.annotation.tasks import Task, write_tasks
 from dsc.exitcodes import EXIT_INPUT_ERROR, EXIT_SPEC_ERROR
-from dsc.ops.runtime import ID, Outcome, RunError, removed_rows
+from dsc.ops.runtime import Outcome, RunError, removed_rows
+from dsc.reserved import ID, RESERVED_PREFIX
 
 if TYPE_CHECKING:
     from dsc.plan import AnnotationPlan
@@ -122,13 +123,14 @@ def apply_annotations(table: pa.Table, plan: AnnotationPlan, base_dir: Path,
     >>> out.table.column("kind").to_pylist(), out.removed.column("_dsc_reason").to_pylist()
     (['bug'], ['tie between ask and bug (1 vote each)', 'short of annotations: no annotations for item'])
     """
-    where = f"line {plan.line}: annotate {plan.field}" if plan.line else f"annotate {plan.field}"
+    where = f"annotate {plan.field}"
     if not plan.source:
-        raise RunError(f"{where}: no 'from' file names the annotations", exit_code=EXIT_SPEC_ERROR)
+        raise RunError(f"{where}: no 'from' file names the annotations", exit_code=EXIT_SPEC_ERROR, code="DSC310",
+                       line=plan.line)
     try:
         ingested = read_annotations(base_dir / plan.source, plan.format, plan.field, labels)
     except AnnotationFileError as err:
-        raise RunError(f"{where}: {err}") from None
+        raise RunError(f"{where}: {err}", code=err.code, line=plan.line) from None
 
     ids = [str(x) for x in table.column(ID).to_pylist()]
     known = set(ids)
@@ -146,7 +148,8 @@ def apply_annotations(table: pa.Table, plan: AnnotationPlan, base_dir: Path,
         overall = agreement(units, metric, plan.level, order)
         scorer = ItemScorer(make_scale(kind_of(metric, plan.level), order), units)
     except MetricError as err:
-        raise RunError(f"{where}: {err}", exit_code=EXIT_SPEC_ERROR if labels is not None else EXIT_INPUT_ERROR) from None
+        raise RunError(f"{where}: {err}", exit_code=EXIT_SPEC_ERROR if labels is not None else EXIT_INPUT_ERROR,
+                       code=err.code, line=plan.line) from None
 
     rows: list[_Row] = []
     resolutions: list[dict[str, Any]] = []
@@ -256,12 +259,13 @@ def _write_task_files(tasks: list[Task], plan: AnnotationPlan, where: str, folde
         return []
     target = folder / plan.tasks
     if confined and not target.resolve().is_relative_to(folder.resolve()):
-        raise RunError(f"{where}: task path '{plan.tasks}' leads out of the output folder", exit_code=EXIT_SPEC_ERROR)
+        raise RunError(f"{where}: task path '{plan.tasks}' leads out of the output folder", exit_code=EXIT_SPEC_ERROR,
+                       code="DSC305", line=plan.line)
     return [p.relative_to(folder).as_posix() for p in write_tasks(tasks, target)]
 
 
 def _data_rows(table: pa.Table) -> list[dict[str, Any]]:
-    columns = [c for c in table.column_names if not c.startswith("_dsc_")]
+    columns = [c for c in table.column_names if not c.startswith(RESERVED_PREFIX)]
     return table.select(columns).to_pylist()
 
 
@@ -272,7 +276,8 @@ def _write_labels(table: pa.Table, name: str, rows: list[_Row]) -> pa.Table:
         try:
             before = (old if pa.types.is_string(old.type) else pc.cast(old, pa.string())).to_pylist()
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            raise RunError(f"annotate {name}: column '{name}' holds {old.type}, which cannot hold labels") from None
+            raise RunError(f"annotate {name}: column '{name}' holds {old.type}, which cannot hold labels",
+                           code="DSC303") from None
     else:
         before = [None] * table.num_rows
     values = pa.array([r.label if r.label is not None else b for r, b in zip(rows, before)], pa.string())

@@ -43,7 +43,9 @@ from pathlib import Path
 from typing import Any
 
 from dsc.diagnostics import did_you_mean
+from dsc.errors import DscError
 from dsc.io.rowids import key_id
+from dsc.reserved import ID
 
 LONG_SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".tsv": "tsv"}
 ROSTER_SUFFIXES = (".annotators.jsonl", ".annotators.csv")
@@ -53,8 +55,10 @@ LS_VALUE_KEY = {"textarea": "text"}
 LS_FALLBACK_KEYS = ("choices", "rating", "number")
 
 
-class AnnotationFileError(Exception):
+class AnnotationFileError(DscError):
     """An annotation file that cannot be read at all; the message says which and why."""
+
+    default_code = "DSC304"
 
 
 @dataclass(frozen=True)
@@ -242,11 +246,11 @@ def _ls_records(text: str, path: Path, field: str | None) -> Iterator[Annotation
             continue
         where = f"{name} task {task.get('id', '#' + str(index))}"
         data = task.get("data") if isinstance(task.get("data"), dict) else {}
-        item = _item(data.get("_dsc_id"))
+        item = _item(data.get(ID))
         annotations = task.get("annotations") or []
         if item is None:
             if annotations:
-                yield Problem(where, "no data._dsc_id to join the task to a row")
+                yield Problem(where, f"no data.{ID} to join the task to a row")
             continue
         for n, ann in enumerate(annotations if isinstance(annotations, list) else []):
             place = f"{where} annotation {ann.get('id', n) if isinstance(ann, dict) else n}"

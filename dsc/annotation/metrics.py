@@ -31,6 +31,9 @@ from typing import Any
 
 import numpy as np
 
+from dsc.errors import DscError
+from dsc.exitcodes import EXIT_SPEC_ERROR
+
 METRICS = ("percent", "cohen", "fleiss", "krippendorff")
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
 WEIGHTS = ("none", "linear", "quadratic")
@@ -39,8 +42,11 @@ DECIMALS = 6  # values are reported, and compared with thresholds, at this many 
 Units = Mapping[str, Mapping[str, str]]
 
 
-class MetricError(ValueError):
+class MetricError(DscError, ValueError):
     """The metric cannot be applied to these labels at all (e.g. interval level, text labels)."""
+
+    default_code = "DSC304"
+    default_exit_code = EXIT_SPEC_ERROR
 
 
 @dataclass(frozen=True)

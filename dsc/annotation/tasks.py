@@ -25,6 +25,7 @@ from typing import Any
 
 from dsc.engines.layout import task_files
 from dsc.io.rowids import row_json
+from dsc.reserved import ID
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ def label_studio_text(tasks: list[Task]) -> str:
     >>> json.loads(label_studio_text([t]))[0]["data"]
     {'_dsc_id': 't1', 'prompt': 'hi'}
     """
-    body = [{"data": {"_dsc_id": t.item, **_plain(t.data)}, "meta": {"dsc_field": t.field, **t.counts()}}
+    body = [{"data": {ID: t.item, **_plain(t.data)}, "meta": {"dsc_field": t.field, **t.counts()}}
             for t in tasks]
     return json.dumps(body, ensure_ascii=False, indent=2) + "\n"
 

@@ -32,8 +32,9 @@ from dsc.augment.cache import GenerationCache
 from dsc.augment.endpoint import EndpointSettings
 from dsc.augment.guard import DEFAULT_BOUNDS, Bounds
 from dsc.augment.jobs import RuleJob, RuleStats, language_of
-from dsc.augment.rows import PROVENANCE, SourceRows, generated_table, rejected_table
+from dsc.augment.rows import SourceRows, generated_table, rejected_table
 from dsc.plan import AugmentRule
+from dsc.reserved import AUG_PROVENANCE
 
 # Inside the engine's cache folder (`.dsc-cache`, a reserved name no export may take).
 CACHE_SUBDIR = Path(".dsc-cache") / "augment"
@@ -99,7 +100,7 @@ def augment(table: pa.Table, rules: list[AugmentRule], ctx: AugmentContext, out_
 def _no_rows(table: pa.Table) -> pa.Table:
     """An empty generated table with the input's columns and the provenance columns."""
     empty = table.slice(0, 0)
-    for name in PROVENANCE:
+    for name in AUG_PROVENANCE:
         empty = empty.append_column(name, pa.array([], pa.string()))
     return empty
 

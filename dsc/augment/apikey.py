@@ -31,6 +31,8 @@ import itertools
 import re
 from collections.abc import Mapping
 
+from dsc.errors import DscError
+
 REDACTED = "[redacted]"
 _AROUND = " \t\r\n\f\v"  # the whitespace dropped around a key
 _HTML_NAMES = {'"': "&quot;", "&": "&amp;", "<": "&lt;", ">": "&gt;", "'": "&apos;"}
@@ -40,8 +42,10 @@ _NESTING = 4  # escapes inside escapes: JSON inside JSON puts 2**depth - 1 backs
 _BACKSLASHES = 2**_NESTING - 1
 
 
-class KeyProblem(ValueError):
+class KeyProblem(DscError, ValueError):
     """Why a key cannot be used; the message names where the key came from, never the key."""
+
+    default_code = "DSC306"
 
 
 class ApiKey:

@@ -45,7 +45,7 @@ class EndpointBackend:
         return self.template.hash
 
     def _error(self, message: str, exit_code: int = EXIT_SPEC_ERROR) -> RunError:
-        return RunError(f"line {self.rule.line}: {self.rule.id}: {message}", exit_code)
+        return RunError(f"{self.rule.id}: {message}", exit_code, code="DSC306", line=self.rule.line)
 
     def prepare(self) -> None:
         """Load and compile the prompt template (errors before any request)."""

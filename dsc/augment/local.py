@@ -99,7 +99,7 @@ class LocalBackend:
 
         lacking = missing("a local model (using)")  # `dsc check` warned (DSC221); here it stops the run
         if lacking:
-            raise self._error("; ".join(lacking))
+            raise self._error("; ".join(lacking), code="DSC312")
         rule = self.rule
         if rule.method == "paraphrase":
             model = self._model(rule.model)
@@ -108,7 +108,7 @@ class LocalBackend:
         for pivot in rule.pivots:
             if pivot == self.language:
                 raise self._error(f"the pivot '{pivot}' is the source language (the dataset's locale); "
-                                  "back-translation needs another language", exit_code=EXIT_SPEC_ERROR)
+                                  "back-translation needs another language", exit_code=EXIT_SPEC_ERROR, code="DSC310")
             for src, tgt in ((self.language, pivot), (pivot, self.language)):
                 model = self._model(self._pair_ref(src, tgt))
                 if not self.per_pair and tgt not in model.languages:
@@ -163,14 +163,14 @@ class LocalBackend:
             raise self._error(f"the model '{ref}' cannot be read: {err.message}",
                               exit_code=EXIT_INPUT_ERROR if err.missing else EXIT_SPEC_ERROR) from None
 
-    def _error(self, message: str, exit_code: int = EXIT_INPUT_ERROR) -> RunError:
-        return RunError(f"line {self.rule.line}: {self.rule.id}: {message}; nothing was generated", exit_code)
+    def _error(self, message: str, exit_code: int = EXIT_INPUT_ERROR, code: str = "DSC306") -> RunError:
+        return RunError(f"{self.rule.id}: {message}; nothing was generated", exit_code, code=code, line=self.rule.line)
 
     def before_calls(self) -> None:
         """Load every model's weights (only when some generation is not cached): a damaged weights
         file stops the run before the first generation."""
         for model in self.models.values():
-            _load_weights(model, f"line {self.rule.line}: {self.rule.id}")
+            _load_weights(model, self.rule)
 
     # ── generation ────────────────────────────────────────────────────────────────────────
     def _for(self, request: Request) -> LocalModel:
@@ -195,7 +195,7 @@ class LocalBackend:
             groups.setdefault(self._for(r).ref, []).append(i)
         for ref, indices in groups.items():
             model = self.models[ref]
-            _load_weights(model, f"line {self.rule.line}: {self.rule.id}")
+            _load_weights(model, self.rule)
             texts = {i: self._input(requests[i], model) for i in indices}
             order = sorted(indices, key=lambda i: (len(texts[i]), i))
             for start in range(0, len(order), BATCH):
@@ -204,9 +204,9 @@ class LocalBackend:
                     outputs = _generate(model, [texts[i] for i in batch])
                 except (RuntimeError, ValueError, IndexError) as err:  # the model itself broke: every batch would
                     first = (str(err).strip() or type(err).__name__).splitlines()[0]
-                    raise RunError(f"line {self.rule.line}: {self.rule.id}: the model '{ref}' failed while "
+                    raise RunError(f"{self.rule.id}: the model '{ref}' failed while "
                                    f"generating ({type(err).__name__}: {first}); generations made before it are "
-                                   "kept in the cache") from None
+                                   "kept in the cache", code="DSC306", line=self.rule.line) from None
                 for i, text in zip(batch, outputs):
                     emit(i, Result(text))
 
@@ -268,7 +268,7 @@ _LOADED: dict[tuple[str, str], Any] = {}
 _KEEP = 2
 
 
-def _load_weights(model: LocalModel, where: str) -> None:
+def _load_weights(model: LocalModel, rule: AugmentRule) -> None:
     if model.model is not None:
         return
     key = (model.base.source, model.fingerprint)
@@ -283,7 +283,8 @@ def _load_weights(model: LocalModel, where: str) -> None:
                                                            trust_remote_code=False)
         except (OSError, ValueError) as err:
             first = (str(err).strip() or type(err).__name__).splitlines()[0]
-            raise RunError(f"{where}: the model '{model.ref}' could not be loaded: {first}") from None
+            raise RunError(f"{rule.id}: the model '{model.ref}' could not be loaded: {first}", code="DSC306",
+                           line=rule.line) from None
         finally:
             if bars:
                 transformers.utils.logging.enable_progress_bar()

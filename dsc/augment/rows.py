@@ -14,16 +14,12 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from dsc.engines.rejects import reject_table
 from dsc.exitcodes import EXIT_SPEC_ERROR
-from dsc.ops.runtime import ID, RunError
+from dsc.ops.runtime import RunError
 from dsc.plan import AugmentRule
-
-SPLIT = "_dsc_split"  # as dsc.engines.splits.SPLIT, which imports numpy-heavy code this module does not need
-# Provenance of a generated row; null on input rows.
-SOURCE, RULE, METHOD, MODEL, ENDPOINT, PIVOT, TEMPLATE = (
-    "_dsc_aug_source", "_dsc_aug_rule", "_dsc_aug_method", "_dsc_aug_model", "_dsc_aug_endpoint", "_dsc_aug_pivot",
-    "_dsc_aug_template")
-PROVENANCE = (SOURCE, RULE, METHOD, MODEL, ENDPOINT, PIVOT, TEMPLATE)
+from dsc.reserved import (AUG_ENDPOINT, AUG_METHOD, AUG_MODEL, AUG_PIVOT, AUG_PROVENANCE, AUG_RULE, AUG_SOURCE,
+                          AUG_TEMPLATE, ID, LINE, REASON, RESERVED_PREFIX, ROW, RULE, SPLIT, SRC)
 
 
 def generated_id(source_id: str, rule_id: str, pivot: str | None) -> str:
@@ -40,22 +36,22 @@ class SourceRows:
 
     def __init__(self, table: pa.Table, rule: AugmentRule):
         if rule.column not in table.column_names:
-            present = ", ".join(c for c in table.column_names if not c.startswith("_dsc_"))
-            raise RunError(f"line {rule.line}: {rule.id} names column '{rule.column}', which the data lacks "
-                           f"(columns present: {present})")
+            present = ", ".join(c for c in table.column_names if not c.startswith(RESERVED_PREFIX))
+            raise RunError(f"{rule.id} names column '{rule.column}', which the data lacks "
+                           f"(columns present: {present})", code="DSC308", line=rule.line)
         kind = table.schema.field(rule.column).type
         # A column that is null in every row reads as type null: text with nothing in it.
         if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind)):
-            raise RunError(f"line {rule.line}: {rule.id}: column '{rule.column}' holds {kind} values, not text; "
-                           "only a text column can be paraphrased or translated")
+            raise RunError(f"{rule.id}: column '{rule.column}' holds {kind} values, not text; "
+                           "only a text column can be paraphrased or translated", code="DSC303", line=rule.line)
         if SPLIT not in table.column_names:
-            raise RunError(f"line {rule.line}: {rule.id}: augmentation runs inside splits, and the rows have none; "
-                           "add a split block", exit_code=EXIT_SPEC_ERROR)
+            raise RunError(f"{rule.id}: augmentation runs inside splits, and the rows have none; "
+                           "add a split block", exit_code=EXIT_SPEC_ERROR, code="DSC310", line=rule.line)
         self.table = table
         self.ids: list[str] = table.column(ID).to_pylist()
         self.splits: list[str] = table.column(SPLIT).to_pylist()
         self.texts: list[str | None] = table.column(rule.column).to_pylist()
-        self._data = [c for c in table.column_names if not c.startswith("_dsc_")]
+        self._data = [c for c in table.column_names if not c.startswith(RESERVED_PREFIX)]
 
     def id(self, i: int) -> str:
         return self.ids[i]
@@ -95,15 +91,15 @@ def generated_table(rows: SourceRows, rule: AugmentRule, items: list[Generated],
     n = len(items)
     local = rule.backend == "local"
     values = {
-        SOURCE: [rows.ids[g.row] for g in items],
-        RULE: [rule.id] * n,
-        METHOD: [rule.method] * n,
-        MODEL: [rule.model] * n,
-        ENDPOINT: [None if local else rule.endpoint] * n,
-        PIVOT: [g.pivot for g in items],
-        TEMPLATE: [template] * n,
+        AUG_SOURCE: [rows.ids[g.row] for g in items],
+        AUG_RULE: [rule.id] * n,
+        AUG_METHOD: [rule.method] * n,
+        AUG_MODEL: [rule.model] * n,
+        AUG_ENDPOINT: [None if local else rule.endpoint] * n,
+        AUG_PIVOT: [g.pivot for g in items],
+        AUG_TEMPLATE: [template] * n,
     }
-    for name in PROVENANCE:
+    for name in AUG_PROVENANCE:
         table = table.append_column(name, pa.array(values[name], pa.string()))
     return table
 
@@ -112,14 +108,12 @@ def rejected_table(rows: SourceRows | None, rule: AugmentRule | None, items: lis
     """Rejected generations in the shape of the run's rejects."""
     n = len(items)
     src = [rows.ids[r.row] for r in items] if n else []
-    return pa.table({
-        ID: pa.array([generated_id(s, rule.id, r.pivot) for s, r in zip(src, items)], pa.string()),
-        "_dsc_rule": pa.array([rule.id] * n if n else [], pa.string()),
-        "_dsc_line": pa.array([rule.line] * n if n else [], pa.int64()),
-        "_dsc_reason": pa.array([r.reason for r in items], pa.string()),
-        "_dsc_cluster": pa.array([None] * n, pa.string()),
-        "_dsc_duplicate_of": pa.array([None] * n, pa.string()),
-        "_dsc_src": pa.array(src, pa.string()),
-        "_dsc_row": pa.array([json.dumps({"source": rows.texts[r.row], "generated": r.text, "pivot": r.pivot},
-                                         sort_keys=True, ensure_ascii=False) for r in items], pa.string()),
+    return reject_table(n, {
+        ID: [generated_id(s, rule.id, r.pivot) for s, r in zip(src, items)],
+        RULE: [rule.id] * n if n else [],
+        LINE: [rule.line] * n if n else [],
+        REASON: [r.reason for r in items],
+        SRC: src,
+        ROW: [json.dumps({"source": rows.texts[r.row], "generated": r.text, "pivot": r.pivot},
+                         sort_keys=True, ensure_ascii=False) for r in items],
     })

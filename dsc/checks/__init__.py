@@ -13,6 +13,7 @@ from dsc.checks.annotation import check_annotation
 from dsc.checks.augment import check_augment_options, check_augment_splits
 from dsc.checks.context import CheckContext
 from dsc.checks.extras import check_extras
+from dsc.checks.exports import check_export_shapes
 from dsc.checks.finetune import check_finetune
 from dsc.checks.gates import check_gates
 from dsc.checks.hub_ids import check_hub_ids
@@ -50,6 +51,7 @@ PASSES = (
     check_augment_splits,
     check_augment_options,
     check_exports,
+    check_export_shapes,
     check_gates,
     check_finetune,
     check_paths,

@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 
 from dsc import ast
-from dsc.checks.common import closest, error, first_seen, head, split_names
+from dsc.checks.common import error, first_seen, head, split_names
 from dsc.checks.context import CheckContext
-from dsc.diagnostics import Diagnostic, suggestion
+from dsc.diagnostics import Diagnostic, closest, suggestion
 
 _ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
 # Options read only when the model is an endpoint.

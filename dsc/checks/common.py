@@ -1,26 +1,17 @@
 """Small helpers shared by the check passes: diagnostics, spans, the schema view, vocabularies."""
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Iterable, Sequence
 
 from dsc import ast
-from dsc.diagnostics import ERROR, WARNING, Diagnostic, did_you_mean
+from dsc.diagnostics import Diagnostic, did_you_mean, error, warning  # noqa: F401 (error, warning: shared by the passes)
 from dsc.syntax.source import Span
 
 # Column types a schema may declare. `label` is written `label {a, b}` and is built by the parser.
 COLUMN_TYPES = ("text", "string", "int", "float", "bool", "date", "datetime", "money", "quantity", "label")
 TEXT_TYPES = ("text", "string")
-
-
-def error(code: str, message: str, span: Span, hint: str | None = None) -> Diagnostic:
-    return Diagnostic(code, message, span, hint, ERROR)
-
-
-def warning(code: str, message: str, span: Span, hint: str | None = None) -> Diagnostic:
-    return Diagnostic(code, message, span, hint, WARNING)
 
 
 def head(node: ast.Node, word: str) -> Span:
@@ -68,33 +59,6 @@ def unknown_value(name: ast.Name, what: str, choices: Sequence[str], code: str =
         return []
     hint = did_you_mean(name.value, choices) or f"expected {one_of(choices)}"
     return [error(code, f"unknown {what} '{name.value}'", name.span, hint)]
-
-
-def closest(word: str, choices: Iterable[str], prefer: Iterable[str] = ()) -> str | None:
-    """The choice most like `word`, for codes where plain `did_you_mean` picks badly.
-
-    Ties on similarity go to a choice that shares a longer prefix with `word`, then to one in
-    `prefer` (the likely locale of a language, say), then alphabetically — so `EUX` suggests
-    `EUR` rather than `XEU`.
-
-    >>> closest("EUX", ["XEU", "EUR", "USD"])
-    'EUR'
-    """
-    def prefix(c: str) -> int:
-        n = 0
-        for a, b in zip(word.lower(), c.lower()):
-            if a != b:
-                break
-            n += 1
-        return n
-
-    preferred = set(prefer)
-    scored = []
-    for c in set(choices):
-        ratio = difflib.SequenceMatcher(None, word.lower(), c.lower()).ratio()
-        if ratio >= 0.6:
-            scored.append((-round(ratio, 6), -prefix(c), c not in preferred, c))
-    return min(scored)[3] if scored else None
 
 
 def value_text(value: ast.Value) -> str:
@@ -152,11 +116,6 @@ def split_names(spec: ast.Spec) -> list[str]:
 
 def clean_rules(spec: ast.Spec) -> list[ast.CleanRule]:
     return [rule for block in spec.of(ast.CleanBlock) for rule in block.rules]
-
-
-def dedupe_kind(rule: ast.Dedupe) -> str:
-    """The rule kind a dedupe rule reports under (`dedupe_near`, …), as gates name it."""
-    return f"dedupe_{rule.mode.value}"
 
 
 def at_line(first: ast.Node, repeat: ast.Node | None = None) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from dsc.project import project_root
+
 
 @dataclass(frozen=True)
 class CheckContext:
@@ -22,12 +24,6 @@ class CheckContext:
 
     @property
     def project_root(self) -> Path | None:
-        """The nearest folder at or above `base_dir` that holds `.git`, `pyproject.toml` or
-        `dsc.toml` (the spec's own folder when there is none): paths may not leave it."""
-        if self.base_dir is None:
-            return None
-        base = Path(self.base_dir).resolve()
-        for folder in (base, *base.parents):
-            if any((folder / marker).exists() for marker in (".git", "pyproject.toml", "dsc.toml")):
-                return folder
-        return base
+        """The project of the spec (`dsc.project.project_root`), None without `base_dir`:
+        paths may not leave it."""
+        return None if self.base_dir is None else project_root(self.base_dir)

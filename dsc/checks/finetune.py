@@ -18,6 +18,8 @@ from dsc.diagnostics import Diagnostic, did_you_mean
 METHODS = ("full", "lora", "prompt_tuning")
 PRECISIONS = ("bf16", "fp16", "fp32")
 OPTIMIZERS = ("adamw", "sgd", "adafactor")
+# What the loss covers: the completion (the assistant turns) only, or the whole text.
+LOSSES = ("completion", "all")
 # A setting's value: a Range for one number (its entry in NUMBERS, the table of every number's
 # range); "text" for one string (or name); "names" for a list; a tuple for one name out of a fixed
 # vocabulary.
@@ -26,7 +28,7 @@ COMMON = {
     "max_length": NUMBERS["max_length"], "gpu": "text", "gpu_tflops": NUMBERS["gpu_tflops"],
     "utilization": NUMBERS["utilization"], "gpu_power_w": NUMBERS["gpu_power_w"],
     "carbon_kg_per_kwh": NUMBERS["carbon_kg_per_kwh"], "gpu_count": NUMBERS["gpu_count"], "pue": NUMBERS["pue"],
-    "gpu_memory_gb": NUMBERS["gpu_memory_gb"], "precision": PRECISIONS, "optimizer": OPTIMIZERS,
+    "gpu_memory_gb": NUMBERS["gpu_memory_gb"], "precision": PRECISIONS, "optimizer": OPTIMIZERS, "loss": LOSSES,
 }
 # Each resource estimate, the settings it needs, and the estimates it builds on.
 ESTIMATE_NEEDS = {
@@ -50,6 +52,7 @@ _ALIASES = {
     "base_model": "base", "num_virtual_tokens": "virtual_tokens", "prompt_tuning_init_text": "init_text",
     "per_device_train_batch_size": "batch_size", "max_seq_length": "max_length", "optim": "optimizer",
     "dtype": "precision", "torch_dtype": "precision", "tdp": "gpu_power_w", "power_w": "gpu_power_w",
+    "completion_only_loss": "loss", "assistant_only_loss": "loss",
 }
 
 

@@ -10,14 +10,15 @@ from __future__ import annotations
 from dsc import ast
 from dsc.checks.annotation import AGREEMENT_LEVELS
 from dsc.checks.augment import unknown_split
-from dsc.checks.common import clean_rules, dedupe_kind, error, split_names, unknown_value, warning
+from dsc.checks.common import clean_rules, error, split_names, unknown_value, warning
 from dsc.checks.context import CheckContext
 from dsc.checks.ranges import NUMBERS, agreement_range, needs_at_least, out_of_range
 from dsc.diagnostics import Diagnostic, did_you_mean
+from dsc.ops import OPERATORS, operator_for
 
 # metric → what its argument names (None: it takes none)
 METRICS = {"dropped": None, "kept": None, "rows": "split", "drop_rate": "rule kind", "agreement": "field"}
-RULE_KINDS = ("normalize", "drop", "standardize", "dedupe_exact", "dedupe_near", "dedupe_fuzzy", "conflicts")
+RULE_KINDS = tuple(OPERATORS)
 _CEILINGS = ("dropped", "drop_rate")
 # Metrics measured as a share of the rows (the compiler gives them the unit "fraction").
 SHARES = ("dropped", "kept", "drop_rate")
@@ -92,10 +93,7 @@ def _example(name: str) -> str:
 
 
 def _rule_kinds(spec: ast.Spec) -> set[str]:
-    kinds = set()
-    for rule in clean_rules(spec):
-        kinds.add(dedupe_kind(rule) if isinstance(rule, ast.Dedupe) else type(rule).__name__.lower())
-    return kinds
+    return {operator_for(rule).name for rule in clean_rules(spec)}
 
 
 def _value(gate: ast.MetricGate, spec: ast.Spec) -> list[Diagnostic]:

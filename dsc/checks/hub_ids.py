@@ -8,13 +8,13 @@ the loader resolves on the hub or in its cache only (`dsc.io.hub.loader_path`), 
 its snapshot folder in the local Hugging Face cache (`dsc.finetune.model.BaseModel.source`). This
 pass says at check time what a run would refuse:
 
-- `hub "ID"` is a hub repository id `owner/name` (`repo_id_problem`), or a folder relative to the
-  spec's folder (`dsc.io.hub.local_folder`; a folder of that name wins);
+- `hub "ID"` is a hub repository id `owner/name` (`dsc.hub_ids.repo_id_problem`), or a folder
+  relative to the spec's folder (`dsc.io.hub.local_folder`; a folder of that name wins);
 - `using "REF"` (augment) and `base "REF"` (finetune) are a folder relative to the spec's folder
   (an existing folder wins), or a hub model `owner/name@revision` (`dsc.finetune.model.resolve_base`);
   in `using`, `{src}` and `{tgt}` stand for language codes;
-- a path of either kind stays inside the project (`dsc.checks.paths.unsafe`), with no symlink out
-  of it nor in a loop on the way (`dsc.checks.paths.linked_out`).
+- a path of either kind stays inside the project (`dsc.paths.unsafe`), with no symlink out
+  of it nor in a loop on the way (`dsc.paths.linked_out`).
 
 Without the spec's folder (text checked on its own) no folder can be looked for, so only the
 rules that need none apply.
@@ -28,45 +28,13 @@ from typing import Iterator
 from dsc import ast
 from dsc.checks.common import error
 from dsc.checks.context import CheckContext
-from dsc.checks.paths import hint, linked_out, unsafe
 from dsc.diagnostics import Diagnostic
+from dsc.hub_ids import model_id_problem, repo_id_problem
+from dsc.paths import hint, linked_out, unsafe
 
 _DATASET_HINT = 'write a hub dataset as "owner/name", or name a folder relative to the spec\'s folder'
 _MODEL_HINT = 'write a hub model as "owner/name@revision", or name a folder relative to the spec\'s folder'
 _LANGUAGE = "xx"  # what `{src}` / `{tgt}` stand for when a `using` id is checked
-
-
-def repo_id_problem(text: str) -> str | None:
-    """Why `text` is not a hub repository id `owner/name`, or None: it needs an owner (a bare name
-    is also a builder's name, e.g. `json`, which reads the working directory) and must pass
-    huggingface_hub's own `validate_repo_id`.
-
-    >>> repo_id_problem("tatsu-lab/alpaca") is None, repo_id_problem("secret_ds")
-    (True, 'a hub id is owner/name')
-    >>> repo_id_problem("org/na..me")
-    "Cannot have -- or .. in repo_id: 'org/na..me'."
-    """
-    if text.count("/") != 1:
-        return "a hub id is owner/name"
-    from huggingface_hub.utils import HFValidationError, validate_repo_id
-
-    try:
-        validate_repo_id(text)
-    except HFValidationError as err:
-        return str(err)
-    return None
-
-
-def model_id_problem(ref: str) -> str | None:
-    """Why `ref` is not a hub model id `owner/name@revision`, or None.
-
-    >>> model_id_problem("gpt2-org/tiny@0123abc") is None, model_id_problem("gpt2-org/tiny@")
-    (True, "it names no revision after '@'")
-    """
-    name, at, revision = ref.partition("@")
-    if not at:
-        return "it names no revision (owner/name@revision)"
-    return repo_id_problem(name) or (None if revision else "it names no revision after '@'")
 
 
 def check_hub_ids(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:

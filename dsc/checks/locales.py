@@ -1,65 +1,21 @@
 """Locales (DSC204), pivot languages and ISO 4217 currencies (DSC205), from babel's data.
 
 A locale is whatever `babel.Locale.parse(x, sep="_")` accepts — the same call the
-standardisers make, so a spec that checks is a spec that runs. Suggestions for a misspelt
-locale stay within its language when the language is right (`en_UX` → `en_US`, the language's
-most likely territory winning ties), and a language written out in English (`german`) is
-mapped to its code.
+standardisers make, so a spec that checks is a spec that runs. Reading a locale, the hint for a
+misspelt one (`dsc.locale.locales.suggest_locale`) and the currencies there are
+(`dsc.locale.money.currency_codes`) are the standardisers'; this module says where a spec is wrong.
 """
 from __future__ import annotations
 
-from functools import cache
 from typing import Iterator
 
-from babel import Locale
-from babel.core import get_global
-from babel.localedata import locale_identifiers
-from babel.numbers import list_currencies
-
 from dsc import ast
-from dsc.checks.common import at_line, clean_rules, closest, error, first_seen
+from dsc.checks.common import at_line, clean_rules, error, first_seen
 from dsc.checks.context import CheckContext
 from dsc.checks.ranges import NUMBERS, out_of_range
-from dsc.diagnostics import Diagnostic, suggestion
-from dsc.locale.locales import parse_locale
-
-
-@cache
-def _identifiers() -> frozenset[str]:
-    return frozenset(locale_identifiers())
-
-
-@cache
-def _currencies() -> frozenset[str]:
-    return frozenset(list_currencies())
-
-
-@cache
-def _language_names() -> dict[str, str]:
-    """English language names (lower case) → language code: `german` → `de`."""
-    return {name.lower(): code for code, name in Locale("en").languages.items() if "_" not in code}
-
-
-def suggest_locale(text: str) -> str | None:
-    """A 'did you mean' hint for an unknown locale, or None.
-
-    >>> suggest_locale("en_UX"), suggest_locale("en-GB"), suggest_locale("german")
-    ("did you mean 'en_US'?", "did you mean 'en_GB'? (locales are written with '_')", "did you mean 'de' (German)?")
-    """
-    if "-" in text and parse_locale(text.replace("-", "_")):
-        return f"did you mean '{text.replace('-', '_')}'? (locales are written with '_')"
-    code = _language_names().get(text.lower())
-    if code:
-        return f"did you mean '{code}' ({Locale(code).english_name})?"
-    language = text.split("_")[0].lower()
-    ids = _identifiers()
-    if language in ids and "_" in text:
-        same = [i for i in ids if i == language or i.startswith(language + "_")]
-        likely = get_global("likely_subtags").get(language, "")
-        parts = likely.split("_")
-        preferred = [f"{parts[0]}_{parts[-1]}"] if len(parts) > 1 else []
-        return suggestion(closest(text, same, preferred))
-    return suggestion(closest(text, ids))
+from dsc.diagnostics import Diagnostic, closest, suggestion
+from dsc.locale.locales import parse_locale, suggest_locale
+from dsc.locale.money import currency_codes
 
 
 def check_locales(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
@@ -105,7 +61,7 @@ def check_currencies(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
 def _money(rule: ast.Standardize) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     target = rule.target
-    if target is not None and target.value not in _currencies():
+    if target is not None and target.value not in currency_codes():
         out.append(_unknown_currency(target))
     rates = [r for opt in rule.options if opt.key == "rates" for r in opt.values if isinstance(r, ast.Rate)]
     if rates and target is None:
@@ -114,7 +70,7 @@ def _money(rule: ast.Standardize) -> list[Diagnostic]:
                          f"name it after 'money', e.g. standardize {rule.column.value} as money EUR rates {{…}}"))
     for rate in rates:
         code = rate.currency
-        if code.value not in _currencies():
+        if code.value not in currency_codes():
             out.append(_unknown_currency(code))
         elif target is not None and code.value == target.value:
             out.append(error("DSC214", f"a rate for {code.value}, the target currency itself", code.span,
@@ -128,6 +84,6 @@ def _money(rule: ast.Standardize) -> list[Diagnostic]:
 
 def _unknown_currency(code: ast.Name | ast.Str) -> Diagnostic:
     upper = code.value.upper()
-    hint = suggestion(upper if upper in _currencies() else closest(code.value, _currencies()))
+    hint = suggestion(upper if upper in currency_codes() else closest(code.value, currency_codes()))
     return error("DSC205", f"unknown currency code '{code.value}'", code.span,
                  hint or "currencies are ISO 4217 codes, like EUR or USD")

@@ -14,10 +14,8 @@ from dsc import ast
 from dsc.checks.common import COLUMN_TYPES, Schema, at_line, error, first_seen, schema_of, value_text
 from dsc.checks.context import CheckContext
 from dsc.diagnostics import Diagnostic, did_you_mean
+from dsc.reserved import RESERVED_PREFIX
 
-# Columns dsc adds to every row use this prefix (dsc.io.model.RESERVED_PREFIX; not imported from
-# there, as that module loads pyarrow).
-RESERVED_PREFIX = "_dsc_"
 _TYPE_HINTS = {
     "number": "use 'int' or 'float'",
     "str": "did you mean 'string'?",
@@ -59,40 +57,9 @@ def check_schema(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
 
 
 def column_refs(spec: ast.Spec) -> Iterator[ast.Name]:
-    """Every place the spec names a column of the schema, in source order."""
-    for block in spec.blocks:
-        if isinstance(block, ast.SourceBlock):
-            for stmt in block.body:
-                if isinstance(stmt, ast.Key):
-                    yield from stmt.columns
-        elif isinstance(block, ast.CleanBlock):
-            for rule in block.rules:
-                yield from _rule_columns(rule)
-        elif isinstance(block, ast.AnnotateBlock):
-            yield block.field
-        elif isinstance(block, ast.SplitBlock):
-            yield block.key
-            yield from (o.value for o in block.options if o.key == "stratify")
-        elif isinstance(block, ast.AugmentBlock):
-            for rule in block.rules:
-                yield rule.column
-
-
-def _rule_columns(rule: ast.CleanRule) -> Iterator[ast.Name]:
-    if isinstance(rule, ast.Normalize):
-        yield from rule.columns
-    elif isinstance(rule, ast.Drop):
-        yield rule.predicate.column
-    elif isinstance(rule, ast.Standardize):
-        yield rule.column
-    elif isinstance(rule, ast.Dedupe):
-        yield from rule.columns
-        for opt in rule.options:
-            if opt.key == "keep_by" and isinstance(opt.values[0], ast.Name):
-                yield opt.values[0]
-    elif isinstance(rule, ast.Conflicts):
-        yield from rule.columns
-        yield rule.target
+    """Every place the spec names a column of the schema, in source order: the fields each node
+    declares with `ast.column()` (or its own `column_uses`)."""
+    return (name for name, _ in ast.column_uses(spec))
 
 
 def check_columns(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
@@ -144,20 +111,7 @@ def check_unique_names(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
     for repeat, first in first_seen((s.value, s) for s in exports):
         out.append(error("DSC202", f"two exports write to '{repeat.value}'", repeat.span,
                          f"the first is {at_line(first, repeat)}; the second would overwrite it"))
-    for names in _name_lists(spec):
+    for names in ast.name_lists(spec):
         for repeat, _ in first_seen((n.value, n) for n in names):
             out.append(error("DSC202", f"'{repeat.value}' is listed twice", repeat.span, "remove the repeat"))
     return out
-
-
-def _name_lists(spec: ast.Spec) -> Iterator[tuple[ast.Name, ...]]:
-    for block in spec.blocks:
-        if isinstance(block, ast.SourceBlock):
-            yield from (s.columns for s in block.body if isinstance(s, ast.Key))
-        elif isinstance(block, ast.CleanBlock):
-            for rule in block.rules:
-                if isinstance(rule, (ast.Normalize, ast.Dedupe, ast.Conflicts)):
-                    yield rule.columns
-        elif isinstance(block, ast.AugmentBlock):
-            yield block.splits
-            yield from (r.pivots for r in block.rules)

@@ -10,21 +10,28 @@ from dsc.checks.common import at_line, clean_rules, error, first_seen, head, unk
 from dsc.checks.context import CheckContext
 from dsc.checks.types import STANDARD_TYPES
 from dsc.diagnostics import Diagnostic
+from dsc.ops import operator_for
+from dsc.ops.base import choices
+from dsc.ops.conflicts import Conflicts
+from dsc.ops.dedupe_exact import IGNORING as DEDUPE_IGNORING
+from dsc.ops.dedupe_near import DedupeNear
+from dsc.ops.standardize import Standardize
+from dsc.vocabulary import KEEP_RULES, NORMALIZE_STEPS
+from dsc.engines.shapes import SHAPES as EXPORT_SHAPES
 
-NORMALIZE_STEPS = ("nfc", "nfkc", "strip_control", "collapse_whitespace", "strip", "casefold")
 MEASURE_FUNCS = ("words", "chars")
 TEST_FUNCS = ("empty", "null")
 STANDARD_KINDS = tuple(STANDARD_TYPES)
 DATE_ORDERS = ("DMY", "MDY", "YMD")
-ON_ERROR = ("reject", "flag", "null")
-IGNORING = ("case", "whitespace", "unicode", "punctuation")
-NGRAM_UNITS = ("words", "chars")
-KEEP = ("first", "last", "longest", "shortest", "none")
+ON_ERROR = choices(Standardize.Params, "on_error")
+IGNORING = tuple(DEDUPE_IGNORING)
+NGRAM_UNITS = choices(DedupeNear.Params, "unit")
+KEEP = tuple(k for k in KEEP_RULES if k != "by")  # `keep by COL` is its own option
 DIRECTIONS = ("asc", "desc")
-RESOLVE = ("majority", "first", "drop", "flag")
-OTHERWISE = ("drop", "flag")
+RESOLVE = choices(Conflicts.Params, "resolve")
+OTHERWISE = choices(Conflicts.Params, "otherwise")
 EXPORT_FORMATS = ("parquet", "jsonl", "hf_disk")
-SHAPES = ("instruction", "chat")
+SHAPES = tuple(EXPORT_SHAPES)  # dsc.engines.shapes: what each writes and reads
 
 # Which dedupe options each mode reads; the rest do not apply (DSC217).
 DEDUPE_OPTIONS = {
@@ -42,7 +49,8 @@ _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
 def check_clean_options(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
-    """Every option word of `normalize`, `drop`, `standardize`, `dedupe` and `conflicts`.
+    """Every option word of `normalize`, `drop`, `standardize`, `dedupe` and `conflicts`, and each
+    operator's own `check`.
 
     Also: a column standardized by two rules (DSC202 — the second would see the first's
     output), `dedupe fuzzy` without its labelled-pairs file (DSC211).
@@ -60,6 +68,7 @@ def check_clean_options(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
             out += _dedupe(rule)
         elif isinstance(rule, ast.Conflicts):
             out += _conflicts(rule)
+        out += operator_for(rule).check(rule)  # the operator's own checks
     standardized = [(r.column.value, r.column) for r in rules if isinstance(r, ast.Standardize)]
     for repeat, first in first_seen(standardized):
         out.append(error("DSC202", f"column '{repeat.value}' is standardized twice", repeat.span,

@@ -10,13 +10,10 @@ the spec's folder (text compiled on its own) only the lexical checks apply. A pa
 and is — or passes through — a symlink leading out of the project is refused too (resolving a
 link reads no file), and so is one that is, or passes through, a symlink loop; a data pattern's
 matches are only known at run time, where `dsc.engines.permissions` and `dsc.io.sources.expand`
-check them.
+check them. The rules themselves, which the run applies too, are in `dsc.paths`.
 """
 from __future__ import annotations
 
-import errno
-import os
-import re
 from pathlib import Path
 from typing import Iterator
 
@@ -25,74 +22,12 @@ from dsc.checks.common import clean_rules, error
 from dsc.checks.context import CheckContext
 from dsc.diagnostics import Diagnostic
 from dsc.engines import layout
+from dsc.paths import hint, linked_out, unsafe
 
-_ABSOLUTE = re.compile(r"^(/|\\|~|[A-Za-z]:)")
-_GLOB = re.compile(r"[*?\[]")
 _WRITTEN = ("export path", "task file")  # outputs: under the run's output folder, not the spec's
 _HINT = "paths resolve inside the project; write it relative to the spec's folder"
-_LOOP = "a symlink loop"
-_LOOP_HINT = "remove the link, or point it at a file or folder"
 _OUTPUT_HINT = ("outputs are relative to the --out folder; give each export and task file a path of its own, "
                 "clear of the run's own files")
-
-
-def unsafe(path: str, base_dir: Path | None = None, root: Path | None = None) -> str | None:
-    """Why `path` may not be used, or None when it is a relative path inside the project.
-
-    >>> unsafe("data/*.jsonl"), unsafe("/etc/passwd")
-    (None, 'it is absolute')
-    >>> unsafe("../data/x.json", Path("/p/specs"), Path("/p")), unsafe("../../x", Path("/p/specs"), Path("/p"))
-    (None, "it leaves the project with '..'")
-    """
-    if not path.strip():
-        return "it is empty"
-    if _ABSOLUTE.match(path):
-        return "it is absolute"
-    if base_dir is not None and root is not None and ".." in re.split(r"[/\\]", path):
-        resolved = Path(os.path.normpath(Path(base_dir) / path.replace("\\", "/")))
-        if not resolved.is_relative_to(root):
-            return "it leaves the project with '..'"
-    return None
-
-
-def link_loop(path: Path) -> Path | None:
-    """The symlink in a loop on the way to `path` (`path` itself, or a folder above it), or None
-    (`Path.resolve` raises a RuntimeError for one, `os.stat` ELOOP).
-
-    >>> import tempfile
-    >>> tmp = tempfile.TemporaryDirectory()
-    >>> base = Path(tmp.name)
-    >>> (base / "a").symlink_to("b"); (base / "b").symlink_to("a")
-    >>> link_loop(base / "a" / "x.jsonl") == base / "a", link_loop(base / "missing"), link_loop(base)
-    (True, None, None)
-    >>> tmp.cleanup()
-    """
-    for step in (*reversed(path.parents), path):
-        try:
-            os.stat(step)
-        except OSError as exc:
-            return step if exc.errno == errno.ELOOP else None
-    return None
-
-
-def linked_out(path: str, base_dir: Path, root: Path) -> str | None:
-    """Why the symlinks on the way to `path` (no glob) forbid it: one of them is in a loop, or they
-    lead it out of the project; None when neither (or when it does not exist)."""
-    if _GLOB.search(path):
-        return None
-    target = base_dir / path.replace("\\", "/")
-    loop = link_loop(target)
-    if loop is not None:
-        return f"it is {_LOOP}" if loop == target else \
-            f"it passes through '{Path(os.path.relpath(loop, base_dir)).as_posix()}', {_LOOP}"
-    if os.path.lexists(target) and not Path(os.path.realpath(target)).is_relative_to(root):
-        return "a symlink leads it out of the project"
-    return None
-
-
-def hint(why: str, otherwise: str) -> str:
-    """The hint for a path refused for `why`: how to mend a symlink loop, else `otherwise`."""
-    return _LOOP_HINT if why.endswith(_LOOP) else otherwise
 
 
 def _paths(spec: ast.Spec) -> Iterator[tuple[ast.Str, str, str | None]]:

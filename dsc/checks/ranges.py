@@ -20,13 +20,14 @@ from dsc.checks.common import clean_rules, error, head, shown, warning
 from dsc.checks.context import CheckContext
 from dsc.diagnostics import Diagnostic
 from dsc.locale.dates import window_problem
+from dsc.ops.dedupe_near import DedupeNear
 from dsc.plan import GUARD_BOUNDS, bound_text
 from dsc.syntax.numbers import MAX_DIGITS
 
 ZERO, ONE = Decimal(0), Decimal(1)
 MAX_SEED = 2**63
 # The number of MinHash permutations `dedupe near` uses when the spec gives none (the operator's default).
-DEFAULT_PERMUTATIONS = Decimal(128)
+DEFAULT_PERMUTATIONS = Decimal(DedupeNear.Params.model_fields["permutations"].default)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ names pass, and not again here.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterator
 
 from dsc import ast
 from dsc.checks.common import TEXT_TYPES, Schema, clean_rules, error, is_integer, schema_of, value_text, warning
@@ -18,7 +17,6 @@ STANDARD_TYPES = {
     "date": ("date",), "datetime": ("datetime",), "number": ("int", "float"), "money": ("money",),
     "quantity": ("quantity",), "bool": ("bool",),
 }
-_TEXT_FUNCS = ("words", "chars", "empty")
 _STRATIFY_TYPES = ("label", "string", "bool")
 
 
@@ -35,7 +33,9 @@ def check_types(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
     if schema is None:
         return []
     out: list[Diagnostic] = []
-    for column, use in _text_uses(spec):
+    for column, use in ast.column_uses(spec):
+        if use is None:
+            continue
         kind = schema.type_of(column.value)
         if kind is not None and kind not in TEXT_TYPES:
             out.append(error("DSC207", f"{use} needs a text column, but '{column.value}' is {kind}", column.span,
@@ -52,23 +52,6 @@ def check_types(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
                 out.append(warning("DSC207", f"stratifying on '{column.value}', a {kind} column", column.span,
                                    "stratify on a categorical column (label, string or bool)"))
     return out
-
-
-def _text_uses(spec: ast.Spec) -> Iterator[tuple[ast.Name, str]]:
-    """(column, operator described for people) for every operator that needs text."""
-    for rule in clean_rules(spec):
-        if isinstance(rule, ast.Normalize):
-            yield from ((c, "normalize") for c in rule.columns)
-        elif isinstance(rule, ast.Drop):
-            pred = rule.predicate
-            if isinstance(pred, (ast.MeasurePred, ast.TestPred)) and pred.func.value in _TEXT_FUNCS:
-                yield pred.column, f"{pred.func.value}()"
-            elif isinstance(pred, ast.MatchesPred):
-                yield pred.column, "matches"
-        elif isinstance(rule, ast.Dedupe) and rule.mode.value == "near":
-            yield from ((c, "dedupe near") for c in rule.columns)
-    for block in spec.of(ast.AugmentBlock):
-        yield from ((r.column, r.method.value) for r in block.rules)
 
 
 def _standardize(rule: ast.Standardize, schema: Schema) -> list[Diagnostic]:

@@ -1,6 +1,6 @@
 """Export: one file (or `save_to_disk` folder) per split, in the shape a trainer takes.
 
-`export FORMAT "PATH" [shape instruction|chat | template "FILE"]`
+`export FORMAT "PATH" [shape SHAPE | template "FILE"]`
 
 - **Paths** are relative to the run's output directory (`dsc run --out DIR`); `{split}` is
   replaced by the split's name. A path that is absolute, climbs out of the output directory,
@@ -8,16 +8,23 @@
   `dsc check` and again before the run starts (`dsc.engines.layout`).
 - **Formats**: `parquet`, `jsonl` (one JSON object per line, keys in column order) and `hf_disk`
   (`datasets.Dataset.save_to_disk`, read back with `datasets.load_from_disk`).
-- **Shapes**:
+- **Shapes** (`dsc.engines.shapes` lists them, with the columns each reads):
   without a shape, the data columns and the row id `_dsc_id`;
   `instruction` writes Alpaca's `instruction`, `input`, `output`;
-  `chat` writes `messages`, a list of `{role, content}` (what `datasets` chat templates and TRL's
-  `SFTTrainer` take): an optional `system` message, the `user` turn and the `assistant` turn.
-  Both read the same columns, the first one present of each list in `FIELDS`: the instruction
+  `chat` writes `messages`, a list of `{role, content}` (TRL's conversational language modeling):
+  an optional `system` message, the `user` turn and the `assistant` turn;
+  `prompt_completion` writes TRL's standard `prompt` and `completion` strings;
+  `chat_prompt_completion` writes TRL's conversational prompt-completion: `prompt` the messages
+  before the answer (an optional `system` message and the `user` turn), `completion` the
+  `assistant` message alone;
+  `preference` writes TRL's standard `prompt`, `chosen`, `rejected` (for DPO).
+  They read the same columns, the first one present of each list in `FIELDS`: the instruction
   from `instruction`, `prompt`, `question` or `query`; the input (optional; missing or null means
-  "") from `input` or `context`; the output from `output`, `response`, `completion` or `answer`.
-  The chat user turn is the instruction, then a blank line and the input when there is one. Data
-  that already has a `messages` column is written as it is by the chat shape.
+  "") from `input` or `context`; the output from `output`, `response`, `completion` or `answer`;
+  `chosen` and `rejected` from the columns of those names. The user turn (and a string prompt) is
+  the instruction, then a blank line and the input when there is one; a string prompt starts with
+  the `system` text and a blank line when the row has one. Data that already has a `messages`
+  column is written as it is by the chat shape.
 - **Templates** (path relative to the spec's folder) render each row to the `text` column (the
   field SFTTrainer reads by default) in a sandboxed, immutable jinja2 environment: the row's
   columns are variables (`row` is the whole row, `split` its split); an unknown name is an
@@ -40,17 +47,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dsc.engines.layout import export_path
+from dsc.engines.shapes import FIELDS, SHAPES, column_for, missing_fields, reads
+from dsc.errors import Location
 from dsc.exitcodes import EXIT_INPUT_ERROR, EXIT_SPEC_ERROR
 from dsc.ops.runtime import RunError
 from dsc.plan import ExportPlan
-
-# Candidate columns for each field of the instruction and chat shapes, in order of preference.
-FIELDS = {
-    "instruction": ("instruction", "prompt", "question", "query"),
-    "input": ("input", "context"),
-    "output": ("output", "response", "completion", "answer"),
-}
-
+from dsc.reserved import ID, RESERVED_PREFIX
 
 @dataclass(frozen=True)
 class ExportFile:
@@ -89,60 +91,90 @@ def render_exports(exports: list[ExportPlan], splits: dict[str, pa.Table], base_
     return rendered
 
 
-def _column(table: pa.Table, field: str, export: ExportPlan, required: bool):
-    for name in FIELDS[field]:
-        if name in table.column_names:
-            return table.column(name)
-    if not required:
-        return None
-    present = ", ".join(c for c in table.column_names if not c.startswith("_dsc_"))
-    raise RunError(f"line {export.line}: shape {export.shape} needs an {field} column, one of "
-                   f"{', '.join(FIELDS[field])}; the data has {present or 'no columns'} "
-                   "(rename a column in the source block, or export with a template)")
+def _missing(table: pa.Table, export: ExportPlan, field: str) -> RunError:
+    present = ", ".join(c for c in table.column_names if not c.startswith(RESERVED_PREFIX))
+    names = FIELDS[field]
+    article = "an" if field[0] in "aeiou" else "a"
+    where = f", one of {', '.join(names)}" if len(names) > 1 else ""
+    return RunError(f"shape {export.shape} needs {article} {field} column{where}; "
+                    f"the data has {present or 'no columns'} (rename a column in the source block, or export "
+                    f"with a template; {reads()})", code="DSC308", line=export.line)
 
 
 def _text(column) -> pa.ChunkedArray:
     return column if pa.types.is_string(column.type) else pc.cast(column, pa.string())
 
 
+def _field(table: pa.Table, field: str):
+    name = column_for(field, table.column_names)
+    return _text(table.column(name)) if name is not None else None
+
+
 def _shaped(table: pa.Table, export: ExportPlan) -> pa.Table:
     if export.shape is None:
-        data = [c for c in table.column_names if not c.startswith("_dsc_")] + ["_dsc_id"]
+        data = [c for c in table.column_names if not c.startswith(RESERVED_PREFIX)] + [ID]
         return table.select(data)
-    if export.shape == "chat" and "messages" in table.column_names:
-        return table.select(["messages"])
-    instruction = _text(_column(table, "instruction", export, True))
-    given = _column(table, "input", export, False)
-    context = pc.fill_null(_text(given), "") if given is not None else pa.chunked_array(
+    shape = SHAPES.get(export.shape)
+    if shape is None:
+        raise RunError(f"unknown export shape '{export.shape}'", exit_code=EXIT_SPEC_ERROR, code="DSC310",
+                       line=export.line)
+    if shape.as_is is not None and shape.as_is in table.column_names:
+        return table.select([shape.as_is])
+    for field in missing_fields(export.shape, table.column_names):
+        raise _missing(table, export, field)
+    instruction = _field(table, "instruction")
+    given = _field(table, "input")
+    context = pc.fill_null(given, "") if given is not None else pa.chunked_array(
         [pa.array([""] * table.num_rows, pa.string())])
-    output = _text(_column(table, "output", export, True))
     if export.shape == "instruction":
-        return pa.table({"instruction": instruction, "input": context, "output": output})
+        return pa.table({"instruction": instruction, "input": context, "output": _field(table, "output")})
     has_input = pc.not_equal(pc.utf8_length(context), 0)
     user = pc.if_else(has_input, pc.binary_join_element_wise(instruction, context, "\n\n"), instruction)
-    system = table.column("system") if "system" in table.column_names else None
-    return pa.table({"messages": _messages(_text(system) if system is not None else None, user, output)})
+    system = _field(table, "system")
+    if export.shape == "chat":
+        return pa.table({"messages": _turns(("system", system, False), ("user", user, True),
+                                            ("assistant", _field(table, "output"), True))})
+    if export.shape == "chat_prompt_completion":
+        return pa.table({"prompt": _turns(("system", system, False), ("user", user, True)),
+                         "completion": _turns(("assistant", _field(table, "output"), True))})
+    prompt = user
+    if system is not None:  # a string prompt starts with the system text, where there is one
+        has_system = pc.fill_null(pc.not_equal(pc.utf8_length(system), 0), False)
+        prompt = pc.if_else(has_system, pc.binary_join_element_wise(pc.fill_null(system, ""), user, "\n\n"), user)
+    if export.shape == "prompt_completion":
+        return pa.table({"prompt": prompt, "completion": _field(table, "output")})
+    return pa.table({"prompt": prompt, "chosen": _field(table, "chosen"), "rejected": _field(table, "rejected")})
 
 
-def _messages(system, user, assistant) -> pa.Array:
+def _turns(*turns) -> pa.Array:
     """A list<struct<role, content>> column built from flat arrays (no per-row Python).
 
-    Row i's turns are taken from the concatenation [system, user, assistant] at i, n+i, 2n+i;
-    the system turn only where it is non-null and non-empty.
+    `turns` are (role, column, always) in order; a turn that is not `always` (the system turn)
+    is kept only where its column is non-null and non-empty, and left out where the column is
+    None. Row i's turns are taken from the concatenation of the columns at i, n+i, 2n+i, ….
     """
-    n = len(user)
-    with_system = np.zeros(n, dtype=bool) if system is None else pc.fill_null(
-        pc.not_equal(pc.utf8_length(system), 0), False).to_numpy(zero_copy_only=False)
+    n = next(len(column) for _, column, _ in turns if column is not None)
+    keeps, roles, texts = [], [], []
+    for role, column, always in turns:
+        if column is None:
+            keep = np.zeros(n, dtype=bool)
+            column = pa.array([None] * n, pa.string())
+        elif always:
+            keep = np.ones(n, dtype=bool)
+        else:
+            keep = pc.fill_null(pc.not_equal(pc.utf8_length(column), 0), False).to_numpy(zero_copy_only=False)
+        keeps.append(keep)
+        roles.append(role)
+        texts.append(_flat(column))
     rows = np.arange(n)
-    pick = np.stack([rows, n + rows, 2 * n + rows], axis=1)
-    keep = np.stack([with_system, np.ones(n, bool), np.ones(n, bool)], axis=1)
+    pick = np.stack([k * n + rows for k in range(len(turns))], axis=1)
+    keep = np.stack(keeps, axis=1)
     take = pa.array(pick[keep], pa.int64())
-    roles = pa.array(np.repeat(np.array(["system", "user", "assistant"]), n), pa.string()).take(take)
-    sys_text = system if system is not None else pa.array([None] * n, pa.string())
-    contents = pa.concat_arrays([_flat(sys_text), _flat(user), _flat(assistant)]).take(take)
+    role_column = pa.array(np.repeat(np.array(roles), n), pa.string()).take(take)
+    contents = pa.concat_arrays(texts).take(take)
     offsets = np.zeros(n + 1, dtype=np.int32)
     np.cumsum(keep.sum(axis=1), out=offsets[1:])
-    structs = pa.StructArray.from_arrays([roles, contents], names=["role", "content"])
+    structs = pa.StructArray.from_arrays([role_column, contents], names=["role", "content"])
     return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), structs)
 
 
@@ -159,37 +191,41 @@ def _template(export: ExportPlan, base_dir: Path):
     try:
         source = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
-        raise RunError(f"line {export.line}: cannot read export template '{export.template}': "
-                       f"{getattr(err, 'strerror', None) or err}") from None
+        raise RunError(f"cannot read export template '{export.template}': "
+                       f"{getattr(err, 'strerror', None) or err}", code="DSC301", line=export.line) from None
     # A null renders as "" (not "None"); any name the row lacks is an error, never blank text.
     env = DataSandbox(undefined=StrictUndefined, autoescape=False, none_as="")
     try:
         return env, env.parse(source), env.from_string(source)
     except TemplateSyntaxError as err:
-        raise RunError(f"{export.template}:{err.lineno}: template error: {err.message}", exit_code=EXIT_SPEC_ERROR) from None
+        raise RunError(f"template error: {err.message}", exit_code=EXIT_SPEC_ERROR, code="DSC310",
+                       location=Location(err.lineno, file=export.template)) from None
 
 
 def _templated(table: pa.Table, template, export: ExportPlan, split: str) -> pa.Table:
     from jinja2 import TemplateError, UndefinedError, meta
 
     env, parsed, compiled = template
-    data = [c for c in table.column_names if not c.startswith("_dsc_")]
+    data = [c for c in table.column_names if not c.startswith(RESERVED_PREFIX)]
     unknown = sorted(meta.find_undeclared_variables(parsed) - set(env.globals) - set(data) - {"row", "split"})
     if unknown:
-        raise RunError(f"line {export.line}: export template '{export.template}' uses "
-                       f"{', '.join(repr(u) for u in unknown)}, which the data lacks (columns: {', '.join(data)})")
-    ids = table.column("_dsc_id").to_pylist()
+        raise RunError(f"export template '{export.template}' uses "
+                       f"{', '.join(repr(u) for u in unknown)}, which the data lacks (columns: {', '.join(data)})",
+                       code="DSC308", line=export.line)
+    ids = table.column(ID).to_pylist()
     texts = []
     for row_id, row in zip(ids, table.select(data).to_pylist()):  # rendering a template is per-row by nature
         try:
             texts.append(compiled.render(row, row=row, split=split))
         except TemplateError as err:  # a name or key the row lacks is the data's (4), the rest the template's
-            raise RunError(f"line {export.line}: export template '{export.template}' failed on row {row_id}: "
-                           f"{err.message or type(err).__name__}",
-                           exit_code=EXIT_INPUT_ERROR if isinstance(err, UndefinedError) else EXIT_SPEC_ERROR) from None
+            lacking = isinstance(err, UndefinedError)
+            raise RunError(f"export template '{export.template}' failed on row {row_id}: "
+                           f"{err.message or type(err).__name__}", exit_code=EXIT_INPUT_ERROR if lacking else EXIT_SPEC_ERROR,
+                           code="DSC308" if lacking else "DSC310", line=export.line) from None
         except (TypeError, ValueError, ArithmeticError, LookupError) as err:
-            raise RunError(f"line {export.line}: export template '{export.template}' failed on row {row_id}: "
-                           f"{type(err).__name__}: {err}", exit_code=EXIT_SPEC_ERROR) from None
+            raise RunError(f"export template '{export.template}' failed on row {row_id}: "
+                           f"{type(err).__name__}: {err}", exit_code=EXIT_SPEC_ERROR, code="DSC310",
+                           line=export.line) from None
     return pa.table({"text": pa.array(texts, pa.string())})
 
 
@@ -207,7 +243,7 @@ def _encode(table: pa.Table, fmt: str) -> dict[str, bytes]:
         return {"": sink.getvalue().to_pybytes()}
     if fmt == "hf_disk":
         return _saved_to_disk(table)
-    raise RunError(f"unknown export format '{fmt}'", exit_code=EXIT_SPEC_ERROR)
+    raise RunError(f"unknown export format '{fmt}'", exit_code=EXIT_SPEC_ERROR, code="DSC310")
 
 
 def _saved_to_disk(table: pa.Table) -> dict[str, bytes]:

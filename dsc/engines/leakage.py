@@ -17,10 +17,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dsc.kernels.near import near_duplicates
+from dsc.ops.dedupe_near import DedupeNear
 from dsc.ops.runtime import joined_text
+from dsc.reserved import ID, SPLIT
 
-NGRAM = 5
-PERMUTATIONS = 128
+NGRAM = DedupeNear.Params.model_fields["ngram"].default  # the `dedupe near` defaults
+PERMUTATIONS = DedupeNear.Params.model_fields["permutations"].default
 
 
 @dataclass(frozen=True)
@@ -42,16 +44,16 @@ def cross_split_pairs(table: pa.Table, left: str, right: str, columns: list[str]
     >>> cross_split_pairs(t, "train", "test", ["q"], 0.5)
     Leakage(pairs=1, examples=[('a', 'b')], compared=4)
     """
-    split = table.column("_dsc_split")
+    split = table.column(SPLIT)
     both = table.filter(pc.is_in(split, value_set=pa.array([left, right])))
     if both.num_rows < 2 or not columns:
         return Leakage(0, [], both.num_rows)
     found = near_duplicates(joined_text(both, columns), threshold=threshold, ngram=NGRAM, unit="word",
                             num_perm=PERMUTATIONS, seed=seed)
-    sides = np.asarray(both.column("_dsc_split").to_numpy(zero_copy_only=False) == left)
+    sides = np.asarray(both.column(SPLIT).to_numpy(zero_copy_only=False) == left)
     pairs = found.pairs
     crossing = pairs[sides[pairs[:, 0]] != sides[pairs[:, 1]]] if pairs.size else pairs.reshape(0, 2)
-    ids = np.asarray(both.column("_dsc_id").to_numpy(zero_copy_only=False), dtype=object)
+    ids = np.asarray(both.column(ID).to_numpy(zero_copy_only=False), dtype=object)
     # The kernel's pairs are sorted by row position, so the first few are a deterministic sample;
     # each reads (row in `left`, row in `right`).
     named = [(ids[i], ids[j]) if sides[i] else (ids[j], ids[i]) for i, j in crossing[: max(examples, 0)]]

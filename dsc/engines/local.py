@@ -25,13 +25,15 @@ from dsc.annotation import apply_annotations
 from dsc.engines import outputs
 from dsc.engines.gates import GateResult
 from dsc.engines.permissions import Permissions, enforce
+from dsc.engines.rejects import empty_rejects, rejects_from_records, tag_removed
 from dsc.engines.schema import declared, standardized, validate
-from dsc.engines.splits import SPLIT, assign_splits
+from dsc.engines.splits import assign_splits
 from dsc.engines.stats import build_stats
 from dsc.exitcodes import EXIT_SPEC_ERROR
 from dsc.ops import OPERATORS
 from dsc.ops.runtime import Outcome, RunContext, RunError
 from dsc.plan import Plan
+from dsc.reserved import ID, LINE, REASON, ROW, RULE, SPLIT, SRC
 
 CACHE_DIR = ".dsc-cache"
 
@@ -91,12 +93,37 @@ def run_plan(plan: Plan, base_dir: Path, out_dir: Path, workers: int = 1,
         return _run_claimed(plan, base_dir, folder, workers, progress or (lambda _msg: None))
 
 
+def execute(plan: Plan, base_dir: Path, work_dir: Path, workers: int = 1,
+            progress: Callable[[str], None] | None = None, permissions: Permissions | None = None,
+            sources: tuple | None = None) -> RunResult:
+    """Execute `plan` as `run_plan` does, stats and gate verdicts included, but write no output (the
+    result's manifest stays empty). Stage results and generations are cached in `work_dir/.dsc-cache`:
+    plans executed with the same `work_dir` share the stages they have in common, so a second plan
+    reruns only what follows its first change. Annotation task files go to `work_dir/.dsc-tasks`.
+    `sources`: what `read_sources` gave for a plan with the same sources, schema and `base_dir`, read
+    once for both. For `dsc diff --data` (`dsc.datadiff`)."""
+    enforce(plan, base_dir, permissions or Permissions())
+    work_dir = Path(work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    return _execute(plan, base_dir, work_dir, work_dir / ".dsc-tasks", workers, progress or (lambda _msg: None),
+                    sources)
+
+
 def _run_claimed(plan: Plan, base_dir: Path, folder: outputs.RunFolder, workers: int,
                  note: Callable[[str], None]) -> RunResult:
     """The run itself, in its claimed output folder (`dsc.engines.outputs.claim`)."""
-    out_dir = folder.out_dir
+    result = _execute(plan, base_dir, folder.out_dir, folder.staging, workers, note)
+    note(outputs.progress_note(plan))
+    result.manifest = outputs.write(folder, plan, result, base_dir)
+    return result
+
+
+def _execute(plan: Plan, base_dir: Path, out_dir: Path, tasks_dir: Path, workers: int,
+             note: Callable[[str], None], sources: tuple | None = None) -> RunResult:
+    """Every stage up to the stats and gate verdicts, cached in `out_dir/.dsc-cache`; writes no output."""
     ctx = RunContext(base_dir=base_dir, seed=plan.dataset.seed, workers=workers)
-    table, source_rejects, inputs, stages = read_sources(plan, base_dir, note)
+    table, source_rejects, inputs, stages = sources or read_sources(plan, base_dir, note)
+    stages = list(stages)  # appended to below: `sources` may serve another plan too
     reject_tables = [source_rejects]
 
     cache = _Cache(out_dir / CACHE_DIR, _input_key(plan, inputs))
@@ -109,25 +136,23 @@ def _run_claimed(plan: Plan, base_dir: Path, folder: outputs.RunFolder, workers:
                        reject_tables, stages, "schema", "schema", 0, note)
     for step in plan.steps:
         op = OPERATORS[step.op]
-        if not hasattr(op, "apply"):
-            raise RunError(f"line {step.line}: '{op.keyword}' is compiled but the local engine does not "
-                           "execute it yet", exit_code=EXIT_SPEC_ERROR)
-        for name in _columns_of(step.op, step.params):
-            if name not in table.column_names:
-                raise RunError(f"line {step.line}: rule {step.id} names column '{name}', which the data lacks")
+        op.require_columns(table.column_names, step.params, step.id, step.line)
         payload = json.dumps({"id": step.id, "op": step.op, "params": step.model_dump(mode="json")["params"]},
                              sort_keys=True)
-        table = _stage(cache, step.id, payload, table, lambda t, s=step, o=op: o.apply(t, s.params, ctx),
-                       reject_tables, stages, step.id, step.op, step.line, note)
+        try:
+            table = _stage(cache, step.id, payload, table, lambda t, s=step, o=op: o.apply(t, s.params, ctx),
+                           reject_tables, stages, step.id, step.op, step.line, note)
+        except RunError as err:
+            raise err.at_line(step.line)
 
     annotations, failures = {}, []
     for ann in plan.annotations:
         # Not cached: its stats and task files are outputs of every run.
         note(f"annotate {ann.field}")
         labels = next((c.labels for c in plan.columns if c.name == ann.field), None)
-        done = apply_annotations(table, ann, base_dir, labels, tasks_dir=folder.staging)
+        done = apply_annotations(table, ann, base_dir, labels, tasks_dir=tasks_dir)
         outcome = done.as_outcome()
-        reject_tables.append(_tag(outcome.removed, ann.id, ann.line))
+        reject_tables.append(tag_removed(outcome.removed, ann.id, ann.line))
         stages.append(StageStats(ann.id, "annotate", ann.line, table.num_rows, outcome.table.num_rows,
                                  flags=outcome.flags, resolutions=done.resolutions))
         annotations[ann.field] = done.stats
@@ -136,7 +161,7 @@ def _run_claimed(plan: Plan, base_dir: Path, folder: outputs.RunFolder, workers:
         table = outcome.table
 
     all_rejects = pa.concat_tables([t for t in reject_tables if t.num_rows], promote_options="permissive") \
-        if any(t.num_rows for t in reject_tables) else _source_rejects([])
+        if any(t.num_rows for t in reject_tables) else empty_rejects()
     if plan.split is not None:
         note("splitting")
         table = assign_splits(table, plan.split)
@@ -154,8 +179,6 @@ def _run_claimed(plan: Plan, base_dir: Path, folder: outputs.RunFolder, workers:
                        augment=augmented)
     note("gathering stats and judging gates")
     result.stats = build_stats(plan, result, result.annotations)
-    note(outputs.progress_note(plan))
-    result.manifest = outputs.write(folder, plan, result, base_dir)
     return result
 
 
@@ -166,7 +189,7 @@ def read_sources(plan: Plan, base_dir: Path, note: Callable[[str], None]
     from dsc.io import SourceError, SourceSpec, read_source
 
     if not plan.sources:
-        raise RunError("the plan has no source", exit_code=EXIT_SPEC_ERROR)
+        raise RunError("the plan has no source", exit_code=EXIT_SPEC_ERROR, code="DSC310")
     tables, rejects, inputs, stages = [], [], [], []
     types = declared(plan)
     for src in plan.sources:
@@ -174,15 +197,15 @@ def read_sources(plan: Plan, base_dir: Path, note: Callable[[str], None]
         try:
             result = read_source(SourceSpec.from_plan(src, types), base_dir)
         except SourceError as err:
-            raise RunError(str(err)) from None
+            raise RunError(str(err), code=err.code, hint=err.hint, line=src.line) from None
         tables.append(result.table)
-        rejects.extend({"_dsc_id": r.row_id, "_dsc_rule": r.rule, "_dsc_line": src.line, "_dsc_reason": r.reason,
-                        "_dsc_src": r.source, "_dsc_row": r.row} for r in result.rejects)
+        rejects.extend({ID: r.row_id, RULE: r.rule, LINE: src.line, REASON: r.reason, SRC: r.source, ROW: r.row}
+                       for r in result.rejects)
         inputs.extend({"path": i.path, "sha256": i.sha256, "bytes": i.bytes, "rows": i.rows} for i in result.inputs)
         stages.append(StageStats(f"source:{src.name}", "source", src.line,
                                  result.table.num_rows + len(result.rejects), result.table.num_rows))
     table = pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
-    return table, _source_rejects(rejects), inputs, stages
+    return table, rejects_from_records(rejects), inputs, stages
 
 
 def _check_splits(plan: Plan, table: pa.Table) -> None:
@@ -194,19 +217,10 @@ def _check_splits(plan: Plan, table: pa.Table) -> None:
     if empty:
         names = ", ".join(f"'{p.name}' ({p.fraction})" for p in empty)
         one = len(empty) == 1
-        raise RunError(f"line {plan.split.line}: split{'' if one else 's'} {names} {'has' if one else 'have'} no "
+        raise RunError(f"split{'' if one else 's'} {names} {'has' if one else 'have'} no "
                        f"rows: none of the {table.num_rows} kept rows' keys ({plan.split.key}) hashed into "
                        f"{'it' if one else 'them'}; nothing was written (more data, a larger fraction or another "
-                       "seed fills it)")
-
-
-def _columns_of(op: str, params: dict) -> list[str]:
-    """The data columns a rule reads (a standardize `target` is a currency or unit, not a column)."""
-    names = list(params.get("columns", []))
-    for key in ("column", "keep_by") + (("target",) if op == "conflicts" else ()):
-        if params.get(key):
-            names.append(params[key])
-    return names
+                       "seed fills it)", code="DSC311", line=plan.split.line)
 
 
 class _Cache:
@@ -268,7 +282,7 @@ def _stage(cache: _Cache, name: str, payload: str, table: pa.Table, run, reject_
         outcome = run(table)
         cache.save(key, outcome)
     outcome = _handed_on(table, outcome)
-    reject_tables.append(_tag(outcome.removed, stage_id, line))
+    reject_tables.append(tag_removed(outcome.removed, stage_id, line))
     stages.append(StageStats(stage_id, op, line, rows_in, outcome.table.num_rows, hit is not None,
                              outcome.flags, outcome.decisions))
     if outcome.removed.num_rows + outcome.table.num_rows != rows_in:
@@ -295,41 +309,6 @@ def _handed_on(table: pa.Table, outcome: Outcome) -> Outcome:
     if not kept.equals(table):
         return outcome
     return Outcome(table, outcome.removed, outcome.flags, outcome.decisions)
-
-
-def _tag(removed: pa.Table, rule: str, line: int) -> pa.Table:
-    """Rejects in their written shape: id, rule, line, reason, cluster, duplicate_of, source, row."""
-    from dsc.engines.outputs import row_json
-
-    data_cols = [c for c in removed.column_names if not c.startswith("_dsc_")]
-    n = removed.num_rows
-    rows = [row_json(r) for r in removed.select(data_cols).to_pylist()] if n else []
-    return pa.table({
-        "_dsc_id": removed.column("_dsc_id"),
-        "_dsc_rule": pa.array([rule] * n, pa.string()),
-        "_dsc_line": pa.array([line] * n, pa.int64()),
-        "_dsc_reason": removed.column("_dsc_reason"),
-        "_dsc_cluster": removed.column("_dsc_cluster") if "_dsc_cluster" in removed.column_names
-        else pa.array([None] * n, pa.string()),
-        "_dsc_duplicate_of": removed.column("_dsc_duplicate_of") if "_dsc_duplicate_of" in removed.column_names
-        else pa.array([None] * n, pa.string()),
-        "_dsc_src": removed.column("_dsc_src"),
-        "_dsc_row": pa.array(rows, pa.string()),
-    })
-
-
-def _source_rejects(rows: list[dict]) -> pa.Table:
-    n = len(rows)
-    return pa.table({
-        "_dsc_id": pa.array([r["_dsc_id"] for r in rows], pa.string()),
-        "_dsc_rule": pa.array([r["_dsc_rule"] for r in rows], pa.string()),
-        "_dsc_line": pa.array([r["_dsc_line"] for r in rows], pa.int64()),
-        "_dsc_reason": pa.array([r["_dsc_reason"] for r in rows], pa.string()),
-        "_dsc_cluster": pa.array([None] * n, pa.string()),
-        "_dsc_duplicate_of": pa.array([None] * n, pa.string()),
-        "_dsc_src": pa.array([r["_dsc_src"] for r in rows], pa.string()),
-        "_dsc_row": pa.array([r["_dsc_row"] for r in rows], pa.string()),
-    })
 
 
 def _input_key(plan: Plan, inputs: list[dict]) -> str:

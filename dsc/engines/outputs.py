@@ -43,12 +43,13 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dsc import __version__
-from dsc.checks.paths import link_loop
 from dsc.engines.layout import (AUGMENT_REJECTS, CACHE, INTERNAL, LOCK, OWNED, RUN_FILES, SHARDS, STAGING, WHOLE,
                                 Output, normal, problems, task_files)
 from dsc.exitcodes import EXIT_SPEC_ERROR
 from dsc.io import jsonscan
 from dsc.ops.runtime import RunError
+from dsc.paths import link_loop
+from dsc.reserved import AUG_PREFIX, ID, RESERVED_PREFIX, ROW, SPLIT
 
 MANIFEST = "manifest.json"
 # Rows turned into Python objects at a time while writing jsonl: bounds the memory it takes.
@@ -167,7 +168,8 @@ def claim(out_dir: Path, plan, base_dir: Path, engine: str = "local") -> Iterato
     loop = link_loop(out_dir)
     if loop is not None:
         where = "is" if loop == out_dir else f"passes through '{loop}',"
-        raise RunError(f"--out {out_dir} {where} a symlink loop; remove the link, or choose another --out", exit_code=EXIT_SPEC_ERROR)
+        raise RunError(f"--out {out_dir} {where} a symlink loop; remove the link, or choose another --out", exit_code=EXIT_SPEC_ERROR,
+                       code="DSC305")
     declared = _declared(plan)
     splits = [p.name for p in plan.split.parts] if plan.split is not None else [WHOLE]
     refused = [f"line {o.line}: {o.what} '{o.path}' is not allowed: {why}" for o, why in problems(declared, splits)]
@@ -175,14 +177,14 @@ def claim(out_dir: Path, plan, base_dir: Path, engine: str = "local") -> Iterato
     if not refused:
         refused = [f"line {o.line}: {o.what} '{path}' {why}" for path, o in written if (why := _linked(out_dir, path))]
     if refused:
-        raise RunError("\n".join(refused), exit_code=EXIT_SPEC_ERROR)
+        raise RunError("\n".join(refused), exit_code=EXIT_SPEC_ERROR, code="DSC305")
     targets = [*RUN_FILES, *([AUGMENT_REJECTS] if plan.augment else []), *([SHARDS] if engine == "ray" else []),
                *(path for path, _ in written)]
     folders = {SHARDS, *(path for path, o in written if o.folder)}
     reached = _reads_reached(out_dir, plan, base_dir, [(t, t in folders) for t in targets])
     if reached:
         raise RunError(f"--out {out_dir} meets what the run reads; nothing was read or written:\n  "
-                       + "\n  ".join(reached) + "\nchoose an output folder apart from the spec's inputs")
+                       + "\n  ".join(reached) + "\nchoose an output folder apart from the spec's inputs", code="DSC305")
     fd, locked_before = _lock(out_dir)
     try:
         record, listed = _json_paths(out_dir / OWNED, "paths"), _json_paths(out_dir / MANIFEST, "outputs")
@@ -191,7 +193,8 @@ def claim(out_dir: Path, plan, base_dir: Path, engine: str = "local") -> Iterato
         in_way = _in_the_way(out_dir, targets, owned, mine, record is not None)
         if in_way:
             raise RunError(f"{out_dir}/ holds what this run would replace, which dsc did not write; nothing was "
-                           "read or written:\n  " + "\n  ".join(in_way) + "\nmove them away, or choose another --out")
+                           "read or written:\n  " + "\n  ".join(in_way) + "\nmove them away, or choose another --out",
+                           code="DSC305")
         folder = RunFolder(out_dir, targets, owned)
         folder._open()
         try:
@@ -265,18 +268,18 @@ def _lock(out_dir: Path) -> tuple[int, bool]:
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise RunError(f"cannot make the output folder {out_dir}: {err.strerror or err}") from None
+        raise RunError(f"cannot make the output folder {out_dir}: {err.strerror or err}", code="DSC305") from None
     existed = os.path.lexists(path)
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
     except OSError as err:
-        raise RunError(f"cannot use {path} to lock the output folder: {err.strerror or err}") from None
+        raise RunError(f"cannot use {path} to lock the output folder: {err.strerror or err}", code="DSC305") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
         raise RunError(f"{out_dir}/ is in use by another dsc run, which holds {path}; wait for it to end, or "
-                       "choose another --out") from None
+                       "choose another --out", code="DSC305") from None
     return fd, existed
 
 
@@ -340,7 +343,7 @@ def _write_table_jsonl(sink, table: pa.Table, decode_row: bool = False) -> None:
         if not names:
             sink.write(b"{}\n" * batch.num_rows)
             continue
-        values = [_json_values(batch.column(name), decode_row and name == "_dsc_row") for name in names]
+        values = [_json_values(batch.column(name), decode_row and name == ROW) for name in names]
         fields = [pc.binary_join_element_wise(key, value, b"") for key, value in zip(keys, values)]
         lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*fields, b", "), b"}\n", b"")
         sink.write(_joined_bytes(lines))
@@ -370,8 +373,6 @@ def _joined_bytes(lines: pa.Array) -> memoryview:
 
 def _split_rows(plan, kept: pa.Table) -> dict[str, int]:
     """How many kept rows each split has, in the plan's split order."""
-    from dsc.engines.splits import SPLIT
-
     if plan.split is None or SPLIT not in kept.column_names:
         return {WHOLE: kept.num_rows}
     counts = {c["values"]: c["counts"] for c in pc.value_counts(kept.column(SPLIT)).to_pylist()}
@@ -380,9 +381,7 @@ def _split_rows(plan, kept: pa.Table) -> dict[str, int]:
 
 def _split_tables(plan, kept: pa.Table) -> dict[str, pa.Table]:
     """The rows of each split (data columns and `_dsc_id`), in the plan's split order."""
-    from dsc.engines.splits import SPLIT
-
-    columns = [c for c in kept.column_names if not c.startswith("_dsc_")] + ["_dsc_id"]
+    columns = [c for c in kept.column_names if not c.startswith(RESERVED_PREFIX)] + [ID]
     if plan.split is None or SPLIT not in kept.column_names:
         return {WHOLE: kept.select(columns)}
     split = kept.column(SPLIT)
@@ -475,13 +474,11 @@ def _finetune(plan, folder: RunFolder, base_dir: Path) -> dict:
 
 def _stage_run_files(folder: RunFolder, result, report: tuple[str, str]) -> dict[str, dict[str, Any]]:
     """Write the run's own files (all but the manifest) to the staging folder; their hash entries."""
-    from dsc.engines.splits import SPLIT
-
     kept = result.kept
-    data_cols = [c for c in kept.column_names if not c.startswith("_dsc_")] + ["_dsc_id"]
+    data_cols = [c for c in kept.column_names if not c.startswith(RESERVED_PREFIX)] + [ID]
     data_cols += [SPLIT] if SPLIT in kept.column_names else []
-    # Where each generated row came from (dsc.augment.rows.PROVENANCE; null on input rows).
-    data_cols += [c for c in kept.column_names if c.startswith("_dsc_aug_")]
+    # Where each generated row came from (dsc.reserved.AUG_PROVENANCE; null on input rows).
+    data_cols += [c for c in kept.column_names if c.startswith(AUG_PREFIX)]
     # One chunk per column: parquet bytes depend on chunking, which the worker count must not change.
     kept = kept.select(data_cols).combine_chunks()
     augmented = getattr(result, "augment", None)

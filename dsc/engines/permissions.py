@@ -18,7 +18,7 @@ anything, `enforce` checks the plan against the operator's `Permissions` and sto
   the network;
 - a file the run reads (a data file a pattern matches, a hub dataset folder, a labelled-pairs,
   annotation or template file, a local model folder) resolves — through a symlink — outside the
-  project (`dsc.checks.context.CheckContext.project_root`), unless the operator passes
+  project (`dsc.project.project_root`), unless the operator passes
   `--allow-outside-project`. (`..` and absolute paths are already DSC218 at check time.)
 
 The check runs on what the file system holds when the run starts; a file swapped for a symlink
@@ -35,10 +35,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote_to_bytes, urlsplit
 
-from dsc.checks.context import CheckContext
 from dsc.exitcodes import EXIT_SPEC_ERROR
 from dsc.ops.runtime import RunError
 from dsc.plan import Plan
+from dsc.project import project_root
 
 ENV_ENDPOINTS = "DSC_ALLOW_ENDPOINTS"
 _DEFAULT_PORT = {"http": 80, "https": 443}
@@ -212,7 +212,7 @@ class Permissions:
         try:
             endpoints = tuple(Allowance.parse(t) for t in texts)
         except ValueError as err:
-            raise RunError(f"allowed endpoint {err}", exit_code=EXIT_SPEC_ERROR) from None
+            raise RunError(f"allowed endpoint {err}", exit_code=EXIT_SPEC_ERROR, code="DSC314") from None
         offline = any(env.get(v, "").strip().lower() in ("1", "true", "yes", "on")
                       for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
         return cls(endpoints, outside_project, offline)
@@ -232,7 +232,7 @@ def enforce(plan: Plan, base_dir: Path, permissions: Permissions, environ: Mappi
     env = os.environ if environ is None else environ
     refusals = [*_endpoint_refusals(plan, base, permissions, env)]
     if not permissions.outside_project:
-        root = CheckContext(base_dir=base).project_root
+        root = project_root(base)
         for line, what, path in files_read(plan, base):
             real = Path(os.path.realpath(path))  # a link loop stays as it is: its reader says so
             if not real.is_relative_to(root):
@@ -241,7 +241,7 @@ def enforce(plan: Plan, base_dir: Path, permissions: Permissions, environ: Mappi
     if refusals:
         raise RunError("the run needs what the operator has not allowed; nothing was read or sent:\n  "
                        + "\n  ".join(f"line {line}: {text}" for line, text in sorted(refusals, key=lambda r: r[0])),
-                       exit_code=EXIT_SPEC_ERROR)
+                       exit_code=EXIT_SPEC_ERROR, code="DSC309")
 
 
 def _endpoint_refusals(plan: Plan, base: Path, permissions: Permissions,

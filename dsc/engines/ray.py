@@ -35,13 +35,15 @@ from typing import Callable
 import pyarrow as pa
 
 from dsc.engines import outputs
-from dsc.engines.local import RunResult, StageStats, _check_splits, _source_rejects, _tag, read_sources
+from dsc.engines.local import RunResult, StageStats, _check_splits, read_sources
 from dsc.engines.permissions import Permissions, enforce
 from dsc.engines.ray_cluster import Cluster
-from dsc.engines.ray_ops import POS, Rule
+from dsc.engines.ray_ops import Rule
+from dsc.engines.rejects import REJECT_SCHEMA, empty_rejects, tag_removed
 from dsc.exitcodes import EXIT_SPEC_ERROR
 from dsc.ops.runtime import RunContext, RunError
 from dsc.plan import Plan
+from dsc.reserved import POS
 
 ROWS_PER_PART = 200_000  # rows per shuffle group at most, so a group fits a worker's memory
 
@@ -62,7 +64,7 @@ def run_plan(plan: Plan, base_dir: Path, out_dir: Path, address: str | None = No
 
     note = progress or (lambda _msg: None)
     if not plan.sources:
-        raise RunError("the plan has no source", exit_code=EXIT_SPEC_ERROR)
+        raise RunError("the plan has no source", exit_code=EXIT_SPEC_ERROR, code="DSC310")
     enforce(plan, base_dir, permissions or Permissions())
     with outputs.claim(out_dir, plan, base_dir, engine="ray") as folder, connect(address, num_cpus, note) as cluster:
         try:
@@ -71,7 +73,8 @@ def run_plan(plan: Plan, base_dir: Path, out_dir: Path, address: str | None = No
             cause = original_error(err)
             if cause is None or cause is err:
                 raise
-            raise RunError(getattr(cause, "message", str(cause)), cause.exit_code) from None
+            raise RunError(getattr(cause, "message", str(cause)), cause.exit_code, code=cause.code, hint=cause.hint,
+                           location=cause.location) from None
 
 
 @dataclass
@@ -169,12 +172,11 @@ class _Run:
         by_rule: dict[str, list[dict]] = defaultdict(list)
         for record in side:
             by_rule[record["rule"]].append(record)
-        schema = _source_rejects([]).schema
         for rule in rules:
             records = by_rule.pop(rule.id, [])
             rejects = sorted((r for r in records if r["kind"] == "reject"), key=lambda r: r["pos"])
             logs = sorted((r for r in records if r["kind"] == "log"), key=lambda r: r["order"])
-            self.record(rule, pa.Table.from_pylist([r["record"] for r in rejects], schema=schema),
+            self.record(rule, pa.Table.from_pylist([r["record"] for r in rejects], schema=REJECT_SCHEMA),
                         [f for r in logs for f in r["flags"]], [d for r in logs for d in r["decisions"]], "cluster")
         if by_rule:
             raise AssertionError(f"side records of unknown rules: {sorted(by_rule)}")
@@ -190,7 +192,7 @@ class _Run:
             if outcome.table.num_rows + outcome.removed.num_rows != table.num_rows:
                 raise AssertionError(f"stage {rule.id} lost rows: {table.num_rows} in, {outcome.table.num_rows} "
                                      f"kept, {outcome.removed.num_rows} removed")
-            self.record(rule, _tag(outcome.removed, rule.id, rule.line), outcome.flags, outcome.decisions,
+            self.record(rule, tag_removed(outcome.removed, rule.id, rule.line), outcome.flags, outcome.decisions,
                         "driver", why)
             table = outcome.table
         self.ds = self.distribute(table)
@@ -219,7 +221,7 @@ class _Run:
             labels = next((c.labels for c in self.plan.columns if c.name == ann.field), None)
             done = apply_annotations(table, ann, self.base_dir, labels, tasks_dir=self.folder.staging)
             outcome = done.as_outcome()
-            self.record(Rule(ann.id, "annotate", ann.line, {}), _tag(outcome.removed, ann.id, ann.line),
+            self.record(Rule(ann.id, "annotate", ann.line, {}), tag_removed(outcome.removed, ann.id, ann.line),
                         outcome.flags, [], "driver", "annotations join the spec's annotation files", done.resolutions)
             annotations[ann.field] = done.stats
             if done.failed:
@@ -248,7 +250,7 @@ class _Run:
         from dsc.engines.stats import build_stats
 
         all_rejects = pa.concat_tables([t for t in self.reject_tables if t.num_rows], promote_options="permissive") \
-            if any(t.num_rows for t in self.reject_tables) else _source_rejects([])
+            if any(t.num_rows for t in self.reject_tables) else empty_rejects()
         extra = {}
         if self.plan.augment:
             kept, extra["augment"] = self._augment(kept)

@@ -48,7 +48,7 @@ def connect(address: str | None, num_cpus: int | None, note: Callable[[str], Non
         import ray
         import ray.data
     except ImportError:
-        raise RunError(_NO_RAY) from None
+        raise RunError(_NO_RAY, code="DSC312") from None
     if address:
         _probe(address)  # even when a session exists: a bad address is always the same error
     started = not ray.is_initialized()
@@ -75,7 +75,7 @@ def _init(ray, address: str | None, num_cpus: int | None) -> None:
     try:
         ray.init(address=address, **quiet)
     except (ConnectionError, TimeoutError, ValueError, RuntimeError) as err:
-        raise RunError(f"cannot connect to the Ray cluster at '{address}': {_first_line(err)}") from None
+        raise RunError(f"cannot connect to the Ray cluster at '{address}': {_first_line(err)}", code="DSC313") from None
 
 
 def _probe(address: str) -> None:
@@ -88,16 +88,18 @@ def _probe(address: str) -> None:
         # core worker, which a client session lacks, and fails deep inside the first stage.
         raise RunError(f"cannot run on '{address}': Ray Data does not work through Ray Client (ray://). Run dsc "
                        "on a node of the cluster with --address auto (or the head's HOST:PORT), or submit it as a Ray "
-                       "job: ray job submit --working-dir . -- dsc run SPEC --out DIR --engine ray --address auto")
+                       "job: ray job submit --working-dir . -- dsc run SPEC --out DIR --engine ray --address auto",
+                       code="DSC313")
     host, _, port = address.rpartition(":")
     if not host or not port.isdigit():
-        raise RunError(f"cannot connect to the Ray cluster at '{address}': an address is 'auto' or HOST:PORT")
+        raise RunError(f"cannot connect to the Ray cluster at '{address}': an address is 'auto' or HOST:PORT",
+                       code="DSC313")
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=PROBE_TIMEOUT_S).close()
     except OSError as err:
         reason = err.strerror or type(err).__name__
         raise RunError(f"cannot connect to the Ray cluster at '{address}': {reason}. Is a cluster running there "
-                       "(`ray start --head` prints its address)?") from None
+                       "(`ray start --head` prints its address)?", code="DSC313") from None
 
 
 def _first_line(err: Exception) -> str:

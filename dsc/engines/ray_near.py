@@ -28,8 +28,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pyarrow as pa
 
-from dsc.engines.ray_ops import BUCKET, POS, Rule, check_columns, reject_side, task, with_side
+from dsc.engines.ray_ops import Rule, check_columns, reject_side, task, with_side
 from dsc.ops.runtime import RunContext
+from dsc.reserved import BUCKET, POS
 
 _CHUNK_ROWS = 32_768  # rows shingled at once, as in the kernel: bounds a worker's transient memory
 

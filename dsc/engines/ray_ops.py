@@ -35,14 +35,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
 
-from dsc.ops.runtime import ID, Outcome, RunContext, RunError
+from dsc.ops.dedupe_exact import key_columns
+from dsc.engines.rejects import tag_removed
+from dsc.ops.runtime import Outcome, RunContext, RunError
+from dsc.reserved import BUCKET, ID, POS, RESERVED_PREFIX, SIDE, SPLIT
 
 if TYPE_CHECKING:
     from dsc.plan import SplitPlan
-
-POS = "_dsc_pos"  # the row's position in the input, over all sources
-SIDE = "_dsc_side"  # JSON of a side record (a reject, flags, decisions); null on a live row
-BUCKET = "_dsc_bucket"  # the shuffle key of a stage: which group resolves the row
 
 _HASH_SEED = 0xD5C_B0C7  # any fixed value: bucket hashes only need to agree across workers
 _NULL = b"\xff"  # never valid UTF-8, so a null cannot hash like a text value
@@ -77,11 +76,10 @@ class Rule:
 
 def check_columns(table: pa.Table, rule: Rule) -> None:
     """The local engine's check that a rule's columns exist, with its message."""
-    from dsc.engines.local import _columns_of
+    from dsc.ops import OPERATORS
 
-    for name in _columns_of(rule.op, rule.params):
-        if name not in table.column_names:
-            raise RunError(f"line {rule.line}: rule {rule.id} names column '{name}', which the data lacks")
+    if rule.op != "schema":
+        OPERATORS[rule.op].require_columns(table.column_names, rule.params, rule.id, rule.line)
 
 
 def run_rule(table: pa.Table, rule: Rule, ctx: RunContext) -> Outcome:
@@ -93,7 +91,10 @@ def run_rule(table: pa.Table, rule: Rule, ctx: RunContext) -> Outcome:
         p = rule.params
         return validate(table, p["columns"], set(p["annotated"]), set(p["raw"]))
     check_columns(table, rule)
-    return OPERATORS[rule.op].apply(table, rule.params, ctx)
+    try:
+        return OPERATORS[rule.op].apply(table, rule.params, ctx)
+    except RunError as err:
+        raise err.at_line(rule.line)
 
 
 # --------------------------------------------------------------------------- side records
@@ -101,11 +102,9 @@ def run_rule(table: pa.Table, rule: Rule, ctx: RunContext) -> Outcome:
 
 def reject_side(removed: pa.Table, rule: Rule) -> list[dict]:
     """One side record per removed row: the reject exactly as the local engine writes it."""
-    from dsc.engines.local import _tag
-
     if removed.num_rows == 0:
         return []
-    records = _tag(removed, rule.id, rule.line).to_pylist()
+    records = tag_removed(removed, rule.id, rule.line).to_pylist()
     positions = removed.column(POS).to_pylist()
     return [{"kind": "reject", "rule": rule.id, "pos": p, "record": r} for p, r in zip(positions, records)]
 
@@ -237,21 +236,6 @@ def key_buckets(columns: list, parts: int) -> np.ndarray:
     return (acc % np.uint64(parts)).astype(np.int64)
 
 
-def exact_key_columns(table: pa.Table, params: dict) -> list:
-    """The columns `dedupe exact` compares: the values themselves, or normalised as `ignoring` says.
-
-    This mirrors `DedupeExact.clusters`, through the operator module's own normalisation table,
-    so two rows the operator calls equal always share a bucket."""
-    from dsc.ops.dedupe_exact import _IGNORING, _ignoring
-    from dsc.ops.runtime import text_column
-
-    ignoring = params.get("ignoring", [])
-    steps = [s for key in ignoring for s in _IGNORING[key]]
-    if not ignoring:
-        return [table.column(name) for name in params["columns"]]
-    return [_ignoring(text_column(table, name), ignoring, steps) for name in params["columns"]]
-
-
 @task
 def keyed_rows(batch: pa.Table, rule: Rule, parts: int) -> pa.Table:
     """`batch` with its shuffle bucket: the hash of the key the rule groups rows by."""
@@ -259,7 +243,7 @@ def keyed_rows(batch: pa.Table, rule: Rule, parts: int) -> pa.Table:
     if batch.num_rows == 0:
         return batch.append_column(BUCKET, pa.array([], pa.int64()))
     if rule.op == "dedupe_exact":
-        columns = exact_key_columns(batch, rule.params)
+        columns = key_columns(batch, rule.params)
     else:  # conflicts: rows sharing the key columns' raw values
         columns = [batch.column(name) for name in rule.params["columns"]]
     return batch.append_column(BUCKET, pa.array(key_buckets(columns, parts)))
@@ -282,8 +266,6 @@ def resolve_group(group: pa.Table, rule: Rule, ctx: RunContext) -> pa.Table:
 def shard_rows(batch: pa.Table, whole: str, size: int) -> pa.Table:
     """`batch` with its shard: (split, input position // size), fixed by the data alone, so the
     files and their bytes are the same on every cluster (`whole` names the split of a plan without one)."""
-    from dsc.engines.splits import SPLIT
-
     split = batch.column(SPLIT) if SPLIT in batch.column_names else pa.array([whole] * batch.num_rows, pa.string())
     shard = pc.divide(batch.column(POS), pa.scalar(size, pa.int64()))
     key = pc.binary_join_element_wise(split, pc.cast(shard, pa.string()), "\x00")
@@ -301,7 +283,7 @@ def write_shard(group: pa.Table, out_dir: str) -> pa.Table:
 
     table = group.sort_by(POS)
     split, shard = table.column(BUCKET)[0].as_py().split("\x00")
-    columns = [c for c in table.column_names if not c.startswith("_dsc_")] + [ID]
+    columns = [c for c in table.column_names if not c.startswith(RESERVED_PREFIX)] + [ID]
     sink = pa.BufferOutputStream()
     pq.write_table(table.select(columns), sink)
     data = sink.getvalue().to_pybytes()

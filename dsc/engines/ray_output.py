@@ -18,6 +18,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from dsc.engines.layout import SHARDS, WHOLE
+from dsc.reserved import BUCKET
 
 SHARD_ROWS = 100_000  # input positions per shard: a shard's rows depend on the data alone
 
@@ -37,7 +38,7 @@ def _write_shards(run, staging: str) -> list[dict]:
     """Have the workers write one parquet file per (split, block of input positions) under `staging`."""
     import ray
 
-    from dsc.engines.ray_ops import BUCKET, shard_rows, write_shard
+    from dsc.engines.ray_ops import shard_rows, write_shard
 
     # Augmented rows exist on the driver only; hand the final rows back to the cluster then.
     ds = run.distribute(run.kept_with_pos) if run.plan.augment else run.ds

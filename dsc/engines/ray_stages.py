@@ -17,21 +17,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pyarrow as pa
 
-from dsc.engines.ray_ops import BUCKET, Rule
+from dsc.engines.ray_ops import Rule
+from dsc.engines.rejects import empty_rejects
 from dsc.engines.schema import standardized
-from dsc.exitcodes import EXIT_SPEC_ERROR
-from dsc.ops.runtime import RowOperator, RunError
+from dsc.reserved import BUCKET
 
 if TYPE_CHECKING:
     from dsc.plan import Plan
 
-# Rules without a distributed form, and why: these are the manifest's words.
-ON_DRIVER = {
-    "dedupe_fuzzy": "the dedupe library trains one model and scores pairs over all rows at once",
-}
-KEYED = ("dedupe_exact", "conflicts")
 
 
 def plan_stages(plan: Plan) -> list[tuple[str, list[Rule], str]]:
@@ -57,19 +51,13 @@ def plan_stages(plan: Plan) -> list[tuple[str, list[Rule], str]]:
             fused.append(schema)
     for step in plan.steps:
         op = OPERATORS[step.op]
-        if not hasattr(op, "apply"):
-            raise RunError(f"line {step.line}: '{op.keyword}' is compiled but no engine executes it yet", exit_code=EXIT_SPEC_ERROR)
         rule = Rule(step.id, step.op, step.line, step.params)
-        if issubclass(op, RowOperator):
+        kind, _, why = op.distributed.partition(": ")  # the operator says how it runs distributed
+        if kind == "rows":
             fused.append(rule)
             continue
         close_fused()
-        if step.op in KEYED:
-            stages.append(("keyed", [rule], ""))
-        elif step.op == "dedupe_near":
-            stages.append(("near", [rule], ""))
-        else:
-            stages.append(("driver", [rule], ON_DRIVER.get(step.op, "this rule has no distributed form")))
+        stages.append((kind, [rule], why))
     close_fused()
     return stages
 
@@ -114,7 +102,7 @@ def run_near(run, rules: list[Rule]) -> None:
     codes = np.concatenate(codes) if codes else np.zeros(0, np.int64)
     if codes.size == 0:
         # No two rows share a band bucket: every row is a singleton and survives, as locally.
-        run.record(rule, _no_rejects(), [], [], "cluster")
+        run.record(rule, empty_rejects(), [], [], "cluster")
         return
     members, label, candidates = ray_near.candidate_components(codes, max(run.total, 1))
     run.note(f"{rule.id}: verifying {candidates.shape[0]} candidate pairs")
@@ -124,12 +112,6 @@ def run_near(run, rules: list[Rule]) -> None:
     out = labelled.groupby(BUCKET, num_partitions=run.parts).map_groups(
         ray_near.resolve_group, fn_kwargs={"rule": rule, "ctx": run.ctx, "pairs": candidates}, batch_format="pyarrow")
     run.absorb(out, rules)
-
-
-def _no_rejects() -> pa.Table:
-    from dsc.engines.local import _source_rejects
-
-    return _source_rejects([])
 
 
 STAGE_RUNNERS = {"rows": run_rows, "keyed": run_keyed, "near": run_near}

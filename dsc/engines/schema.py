@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 from dsc.io import Declared
 from dsc.ops.runtime import Outcome, RunError, removed_rows
 from dsc.plan import ColumnPlan, Plan
+from dsc.reserved import ID, RESERVED_PREFIX
 
 _NUMERIC = {"int": pa.int64(), "float": pa.float64()}
 # Raw text until a `standardize` rule turns it into its typed form.
@@ -64,9 +65,9 @@ def validate(table: pa.Table, columns: list[ColumnPlan], filled_later: set[str] 
     columns = [c if c.name not in filled_later else c.model_copy(update={"required": False}) for c in columns]
     missing = [c.name for c in columns if c.name not in table.column_names]
     if missing:
-        present = ", ".join(n for n in table.column_names if not n.startswith("_dsc_"))
+        present = ", ".join(n for n in table.column_names if not n.startswith(RESERVED_PREFIX))
         raise RunError(f"the data has no column {', '.join(repr(m) for m in missing)} that the schema names "
-                       f"(columns present: {present})")
+                       f"(columns present: {present})", code="DSC308")
     n = table.num_rows
     reason = np.full(n, None, dtype=object)
 
@@ -129,7 +130,7 @@ def _repeats(table: pa.Table, name: str, reason: np.ndarray) -> np.ndarray:
     from dsc.kernels.exact import duplicate_groups
 
     group = duplicate_groups([table.column(name)])
-    ids = np.array(table.column("_dsc_id").to_pylist(), dtype=object)
+    ids = np.array(table.column(ID).to_pylist(), dtype=object)
     order = np.argsort(ids, kind="stable")
     seen: set[int] = set()
     repeat = np.zeros(table.num_rows, dtype=bool)

@@ -34,8 +34,8 @@ import xxhash
 
 from dsc.ops.runtime import RunError
 from dsc.plan import SplitPlan
+from dsc.reserved import RESERVED_PREFIX, SPLIT
 
-SPLIT = "_dsc_split"
 # Prefix that namespaces the split hash, so it never coincides with another seeded hash of the key.
 _DOMAIN = b"dsc-split\x00"
 # 0xFF never occurs in UTF-8, so a null key cannot collide with any text key.
@@ -60,9 +60,9 @@ def assign_splits(table: pa.Table, split: SplitPlan) -> pa.Table:
     """
     for name in filter(None, (split.key, split.stratify)):
         if name not in table.column_names:
-            present = ", ".join(c for c in table.column_names if not c.startswith("_dsc_"))
-            raise RunError(f"line {split.line}: the split names column '{name}', which the data lacks "
-                           f"(columns present: {present})")
+            present = ", ".join(c for c in table.column_names if not c.startswith(RESERVED_PREFIX))
+            raise RunError(f"the split names column '{name}', which the data lacks "
+                           f"(columns present: {present})", code="DSC308", line=split.line)
     index = np.searchsorted(_bounds(split), _key_hashes(table.column(split.key), split.seed), side="right")
     names = pa.array([p.name for p in split.parts], pa.string())
     column = names.take(pa.array(index.astype(np.int32)))
@@ -91,7 +91,7 @@ def _key_hashes(column: pa.ChunkedArray, seed: int) -> np.ndarray:
             column = pc.cast(column, pa.string())
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             raise RunError(f"the split key has type {column.type}, which has no text form to hash; "
-                           "split by a text or number column") from None
+                           "split by a text or number column", code="DSC303") from None
     encoded = pc.dictionary_encode(column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column)
     vocab = encoded.dictionary.cast(pa.large_binary()).to_pylist()
     salt = seed % 2**64

@@ -22,9 +22,9 @@ import pyarrow.compute as pc
 
 from dsc.engines.gates import evaluate_gates
 from dsc.engines.leakage import cross_split_pairs
-from dsc.engines.splits import SPLIT
 from dsc.io.jsonscan import decode_row
 from dsc.plan import Plan
+from dsc.reserved import CLUSTER, DUPLICATE_OF, ID, LINE, REASON, RESERVED_PREFIX, ROW, RULE, SPLIT, SRC
 
 STATS_FORMAT = 1
 EXAMPLES_PER_RULE = 3
@@ -34,6 +34,8 @@ CLUSTER_MEMBERS = 5
 TOP_STRATA = 50
 # Longest text kept in an example; the full row is in rejects.jsonl.
 CLIP = 240
+# The columns pyarrow names the aggregates of a group_by: the column, "_", the function.
+ID_COUNT, DUPLICATE_OF_MAX = f"{ID}_count", f"{DUPLICATE_OF}_max"
 
 
 def build_stats(plan: Plan, result, annotations: dict | None = None) -> dict[str, Any]:
@@ -97,16 +99,14 @@ def _reasons(rejects: pa.Table, order: list[str]) -> list[dict]:
     """Rows per (rule, reason), rules in pipeline order, the commonest reasons first."""
     if rejects.num_rows == 0:
         return []
-    groups = rejects.group_by(["_dsc_rule", "_dsc_line", "_dsc_reason"], use_threads=False).aggregate(
-        [("_dsc_id", "count")]).to_pylist()
+    groups = rejects.group_by([RULE, LINE, REASON], use_threads=False).aggregate([(ID, "count")]).to_pylist()
     rank = {rule: i for i, rule in enumerate(order)}
-    groups.sort(key=lambda g: (rank.get(g["_dsc_rule"], len(rank)), g["_dsc_rule"], -g["_dsc_id_count"],
-                               g["_dsc_reason"] or ""))
+    groups.sort(key=lambda g: (rank.get(g[RULE], len(rank)), g[RULE], -g[ID_COUNT], g[REASON] or ""))
     out, shown = [], {}
     for g in groups:
-        rule = g["_dsc_rule"]
+        rule = g[RULE]
         shown[rule] = shown.get(rule, 0) + 1
-        row = {"rule": rule, "line": g["_dsc_line"], "reason": g["_dsc_reason"], "rows": g["_dsc_id_count"]}
+        row = {"rule": rule, "line": g[LINE], "reason": g[REASON], "rows": g[ID_COUNT]}
         if shown[rule] <= REASONS_PER_RULE:
             out.append(row)
         elif shown[rule] == REASONS_PER_RULE + 1:
@@ -119,12 +119,12 @@ def _reasons(rejects: pa.Table, order: list[str]) -> list[dict]:
 def _examples(rejects: pa.Table, stages) -> list[dict]:
     """The first few rejected rows of each rule, in the order the rejects file lists them."""
     out = []
-    rules = pc.unique(rejects.column("_dsc_rule")).to_pylist() if rejects.num_rows else []
+    rules = pc.unique(rejects.column(RULE)).to_pylist() if rejects.num_rows else []
     lines = {s.id: s.line for s in stages}
     for rule in [s.id for s in stages if s.id in rules] + [r for r in rules if r not in lines]:
-        picked = rejects.filter(pc.equal(rejects.column("_dsc_rule"), rule)).slice(0, EXAMPLES_PER_RULE)
-        rows = [{"id": r["_dsc_id"], "reason": r["_dsc_reason"], "duplicate_of": r["_dsc_duplicate_of"],
-                 "source": r["_dsc_src"], "row": _row(r["_dsc_row"])} for r in picked.to_pylist()]
+        picked = rejects.filter(pc.equal(rejects.column(RULE), rule)).slice(0, EXAMPLES_PER_RULE)
+        rows = [{"id": r[ID], "reason": r[REASON], "duplicate_of": r[DUPLICATE_OF],
+                 "source": r[SRC], "row": _row(r[ROW])} for r in picked.to_pylist()]
         out.append({"rule": rule, "line": lines.get(rule, 0), "rows": rows})
     return out
 
@@ -134,23 +134,23 @@ def _clusters(rejects: pa.Table, dedupe_rules: list[str]) -> list[dict]:
     members. (Conflict groups have their own section and file.)"""
     if rejects.num_rows == 0 or not dedupe_rules:
         return []
-    dup = rejects.filter(pc.and_(pc.is_valid(rejects.column("_dsc_cluster")),
-                                 pc.is_in(rejects.column("_dsc_rule"), value_set=pa.array(dedupe_rules))))
+    dup = rejects.filter(pc.and_(pc.is_valid(rejects.column(CLUSTER)),
+                                 pc.is_in(rejects.column(RULE), value_set=pa.array(dedupe_rules))))
     if dup.num_rows == 0:
         return []
-    groups = dup.group_by(["_dsc_rule", "_dsc_cluster"], use_threads=False).aggregate(
-        [("_dsc_id", "count"), ("_dsc_duplicate_of", "max")]).to_pylist()
+    groups = dup.group_by([RULE, CLUSTER], use_threads=False).aggregate(
+        [(ID, "count"), (DUPLICATE_OF, "max")]).to_pylist()
     for g in groups:
-        g["size"] = g["_dsc_id_count"] + (g["_dsc_duplicate_of_max"] is not None)
-    groups.sort(key=lambda g: (-g["size"], g["_dsc_rule"], g["_dsc_cluster"]))
+        g["size"] = g[ID_COUNT] + (g[DUPLICATE_OF_MAX] is not None)
+    groups.sort(key=lambda g: (-g["size"], g[RULE], g[CLUSTER]))
     out = []
     for g in groups[:TOP_CLUSTERS]:
-        members = dup.filter(pc.and_(pc.equal(dup.column("_dsc_rule"), g["_dsc_rule"]),
-                                     pc.equal(dup.column("_dsc_cluster"), g["_dsc_cluster"])))
+        members = dup.filter(pc.and_(pc.equal(dup.column(RULE), g[RULE]),
+                                     pc.equal(dup.column(CLUSTER), g[CLUSTER])))
         first = members.slice(0, CLUSTER_MEMBERS).to_pylist()
-        out.append({"rule": g["_dsc_rule"], "cluster": g["_dsc_cluster"], "size": g["size"],
-                    "kept": g["_dsc_duplicate_of_max"], "removed": [m["_dsc_id"] for m in first],
-                    "example": _row(first[0]["_dsc_row"])})
+        out.append({"rule": g[RULE], "cluster": g[CLUSTER], "size": g["size"],
+                    "kept": g[DUPLICATE_OF_MAX], "removed": [m[ID] for m in first],
+                    "example": _row(first[0][ROW])})
     return out
 
 
@@ -158,12 +158,12 @@ def _standardisation(rejects: pa.Table, stages) -> list[dict]:
     """Per standardize rule: values rejected and flagged, the commonest reasons, a few examples."""
     out = []
     for s in (s for s in stages if s.op == "standardize"):
-        mine = rejects.filter(pc.equal(rejects.column("_dsc_rule"), s.id)) if rejects.num_rows else rejects
+        mine = rejects.filter(pc.equal(rejects.column(RULE), s.id)) if rejects.num_rows else rejects
         counts: dict[str, int] = {}
-        for reason in mine.column("_dsc_reason").to_pylist() + [f.get("reason", "") for f in s.flags]:
+        for reason in mine.column(REASON).to_pylist() + [f.get("reason", "") for f in s.flags]:
             counts[reason] = counts.get(reason, 0) + 1
         reasons = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:REASONS_PER_RULE]
-        examples = [{"id": r["_dsc_id"], "reason": r["_dsc_reason"], "row": _row(r["_dsc_row"])}
+        examples = [{"id": r[ID], "reason": r[REASON], "row": _row(r[ROW])}
                     for r in mine.slice(0, EXAMPLES_PER_RULE).to_pylist()]
         examples += [{"id": f.get("row_id"), "reason": f.get("reason"), "row": None}
                      for f in s.flags[:max(0, EXAMPLES_PER_RULE - len(examples))]]
@@ -219,7 +219,7 @@ def _text_columns(plan: Plan, kept: pa.Table) -> list[str]:
     """The columns a model reads: the schema's text and string columns, else every string column."""
     if plan.columns:
         return [c.name for c in plan.columns if c.type in ("text", "string") and c.name in kept.column_names]
-    return [c for c in kept.column_names if not c.startswith("_dsc_")
+    return [c for c in kept.column_names if not c.startswith(RESERVED_PREFIX)
             and (pa.types.is_string(kept.schema.field(c).type) or pa.types.is_large_string(kept.schema.field(c).type))]
 
 

@@ -2,10 +2,11 @@
 
 - `peft_config.json` (LoRA and prompt tuning): what `peft.get_peft_config` reads, i.e. the
   fields of LoraConfig / PromptTuningConfig with `peft_type` and `task_type`.
-- `training_args.json`: keyword arguments of transformers' `TrainingArguments` (TRL's
-  `SFTConfig` extends it, so it takes them too).
-- `train.py`: a standalone script that reads both, encodes the exported train split with the
-  same code dsc used to count its tokens, and trains with transformers' Trainer.
+- `training_args.json`: keyword arguments of TRL's `SFTConfig` (transformers' `TrainingArguments`
+  and TRL's own: `max_length`, the loss masks).
+- `train.py`: a standalone script that reads both, turns each exported row into the example TRL
+  documents for its shape with the same function dsc counted its tokens with
+  (`dsc.finetune.rows.trl_example`), and trains with TRL's `SFTTrainer`.
 - `estimates.json`: the estimates of this method, as `dsc finetune compare --json` gives them.
 """
 from __future__ import annotations
@@ -47,16 +48,22 @@ def peft_config(recipe: Recipe, facts: ModelFacts) -> dict | None:
             "fan_in_fan_out": adapted == {"Conv1D"}}
 
 
-def training_args(recipe: Recipe) -> dict:
-    """TrainingArguments keywords for a recipe; `train.py --cpu` turns mixed precision off.
+def training_args(recipe: Recipe, max_length: int | None = None) -> dict:
+    """SFTConfig keywords for a recipe; `train.py --cpu` turns mixed precision off.
+
+    `max_length` is the sequence length the estimates use (the recipe's, capped at the model's
+    positions); SFTConfig's `max_length` is what is left of it for the row's own tokens once prompt
+    tuning's virtual tokens are in front. Without it, train.py uses the one it was generated with.
 
     >>> from dsc.finetune.settings import recipe
     >>> from dsc.plan import FinetunePlan
-    >>> args = training_args(recipe(FinetunePlan(method="full", settings={"precision": "fp32"})))
-    >>> args["learning_rate"], args["optim"], args["bf16"], args["num_train_epochs"]
-    (Decimal('0.00002'), 'adamw_torch', False, 3)
+    >>> args = training_args(recipe(FinetunePlan(method="full", settings={"precision": "fp32"})), 256)
+    >>> args["learning_rate"], args["optim"], args["bf16"], args["num_train_epochs"], args["max_length"]
+    (Decimal('0.00002'), 'adamw_torch', False, 3, 256)
+    >>> args["completion_only_loss"], args["gradient_checkpointing"]
+    (True, False)
     """
-    return {
+    out = {
         "output_dir": "checkpoints",
         "num_train_epochs": recipe.epochs,
         "learning_rate": recipe.lr,
@@ -72,8 +79,20 @@ def training_args(recipe: Recipe) -> dict:
         "save_strategy": "epoch",
         "save_total_limit": 1,
         "report_to": "none",
-        "remove_unused_columns": False,  # train.py hands the Trainer token ids, not dataset columns
+        # SFTConfig checkpoints activations by default; the memory estimate counts them all kept.
+        "gradient_checkpointing": False,
+        # TRL's loss masks: the completion of a prompt-completion example; train.py also turns on
+        # assistant_only_loss for conversations whose chat template marks the assistant's text.
+        "completion_only_loss": recipe.loss == "completion",
+        "assistant_only_loss": False,
     }
+    if max_length is not None:
+        out["max_length"] = max_length - _virtual(recipe)
+    return out
+
+
+def _virtual(recipe: Recipe) -> int:
+    return int(recipe.virtual_tokens or 0) if recipe.method == "prompt_tuning" else 0
 
 
 @dataclass(frozen=True)
@@ -96,14 +115,14 @@ def train_script(recipe: Recipe, base: BaseModel, max_length: int, ctx: ScriptCo
     env = Environment(loader=PackageLoader("dsc", "templates"), undefined=StrictUndefined,
                       keep_trailing_newline=True, autoescape=False)
     env.filters["pyrepr"] = repr  # every value lands in the script as a Python literal, never as code
-    virtual = int(recipe.virtual_tokens or 0) if recipe.method == "prompt_tuning" else 0
+    virtual = _virtual(recipe)
     base_model = _relative(base.folder, ctx.out_dir) if base.folder is not None else base.hub_id
     return env.get_template("train.py.j2").render(
         method=recipe.method, method_title=_TITLES[recipe.method], base_ref=base.ref, base_model=base_model,
         base_is_local=base.folder is not None, revision=base.revision,
         train_file=_relative(ctx.train_file, ctx.out_dir) if ctx.train_file else None,
         max_length=max_length, row_max_length=max_length - virtual, virtual_tokens=virtual,
-        precision=recipe.precision, seed=recipe.seed, helpers=embedded_source().rstrip(),
+        precision=recipe.precision, seed=recipe.seed, loss=recipe.loss, helpers=embedded_source().rstrip(),
         peft_type={"lora": "LoraConfig", "prompt_tuning": "PromptTuningConfig"}.get(recipe.method),
         version=__version__, spec=ctx.spec, dataset=ctx.dataset, fingerprint=ctx.fingerprint[:19],
     )

@@ -31,7 +31,7 @@ def estimate(recipe: Recipe, facts: ModelFacts, counts: TokenCounts) -> dict:
                                       f"{max_length}", setting="virtual_tokens",
                             hint=f"use fewer than {max_length} virtual tokens")
     # Virtual tokens count against max_length: rows are cut so that the whole sequence fits.
-    stats = token_stats(counts, max_length - virtual, virtual)
+    stats = token_stats(counts, max_length - virtual, virtual, whole_text=recipe.loss == "all")
     train = trainable(recipe, facts)
     with localcontext() as ctx:
         ctx.prec = 28  # the default, stated: every figure is computed under the same context
@@ -125,6 +125,7 @@ def _tokens(stats: TokenStats, counts: TokenCounts, recipe: Recipe, max_length: 
     fertility = compute.significant(Decimal(sum(counts.lengths)) / counts.words) if counts.words else None
     return {"rows": stats.rows, "per_epoch": stats.tokens, "text_per_epoch": text_tokens,
             "seen": stats.tokens * recipe.epochs, "longest": stats.longest, "truncated_rows": stats.truncated,
+            "dropped_rows": stats.dropped,
             "max_length": max_length, "virtual_tokens_per_row": virtual, "exact": stats.exact,
             "counted_by": stats.method, "per_trainable_parameter": per_param,
             "per_word": fertility if counts.exact else None}
@@ -153,8 +154,12 @@ def warnings(est: dict, recipe: Recipe, facts: ModelFacts, counts: TokenCounts) 
         out.append({"id": "domain_shift", "message": text})
     if tokens["truncated_rows"]:
         out.append({"id": "truncation", "message": (
-            f"{tokens['truncated_rows']:,} of {tokens['rows']:,} rows are longer than max_length "
+            f"{tokens['truncated_rows']:,} of {tokens['rows'] + tokens['dropped_rows']:,} rows are longer than max_length "
             f"{tokens['max_length']} and are cut; their ends are not trained on.")})
+    if tokens["dropped_rows"]:
+        out.append({"id": "untrained_rows", "message": (
+            f"{tokens['dropped_rows']:,} rows have no completion token within max_length {tokens['max_length']} "
+            "(their prompt fills it), so TRL leaves them out of training; they are not counted.")})
     limit = recipe.gpu_memory_gb
     if limit is not None and est["memory"]["total"] > limit * 2**30:
         out.append({"id": "memory", "message": (
@@ -175,7 +180,7 @@ def _source(recipe: Recipe) -> str:
 
 def _settings(recipe: Recipe, max_length: int) -> dict:
     out = {"epochs": recipe.epochs, "lr": recipe.lr, "batch_size": recipe.batch_size, "max_length": max_length,
-           "precision": recipe.precision, "optimizer": recipe.optimizer}
+           "precision": recipe.precision, "optimizer": recipe.optimizer, "loss": recipe.loss}
     if recipe.method == "lora":
         out.update(r=recipe.r, alpha=recipe.alpha, dropout=recipe.dropout)
     if recipe.method == "prompt_tuning":

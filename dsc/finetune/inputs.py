@@ -12,7 +12,7 @@ from pathlib import Path
 from dsc.finetune.errors import FinetuneError
 from dsc.finetune.model import BaseModel, resolve_base
 from dsc.finetune.params import ModelFacts, model_facts
-from dsc.finetune.rows import read_rows, texts_of
+from dsc.finetune.rows import examples_of, read_rows
 from dsc.finetune.tokens import TokenCounts, count_tokens
 from dsc.plan import Plan
 
@@ -62,7 +62,8 @@ def load_inputs(base_ref: str | None, spec_dir: Path, train_path: Path) -> Input
     from transformers.utils import logging
 
     base = resolve_base(base_ref, spec_dir)
-    texts = texts_of(read_rows(train_path), train_path)  # data problems first: they need no model
+    rows = read_rows(train_path)
+    examples_of(rows, train_path)  # data problems first: they need no model
     # A small or unusual config makes transformers log advice meant for model authors; estimates
     # only need the shapes.
     verbosity = logging.get_verbosity()
@@ -73,4 +74,6 @@ def load_inputs(base_ref: str | None, spec_dir: Path, train_path: Path) -> Input
         tokenizer, why = base.load_tokenizer()
     finally:
         logging.set_verbosity(verbosity)
-    return Inputs(base, facts, count_tokens(texts, tokenizer, why or ""), train_path)
+    # The examples train.py gives TRL: in the tokenizer's chat template when it has one.
+    examples = examples_of(rows, train_path, getattr(tokenizer, "chat_template", None))
+    return Inputs(base, facts, count_tokens(examples, tokenizer, why or ""), train_path)

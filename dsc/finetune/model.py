@@ -6,7 +6,7 @@
 the local Hugging Face cache only (its snapshot folder there), so a model that was never fetched
 is a clear error that says how to fetch it — dsc itself does not touch the network. transformers
 is only ever given an absolute folder, never an id, which it would first look for as a folder
-under the working directory (`dsc.checks.hub_ids`). Remote code in a model's folder is never run
+under the working directory (`dsc.hub_ids`). Remote code in a model's folder is never run
 (`trust_remote_code=False`): a spec is data, not code.
 """
 from __future__ import annotations
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from dsc.checks.hub_ids import model_id_problem, repo_id_problem
 from dsc.finetune.errors import FinetuneError
+from dsc.hub_ids import model_id_problem, repo_id_problem
 
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "tokenizer.model")
 
@@ -68,10 +68,10 @@ class BaseModel:
     def _missing(self, what: str, err: Exception) -> FinetuneError:
         if self.hub_id is not None:
             return FinetuneError(
-                "DSC212", f"base model '{self.ref}' is not in the local Hugging Face cache", setting="base",
+                "DSC307", f"base model '{self.ref}' is not in the local Hugging Face cache", setting="base",
                 hint=f"dsc never downloads; fetch it once: huggingface-cli download {self.hub_id} "
                      f"--revision {self.revision}", missing=True)
-        return FinetuneError("DSC212", f"base model folder '{self.ref}' has no readable {what} "
+        return FinetuneError("DSC307", f"base model folder '{self.ref}' has no readable {what} "
                                        f"({_first_line(err)})", setting="base", missing=True)
 
 
@@ -91,7 +91,7 @@ def resolve_base(ref: str | None, spec_dir: Path) -> BaseModel:
     folder = spec_dir / ref
     if os.path.isdir(folder):  # False, not an error, for a name too long to be a folder
         if not (folder / "config.json").is_file():
-            raise FinetuneError("DSC212", f"base model folder '{ref}' has no config.json", setting="base",
+            raise FinetuneError("DSC307", f"base model folder '{ref}' has no config.json", setting="base",
                                 hint="the folder must hold the model's config.json (weights are not needed)",
                                 missing=True)
         return BaseModel(ref, folder=folder.resolve())
@@ -105,7 +105,7 @@ def resolve_base(ref: str | None, spec_dir: Path) -> BaseModel:
     hint = f"looked for the folder {folder}"
     if repo_id_problem(ref) is None:
         hint += f"; for a hub model, pin a revision: base \"{ref}@REVISION\""
-    raise FinetuneError("DSC212", f"base model '{ref}' not found", setting="base", hint=hint, missing=True)
+    raise FinetuneError("DSC307", f"base model '{ref}' not found", setting="base", hint=hint, missing=True)
 
 
 def _first_line(err: Exception) -> str:

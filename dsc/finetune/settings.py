@@ -16,10 +16,11 @@ METHODS = ("full", "lora", "prompt_tuning")
 
 # Defaults shared by every method. epochs and batch_size: transformers' TrainingArguments;
 # max_length: TRL's SFTConfig (capped at the model's positions); precision and optimizer: the
-# common recipe on current GPUs (bf16 autocast, AdamW); pue 1: the GPU's own energy only.
+# common recipe on current GPUs (bf16 autocast, AdamW); pue 1: the GPU's own energy only; loss
+# completion: TRL's completion-only / assistant-only loss (`loss all` trains on the whole text).
 COMMON_DEFAULTS: dict[str, object] = {
     "epochs": 3, "batch_size": 8, "max_length": 1024, "precision": "bf16", "optimizer": "adamw",
-    "gpu_count": 1, "pue": Decimal(1),
+    "gpu_count": 1, "pue": Decimal(1), "loss": "completion",
 }
 # Per method. lr: 2e-5 for full fine-tuning (Devlin et al. 2019); 2e-4 for LoRA (Hu et al. 2021,
 # GPT-2 experiments); 3e-2 for prompt tuning (PEFT's prompt-tuning example). LoRA's r, alpha and
@@ -33,7 +34,7 @@ METHOD_DEFAULTS: dict[str, dict[str, object]] = {
 # Settings a method derived for `compare` borrows from the spec's own block: the model, the data
 # handling and the hardware are the same; only the method and its own settings differ.
 SHARED = ("base", "epochs", "batch_size", "max_length", "precision", "optimizer", "gpu", "gpu_tflops",
-          "utilization", "gpu_power_w", "carbon_kg_per_kwh", "gpu_count", "pue", "gpu_memory_gb")
+          "utilization", "gpu_power_w", "carbon_kg_per_kwh", "gpu_count", "pue", "gpu_memory_gb", "loss")
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class Recipe:
     gpu_power_w: Decimal | None = None
     carbon_kg_per_kwh: Decimal | None = None
     gpu_memory_gb: Decimal | None = None
+    loss: str = "completion"  # "all": the loss covers the whole text
     defaults: tuple[str, ...] = ()  # settings that took a documented default
     derived: bool = False  # no block for this method in the spec: made for `compare`
 
@@ -91,7 +93,7 @@ def recipe(block: FinetunePlan, seed: int = 0) -> Recipe:
         init_text=_text(values.get("init_text")), gpu=_text(values.get("gpu")),
         gpu_tflops=_dec(values.get("gpu_tflops")), utilization=_dec(values.get("utilization")),
         gpu_power_w=_dec(values.get("gpu_power_w")), carbon_kg_per_kwh=_dec(values.get("carbon_kg_per_kwh")),
-        gpu_memory_gb=_dec(values.get("gpu_memory_gb")), defaults=tuple(defaults),
+        gpu_memory_gb=_dec(values.get("gpu_memory_gb")), loss=str(values["loss"]), defaults=tuple(defaults),
     )
 
 

@@ -36,50 +36,28 @@ The typing rule (documented for spec authors in :func:`records_to_table`):
   the readers.)
 
 :class:`Typer` applies the rule to rows in blocks, in read order: a
-:class:`RecordBlock` row by row, a :class:`ColumnBlock` (rows a reader has
+:class:`~dsc.io.blocks.RecordBlock` row by row, a :class:`~dsc.io.blocks.ColumnBlock` (rows a reader has
 already turned into Arrow columns of one kind each) whole when none of its
 rows could be rejected -- with the same result either way.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 import pyarrow as pa
 
-from .jsonscan import as_written
-from .model import SRC_COLUMN, Declared, Reject, clip
-from .rowids import content_hash
+from dsc.reserved import SRC
 
-# A shape is the Arrow-independent type of a JSON value: None (only nulls
-# seen), "bool", "int", "bigint" (an int a float cannot hold exactly),
-# "float", "string", ("list", element shape) or ("struct", ((field, shape), ...)).
-Shape = Union[None, str, tuple]
+from .blocks import ColumnBlock, Record, Shape, count_kinds, group_of
+from .jsonscan import as_written
+from .model import Declared, Reject
+from .rowids import content_hash
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _EXACT_FLOAT_INT = 2**53
-
-
-@dataclass(slots=True)
-class Record:
-    """One parsed row, where it came from and the text to show if rejected.
-
-    ``raw`` is the line as read (jsonl, csv); None for array records, whose
-    JSON is only written when the record is rejected.
-    """
-
-    src: str
-    raw: str | None
-    value: dict[str, Any]
-
-    def text(self) -> str:
-        if self.raw is not None:
-            return clip(self.raw)
-        return clip(json.dumps(self.value, ensure_ascii=False, default=str))
 
 
 class _Conflict(Exception):
@@ -97,19 +75,6 @@ class _Conflict(Exception):
         return f"{where}: {self.detail}"
 
 
-def _group(value: Any) -> str:
-    """The top-level kind of a JSON value, with ints and floats together."""
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "list"
-    return "object"
-
-
 def _kind(value: Any) -> str:
     """The kind of a value as named in reasons (``int`` and ``float`` apart)."""
     if isinstance(value, bool):
@@ -118,7 +83,7 @@ def _kind(value: Any) -> str:
         return "int"
     if isinstance(value, float):
         return "float"
-    return _group(value)
+    return group_of(value)
 
 
 def _shape_name(shape: Shape) -> str:
@@ -244,68 +209,11 @@ def record_as_text(value: dict[str, Any], columns: frozenset[str], text: Callabl
         value[column] = as_text(value[column], literal, column)
 
 
-def count_kinds(records: Iterable[Record], counts: dict[str, dict[str, int]]) -> None:
-    """Add each non-null value of ``records`` to ``counts`` (column → kind → count)."""
-    for record in records:
-        for column, value in record.value.items():
-            if value is not None:
-                kinds = counts.get(column)
-                if kinds is None:
-                    kinds = counts[column] = {}
-                group = _group(value)
-                kinds[group] = kinds.get(group, 0) + 1
-
-
 def majorities(counts: dict[str, dict[str, int]]) -> dict[str, str]:
     """Each column's majority kind; ties go to the kind seen first."""
     # dicts keep insertion order and max() returns the first maximum, so
     # ties go to the kind seen first.
     return {column: max(kinds, key=kinds.__getitem__) for column, kinds in counts.items()}
-
-
-@dataclass
-class RecordBlock:
-    """Consecutive rows kept as parsed records, typed one by one."""
-
-    records: list[Record]
-
-    def count_kinds(self, counts: dict[str, dict[str, int]]) -> None:
-        count_kinds(self.records, counts)
-
-
-@dataclass
-class ColumnBlock:
-    """Consecutive rows already turned into Arrow columns, typed as a whole.
-
-    A reader makes one when every row is an object of scalars and each
-    column holds one kind (``shapes``: "string", "bool", "int" -- within
-    2**53 --, "float", or None for only nulls), so the rows cannot conflict
-    with each other.  If the block disagrees with the column majorities or
-    with the rows typed before it, calling ``reread`` gives its rows as
-    records for the row-by-row rule.
-    """
-
-    columns: dict[str, pa.Array | pa.ChunkedArray]
-    shapes: dict[str, Shape]
-    sources: pa.Array | pa.ChunkedArray
-    reread: Callable[[], list[Record]] | None = None
-
-    def count_kinds(self, counts: dict[str, dict[str, int]]) -> None:
-        for column, shape in self.shapes.items():
-            if shape is not None:
-                kinds = counts.setdefault(column, {})
-                group = "number" if shape in ("int", "float") else shape
-                array = self.columns[column]
-                kinds[group] = kinds.get(group, 0) + len(array) - array.null_count
-
-    def take(self, name: str, type: pa.DataType) -> pa.Array | pa.ChunkedArray:
-        """Column ``name`` in ``type`` (nulls if the block lacks it), dropped from the block
-        so that assembling a file's table holds one copy of each column, not two."""
-        array = self.columns.pop(name, None)
-        if array is None:
-            return pa.nulls(len(self.sources), type)
-        # Exact: ints are within 2**53, so int64 -> float64 keeps every value.
-        return array if array.type == type else array.cast(type)
 
 
 class Typer:
@@ -339,7 +247,7 @@ class Typer:
             for column, value in record.value.items():
                 if value is None:
                     continue
-                if _group(value) != majority[column]:
+                if group_of(value) != majority[column]:
                     problems.append(self._mismatch(column, _kind(value)))
                     continue
                 try:
@@ -446,4 +354,4 @@ def build_table(
     get: Callable[[dict, str], Any] = dict.get
     arrays = [pa.array([get(r.value, n) for r in records], type=types[n]) for n in names]
     arrays.append(pa.array([r.src for r in records], type=pa.string()))
-    return pa.Table.from_arrays(arrays, names=[*names, SRC_COLUMN])
+    return pa.Table.from_arrays(arrays, names=[*names, SRC])

@@ -6,7 +6,7 @@ following a link cycle.
 pattern's name does -- but ``**`` walks each folder once, however many links lead to it. Python's
 glob follows a link to a folder above it (``data/self -> .``) until the path is too long: every
 file 41 times over for one such link, and no end in sight for two. :func:`broken_link` says why a
-match leads nowhere (a loop: :func:`dsc.checks.paths.link_loop`).
+match leads nowhere (a loop: :func:`dsc.paths.link_loop`).
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from stat import S_ISDIR
 
-from dsc.checks.paths import link_loop
+from dsc.paths import link_loop
 
 _MAGIC = re.compile(r"[*?[]")
 

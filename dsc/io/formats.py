@@ -1,6 +1,6 @@
 """Readers for one file each: JSON Lines, JSON arrays, CSV and parquet.
 
-Text formats yield :class:`~dsc.io.columns.Record` objects (typed later, all
+Text formats yield :class:`~dsc.io.blocks.Record` objects (typed later, all
 files of a source together) plus a reject for each record that could not be
 parsed; JSON Lines, read in blocks (:mod:`dsc.io.jsonl`), yields blocks of
 records or of ready Arrow columns.  Parquet yields an Arrow table, since it
@@ -26,10 +26,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .columns import Record, record_as_text
+from .blocks import Parsed, Record
+from .columns import record_as_text
 from .jsonl import read_jsonl
 from .jsonscan import JSON_SPACE, Scanner, Unbounded, invalid
-from .model import Parsed, Reject, SourceError, check_text, clip
+from .model import Reject, SourceError, check_text, clip
 from .rowids import bytes_hash
 
 #: Format names and the file extensions they are guessed from.
@@ -51,7 +52,7 @@ def _read_text(path: Path, label: str, fmt: str) -> bytes:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise SourceError(f"cannot read {label}: {exc.strerror or exc}") from exc
+        raise SourceError(f"cannot read {label}: {exc.strerror or exc}", code="DSC301") from exc
     if data.startswith(_BOM):
         data = data[len(_BOM) :]
     if not data.strip():

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from dsc.checks.hub_ids import repo_id_problem
+from dsc.hub_ids import repo_id_problem
 
 from .formats import rows_not_text
 from .model import HubRef, InputFile, SourceError
@@ -82,7 +82,8 @@ def loader_path(ref: HubRef, base_dir: Path) -> str:
     why = repo_id_problem(ref.id)
     if why is not None:
         raise SourceError(f"cannot load {hub_label(ref)}: '{ref.id}' is neither a folder in "
-                          f"{Path(base_dir).resolve()} nor a hub id ({why}); write a hub dataset as \"owner/name\"")
+                          f"{Path(base_dir).resolve()} nor a hub id ({why}); write a hub dataset as \"owner/name\"",
+                          code="DSC301")
     return "hf://datasets/" + ref.id
 
 
@@ -101,7 +102,7 @@ def load_hub(ref: HubRef, base_dir: Path) -> tuple[pa.Table, InputFile]:
     try:
         import datasets
     except ImportError as exc:  # pragma: no cover - datasets is a dependency
-        raise SourceError(f"cannot load {label}: the 'datasets' package is not installed") from exc
+        raise SourceError(f"cannot load {label}: the 'datasets' package is not installed", code="DSC312") from exc
     try:
         dataset = datasets.load_dataset(
             target, name=ref.config, split=ref.split, revision=ref.revision
@@ -111,7 +112,7 @@ def load_hub(ref: HubRef, base_dir: Path) -> tuple[pa.Table, InputFile]:
         # ConnectionError, ValueError, its own DatasetNotFoundError...) for
         # what are all problems with the declared input.
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        raise SourceError(f"cannot load {label}: {type(exc).__name__}: {detail}") from exc
+        raise SourceError(f"cannot load {label}: {type(exc).__name__}: {detail}", code="DSC301") from exc
     if not isinstance(dataset, datasets.Dataset):
         raise SourceError(f"cannot load {label}: expected one split, got {type(dataset).__name__}")
     # The arrow format returns the backing table (zero-copy when there is no

@@ -13,9 +13,9 @@ the file is read once) and holds at most one block's rows as Python values at a 
   object lost one.  Otherwise each line is checked the same way, and a line with more goes to
   the careful path.
 * A block whose rows are all objects of scalars, one kind per column, becomes a
-  :class:`~dsc.io.columns.ColumnBlock` (Arrow arrays; it can be read again as records if the
+  :class:`~dsc.io.blocks.ColumnBlock` (Arrow arrays; it can be read again as records if the
   typing rule needs them row by row).  Any other block keeps its records
-  (:class:`~dsc.io.columns.RecordBlock`), as nested values are typed row by row.
+  (:class:`~dsc.io.blocks.RecordBlock`), as nested values are typed row by row.
 * A column a ``standardize`` rule reads (``verbatim``) holds the text of each value as written
   (:func:`~dsc.io.columns.as_text`): in a block of Arrow columns, a column of ints or of bools
   becomes text in Arrow, and only a line with a float or a 0 there is parsed again, keeping
@@ -36,9 +36,10 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .columns import ColumnBlock, Record, RecordBlock, Shape, as_text, record_as_text
+from .blocks import ColumnBlock, Parsed, Record, RecordBlock, Shape
+from .columns import as_text, record_as_text
 from .jsonscan import Scanner, Unbounded, as_written, invalid
-from .model import MAX_DEPTH, Parsed, Reject, SourceError, check_text, clip
+from .model import MAX_DEPTH, Reject, SourceError, check_text, clip
 from .rowids import bytes_hash
 
 #: Bytes read at a time; a block is the whole lines they hold.
@@ -102,7 +103,7 @@ def _line_blocks(path: Path, label: str, digest: _Digest, block_bytes: int):
     try:
         handle = path.open("rb")
     except OSError as exc:
-        raise SourceError(f"cannot read {label}: {exc.strerror or exc}") from exc
+        raise SourceError(f"cannot read {label}: {exc.strerror or exc}", code="DSC301") from exc
     with handle:
         pending, offset, number, first = b"", 0, 1, True
         while True:
@@ -110,7 +111,7 @@ def _line_blocks(path: Path, label: str, digest: _Digest, block_bytes: int):
                 # The first read covers the whole binary probe, whatever the block size.
                 data = handle.read(max(block_bytes, len(_BOM) + _BINARY_PROBE) if first else block_bytes)
             except OSError as exc:
-                raise SourceError(f"cannot read {label}: {exc.strerror or exc}") from exc
+                raise SourceError(f"cannot read {label}: {exc.strerror or exc}", code="DSC301") from exc
             digest.update(data)
             if first:
                 first = False

@@ -2,23 +2,16 @@
 
 They live in their own module so that the format readers, the column typer
 and the orchestrator in :mod:`dsc.io.sources` can all use them without
-importing each other.
+importing each other; what one file gives (records, blocks) is in :mod:`dsc.io.blocks`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Union
 
 import pyarrow as pa
 
-if TYPE_CHECKING:
-    from .columns import ColumnBlock, Record, RecordBlock
-
-#: Columns the reader adds to every table; data may not use these names.
-ID_COLUMN = "_dsc_id"
-SRC_COLUMN = "_dsc_src"
-RESERVED_PREFIX = "_dsc_"
+from dsc.errors import DscError
 
 #: Deepest nesting of lists/objects a record may have.  Deeper records are
 #: rejected as they are read, which keeps every later step's recursion safe.
@@ -128,27 +121,11 @@ class ReadResult:
     set_aside: list[str] = field(default_factory=list)
 
 
-@dataclass
-class Parsed:
-    """What one file gave: records (json, csv), blocks (jsonl) or a table (parquet).
+class SourceError(DscError):
+    """The input as a whole cannot be read; the message names the path (code DSC302 unless given:
+    DSC301 for a file that is missing or cannot be read)."""
 
-    A ``table`` comes with its rows' ``sources`` (``label#row``, rejected rows
-    left out).  ``sha256`` and ``bytes`` are set by a reader that hashed the
-    file as it read it, so that it is not read a second time for its digest.
-    """
-
-    count: int
-    records: list[Record] = field(default_factory=list)
-    blocks: list[Union[RecordBlock, ColumnBlock]] | None = None
-    table: pa.Table | None = None
-    sources: pa.Array | None = None
-    rejects: list[Reject] = field(default_factory=list)
-    sha256: str | None = None
-    bytes: int | None = None
-
-
-class SourceError(Exception):
-    """The input as a whole cannot be read; the message names the path."""
+    default_code = "DSC302"
 
 
 _BINARY_SHARE = 0.1

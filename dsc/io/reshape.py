@@ -11,13 +11,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .model import ID_COLUMN, RESERVED_PREFIX, SRC_COLUMN, Reject, SourceError, clip
+from dsc.reserved import ID, RESERVED_PREFIX, SRC
+
+from .model import Reject, SourceError, clip
 from .rowids import content_hash, key_id, row_json, table_content_ids
 
 
 def data_columns(table: pa.Table) -> list[str]:
     """The table's columns other than the ``_dsc_`` ones the reader adds."""
-    return [n for n in table.column_names if n not in (ID_COLUMN, SRC_COLUMN)]
+    return [n for n in table.column_names if n not in (ID, SRC)]
 
 
 def check_reserved(names: list[str], source: str, set_aside: bool = False) -> list[str]:
@@ -42,14 +44,14 @@ def _row_reject(
         row_id=row_id or content_hash(row),
         rule=rule,
         reason=reason,
-        source=table[SRC_COLUMN][index].as_py(),
+        source=table[SRC][index].as_py(),
         row=clip(row_json(row)),
     )
 
 
 def add_content_ids(table: pa.Table) -> pa.Table:
     """Append ``_dsc_id``: content hashes of the data columns, repeats ``~n``."""
-    return table.append_column(ID_COLUMN, table_content_ids(table.select(data_columns(table))))
+    return table.append_column(ID, table_content_ids(table.select(data_columns(table))))
 
 
 def explode(table: pa.Table, column: str, rule: str) -> tuple[pa.Table, np.ndarray, list[Reject]]:
@@ -83,10 +85,10 @@ def explode(table: pa.Table, column: str, rule: str) -> tuple[pa.Table, np.ndarr
     elements = pc.list_flatten(values)
 
     out = table.take(pa.array(parents)).drop_columns([column])
-    if ID_COLUMN in out.column_names:
+    if ID in out.column_names:
         suffixes = pa.array(positions).cast(pa.string())
-        suffixed = pc.binary_join_element_wise(out[ID_COLUMN], suffixes, "/")
-        out = out.set_column(out.column_names.index(ID_COLUMN), ID_COLUMN, suffixed)
+        suffixed = pc.binary_join_element_wise(out[ID], suffixes, "/")
+        out = out.set_column(out.column_names.index(ID), ID, suffixed)
     at = table.column_names.index(column)
     if pa.types.is_struct(elements.type):
         for offset, (field, child) in enumerate(zip(elements.type, elements.flatten())):
@@ -111,7 +113,7 @@ def explode(table: pa.Table, column: str, rule: str) -> tuple[pa.Table, np.ndarr
 
 
 def _id_at(table: pa.Table, index: int) -> str | None:
-    return table[ID_COLUMN][int(index)].as_py() if ID_COLUMN in table.column_names else None
+    return table[ID][int(index)].as_py() if ID in table.column_names else None
 
 
 def rename(table: pa.Table, renames: tuple[tuple[str, str], ...], source: str) -> pa.Table:
@@ -152,7 +154,7 @@ def add_key_ids(
             f"(columns: {', '.join(data_columns(table))})"
         )
     keys = table.select(list(key)).to_pylist()
-    sources = table[SRC_COLUMN].to_pylist()
+    sources = table[SRC].to_pylist()
     ids: list[str] = []
     keep = np.ones(table.num_rows, dtype=bool)
     first_seen: dict[str, str] = {}
@@ -174,4 +176,4 @@ def add_key_ids(
     for index, _ in problems:
         keep[index] = False
     table = table.filter(keep) if problems else table
-    return table.append_column(ID_COLUMN, pa.array(ids, type=pa.string())), rejects
+    return table.append_column(ID, pa.array(ids, type=pa.string())), rejects

@@ -13,17 +13,17 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from .columns import ColumnBlock, RecordBlock, Typer, build_table, majorities
+from .blocks import ColumnBlock, Parsed, RecordBlock
+from .columns import Typer, build_table, majorities
 from .files import broken_link, glob
 from .formats import EXTENSIONS, FORMATS, READERS, index_sources
 from .hub import load_hub
+from dsc.reserved import ID, SRC
+
 from .model import (
-    ID_COLUMN,
-    SRC_COLUMN,
     Declared,
     HubRef,
     InputFile,
-    Parsed,
     ReadResult,
     Reject,
     SourceError,
@@ -91,17 +91,17 @@ def read_source(spec: SourceSpec, base_dir: Path, set_aside_reserved: bool = Fal
     base_dir = Path(base_dir)
     rule = f"source:{spec.name}"
     if spec.hub is not None and spec.files:
-        raise SourceError(f"source '{spec.name}' declares both files and hub; choose one")
+        raise SourceError(f"source '{spec.name}' declares both files and hub; choose one", code="DSC310")
     if spec.hub is not None:
         table, source = load_hub(spec.hub, base_dir)
         set_aside = check_reserved(table.column_names, spec.name, set_aside_reserved)
-        table = table.drop_columns(set_aside).append_column(SRC_COLUMN, index_sources(source.path, table.num_rows))
+        table = table.drop_columns(set_aside).append_column(SRC, index_sources(source.path, table.num_rows))
         rejects: list[Reject] = []
         inputs = [source]
     elif spec.files:
         table, rejects, inputs, set_aside = _read_files(spec, base_dir, rule, set_aside_reserved)
     else:
-        raise SourceError(f"source '{spec.name}' declares neither files nor hub")
+        raise SourceError(f"source '{spec.name}' declares neither files nor hub", code="DSC310")
 
     _check_rows(table, rejects, spec.name)
     positions = None
@@ -116,13 +116,13 @@ def read_source(spec: SourceSpec, base_dir: Path, set_aside_reserved: bool = Fal
         table, keyed = add_key_ids(table, spec.key, positions, rule, spec.name)
         rejects += keyed
     _check_rows(table, rejects, spec.name)
-    table = table.select([*data_columns(table), ID_COLUMN, SRC_COLUMN])
+    table = table.select([*data_columns(table), ID, SRC])
     return ReadResult(table=table, rejects=rejects, inputs=inputs, set_aside=set_aside)
 
 
 def _check_rows(table: pa.Table, rejects: list[Reject], source: str) -> None:
     if table.num_rows == 0:
-        raise SourceError(f"source '{source}' produced no rows ({len(rejects)} rejected)")
+        raise SourceError(f"source '{source}' produced no rows ({len(rejects)} rejected)", code="DSC311")
 
 
 def _read_files(
@@ -130,7 +130,7 @@ def _read_files(
 ) -> tuple[pa.Table, list[Reject], list[InputFile], list[str]]:
     if spec.format is not None and spec.format not in FORMATS:
         raise SourceError(
-            f"source '{spec.name}': unknown format '{spec.format}' (known: {', '.join(FORMATS)})"
+            f"source '{spec.name}': unknown format '{spec.format}' (known: {', '.join(FORMATS)})", code="DSC310"
         )
     parts: list[Parsed] = []
     labels: list[str] = []
@@ -166,7 +166,7 @@ def _read_files(
         if part.table is not None:
             reserved = check_reserved(part.table.column_names, spec.name, set_aside_reserved)
             set_aside += [name for name in reserved if name not in set_aside]
-            tables.append(part.table.drop_columns(reserved).append_column(SRC_COLUMN, part.sources))
+            tables.append(part.table.drop_columns(reserved).append_column(SRC, part.sources))
         else:
             tables.append(_assemble(part.blocks, names, types))
     return _concat(tables, spec.name), rejects, inputs, set_aside
@@ -229,12 +229,12 @@ def _assemble(blocks: list, names: list[str], types: dict[str, pa.DataType]) -> 
     blocks.clear()
     arrays = [_joined([piece.take(name, types[name]) for piece in pieces], types[name]) for name in names]
     arrays.append(_joined([piece.sources for piece in pieces], pa.string()))
-    return pa.Table.from_arrays(arrays, names=[*names, SRC_COLUMN])
+    return pa.Table.from_arrays(arrays, names=[*names, SRC])
 
 
 def _as_columns(block: RecordBlock, names: list[str], types: dict[str, pa.DataType]) -> ColumnBlock:
     table = build_table(block.records, names, types)
-    return ColumnBlock({name: table.column(name) for name in names}, {}, table.column(SRC_COLUMN))
+    return ColumnBlock({name: table.column(name) for name in names}, {}, table.column(SRC))
 
 
 def _joined(pieces: list, type: pa.DataType) -> pa.Array | pa.ChunkedArray:
@@ -264,7 +264,7 @@ def _concat(tables: list[pa.Table], source: str) -> pa.Table:
         table = pa.concat_tables(tables, promote_options="permissive")
     except (pa.ArrowTypeError, pa.ArrowInvalid) as exc:
         raise SourceError(f"source '{source}': its files disagree on column types: {exc}") from exc
-    return table.select([*data_columns(table), SRC_COLUMN])
+    return table.select([*data_columns(table), SRC])
 
 
 def expand(patterns: tuple[str, ...], base_dir: Path) -> list[tuple[Path, str]]:
@@ -291,9 +291,10 @@ def expand(patterns: tuple[str, ...], base_dir: Path) -> list[tuple[Path, str]]:
             if path.is_file():
                 files.append((path, label))
             elif broken := broken_link(path):
-                raise SourceError(f"'{pattern}' matches {label}, {broken}; remove it, or point it at the file")
+                raise SourceError(f"'{pattern}' matches {label}, {broken}; remove it, or point it at the file",
+                                  code="DSC301")
         if not files:
-            raise SourceError(f"no file matches '{pattern}' (relative to {base})")
+            raise SourceError(f"no file matches '{pattern}' (relative to {base})", code="DSC301")
         for path, label in files:
             info = path.stat()
             found.setdefault((info.st_dev, info.st_ino), (path, label))
@@ -319,4 +320,4 @@ def _sha256(path: Path, label: str) -> tuple[str, int]:
             digest = hashlib.file_digest(handle, "sha256")
             return digest.hexdigest(), handle.tell()
     except OSError as exc:
-        raise SourceError(f"cannot read {label}: {exc.strerror or exc}") from exc
+        raise SourceError(f"cannot read {label}: {exc.strerror or exc}", code="DSC301") from exc

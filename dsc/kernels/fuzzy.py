@@ -67,6 +67,8 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from dsc.errors import DscError
+
 log = logging.getLogger(__name__)
 
 #: Fewest labelled pairs of each kind ("match", "distinct") accepted.
@@ -79,8 +81,10 @@ _MAX_FOLDS = 5
 _KINDS = ("match", "distinct")
 
 
-class FuzzyError(Exception):
+class FuzzyError(DscError):
     """A bad labelled-pairs file or unusable training data; message is for people."""
+
+    default_code = "DSC302"
 
 
 @dataclass(frozen=True)
@@ -143,7 +147,7 @@ def load_pairs(path: str | Path, fields: Sequence[str]) -> dict:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise FuzzyError(f"cannot read {where}: {reason}") from None
+        raise FuzzyError(f"cannot read {where}: {reason}", code="DSC301") from None
     try:
         raw = json.loads(text, object_hook=_untag_tuples)
     except json.JSONDecodeError as exc:

@@ -23,9 +23,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dsc.vocabulary import KEEP_RULES
+
 __all__ = ["KEEP_RULES", "survivors"]
 
-KEEP_RULES = ("first", "last", "longest", "shortest", "by", "none")
 
 
 def survivors(

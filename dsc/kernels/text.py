@@ -57,9 +57,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dsc.vocabulary import NORMALIZE_STEPS
+
 __all__ = ["NORMALIZE_STEPS", "normalize"]
 
-NORMALIZE_STEPS = ("nfc", "nfkc", "strip_control", "collapse_whitespace", "strip", "casefold")
 
 _BLOCK_BYTES = 1 << 20  # bytes per block: the dozen numpy passes over it stay in cache
 _SPACE = 0x20

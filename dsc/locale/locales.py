@@ -1,11 +1,20 @@
-"""The declared locales of a rule, as babel objects (parsed once per process)."""
+"""The declared locales of a rule, as babel objects (parsed once per process), and the hint for a
+misspelt one.
+
+Suggestions for a misspelt locale stay within its language when the language is right (`en_UX` →
+`en_US`, the language's most likely territory winning ties), and a language written out in English
+(`german`) is mapped to its code.
+"""
 from __future__ import annotations
 
 from functools import cache
 from typing import Iterable
 
 from babel import Locale, UnknownLocaleError
+from babel.core import get_global
+from babel.localedata import locale_identifiers
 
+from dsc.diagnostics import closest, suggestion
 from dsc.locale.result import OptionError
 
 
@@ -19,6 +28,39 @@ def parse_locale(text: str) -> Locale | None:
         return Locale.parse(text, sep="_")
     except (ValueError, TypeError, UnknownLocaleError):
         return None
+
+
+@cache
+def _identifiers() -> frozenset[str]:
+    return frozenset(locale_identifiers())
+
+
+@cache
+def _language_names() -> dict[str, str]:
+    """English language names (lower case) → language code: `german` → `de`."""
+    return {name.lower(): code for code, name in Locale("en").languages.items() if "_" not in code}
+
+
+def suggest_locale(text: str) -> str | None:
+    """A 'did you mean' hint for an unknown locale, or None.
+
+    >>> suggest_locale("en_UX"), suggest_locale("en-GB"), suggest_locale("german")
+    ("did you mean 'en_US'?", "did you mean 'en_GB'? (locales are written with '_')", "did you mean 'de' (German)?")
+    """
+    if "-" in text and parse_locale(text.replace("-", "_")):
+        return f"did you mean '{text.replace('-', '_')}'? (locales are written with '_')"
+    code = _language_names().get(text.lower())
+    if code:
+        return f"did you mean '{code}' ({Locale(code).english_name})?"
+    language = text.split("_")[0].lower()
+    ids = _identifiers()
+    if language in ids and "_" in text:
+        same = [i for i in ids if i == language or i.startswith(language + "_")]
+        likely = get_global("likely_subtags").get(language, "")
+        parts = likely.split("_")
+        preferred = [f"{parts[0]}_{parts[-1]}"] if len(parts) > 1 else []
+        return suggestion(closest(text, same, preferred))
+    return suggestion(closest(text, ids))
 
 
 @cache

@@ -49,7 +49,7 @@ def parse_money(value: Any, locales: Iterable[str] = (), target: str | None = No
     >>> parse_money("€").reason, parse_money("12.50").reason
     ('no amount, only a currency', 'no currency: write a code (EUR) or a symbol (€)')
     """
-    if target is not None and target not in _codes():
+    if target is not None and target not in currency_codes():
         raise OptionError(f"unknown currency code '{target}'")  # DSC205 at compile time
     if value is None:
         return ok(None)
@@ -99,7 +99,7 @@ def _sign(before: str, after: str) -> tuple[bool, str, str]:
 
 
 def _currency(symbol: str, locales: tuple[str, ...]) -> Result:
-    if len(symbol) == 3 and symbol.isascii() and symbol.upper() in _codes():
+    if len(symbol) == 3 and symbol.isascii() and symbol.upper() in currency_codes():
         return ok(symbol.upper())
     named = {}
     for loc in resolve(locales):
@@ -146,7 +146,8 @@ def _separators(locales: tuple[str, ...]) -> frozenset[str]:
 
 
 @cache
-def _codes() -> frozenset[str]:
+def currency_codes() -> frozenset[str]:
+    """The ISO 4217 codes babel knows: what a money rule may name as its target or in its rates."""
     return frozenset(list_currencies())
 
 

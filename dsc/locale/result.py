@@ -12,12 +12,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
+from dsc.errors import DscError
+from dsc.exitcodes import EXIT_SPEC_ERROR
+
 Status = Literal["ok", "rejected", "ambiguous"]
 
 
-class OptionError(ValueError):
+class OptionError(DscError, ValueError):
     """A rule option no value can be read with (an unknown locale, a base that is not a
     date): the spec's mistake, not the data's."""
+
+    default_code = "DSC310"
+    default_exit_code = EXIT_SPEC_ERROR
 
 
 @dataclass(frozen=True)

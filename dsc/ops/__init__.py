@@ -1,7 +1,14 @@
-"""Operators: one module per operator, each a class registered under its plan name."""
-from dsc.ops.base import OPERATORS, Operator, operator
+"""Operators: one module per operator, each a class registered under its plan name.
 
-# Importing the modules registers their operators.
-from dsc.ops import conflicts, dedupe_exact, dedupe_fuzzy, dedupe_near, drop, normalize, standardize  # noqa: E402,F401
+Every module of this package is imported here, in name order, and so registers its operators:
+adding an operator is adding its module (see `dsc.ops.base`), never editing a list.
+"""
+import importlib
+import pkgutil
 
-__all__ = ["OPERATORS", "Operator", "operator"]
+from dsc.ops.base import OPERATORS, CompileEnv, Operator, is_rule, operator, operator_for
+
+for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+    importlib.import_module(f"{__name__}.{_module}")
+
+__all__ = ["OPERATORS", "CompileEnv", "Operator", "is_rule", "operator", "operator_for"]

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 from typing import Literal
 
+from dsc import ast
 from dsc.ops.base import Operator, Params, cols, operator
 from dsc.ops.runtime import Outcome, removed_rows, text_column
+from dsc.reserved import ID
+from dsc.syntax.write import listing, opt, words
 
 _DROPS = {"flag": 0, "first": 1, "majority": 1, "drop": 2}
 
@@ -13,12 +16,31 @@ _DROPS = {"flag": 0, "first": 1, "majority": 1, "drop": 2}
 class Conflicts(Operator):
     name = keyword = "conflicts"
     effect = "drops rows"
+    node = ast.Conflicts
+    grammar = "conflicts_stmt"
+    reads = ("columns", "target")
+    distributed = "keyed"
 
     class Params(Params):
         columns: list[str]
         target: str
         resolve: Literal["majority", "first", "drop", "flag"]
         otherwise: Literal["drop", "flag"] | None = None
+
+    @classmethod
+    def build(cls, b, tree, ch):
+        # children: names, ARROW, target, resolve, else
+        return ast.Conflicts(b.leaf(ch[0]), b.leaf(ch[2]), b.leaf(ch[3]), b.leaf(ch[4]), span=b.span(tree))
+
+    @classmethod
+    def fmt(cls, n):
+        return words("conflicts on", listing(n.columns), "->", n.target, "resolve", n.resolve, opt("else", n.otherwise))
+
+    @classmethod
+    def compile(cls, rule, env):
+        params = {"columns": ast.names(rule.columns), "target": rule.target.value, "resolve": rule.resolve.value,
+                  "otherwise": rule.otherwise.value if rule.otherwise else None}
+        return params, f"{','.join(params['columns'])}->{params['target']}"
 
     @classmethod
     def describe(cls, p):
@@ -44,7 +66,7 @@ class Conflicts(Operator):
         for c in params["columns"]:
             keyed &= ~pc.is_null(table.column(c)).to_numpy(zero_copy_only=False)
         in_conflict = (distinct[group] > 1) & keyed
-        ids = table.column("_dsc_id").to_pylist()
+        ids = table.column(ID).to_pylist()
         targets = text_column(table, params["target"]).to_pylist()
         keys = [table.column(c).to_pylist() for c in params["columns"]]
         drop = np.zeros(table.num_rows, dtype=bool)
@@ -90,7 +112,11 @@ def _null_first(item):
 
 
 def _short(value) -> str | None:
-    return value if value is None or len(value) <= 200 else value[:200] + "…"
+    """A key or target value for the decision log: text (a number as written), cut at 200 characters."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else str(value)
+    return text if len(text) <= 200 else text[:200] + "…"
 
 
 def _resolve(params, values: list) -> tuple[str, set[int]]:

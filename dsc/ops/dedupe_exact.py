@@ -2,16 +2,18 @@
 from __future__ import annotations
 
 from dsc.ops.base import Operator, cols, operator
-from dsc.ops.dedupe_common import DedupeParams, keep_text
+from dsc.ops.dedupe_common import DedupeParams, DedupeRule, keep_text
 from dsc.ops.runtime import DedupeOperator, text_column
 
 
 @operator
-class DedupeExact(DedupeOperator, Operator):
+class DedupeExact(DedupeRule, DedupeOperator, Operator):
     name = "dedupe_exact"
+    mode = "exact"
     keyword = "dedupe exact"
     effect = "drops rows"
     reason = "exact duplicate"
+    distributed = "keyed"
 
     class Params(DedupeParams):
         ignoring: list[str] = []
@@ -25,14 +27,7 @@ class DedupeExact(DedupeOperator, Operator):
     def clusters(cls, table, params, ctx):
         from dsc.kernels.exact import duplicate_groups
 
-        steps = [s for key in params.get("ignoring", []) for s in _IGNORING[key]]
-        columns = []
-        for name in params["columns"]:
-            column = table.column(name)
-            if steps or params.get("ignoring"):
-                column = _ignoring(text_column(table, name), params.get("ignoring", []), steps)
-            columns.append(column)
-        return duplicate_groups(columns)
+        return duplicate_groups(key_columns(table, params))
 
     @classmethod
     def strictness(cls, old, new):
@@ -45,8 +40,18 @@ class DedupeExact(DedupeOperator, Operator):
 
 
 # What each `ignoring` word means, as normalisation steps applied for matching only.
-_IGNORING = {"case": ["casefold"], "whitespace": ["collapse_whitespace", "strip"], "unicode": ["nfkc"],
+IGNORING = {"case": ["casefold"], "whitespace": ["collapse_whitespace", "strip"], "unicode": ["nfkc"],
              "punctuation": []}
+
+
+def key_columns(table, params) -> list:
+    """The columns `dedupe exact` compares: the values themselves, or normalised as `ignoring` says.
+    The Ray engine buckets rows by these too, so two rows the operator calls equal share a bucket."""
+    ignoring = params.get("ignoring", [])
+    if not ignoring:
+        return [table.column(name) for name in params["columns"]]
+    steps = [s for key in ignoring for s in IGNORING[key]]
+    return [_ignoring(text_column(table, name), ignoring, steps) for name in params["columns"]]
 
 
 def _ignoring(column, ignoring, steps):
@@ -54,6 +59,11 @@ def _ignoring(column, ignoring, steps):
 
     from dsc.kernels.text import normalize
 
+    if steps:
+        column = normalize(column, steps)
     if "punctuation" in ignoring:
+        # After the other steps (NFKC can make punctuation: `⑴` is `(1)`), and then those steps again
+        # (removing `,` from `a , b` leaves two spaces): ignoring more never splits a cluster.
         column = pc.replace_substring_regex(column, r"\pP+", "")
-    return normalize(column, steps) if steps else column
+        column = normalize(column, steps) if steps else column
+    return column

@@ -4,13 +4,15 @@ from __future__ import annotations
 from decimal import Decimal
 
 from dsc.ops.base import Operator, cols, operator
-from dsc.ops.dedupe_common import DedupeParams, keep_text, threshold_strictness
+from dsc.ops.dedupe_common import DedupeParams, DedupeRule, keep_text, threshold_strictness
 from dsc.ops.runtime import DedupeOperator, RunError
 
 
 @operator
-class DedupeFuzzy(DedupeOperator, Operator):
+class DedupeFuzzy(DedupeRule, DedupeOperator, Operator):
     name = "dedupe_fuzzy"
+    mode = "fuzzy"
+    distributed = "driver: the dedupe library trains one model and scores pairs over all rows at once"
     keyword = "dedupe fuzzy"
     effect = "drops rows"
     reason = "fuzzy duplicate record"
@@ -31,7 +33,7 @@ class DedupeFuzzy(DedupeOperator, Operator):
 
         lacking = missing(cls.keyword)  # `dsc check` warned about it (DSC221); here it stops the run
         if lacking is not None:
-            raise RunError(": ".join(lacking))
+            raise RunError(": ".join(lacking), code="DSC312")
         columns = params["columns"]
         try:
             pairs = load_pairs(ctx.base_dir / params["pairs"], columns)
@@ -39,7 +41,7 @@ class DedupeFuzzy(DedupeOperator, Operator):
             result = fuzzy_duplicates(records, columns, pairs, threshold=float(params["threshold"]),
                                       seed=ctx.seed % 2**32)
         except (FuzzyError, ImportError) as err:  # ImportError: dedupe is there but cannot be imported
-            raise RunError(str(err)) from None
+            raise RunError(str(err), code=getattr(err, "code", "DSC312")) from None
         return result.cluster
 
     @classmethod

@@ -5,16 +5,18 @@ from decimal import Decimal
 from typing import Literal
 
 from dsc.ops.base import Operator, cols, operator
-from dsc.ops.dedupe_common import DedupeParams, keep_text, threshold_strictness
+from dsc.ops.dedupe_common import DedupeParams, DedupeRule, keep_text, threshold_strictness
 from dsc.ops.runtime import DedupeOperator, joined_text
 
 
 @operator
-class DedupeNear(DedupeOperator, Operator):
+class DedupeNear(DedupeRule, DedupeOperator, Operator):
     name = "dedupe_near"
+    mode = "near"
     keyword = "dedupe near"
     effect = "drops rows"
     reason = "near duplicate"
+    distributed = "near"
 
     class Params(DedupeParams):
         threshold: Decimal = Decimal("0.8")

@@ -4,9 +4,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
+from dsc import ast
 from dsc.exitcodes import EXIT_SPEC_ERROR
 from dsc.ops.base import Operator, Params, operator
 from dsc.ops.runtime import RowOperator, RunError, text_column
+from dsc.syntax.write import listing, words
 
 _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "!=", "!=": "=="}
 
@@ -15,6 +17,9 @@ _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "!=", "!=": "=="}
 class Drop(RowOperator, Operator):
     name = keyword = "drop"
     effect = "drops rows"
+    node = ast.Drop
+    grammar = "drop_stmt"
+    reads = ("column",)
 
     class Params(Params):
         kind: Literal["measure", "test", "matches", "in"]
@@ -25,6 +30,37 @@ class Drop(RowOperator, Operator):
         pattern: str | None = None
         values: list[str] | None = None
         negate: bool = False
+
+    @classmethod
+    def build(cls, b, tree, ch):
+        negations = sum(1 for c in ch if getattr(c, "type", None) == "NOT")
+        return ast.Drop(_predicate(b, ch[-1]), negations, span=b.span(tree))
+
+    @classmethod
+    def fmt(cls, n):
+        p = n.predicate
+        if isinstance(p, (ast.MeasurePred, ast.TestPred)):
+            text = words(f"{p.func.value}({p.column.value})", getattr(p, "op", None), getattr(p, "value", None))
+        elif isinstance(p, ast.MatchesPred):
+            text = words(p.column, "matches", p.pattern)
+        else:
+            text = words(p.column, "not" if p.negated else None, f"in {{{listing(p.values)}}}")
+        return words("drop where", *["not"] * n.negations, text)
+
+    @classmethod
+    def compile(cls, rule, env):
+        pred, negate = rule.predicate, rule.negations % 2 == 1
+        common = {"column": pred.column.value, "negate": negate}
+        if isinstance(pred, ast.MeasurePred):
+            params = {"kind": "measure", "func": pred.func.value, "op": pred.op.value, "value": pred.value.value}
+        elif isinstance(pred, ast.TestPred):
+            params = {"kind": "test", "func": pred.func.value}
+        elif isinstance(pred, ast.MatchesPred):
+            params = {"kind": "matches", "pattern": pred.pattern.value}
+        else:
+            params = {"kind": "in", "values": sorted(str(ast.plain(v)) for v in pred.values),
+                      "negate": negate != pred.negated}
+        return {**common, **params}, pred.column.value
 
     @classmethod
     def describe(cls, p):
@@ -69,6 +105,18 @@ class Drop(RowOperator, Operator):
         return None
 
 
+def _predicate(b, tree) -> ast.Predicate:
+    """The predicate node of a `measure_pred`, `test_pred`, `matches_pred` or `in_pred` tree."""
+    ch, span = tree.children, b.span(tree)
+    if tree.data == "measure_pred":
+        return ast.MeasurePred(*b.leaves(ch), span=span)
+    if tree.data == "test_pred":
+        return ast.TestPred(*b.leaves(ch), span=span)
+    if tree.data == "matches_pred":
+        return ast.MatchesPred(*b.leaves(ch), span=span)
+    return ast.InPred(b.leaf(ch[0]), b.leaf(ch[2]), ch[1] is not None, span=span)
+
+
 _COMPARE = {"<": "less", "<=": "less_equal", ">": "greater", ">=": "greater_equal", "==": "equal",
             "!=": "not_equal"}
 
@@ -86,8 +134,10 @@ def _matches(table, params):
     if kind == "test":  # empty(): null, "" or only whitespace
         return pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(text)), 0)
     if kind == "measure":
-        if params["func"] == "words":
-            size = pc.list_value_length(pc.utf8_split_whitespace(text))
+        if params["func"] == "words":  # as str.split counts: Arrow gives '' for "" and around whitespace
+            trimmed = pc.utf8_trim_whitespace(text)
+            size = pc.if_else(pc.equal(pc.utf8_length(trimmed), 0), 0,
+                              pc.list_value_length(pc.utf8_split_whitespace(trimmed)))
         else:
             size = pc.utf8_length(text)
         value = params["value"]
@@ -96,10 +146,33 @@ def _matches(table, params):
     if kind == "matches":
         # pyarrow's regex engine is RE2: linear time, and the pattern's size is bounded (also for a plan
         # that skipped the checks), so no pattern can hang a run.
-        from dsc.checks.regex import pattern_problem
+        from dsc.kernels.regex import pattern_problem
 
         problem = pattern_problem(params["pattern"])
         if problem:
-            raise RunError(f"pattern {params['pattern']!r} cannot run: {problem}", exit_code=EXIT_SPEC_ERROR)
+            raise RunError(f"pattern {params['pattern']!r} cannot run: {problem}", exit_code=EXIT_SPEC_ERROR,
+                           code="DSC310")
         return pc.match_substring_regex(text, params["pattern"])
+    if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
+        return pc.is_in(column, value_set=_numbers(params["values"], column.type))  # `1.0`, `1e0`, `1` alike
     return pc.is_in(text, value_set=pa.array(params["values"], type=pa.string()))
+
+
+def _numbers(values: list[str], kind):
+    """The values of an `in` set that are numbers, in the column's own type (`1.0`, `1e0` and `1` are
+    one value; a fraction never equals an int; a value the type cannot hold matches nothing)."""
+    import pyarrow as pa
+
+    out = []
+    for v in values:
+        try:
+            d = Decimal(v)
+        except ArithmeticError:
+            continue  # not a number: the type check reports it (DSC207); it matches nothing here
+        if not d.is_finite() or (pa.types.is_integer(kind) and d != d.to_integral_value()):
+            continue
+        try:
+            out.append(pa.array([int(d) if pa.types.is_integer(kind) else float(d)], type=kind))
+        except (pa.ArrowInvalid, OverflowError):
+            continue
+    return pa.concat_arrays(out) if out else pa.array([], type=kind)

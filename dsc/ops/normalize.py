@@ -1,20 +1,37 @@
 """`normalize cols: steps` — Unicode and whitespace normalisation of text columns."""
 from __future__ import annotations
 
+from dsc import ast
 from dsc.ops.base import Operator, Params, cols, operator
 from dsc.ops.runtime import RowOperator
-
-STEPS = ("nfc", "nfkc", "strip_control", "collapse_whitespace", "strip", "casefold")
+from dsc.syntax.write import listing
+from dsc.vocabulary import NORMALIZE_STEPS as STEPS
 
 
 @operator
 class Normalize(RowOperator, Operator):
     name = keyword = "normalize"
     effect = "changes values"
+    node = ast.Normalize
+    grammar = "normalize_stmt"
 
     class Params(Params):
         columns: list[str]
         steps: list[str]
+
+    @classmethod
+    def build(cls, b, tree, ch):
+        return ast.Normalize(b.leaf(ch[0]), b.leaf(ch[1]), span=b.span(tree))
+
+    @classmethod
+    def fmt(cls, n):
+        return f"normalize {listing(n.columns)}: {listing(n.steps)}"
+
+    @classmethod
+    def compile(cls, rule, env):
+        steps = {s.value for s in rule.steps}
+        columns = ast.names(rule.columns)
+        return {"columns": columns, "steps": [s for s in STEPS if s in steps]}, ",".join(columns)
 
     @classmethod
     def describe(cls, p):

@@ -13,25 +13,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dsc.errors import DscError, Location
 from dsc.exitcodes import EXIT_INPUT_ERROR
+from dsc.reserved import CLUSTER, DUPLICATE_OF, ID, REASON
 
 if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
 
-ID = "_dsc_id"
 # Below this many rows a process pool costs more than it saves.
 PARALLEL_MIN_ROWS = 20_000
 
 
-class RunError(Exception):
+class RunError(DscError):
     """A problem found while running that is the spec's or the data's, not a bug.
 
-    `exit_code` follows the CLI's named codes: 2 for the spec, 4 for input data."""
+    `exit_code` follows the CLI's named codes: 2 for the spec, 4 for input data; `code`, `hint`,
+    `line` (of the spec) and `location` are `DscError`'s."""
 
-    def __init__(self, message: str, exit_code: int = EXIT_INPUT_ERROR):
-        super().__init__(message)
-        self.exit_code = exit_code
+    default_code = "DSC302"
+
+    def __init__(self, message: str, exit_code: int = EXIT_INPUT_ERROR, *, code: str | None = None,
+                 hint: str | None = None, line: int = 0, location: Location | None = None):
+        super().__init__(message, code=code, hint=hint, line=line, location=location, exit_code=exit_code)
 
 
 @dataclass
@@ -48,7 +52,7 @@ class Outcome:
     """The rows a step kept, and for every row it removed: why, and which row it duplicates."""
 
     table: pa.Table
-    removed: pa.Table  # columns: _dsc_id, reason, cluster, duplicate_of (+ the removed rows' data)
+    removed: pa.Table  # the removed rows (data, id, source) with dsc.reserved.REMOVED_FIELDS attached
     flags: list[dict[str, Any]] = field(default_factory=list)
     decisions: list[dict[str, Any]] = field(default_factory=list)
 
@@ -62,9 +66,9 @@ def removed_rows(table: pa.Table, mask: np.ndarray, reason: str | list[str],
     n = picked.num_rows
     reasons = reason if isinstance(reason, list) else [reason] * n
     extra = {
-        "_dsc_reason": pa.array(reasons, type=pa.string()),
-        "_dsc_cluster": pa.array(cluster if cluster is not None else [None] * n, type=pa.string()),
-        "_dsc_duplicate_of": pa.array(duplicate_of if duplicate_of is not None else [None] * n, type=pa.string()),
+        REASON: pa.array(reasons, type=pa.string()),
+        CLUSTER: pa.array(cluster if cluster is not None else [None] * n, type=pa.string()),
+        DUPLICATE_OF: pa.array(duplicate_of if duplicate_of is not None else [None] * n, type=pa.string()),
     }
     for name, arr in extra.items():
         picked = picked.append_column(name, arr)
@@ -85,6 +89,8 @@ class RowOperator:
     `(drop_mask, reason)` (a filter), or an `Outcome` (a map that also removes or flags
     rows: the kept table, the removed rows with their reasons, and the flags). The slices'
     flags are joined in slice order, which is row order."""
+
+    distributed = "rows"
 
     @classmethod
     def apply(cls, table: pa.Table, params: dict, ctx: RunContext) -> Outcome:
@@ -163,7 +169,7 @@ def _as_text(col: pa.ChunkedArray | pa.Array, name: str = "column"):
         return pc.cast(col, pa.string())
     except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
         raise RunError(f"column '{name}' holds {col.type} values, not text; declare it in the schema "
-                       "or use a text column here") from None
+                       "or use a text column here", code="DSC303") from None
 
 
 def text_column(table: pa.Table, name: str):

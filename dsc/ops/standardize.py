@@ -30,9 +30,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import model_serializer
 
+from dsc import ast
 from dsc.exitcodes import EXIT_SPEC_ERROR
 from dsc.ops.base import Operator, Params, operator
-from dsc.ops.runtime import ID, Outcome, RowOperator, RunError, removed_rows
+from dsc.ops.runtime import Outcome, RowOperator, RunError, removed_rows
+from dsc.reserved import ID
+from dsc.syntax.write import listing, value, words
 
 if TYPE_CHECKING:
     import numpy as np
@@ -45,6 +48,10 @@ _INT64 = (-(2**63), 2**63 - 1)
 class Standardize(RowOperator, Operator):
     name = keyword = "standardize"
     effect = "changes values"
+    node = ast.Standardize
+    grammar = "standardize_stmt"
+    reads = ("column",)  # a `target` is a currency or unit, not a column
+    option_order = ("from", "locale", "order", "years", "base", "rates", "on_error")
 
     class Params(Params):
         column: str
@@ -70,6 +77,37 @@ class Standardize(RowOperator, Operator):
                 if getattr(self, key) is None:
                     data.pop(key, None)
             return data
+
+    @classmethod
+    def build(cls, b, tree, ch):
+        target = b.leaf(ch[2].children[0]) if ch[2] is not None else None
+        options = tuple(_build_option(b, o) for o in ch[3:])
+        return ast.Standardize(b.leaf(ch[0]), b.leaf(ch[1]), target, options, span=b.span(tree))
+
+    @classmethod
+    def fmt(cls, n):
+        return words("standardize", n.column, "as", n.kind, n.target, *map(_fmt_option, n.options))
+
+    @classmethod
+    def compile(cls, rule, env):
+        params: dict = {"column": rule.column.value, "kind": rule.kind.value,
+                        "target": rule.target.value if rule.target else None}
+        if rule.kind.value == "number" and rule.column.value in env.types:
+            params["type"] = env.types[rule.column.value]  # int or float (DSC207): the rule writes it
+        for opt in rule.options:
+            if opt.key == "from":
+                params["locales"] = [v.value for v in opt.values]
+            elif opt.key == "locale":
+                params["locales"] = [opt.values[0].value]
+            elif opt.key == "rates":
+                params["rates"] = {r.currency.value: r.value.value for r in opt.values}
+            elif opt.key == "years":
+                params["years"] = tuple(int(v.value) for v in opt.values)
+            else:
+                params[opt.key] = opt.values[0].value
+        if not params.get("locales") and env.locale:
+            params["locales"] = [env.locale]
+        return params, rule.column.value
 
     @classmethod
     def describe(cls, p):
@@ -118,7 +156,8 @@ class Standardize(RowOperator, Operator):
         try:
             results = [standardize(kind, value, **options) for value in values]
         except OptionError as err:
-            raise RunError(f"rule standardize {name} as {kind}: {err}", exit_code=EXIT_SPEC_ERROR) from None
+            raise RunError(f"rule standardize {name} as {kind}: {err}", exit_code=EXIT_SPEC_ERROR,
+                               code=err.code) from None
         if params.get("type"):
             results = [_typed(r, params["type"], name) if r.ok else r for r in results]
         failed = np.array([not r.ok for r in results] + [False], dtype=bool)[index]  # index -1: a null row
@@ -199,7 +238,7 @@ def _write(table, name: str, kind: str, params: dict, values: list, results: lis
             sibling = name + suffix
             if sibling in table.column_names:
                 raise RunError(f"standardize {name} as {kind} writes the column '{sibling}', which the data "
-                               "already has; rename one of them", exit_code=EXIT_SPEC_ERROR)
+                               "already has; rename one of them", exit_code=EXIT_SPEC_ERROR, code="DSC310")
             table = table.add_column(at + offset, sibling, column)
         else:
             table = table.set_column(at, name, column)
@@ -230,3 +269,24 @@ def _outputs(kind: str, params: dict, values: list, results: list, source_type) 
         return [("", text, [decimal_text(q.value) if q else None for q in good]),
                 ("_unit_original", text, [q.original if q else None for q in good])]
     return [("", text, [r.text if r.ok else None for r in results])]
+
+
+def _build_option(b, opt) -> ast.StdOption:
+    key = opt.data.removeprefix("std_")
+    if key == "from":
+        values = b.leaf(opt.children[0])
+    elif key == "rates":
+        values = tuple(ast.Rate(b.leaf(r.children[0]), b.leaf(r.children[1]), span=b.span(r)) for r in opt.children)
+    else:
+        values = tuple(b.leaf(c) for c in opt.children)  # years: the first and last year
+    return ast.StdOption(key, values, span=b.span(opt))
+
+
+def _fmt_option(n: ast.StdOption) -> str:
+    if n.key == "from":
+        return f"from [{listing(n.values)}]"
+    if n.key == "rates":
+        return "rates {" + ", ".join(words(r.currency, r.value) for r in n.values) + "}"
+    if n.key == "years":
+        return "years " + "..".join(map(value, n.values))
+    return words(n.key, *n.values)

@@ -28,7 +28,6 @@ from typing import Callable
 import pyarrow as pa
 
 from dsc.diagnostics import did_you_mean
-from dsc.io.model import ID_COLUMN, SRC_COLUMN
 from dsc.profile import duplicates
 from dsc.profile.columns import column_figures, is_nested, is_text
 from dsc.profile.infer import infer_type
@@ -36,6 +35,7 @@ from dsc.exitcodes import EXIT_INPUT_ERROR, EXIT_SPEC_ERROR
 from dsc.profile.load import Loaded, ProfileError
 from dsc.profile.placeholders import is_inconsistent, placeholder_counts
 from dsc.profile.values import detect_values
+from dsc.reserved import ID, SRC
 
 Progress = Callable[[str, int, int], None]
 _REJECT_REASONS = 10
@@ -55,7 +55,7 @@ def build_profile(loaded: Loaded, key: list[str] | None = None, target: str | No
     (0, 0, None)
     """
     table = loaded.table
-    names = [n for n in table.column_names if n not in (ID_COLUMN, SRC_COLUMN)]
+    names = [n for n in table.column_names if n not in (ID, SRC)]
     if not key and target is None:  # a spec's own conflicts rule, unless the options say otherwise
         key, target = loaded.defaults.get("key"), (loaded.defaults.get("target") or [None])[0]
     key = _known(key or [], names, "--key")
@@ -67,7 +67,8 @@ def build_profile(loaded: Loaded, key: list[str] | None = None, target: str | No
     text = _known(text, names, "--text") if text is not None else None
     for name in text or []:
         if is_nested(table.column(name).type):
-            raise ProfileError(f"column '{name}' (--text) holds {table.column(name).type} values, not text")
+            raise ProfileError(f"column '{name}' (--text) holds {table.column(name).type} values, not text",
+                               code="DSC303")
 
     total = len(names) + 3
     note = progress or (lambda _step, _done, _total: None)
@@ -104,7 +105,7 @@ def _known(columns: list[str], names: list[str], option: str) -> list[str]:
             hint = did_you_mean(column, names)
             raise ProfileError(f"column '{column}' ({option}) is not in the data"
                                + (f"; {hint}" if hint else "") + f" (columns: {', '.join(names)})",
-                               EXIT_INPUT_ERROR)
+                               EXIT_INPUT_ERROR, code="DSC308")
     return list(dict.fromkeys(columns))
 
 

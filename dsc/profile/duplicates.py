@@ -24,13 +24,15 @@ import pyarrow.compute as pc
 from dsc.kernels.exact import duplicate_groups
 from dsc.kernels.near import near_duplicates
 from dsc.kernels.text import normalize
+from dsc.ops.dedupe_near import DedupeNear
 from dsc.profile.columns import is_text
 
 #: `ignoring case, whitespace`, as the dedupe rule spells it in normalisation steps.
 KEY_STEPS = ("collapse_whitespace", "strip", "casefold")
 
-#: The near-duplicate estimate uses the `dedupe near` defaults.
-NEAR = {"threshold": 0.8, "ngram": 5, "unit": "words", "permutations": 128}
+#: The near-duplicate estimate uses the `dedupe near` defaults (the operator's Params).
+NEAR = {key: (float(f.default) if key == "threshold" else f.default)
+        for key, f in DedupeNear.Params.model_fields.items() if key in ("threshold", "ngram", "unit", "permutations")}
 
 
 def repeats(columns: list) -> int:

@@ -45,18 +45,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dsc.api import compile_text
-from dsc.checks.context import CheckContext
-from dsc.checks.paths import unsafe
 from dsc.diagnostics import render_all
 from dsc.engines.export import FIELDS
-from dsc.engines.splits import SPLIT, assign_splits
+from dsc.engines.splits import assign_splits
 from dsc.exitcodes import EXIT_INPUT_ERROR, EXIT_INTERNAL_ERROR
 from dsc.fmt import format_source
 from dsc.kernels.text import normalize
+from dsc.paths import unsafe
 from dsc.plan import SplitPart, SplitPlan
 from dsc.profile.infer import MOSTLY_FILLED
 from dsc.profile.load import Loaded, ProfileError
 from dsc.profile.placeholders import is_strong
+from dsc.project import project_root
+from dsc.reserved import ID, SPLIT
 from dsc.syntax.source import SourceFile
 
 SEED = 1
@@ -73,7 +74,7 @@ def starter_policy(profile: dict, loaded: Loaded, out: Path) -> str:
     rows), to be written at ``out``.
 
     Paths in the spec are relative to ``out``'s folder; a data file the spec could not name
-    from there (outside the project, see :mod:`dsc.checks.paths`) is a :class:`ProfileError`.
+    from there (outside the project, see :mod:`dsc.paths`) is a :class:`ProfileError`.
 
     >>> import tempfile
     >>> from dsc.profile.build import build_profile
@@ -132,7 +133,7 @@ def starter_policy(profile: dict, loaded: Loaded, out: Path) -> str:
 def _relative(path: Path, base: Path) -> str:
     """``path`` as the spec names it from ``base``: relative, posix, glob characters escaped."""
     rel = Path(os.path.relpath(Path(path).resolve(), base)).as_posix()
-    root = CheckContext(base_dir=base).project_root
+    root = project_root(base)
     why = unsafe(rel, base, root)
     if why:
         raise ProfileError(
@@ -442,7 +443,7 @@ class _Draft:
             return [f"# {user} is the user turn, {response} the assistant turn (shape chat: TRL's SFTTrainer "
                     "reads it)", 'export jsonl "{split}.jsonl" shape chat']
         return [f"# no prompt and response columns ({', '.join(FIELDS['instruction'])}; "
-                f"{', '.join(FIELDS['output'])}): the data columns as they are, with the row id _dsc_id",
+                f"{', '.join(FIELDS['output'])}): the data columns as they are, with the row id {ID}",
                 'export jsonl "{split}.jsonl"']
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from dsc.errors import DscError
 from dsc.exitcodes import EXIT_INPUT_ERROR, EXIT_SPEC_ERROR
 from dsc.io import InputFile, Reject, SourceError, SourceSpec, read_source
 from dsc.io.sources import expand
@@ -32,12 +33,13 @@ from dsc.io.sources import expand
 _GLOB_CHARS = set("*?[")
 
 
-class ProfileError(Exception):
+class ProfileError(DscError):
     """The input cannot be profiled; `exit_code` is the CLI's (2: the spec, 4: the data)."""
 
-    def __init__(self, message: str, exit_code: int = EXIT_INPUT_ERROR):
-        super().__init__(message)
-        self.exit_code = exit_code
+    default_code = "DSC314"
+
+    def __init__(self, message: str, exit_code: int = EXIT_INPUT_ERROR, *, code: str | None = None):
+        super().__init__(message, code=code, exit_code=exit_code)
 
 
 @dataclass
@@ -77,19 +79,20 @@ def load_files(paths: list[Path], format: str | None = None, base_dir: Path | No
     for path in paths:
         full = path if path.is_absolute() else base / path
         if full.is_dir():
-            raise ProfileError(f"{path}: is a directory; give the data files in it (e.g. {path}/*.jsonl)")
+            raise ProfileError(f"{path}: is a directory; give the data files in it (e.g. {path}/*.jsonl)",
+                               code="DSC301")
         if full.is_file():
             patterns.append(glob.escape(str(path)))
         elif _GLOB_CHARS & set(str(path)):
             patterns.append(str(path))
         else:
-            raise ProfileError(f"{path}: no such file")
+            raise ProfileError(f"{path}: no such file", code="DSC301")
     spec = SourceSpec(name="data", files=tuple(patterns), format=format, explode=explode)
     try:
         result = read_source(spec, base, set_aside_reserved=True)
         files = [path for path, _ in expand(spec.files, base)]
     except SourceError as err:
-        raise ProfileError(_plain(str(err))) from None
+        raise ProfileError(_plain(str(err)), code=err.code) from None
     except MemoryError:
         raise ProfileError("the data does not fit in memory; profile fewer files at once") from None
     stem = Path(paths[0]).stem if paths else "data"
@@ -108,9 +111,10 @@ def load_spec(path: Path) -> Loaded:
 
     result = compile_file(path)
     if result.missing:
-        raise ProfileError(render_all(result.diagnostics, result.source))
+        raise ProfileError(render_all(result.diagnostics, result.source), code="DSC301")
     if not result.ok:
-        raise ProfileError(render_all(result.diagnostics, result.source), EXIT_SPEC_ERROR)
+        raise ProfileError(render_all(result.diagnostics, result.source), EXIT_SPEC_ERROR,
+                           code=next(d.code for d in result.diagnostics if d.is_error))
     plan, base = result.plan, path.resolve().parent
     tables, rejects, inputs, files = [], [], [], []
     for src in plan.sources:
@@ -119,14 +123,14 @@ def load_spec(path: Path) -> Loaded:
             read = read_source(spec, base)
             files += [file for file, _ in expand(spec.files, base)]
         except SourceError as err:
-            raise ProfileError(f"{path}: source '{src.name}': {_plain(str(err))}") from None
+            raise ProfileError(f"{path}: source '{src.name}': {_plain(str(err))}", code=err.code) from None
         tables.append(read.table)
         rejects += read.rejects
         inputs += read.inputs
     try:
         table = pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
     except (pa.ArrowTypeError, pa.ArrowInvalid) as err:
-        raise ProfileError(f"{path}: its sources disagree on column types: {err}") from None
+        raise ProfileError(f"{path}: its sources disagree on column types: {err}", code="DSC302") from None
     return Loaded(table, rejects, inputs, plan.dataset.name, files, None, _spec_defaults(plan))
 
 

@@ -7,9 +7,12 @@ from lark import Token, Tree
 
 from dsc import ast
 from dsc.diagnostics import Diagnostic, clipped
+from dsc.ops import OPERATORS
 from dsc.syntax.numbers import LIMITS, number_problem
 from dsc.syntax.source import SourceFile, Span
 
+# The grammar rule of each clean-rule statement → the operator's `build`.
+_RULES = {op.grammar: op.build for op in OPERATORS.values()}
 _ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\"}
 
 
@@ -62,7 +65,10 @@ class Builder:
         return tuple(self.leaf(i) for i in items)
 
     def build(self, tree: Tree):
-        return getattr(self, f"build_{tree.data}")(tree, tree.children)
+        own = getattr(self, f"build_{tree.data}", None)
+        if own is not None:
+            return own(tree, tree.children)
+        return _RULES[tree.data](self, tree, tree.children)  # a clean rule: its operator builds it
 
     def build_number(self, tree, ch):
         text, span = str(ch[0]), self.span(tree)
@@ -131,61 +137,6 @@ class Builder:
     # ── clean ───────────────────────────────────────────────────────────────────────────
     def build_clean_block(self, tree, ch):
         return ast.CleanBlock(self.leaves(ch), span=self.span(tree))
-
-    def build_normalize_stmt(self, tree, ch):
-        return ast.Normalize(self.leaf(ch[0]), self.leaf(ch[1]), span=self.span(tree))
-
-    def build_drop_stmt(self, tree, ch):
-        negations = sum(1 for c in ch if isinstance(c, Token) and c.type == "NOT")
-        return ast.Drop(self.leaf(ch[-1]), negations, span=self.span(tree))
-
-    def build_measure_pred(self, tree, ch):
-        return ast.MeasurePred(*self.leaves(ch), span=self.span(tree))
-
-    def build_test_pred(self, tree, ch):
-        return ast.TestPred(*self.leaves(ch), span=self.span(tree))
-
-    def build_matches_pred(self, tree, ch):
-        return ast.MatchesPred(*self.leaves(ch), span=self.span(tree))
-
-    def build_in_pred(self, tree, ch):
-        return ast.InPred(self.leaf(ch[0]), self.leaf(ch[2]), ch[1] is not None, span=self.span(tree))
-
-    def build_standardize_stmt(self, tree, ch):
-        target = self.leaf(ch[2].children[0]) if ch[2] is not None else None
-        options = tuple(self.build_std_opt(o) for o in ch[3:])
-        return ast.Standardize(self.leaf(ch[0]), self.leaf(ch[1]), target, options, span=self.span(tree))
-
-    def build_std_opt(self, opt: Tree) -> ast.StdOption:
-        key = opt.data.removeprefix("std_")
-        if key == "from":
-            values = self.leaf(opt.children[0])
-        elif key == "rates":
-            values = tuple(
-                ast.Rate(self.leaf(r.children[0]), self.leaf(r.children[1]), span=self.span(r)) for r in opt.children
-            )
-        else:
-            values = tuple(self.leaf(c) for c in opt.children)  # years: the first and last year
-        return ast.StdOption(key, values, span=self.span(opt))
-
-    def build_dedupe_stmt(self, tree, ch):
-        mode = self.leaf(ch[0].children[0])
-        options = tuple(
-            ast.DedupeOption(o.data.removeprefix("opt_"), self._flat(o.children), span=self.span(o)) for o in ch[2:]
-        )
-        return ast.Dedupe(mode, self.leaf(ch[1]), options, span=self.span(tree))
-
-    def _flat(self, children) -> tuple:
-        out = []
-        for c in children:
-            value = self.leaf(c)
-            out.extend(value if isinstance(value, tuple) else (value,))
-        return tuple(out)
-
-    def build_conflicts_stmt(self, tree, ch):
-        # children: names, ARROW, target, resolve, else
-        return ast.Conflicts(self.leaf(ch[0]), self.leaf(ch[2]), self.leaf(ch[3]), self.leaf(ch[4]),
-                             span=self.span(tree))
 
     # ── annotate ────────────────────────────────────────────────────────────────────────
     def build_annotate_block(self, tree, ch):

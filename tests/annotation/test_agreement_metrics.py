@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from dsc.annotation.metrics import (LEVELS, ItemScorer, MetricError, agreement, kind_of, label_pairs, make_scale,
                                     natural_order)
+from hypothesis_budget import examples
 
 
 def units_from_matrix(matrix):
@@ -217,7 +218,7 @@ def perfect_units(draw, annotators):
     return {f"item{i}": {f"a{k}": str(label) for k in range(annotators)} for i, label in enumerate(truth)}
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(0.4), deadline=None)
 @given(perfect_units(2), st.integers(3, 5), st.data())
 def test_perfect_agreement_gives_one_for_every_metric(two, many, data):
     for metric, level in METRIC_LEVELS:
@@ -257,7 +258,7 @@ def _shuffled(units, seed):
     return out
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(0.4), deadline=None)
 @given(random_units(annotators=2, complete=True), random_units(annotators=4, complete=True),
        random_units(annotators=4), st.integers(0, 10**6))
 def test_permuting_items_or_annotators_changes_nothing(two, full, gappy, seed):
@@ -270,7 +271,7 @@ def test_permuting_items_or_annotators_changes_nothing(two, full, gappy, seed):
             assert math.isfinite(before.value)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(0.6), deadline=None)
 @given(st.lists(st.sampled_from(["1", "2", "3", "4"]), min_size=2, max_size=6),
        st.sampled_from(["nominal", "ordinal", "interval", "ratio", "linear", "quadratic"]), st.randoms())
 def test_item_agreement_is_bounded_and_order_free(labels, kind, rnd):

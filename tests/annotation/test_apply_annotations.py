@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from dsc.annotation import apply_annotations, file_agreement
 from dsc.ops.runtime import RunError
 from dsc.plan import AnnotationPlan
+from hypothesis_budget import examples
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "annotation"
@@ -195,12 +196,12 @@ def test_items_join_rows_by_the_source_key(tmp_path):
 def test_run_errors_are_for_people():
     with pytest.raises(RunError) as err:
         apply_annotations(ROWS, plan(source="missing.jsonl"), FIXTURES, LABELS)
-    assert err.value.exit_code == 4
-    assert str(err.value) == f"line 9: annotate category: annotation file '{FIXTURES}/missing.jsonl' does not exist"
+    assert (err.value.exit_code, err.value.code, err.value.line) == (4, "DSC304", 9)  # the line: structured, not text
+    assert str(err.value) == f"annotate category: annotation file '{FIXTURES}/missing.jsonl' does not exist"
     with pytest.raises(RunError) as err:
         apply_annotations(ROWS, plan(level="interval"), FIXTURES, LABELS)
-    assert err.value.exit_code == 2
-    assert str(err.value) == "line 9: annotate category: interval agreement needs numeric labels; 'bug' is not a number"
+    assert (err.value.exit_code, err.value.code, err.value.line) == (2, "DSC304", 9)
+    assert str(err.value) == "annotate category: interval agreement needs numeric labels; 'bug' is not a number"
 
 
 def test_stats_report_annotators_pairs_and_coverage():
@@ -235,7 +236,7 @@ PLANS = st.fixed_dictionaries({
 })
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(0.4), deadline=None)
 @given(ANNOTATIONS, PLANS, st.randoms())
 def test_no_row_is_lost_and_the_output_does_not_depend_on_annotation_order(tmp_path_factory, records, knobs, rnd):
     folder = tmp_path_factory.mktemp("law")

@@ -4,6 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dsc.annotation.resolve import POLICIES, TIES, Vote, resolve
+from hypothesis_budget import examples
 
 ORDER = ["bug", "billing", "account"]
 
@@ -73,7 +74,7 @@ def test_unknown_policies_are_bugs_not_data():
 VOTES = st.lists(st.tuples(st.sampled_from(ORDER), st.sampled_from([None, "expert"])), min_size=1, max_size=7)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(1.5), deadline=None)
 @given(VOTES, st.sampled_from(POLICIES), st.sampled_from(TIES), st.sampled_from([None, "expert"]), st.randoms())
 def test_resolution_does_not_depend_on_annotation_order(pairs, policy, tie, prefer, rnd):
     ballot = votes(*pairs)
@@ -83,7 +84,7 @@ def test_resolution_does_not_depend_on_annotation_order(pairs, policy, tie, pref
     assert resolve(ballot, policy, tie, **kwargs) == resolve(shuffled, policy, tie, **kwargs)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(deadline=None)
 @given(VOTES, st.sampled_from(POLICIES), st.sampled_from(TIES))
 def test_a_label_is_one_given_and_unanimity_always_resolves(pairs, policy, tie):
     ballot = votes(*pairs)

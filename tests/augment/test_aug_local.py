@@ -11,9 +11,9 @@ from aug_support import LENIENT, build_marian, build_t5
 
 from dsc.augment import AugmentContext, augment
 from dsc.augment.cache import CACHE_FILE
-from dsc.augment.rows import PROVENANCE
 from dsc.ops.runtime import RunError
 from dsc.plan import AugmentRule
+from dsc.reserved import AUG_PROVENANCE
 
 ROOT = Path(__file__).resolve().parents[2]
 TEXTS = ["the cat sat on the mat", "what is red", "how do i make bread", "the quick brown fox jumps over the lazy dog",
@@ -65,7 +65,7 @@ def test_paraphrases_copy_their_source_row_and_say_where_they_came_from(models, 
         assert row["n"] == src["n"]
         assert (row["_dsc_aug_method"], row["_dsc_aug_model"], row["_dsc_aug_pivot"], row["_dsc_aug_template"]) == \
             ("paraphrase", "t5", None, None)
-    assert outcome.generated.column_names == table().column_names + list(PROVENANCE)
+    assert outcome.generated.column_names == table().column_names + list(AUG_PROVENANCE)
 
 
 def test_the_same_input_gives_the_same_generations_and_a_rerun_makes_no_call(models, tmp_path):
@@ -162,8 +162,8 @@ def error(models: Path, out: Path, *rules: AugmentRule, data=None) -> RunError:
 
 def test_a_model_path_that_does_not_exist(models, tmp_path):
     err = error(models, tmp_path, rule(), rule(model="no/such-folder"))
-    assert "line 7: paraphrase[q]: the model 'no/such-folder' was not found" in str(err)
-    assert err.exit_code == 4
+    assert str(err).startswith("paraphrase[q]: the model 'no/such-folder' was not found")
+    assert (err.exit_code, err.code, err.line) == (4, "DSC306", 7)
 
 
 def test_a_missing_model_is_an_error_even_when_no_row_is_picked(models, tmp_path):

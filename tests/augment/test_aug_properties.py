@@ -16,6 +16,7 @@ from dsc.augment import AugmentContext, augment
 from dsc.augment.cache import CACHE_FILE, GenerationCache
 from dsc.augment.select import selected
 from dsc.plan import AugmentRule
+from hypothesis_budget import examples
 
 SPLITS = ("train", "validation", "test")
 TEXTS = ("the cat sat", "what is red", "how do i make bread", "a dog on the road", "we make water blue", "", None)
@@ -42,8 +43,8 @@ def tables(draw):
 ratios = st.sampled_from(["0.1", "0.25", "0.5", "0.9", "1"]).map(Decimal)
 
 
-# 25 examples: each runs the tiny T5 on the texts not yet in the (shared) generation cache.
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# A quarter of the profile's examples: each runs the tiny T5 on the texts not yet in the (shared) generation cache.
+@settings(max_examples=examples(0.25), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(table=tables(), ratio=ratios, seed=st.integers(0, 2**32),
        splits=st.lists(st.sampled_from(SPLITS), min_size=1, max_size=3, unique=True))
 def test_no_generation_leaves_its_source_rows_split(workdir, table, ratio, seed, splits):
@@ -64,7 +65,7 @@ def test_no_generation_leaves_its_source_rows_split(workdir, table, ratio, seed,
 ids = st.lists(st.text(min_size=1, max_size=12), max_size=60, unique=True)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(2), deadline=None)
 @given(old=ids, new=ids, ratio=ratios, seed=st.integers(0, 2**63 - 1), shuffle=st.randoms())
 def test_adding_rows_never_changes_which_existing_rows_are_selected(old, new, ratio, seed, shuffle):
     new = [n for n in new if n not in set(old)]
@@ -83,7 +84,7 @@ def test_a_ratio_picks_about_that_share_and_rules_pick_differently():
     assert abs((a & b).mean() - 0.0625) < 0.01  # independent, not the same rows
 
 
-@settings(max_examples=100, deadline=None)
+@settings(deadline=None)
 @given(texts=st.lists(st.text(max_size=30), min_size=1, max_size=8), cut=st.floats(0, 1))
 def test_a_cache_file_cut_anywhere_keeps_every_whole_entry(tmp_path_factory, texts, cut):
     root = tmp_path_factory.mktemp("cache")

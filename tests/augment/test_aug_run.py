@@ -15,9 +15,10 @@ import dsc.augment as augment_pkg
 from dsc.api import compile_file
 from dsc.augment import AugmentContext
 from dsc.augment.endpoint import EndpointSettings
-from dsc.cli import EXIT_INPUT_ERROR, EXIT_OK, EXIT_SPEC_ERROR, app
+from dsc.commands import app
 from dsc.engines.local import run_plan
 from dsc.engines.permissions import ENV_ENDPOINTS, Permissions
+from dsc.exitcodes import EXIT_INPUT_ERROR, EXIT_OK, EXIT_SPEC_ERROR
 
 KEY = "sk-live-SECRET-4242"
 ENV = "DSC_TEST_AUG_KEY"

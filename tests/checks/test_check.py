@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 
 from dsc.checks import PASSES, check
 from dsc.syntax.load import parse, read_source
+from hypothesis_budget import examples
 
 FULL = Path(__file__).parents[1] / "fixtures" / "full.dspec"
 
@@ -34,14 +35,14 @@ def test_order_is_position_then_code(diags):
     assert keys[0][0] == 0  # spec-level diagnostics first
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(0.6), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(specs(max_blocks=8))
 def test_never_raises_on_any_valid_ast(spec):
     for diag in check(spec):
         assert diag.code.startswith("DSC2") and diag.message
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(0.6), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_texts(max_blocks=4))
 def test_never_raises_on_damaged_text_that_still_parses(text):
     from dsc.syntax.source import SourceFile

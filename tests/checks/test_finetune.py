@@ -19,8 +19,8 @@ def test_unknown_settings_with_suggestions(diags):
         ("DSC216", "did you mean 'r'?"),
         ("DSC216", "did you mean 'epochs'?"),
         ("DSC216", "lora takes: base, epochs, lr, batch_size, max_length, gpu, gpu_tflops, utilization, "
-                   "gpu_power_w, carbon_kg_per_kwh, gpu_count, pue, gpu_memory_gb, precision, optimizer, r, alpha, "
-                   "dropout, target"),
+                   "gpu_power_w, carbon_kg_per_kwh, gpu_count, pue, gpu_memory_gb, precision, optimizer, loss, r, "
+                   "alpha, dropout, target"),
     ]
 
 
@@ -55,3 +55,11 @@ def test_methods(diags):
         ("DSC212", "finetune has no 'base' model, so no training configuration or parameter estimate can be made"),
         ("DSC202", "a second 'finetune lora' block"),
     ]
+
+
+def test_loss_covers_the_completion_or_all_of_the_text(codes, diags):
+    assert codes(finetune("lora", 'base "m"', "loss all")) == codes(finetune("full", 'base "m"', "loss completion")) == []
+    (d,) = diags(finetune("lora", 'base "m"', "loss whole"))
+    assert (d.code, d.message, d.hint) == ("DSC203", "unknown loss 'whole'", "expected 'completion' or 'all'")
+    (d,) = diags(finetune("lora", 'base "m"', "completion_only_loss false"))
+    assert (d.code, d.hint) == ("DSC216", "did you mean 'loss'?")

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from dsc.checks import CheckContext
-from dsc.checks.hub_ids import check_hub_ids, model_id_problem, repo_id_problem
+from dsc.checks.hub_ids import check_hub_ids
 from dsc.diagnostics import render
+from dsc.hub_ids import model_id_problem, repo_id_problem
 from dsc.syntax.load import parse
 from dsc.syntax.source import SourceFile
 

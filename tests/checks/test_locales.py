@@ -1,4 +1,4 @@
-from dsc.checks.locales import parse_locale, suggest_locale
+from dsc.locale.locales import parse_locale, suggest_locale
 
 SCHEMA = "schema {\n  prompt : text\n  day : date\n  price : money\n}\n"
 

@@ -89,10 +89,5 @@ clean {
 
 
 def test_reserved_column_names(diags):
-    from dsc.io.model import RESERVED_PREFIX
-
-    from dsc.checks.names import RESERVED_PREFIX as ours
-
-    assert ours == RESERVED_PREFIX
     (d,) = diags("schema {\n  _dsc_id : string\n}\n")
     assert (d.code, d.message) == ("DSC202", "column names starting with '_dsc_' are reserved")

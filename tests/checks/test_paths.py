@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from dsc.checks.paths import unsafe
+from dsc.paths import unsafe
 
 SCHEMA = "schema {\n  name : string\n  c : label {a, b}\n}\n"
 

@@ -1,5 +1,6 @@
 from dsc import ast
-from dsc.checks.regex import check_pattern, re2_error
+from dsc.checks.regex import check_pattern
+from dsc.kernels.regex import re2_error
 
 SCHEMA = "schema {\n  prompt : text\n}\n"
 

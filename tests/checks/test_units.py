@@ -1,4 +1,4 @@
-from dsc.checks.units import parse_unit, suggest_unit
+from dsc.locale.units import parse_unit, suggest_unit
 
 SCHEMA = "schema {\n  w : quantity\n}\n"
 

@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from dsc.cli import EXIT_GATE_FAILED, EXIT_OK, app
+from dsc.commands import app
 from dsc.engines.gates import evaluate_gates
+from dsc.exitcodes import EXIT_GATE_FAILED, EXIT_OK
 from dsc.plan import GatePlan
 
 STATS = {

@@ -13,6 +13,7 @@ from dsc.engines.local import CACHE_DIR, run_plan
 from dsc.ops import runtime
 from dsc.ops.runtime import RunError
 from dsc.syntax.source import SourceFile
+from hypothesis_budget import examples
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "examples" / "data"
@@ -149,7 +150,7 @@ words = st.sampled_from(["x", "xx", "y", "p", "q", "Z z", " ", "", "dup dup dup"
 cells = st.one_of(st.none(), st.lists(words, max_size=4).map(" ".join))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(0.6), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(st.fixed_dictionaries({"a": cells, "b": cells}), min_size=1, max_size=40),
        rules=st.lists(st.sampled_from(RULES), min_size=1, max_size=5))
 def test_kept_plus_rejected_equals_input(tmp_path_factory, rows, rules):

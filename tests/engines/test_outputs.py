@@ -18,6 +18,7 @@ from dsc.engines import outputs
 from dsc.engines.local import CACHE_DIR, run_plan
 from dsc.engines.outputs import STAGING, row_json
 from dsc.syntax.source import SourceFile
+from hypothesis_budget import examples
 
 DATA = Path(__file__).resolve().parents[2] / "examples" / "data"
 
@@ -68,7 +69,7 @@ def tables(draw):
     return pa.table({n: pa.array([draw(_columns[n][0]) for _ in range(rows)], _columns[n][1]) for n in names})
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(2), deadline=None)
 @given(table=tables(), batch=st.sampled_from([1, 3, 8192]))
 def test_table_jsonl_is_row_json_line_by_line(table, batch):
     saved, outputs.BATCH_ROWS = outputs.BATCH_ROWS, batch

@@ -18,10 +18,12 @@ from typer.testing import CliRunner
 
 from dsc.api import compile_text
 from dsc.augment.endpoint import ChatClient
-from dsc.cli import EXIT_INPUT_ERROR, EXIT_OK, EXIT_SPEC_ERROR, app
+from dsc.commands import app
 from dsc.engines.permissions import ENV_ENDPOINTS, Allowance, Permissions, enforce
+from dsc.exitcodes import EXIT_INPUT_ERROR, EXIT_OK, EXIT_SPEC_ERROR
 from dsc.ops.runtime import RunError
 from dsc.syntax.source import SourceFile
+from hypothesis_budget import examples
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "augment"))  # aug_support's folder
 from aug_support import ChatServer  # noqa: E402
@@ -96,8 +98,8 @@ def _resolved_by_a_lenient_server(path: str) -> str:
     return posixpath.normpath("/".join(segments))
 
 
-# 500 examples (no network: what urllib would send is read from its Request).
-@settings(max_examples=500, deadline=None)
+# 5× the profile's examples (no network: what urllib would send is read from its Request).
+@settings(max_examples=examples(5), deadline=None)
 @given(segments=st.lists(st.one_of(SEGMENTS, st.text(max_size=4)), max_size=6))
 def test_what_is_sent_for_an_allowed_endpoint_stays_under_the_allowance(segments):
     url = ALLOWED + "/" + "/".join(segments)

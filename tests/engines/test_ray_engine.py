@@ -17,15 +17,17 @@ ray = pytest.importorskip("ray", reason="the ray engine needs Ray Data: pip inst
 pytest.importorskip("ray.data", reason="the ray engine needs Ray Data: pip install 'dsc[ray]'")
 
 from dsc.api import compile_text  # noqa: E402
-from dsc.cli import EXIT_INPUT_ERROR, EXIT_SPEC_ERROR, app  # noqa: E402
+from dsc.commands import app  # noqa: E402
 from dsc.engines.local import run_plan as run_local  # noqa: E402
 from dsc.engines.permissions import Permissions  # noqa: E402
 from dsc.engines.ray import run_plan as run_ray  # noqa: E402
+from dsc.exitcodes import EXIT_INPUT_ERROR, EXIT_SPEC_ERROR  # noqa: E402
 from dsc.ops.runtime import RunError  # noqa: E402
 from dsc.syntax.source import SourceFile  # noqa: E402
 
-# Ray Data's own context copies touch its deprecated settings; nothing dsc can act on.
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.data.context")
+# Ray Data's own context copies touch its deprecated settings; nothing dsc can act on. Every test
+# here starts or uses the module's Ray session (seconds each), so all are `slow`.
+pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.data.context"), pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = sorted((ROOT / "specs").glob("*.dspec"))
@@ -242,6 +244,9 @@ def test_an_error_inside_a_worker_is_the_local_engines_error(tmp_path, rule, cod
     assert (on_ray.value.exit_code, str(on_ray.value)) == (local.value.exit_code, str(local.value)) == (
         code, str(local.value))
     assert message in str(on_ray.value)
+    # The code and the rule's line come back from the worker too (dsc.errors: pickled with the error).
+    assert (on_ray.value.code, on_ray.value.location) == (local.value.code, local.value.location)
+    assert local.value.line == 6 and local.value.code in ("DSC308", "DSC310")
 
 
 @pytest.mark.parametrize("address, says", [

@@ -11,10 +11,12 @@ from hypothesis import strategies as st
 
 from dsc.api import compile_text
 from dsc.engines.local import run_plan
-from dsc.engines.splits import SPLIT, assign_splits
+from dsc.engines.splits import assign_splits
 from dsc.ops.runtime import RunError
 from dsc.plan import SplitPart, SplitPlan
+from dsc.reserved import SPLIT
 from dsc.syntax.source import SourceFile
+from hypothesis_budget import examples
 
 
 def plan_of(text: str):
@@ -42,7 +44,7 @@ def within_bound(count: int, n: int, p: float, sigmas: float = 5.0) -> bool:
 keys = st.text(alphabet="abcdefgh0123456789 é", min_size=0, max_size=8)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(3), deadline=None)
 @given(rows=st.lists(keys, max_size=60), added=st.lists(keys, max_size=60), data=st.data())
 def test_adding_or_removing_rows_never_moves_a_surviving_row(rows, added, data):
     split = plan(seed=data.draw(st.integers(0, 2**64 + 5), label="seed"))
@@ -54,7 +56,7 @@ def test_adding_or_removing_rows_never_moves_a_surviving_row(rows, added, data):
         assert after[rows[i]] == before[i]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(2), deadline=None)
 @given(rows=st.lists(st.one_of(st.none(), keys), min_size=1, max_size=80))
 def test_no_key_appears_in_two_splits(rows):
     seen = {}
@@ -69,7 +71,7 @@ def test_fractions_hold_within_a_binomial_bound_on_a_large_input():
         assert within_bound(names.count(name), n, p), (name, names.count(name))
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(0.25), deadline=None)
 @given(cuts=st.lists(st.integers(1, 99), min_size=1, max_size=3, unique=True), seed=st.integers(0, 10**9))
 def test_any_declared_fractions_hold(cuts, seed):
     edges = [0, *sorted(cuts), 100]

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from dsc.cli import app
+from dsc.commands import app
 
 SPEC = """dataset mixed version 1 {{
   seed 3
@@ -107,6 +107,7 @@ def ray_session():
     ray.shutdown()
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.data.context")
 @pytest.mark.parametrize("file", ["rows.jsonl", "rows.json"])
 def test_mixed_numbers_and_text_through_dsc_run_on_both_engines(tmp_path, file, ray_session):

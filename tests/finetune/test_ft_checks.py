@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dsc.api import compile_text
-from dsc.engines.export import FIELDS
+from dsc.engines.shapes import FIELDS
 from dsc.finetune import rows
 from dsc.finetune.config import ScriptContext, train_script
 from dsc.finetune.model import BaseModel
@@ -62,9 +62,9 @@ def test_base_paths_stay_in_the_project(tmp_path):
     assert found('base "org/name@abc123"', base_dir=tmp_path) == []
 
 
-def test_row_text_reads_the_columns_the_export_writes():
+def test_trl_example_reads_the_columns_the_export_writes():
     """train.py carries its own copy of the export's column names; they must not drift apart."""
-    source = inspect.getsource(rows.row_text)
+    source = inspect.getsource(rows.trl_example)
     for field, names in FIELDS.items():
         assert f'"{field}": {names!r}'.replace("'", '"') in source
 

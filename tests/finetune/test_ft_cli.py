@@ -11,7 +11,8 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from dsc.cli import EXIT_INPUT_ERROR, EXIT_OK, EXIT_SPEC_ERROR, app
+from dsc.commands import app
+from dsc.exitcodes import EXIT_INPUT_ERROR, EXIT_OK, EXIT_SPEC_ERROR
 from ft_support import block_fixture, offline, project  # noqa: F401, F811  (fixtures)
 
 runner = CliRunner()
@@ -57,6 +58,8 @@ def test_config_writes_the_four_files_identically_twice(project, block, tmp_path
                     "r": 8, "target_modules": "all-linear", "task_type": "CAUSAL_LM"}
     args = json.loads((outs[0] / "training_args.json").read_text())
     assert (args["learning_rate"], args["bf16"], args["seed"]) == (0.0002, False, 7)
+    estimates = json.loads((outs[0] / "estimates.json").read_text())
+    assert args["max_length"] == estimates["methods"][0]["settings"]["max_length"]  # TRL would use 1024 otherwise
 
 
 def test_config_needs_a_method_when_there_are_several(project, block, tmp_path):
@@ -76,7 +79,7 @@ def test_config_needs_a_method_when_there_are_several(project, block, tmp_path):
      ["s.dspec:19:5: error[DSC209]: r 100 is larger than the layer transformer.h.0.attn.c_attn (Conv1D 64 → 192)",
       "use r ≤ 64"]),
     (('base "models/nope"',), EXIT_INPUT_ERROR,
-     ["s.dspec:18:8: error[DSC212]: base model 'models/nope' not found",
+     ["s.dspec:18:8: error[DSC307]: base model 'models/nope' not found",
       'for a hub model, pin a revision: base "models/nope@REVISION"']),
     (('base "org/model@0123abc"',), EXIT_INPUT_ERROR,
      ["base model 'org/model@0123abc' is not in the local Hugging Face cache",
@@ -111,7 +114,7 @@ def test_missing_or_shapeless_train_split(project, block, tmp_path):
     broken.write_text('{"instruction": "a", "output": "b"}\n{"instruction": \n')
     bad = dsc("finetune", "compare", spec, "--train", broken)
     assert bad.exit_code == EXIT_INPUT_ERROR and "line 2 of train split" in bad.stderr
-    assert bad.stderr.startswith(f"{spec}: error[DSC212]")  # a data file: no spec line is at fault
+    assert bad.stderr.startswith(f"{spec}: error[DSC307]")  # a data file: no spec line is at fault
 
 
 def test_a_spec_without_finetune(project):
@@ -120,6 +123,7 @@ def test_a_spec_without_finetune(project):
     assert result.exit_code == EXIT_SPEC_ERROR and "the spec has no finetune block" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_pinned_hub_model_is_read_from_the_local_cache_only(project, block, tmp_path):
     """A hub id at a revision loads from a Hugging Face cache laid out on disk here — no network.
 

@@ -1,5 +1,5 @@
-"""The estimates: tokens as train.py sees them, the FLOPs and memory formulas, the resource chain,
-and the warnings with their numbers."""
+"""The estimates: tokens as train.py's SFTTrainer sees them, the FLOPs and memory formulas, the
+resource chain, and the warnings with their numbers."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -12,7 +12,7 @@ from dsc.finetune import compute
 from dsc.finetune.errors import FinetuneError
 from dsc.finetune.estimate import estimate
 from dsc.finetune.params import model_facts
-from dsc.finetune.rows import encode, row_text
+from dsc.finetune.rows import example_text, trl_example
 from dsc.finetune.settings import recipe
 from dsc.finetune.tokens import count_tokens
 from dsc.plan import FinetunePlan
@@ -35,26 +35,23 @@ def facts():
 
 
 @pytest.fixture(scope="module")
-def texts(rows):
-    return [row_text(r) for r in rows]
+def examples(rows, tokenizer):
+    return [trl_example(r, tokenizer.chat_template) for r in rows]
 
 
 @pytest.fixture(scope="module")
-def counts(texts, tokenizer):
-    return count_tokens(texts, tokenizer)
+def counts(examples, tokenizer):
+    return count_tokens(examples, tokenizer)
 
 
 def make(method: str, **settings):
     return recipe(FinetunePlan(method=method, settings=settings), seed=1)
 
 
-@pytest.mark.parametrize("max_length", [8, 30, 1000])
-def test_token_counts_are_what_train_py_encodes(texts, tokenizer, counts, max_length):
-    from dsc.finetune.tokens import token_stats
-
-    stats = token_stats(counts, max_length)
-    assert stats.tokens == sum(len(encode(tokenizer, t, max_length)) for t in texts)
-    assert counts.exact and counts.method == "exact: the base model's TokenizersBackend"
+def test_token_counts_are_exact_with_the_tokenizer(counts):
+    # The tokens equal those TRL's SFTTrainer prepares: tests/finetune/test_ft_trl.py holds them against it.
+    assert counts.exact and counts.method == "exact: the base model's TokenizersBackend and its chat template"
+    assert all(0 < u < n for n, u in zip(counts.lengths, counts.untrained))  # a prompt, then a trained answer
 
 
 def test_flops_follow_the_documented_formulas(facts, counts):
@@ -122,7 +119,8 @@ def test_max_length_is_checked_against_the_model(facts, counts):
         estimate(make("prompt_tuning", virtual_tokens=Decimal(300)), facts, counts)
 
 
-def test_approximate_tokens_are_labelled(texts):
-    approx = count_tokens(texts, None, "no tokenizer files in m")
+def test_approximate_tokens_are_labelled(rows):
+    plain = [trl_example(r) for r in rows]  # no tokenizer, so no chat template: Alpaca text
+    approx = count_tokens(plain, None, "no tokenizer files in m")
     assert not approx.exact and approx.method.startswith("approximate: ⌈characters / 4⌉ + 1 per row")
-    assert approx.lengths == tuple(-(-len(t) // 4) + 1 for t in texts)
+    assert approx.lengths == tuple(-(-len(example_text(e)) // 4) + 1 for e in plain)

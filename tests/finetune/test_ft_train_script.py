@@ -8,11 +8,13 @@ import os
 import subprocess
 import sys
 
+import pytest
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 from typer.testing import CliRunner
 
-from dsc.cli import EXIT_OK, app
+from dsc.commands import app
+from dsc.exitcodes import EXIT_OK
 from ft_support import block_fixture, offline, project  # noqa: F401, F811  (fixtures)
 
 TIMEOUT_S = 120  # each run takes ~15 s on two cores; the limit only stops a hang
@@ -33,6 +35,7 @@ def random_weights(model_dir, out_dir):
     return out_dir
 
 
+@pytest.mark.slow
 def test_train_py_runs_two_steps_per_method(project, block, tmp_path):
     runs = {}
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}

@@ -7,7 +7,7 @@ import pyarrow as pa
 import pytest
 
 import dsc.io.jsonl
-from dsc.io.columns import ColumnBlock
+from dsc.io.blocks import ColumnBlock
 from dsc.io import Declared, SourceSpec, read_source
 
 AGE = Declared("age", "int", "number")

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from dsc.io import SourceError, SourceSpec, read_source
 from dsc.io import jsonl
+from hypothesis_budget import examples
 
 
 def read(tmp_path, name="p.jsonl"):
@@ -153,7 +154,7 @@ _line = st.one_of(
 )
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(1.2), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lines=st.lists(_line, min_size=1, max_size=30), block_bytes=st.sampled_from([1, 30, 200, 1 << 20]))
 def test_any_file_reads_the_same_fast_or_careful(tmp_path, monkeypatch, lines, block_bytes):
     (tmp_path / "p.jsonl").write_text("\n".join(lines), encoding="utf-8")

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from dsc.io import rowids
 from dsc.io.rowids import content_ids, table_content_ids
+from hypothesis_budget import examples
 
 _text = st.text(st.characters(exclude_categories=("Cs",)), max_size=8)
 # Few distinct values, so that repeated rows (numbered ~2, ~3...) are common.
@@ -29,7 +30,7 @@ def tables(draw):
     return pa.table({n: pa.array([draw(_columns[n][0]) for _ in range(rows)], _columns[n][1]) for n in names})
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(2), deadline=None)
 @given(table=tables())
 def test_batch_ids_equal_the_row_by_row_ids(table):
     assert table_content_ids(table).to_pylist() == content_ids(table.to_pylist())

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dsc.io import HubRef, SourceError, SourceSpec, read_source
+from hypothesis_budget import examples
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "io"
@@ -382,7 +383,7 @@ _lines = st.lists(
 
 
 @settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(1.5), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(lines=_lines)
 def test_rows_plus_rejects_equal_non_blank_lines(tmp_path, lines):

@@ -9,7 +9,7 @@ import pytest
 
 import dsc.io.jsonl
 from dsc.io import Declared, SourceSpec, read_source
-from dsc.io.columns import ColumnBlock
+from dsc.io.blocks import ColumnBlock
 
 AGE = Declared("age", "number", "text")
 # One value per line, as written, and the text the column holds for it.

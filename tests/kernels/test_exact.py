@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from dsc.kernels import exact
 from dsc.kernels.exact import duplicate_groups
+from hypothesis_budget import examples
 
 
 def reference(rows: list[tuple]) -> list[int]:
@@ -153,7 +154,7 @@ _text = st.one_of(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(2), deadline=None)
 @given(
     data=st.data(),
     n=st.integers(0, 40),

@@ -120,6 +120,7 @@ def _run_with_hash_seed(hash_seed: str) -> str:
     return proc.stdout
 
 
+@pytest.mark.slow
 def test_processes_with_different_hash_seeds_agree(people_result):
     # Seed 0 runs dedupe in that process; seed 2 hands it to a child
     # interpreter started with PYTHONHASHSEED=0, because dedupe orders its

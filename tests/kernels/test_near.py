@@ -18,6 +18,7 @@ from bench.corpus import make_corpus
 from dsc.kernels import near
 from dsc.kernels.near import NearResult, lsh_params, near_duplicates, shingle_hashes
 from dsc.kernels.unionfind import components
+from hypothesis_budget import examples
 
 WORDS = [f"w{i}" for i in range(40)]
 
@@ -190,7 +191,7 @@ def test_verified_pairs_do_not_depend_on_minhash_seed():
 # --------------------------------------------------------------------------- shingling
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(0.6), deadline=None)
 @given(
     st.lists(st.text(alphabet="ab é\t\n\u3000\x1c日", max_size=30) | st.none(), min_size=2, max_size=6),
     st.integers(1, 4),
@@ -305,7 +306,7 @@ def test_components_small_graphs():
         components(2, np.array([[0, 2]]))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(1.5), deadline=None)
 @given(st.integers(1, 40).flatmap(
     lambda n: st.tuples(st.just(n), st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=60))
 ))

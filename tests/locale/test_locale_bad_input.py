@@ -5,6 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dsc.locale import KINDS, standardize
+from hypothesis_budget import examples
 
 OPTIONS = {"date": {"locales": ["de_DE", "en_US"]}, "datetime": {"locales": ["en_US"]},
            "number": {"locales": ["de_DE"]}, "money": {"locales": ["de_DE"], "target": "EUR"},
@@ -66,10 +67,10 @@ _messy = st.text(alphabet=st.sampled_from(list("0123456789 .,'-+/:$€£¥kr%äm
                  max_size=24)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(1.5), deadline=None)
 @given(kind=st.sampled_from(KINDS), text=st.one_of(_messy, st.text(max_size=24)))
 def test_no_text_makes_a_reader_raise(kind, text):
-    """150 examples over all kinds: every answer is a Result, never an exception."""
+    """1.5× the profile's examples over all kinds: every answer is a Result, never an exception."""
     result = standardize(kind, text, **OPTIONS[kind])
     assert result.status in ("ok", "rejected", "ambiguous")
     assert result.ok == (result.reason is None)

@@ -3,7 +3,8 @@ import json
 
 from typer.testing import CliRunner
 
-from dsc.cli import EXIT_INPUT_ERROR, EXIT_OK, EXIT_SPEC_ERROR, app
+from dsc.commands import app
+from dsc.exitcodes import EXIT_INPUT_ERROR, EXIT_OK, EXIT_SPEC_ERROR
 
 runner = CliRunner()
 

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from dsc.locale import parse_bool, parse_date, parse_money, parse_number, parse_quantity, standardize
 from dsc.locale.booleans import WORDS
+from hypothesis_budget import examples
 from test_locale_dates import cldr_order
 
 # Locales whose CLDR long, medium and full date formats dateparser reads.
@@ -77,7 +78,7 @@ def _order(locale: str, width: str) -> str:
 dates = st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2100, 12, 31))
 
 
-@settings(max_examples=250, deadline=None)
+@settings(max_examples=examples(2.5), deadline=None)
 @given(day=dates, locale=st.sampled_from(DATE_LOCALES), width=st.sampled_from(["long", "medium", "full"]))
 def test_a_date_babel_formats_reads_back(day, locale, width):
     assume((locale, width) not in DATE_GAPS)
@@ -88,7 +89,7 @@ def test_a_date_babel_formats_reads_back(day, locale, width):
     assert parse_date(result.text).text == result.text            # and with none
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(3), deadline=None)
 @given(value=st.decimals(min_value=-10**12, max_value=10**12, places=6), locale=st.sampled_from(ALL_LOCALES))
 @example(value=Decimal("1000000000.000000"), locale="en_CH")  # babel writes 1000000'000
 def test_a_decimal_babel_formats_reads_back(value, locale):
@@ -98,7 +99,7 @@ def test_a_decimal_babel_formats_reads_back(value, locale):
     assert parse_number(result.text).text == result.text
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(3), deadline=None)
 @given(units=st.integers(min_value=-10**10, max_value=10**10), where=st.sampled_from(MONEY_LOCALES))
 def test_an_amount_babel_formats_reads_back(units, where):
     locale, currency = where
@@ -114,7 +115,7 @@ money_rules = st.sampled_from([(None, {}), ("EUR", {"USD": Decimal("0.92"), "GBP
                                                    "JPY": Decimal("0.0061")})])
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(1.5), deadline=None)
 @given(units=st.integers(min_value=-10**8, max_value=10**8), locale=st.sampled_from(["en_US", "en_GB", "ja_JP",
                                                                                       "de_DE", "fr_FR"]),
        rule=money_rules)
@@ -131,7 +132,7 @@ def test_money_standardisation_is_idempotent(units, locale, rule):
 UNITS = [("kg", "lb"), ("kg", "g"), ("m", "ft"), ("m", "in"), ("L", "floz"), ("degC", "degF"), ("km/h", "mph")]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(1.5), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(value=st.decimals(min_value=-10**6, max_value=10**6, places=3), units=st.sampled_from(UNITS),
        locale=st.sampled_from(["en_US", "de_DE", "fr_FR", "sv_SE", "de_CH"]))
 def test_quantity_standardisation_is_idempotent(value, units, locale):
@@ -143,7 +144,7 @@ def test_quantity_standardisation_is_idempotent(value, units, locale):
     assert again.text == once.text and parse_quantity(again.text, target).text == once.text
 
 
-@settings(max_examples=100, deadline=None)
+@settings(deadline=None)
 @given(language=st.sampled_from(sorted(WORDS)), pick=st.data())
 def test_bool_standardisation_is_idempotent(language, pick):
     yes, no = WORDS[language]
@@ -153,7 +154,7 @@ def test_bool_standardisation_is_idempotent(language, pick):
     assert parse_bool(once.text, [language]).value == once.value and parse_bool(once.text).value == once.value
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(3), deadline=None)
 @given(year=st.integers(min_value=1000, max_value=9999), first=st.integers(1, 12), second=st.integers(1, 12),
        sep=st.sampled_from(["/", ".", "-", ". ", " / "]), pad=st.booleans(),
        tail=st.sampled_from(["", ".", " 10:15", "T10:15:00", " 10:15 pm", ", 08:45:39"]),

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from dsc.cli import EXIT_INPUT_ERROR, EXIT_OK, app
+from dsc.commands import app
+from dsc.exitcodes import EXIT_INPUT_ERROR, EXIT_OK
 from dsc.kernels.fuzzy import load_pairs
 
 REPO = Path(__file__).resolve().parents[2]
@@ -55,7 +56,7 @@ def test_without_dedupe_check_warns_and_run_stops_with_the_install_command(peopl
 
     ran = dsc("run", people_spec, "--out", tmp_path / "out")
     assert ran.exit_code == EXIT_INPUT_ERROR
-    assert f"error: {NO_DEDUPE}: pip install 'dsc[fuzzy]'" in ran.stderr
+    assert f"people.dspec:12:3: error[DSC312]: {NO_DEDUPE}: pip install 'dsc[fuzzy]'" in ran.stderr
 
 
 def test_a_dedupe_that_fails_to_import_stops_the_run_with_its_message(people_spec, tmp_path, monkeypatch):
@@ -65,7 +66,7 @@ def test_a_dedupe_that_fails_to_import_stops_the_run_with_its_message(people_spe
     monkeypatch.setattr("dsc.kernels.fuzzy.fuzzy_duplicates", broken)
     ran = dsc("run", people_spec, "--out", tmp_path / "out")
     assert ran.exit_code == EXIT_INPUT_ERROR
-    assert "error: fuzzy de-duplication needs dedupe: pip install 'dsc[fuzzy]'" in ran.stderr
+    assert "people.dspec:12:3: error[DSC312]: fuzzy de-duplication needs dedupe: pip install 'dsc[fuzzy]'" in ran.stderr
 
 
 # --------------------------------------------------------------------------
@@ -112,6 +113,7 @@ def test_toolformer_files_are_what_the_script_writes_from_the_upstream_rows():
     assert (len(pairs["match"]), len(pairs["distinct"])) == (37, 33)
 
 
+@pytest.mark.slow
 def test_toolformer_example_merges_rewordings_and_keeps_look_alikes_apart(tmp_path):
     pytest.importorskip("dedupe")
     ran = dsc("run", TOOLFORMER_SPEC, "--out", tmp_path)

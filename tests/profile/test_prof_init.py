@@ -11,8 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from dsc.api import compile_file
-from dsc.cli import EXIT_INPUT_ERROR, EXIT_OK, EXIT_SPEC_ERROR, app
+from dsc.commands import app
 from dsc.engines.local import run_plan
+from dsc.exitcodes import EXIT_INPUT_ERROR, EXIT_OK, EXIT_SPEC_ERROR
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "data"

@@ -11,17 +11,10 @@ import sys
 import threading
 from pathlib import Path
 
-from hypothesis import HealthCheck, settings
-
-# Examples per hypothesis fuzz target: 40 in the suite (derandomised, so CI is repeatable);
-# `make fuzz` sets DSC_FUZZ_EXAMPLES to thousands.
-EXAMPLES = int(os.environ.get("DSC_FUZZ_EXAMPLES", "40"))
-
-
-def fuzz_settings(scale: int = 1) -> settings:
-    """hypothesis settings for a fuzz target: `scale` × EXAMPLES examples, no deadline."""
-    return settings(max_examples=scale * EXAMPLES, deadline=None, derandomize=EXAMPLES <= 100,
-                    suppress_health_check=list(HealthCheck))
+# Examples per hypothesis fuzz target: 0.4 × the hypothesis profile's (40 under `ci`,
+# derandomised, so CI is repeatable); `make fuzz` sets DSC_FUZZ_EXAMPLES to thousands. One home
+# for every example count: tests/hypothesis_budget.py.
+from hypothesis_budget import fuzz_settings  # noqa: F401  (re-exported for the fuzz targets)
 
 
 _active: list["Watch"] = []

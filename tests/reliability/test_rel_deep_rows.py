@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from dsc.cli import EXIT_OK, app
+from dsc.commands import app
+from dsc.exitcodes import EXIT_OK
 from dsc.io.jsonscan import decode_row, loads
 from dsc.io.model import MAX_DEPTH, MAX_REJECT_TEXT
 
@@ -99,6 +100,7 @@ def test_loads_never_raises_a_recursion_error():
             assert depth <= MAX_DEPTH
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.data.context")
 def test_deep_rows_flow_through_the_ray_engine_as_through_the_local_one(tmp_path):
     ray = pytest.importorskip("ray", reason="the ray engine needs Ray Data: pip install 'dsc[ray]'")

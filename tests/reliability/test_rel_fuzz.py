@@ -8,8 +8,9 @@
 - `dsc.locale.standardize` for every kind over random text (and random non-text values), with
   valid options: it returns a `Result` (`ok`, `rejected` or `ambiguous`) and never raises.
 
-Examples per target: `DSC_FUZZ_EXAMPLES` (default 40, kept short for the suite); `make fuzz`
-runs these with many more, and the atheris targets in fuzz/.
+Examples per target: 0.4 × the hypothesis profile's (40 under `ci`, kept short for the suite), or
+`DSC_FUZZ_EXAMPLES` when set (tests/hypothesis_budget.py); `make fuzz` runs these with many more,
+and the atheris targets in fuzz/.
 """
 from __future__ import annotations
 

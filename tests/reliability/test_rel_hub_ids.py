@@ -3,7 +3,7 @@
 `datasets.load_dataset("x")` and transformers' `from_pretrained("x")` first look for a folder `x`
 under the working directory. dsc gives them only an absolute folder of the project,
 `hf://datasets/OWNER/NAME` (the hub or its cache) or a model's snapshot folder in the Hugging Face
-cache (`dsc.checks.hub_ids`). Each test runs from a working directory that holds a decoy folder
+cache (`dsc.hub_ids`). Each test runs from a working directory that holds a decoy folder
 named like the id — "SECRET" rows, or a model config of another shape — and shows that none of it
 is read (audit hook on open / listdir / scandir) and that a missing dataset or model is a clear
 error naming the id.
@@ -99,7 +99,8 @@ def test_a_run_from_a_folder_named_like_the_hub_id_reads_none_of_it(tmp_path, da
 def test_dsc_check_names_an_id_that_is_neither_a_hub_id_nor_a_folder_in_the_project(tmp_path):
     from typer.testing import CliRunner
 
-    from dsc.cli import EXIT_SPEC_ERROR, app
+    from dsc.commands import app
+    from dsc.exitcodes import EXIT_SPEC_ERROR
 
     (tmp_path / "dsc.toml").write_text("", encoding="utf-8")
     spec = tmp_path / "s.dspec"
@@ -203,7 +204,8 @@ def test_the_generated_train_script_reads_a_hub_model_from_the_cache_only(places
     import huggingface_hub.constants
     from typer.testing import CliRunner
 
-    from dsc.cli import EXIT_OK, app
+    from dsc.commands import app
+    from dsc.exitcodes import EXIT_OK
 
     project, cwd = places
     snapshot = _cached_model(Path(huggingface_hub.constants.HF_HUB_CACHE), "org/tiny")

@@ -13,7 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from dsc.cli import EXIT_INPUT_ERROR, app
+from dsc.commands import app
+from dsc.exitcodes import EXIT_INPUT_ERROR
 from dsc.io import HubRef, SourceError, SourceSpec, read_source
 
 SPEC = 'dataset h version 1 {\n  seed 7\n}\nsource s {\n  hub "ds" revision "r"\n}\n' \

@@ -87,7 +87,7 @@ outputs._HashingFile.write = write
 atexit.register(lambda: open(count_file, "w").write(str(steps)))
 sys.addaudithook(hook)
 sys.argv = ["dsc", "run", sys.argv[4], "--out", out]
-from dsc.cli import main
+from dsc.commands import main
 main()
 '''
 
@@ -147,6 +147,7 @@ def _spread(total: int, n: int) -> list[int]:
     return sorted({1 + round(i * (total - 1) / (n - 1)) for i in range(n)})
 
 
+@pytest.mark.slow
 def test_sigkill_at_spread_points_then_rerun_gives_identical_bytes(tmp_path):
     reference = tmp_path / "reference"
     began = time.monotonic()
@@ -199,6 +200,7 @@ def test_sigkill_at_spread_points_then_rerun_gives_identical_bytes(tmp_path):
     assert sum(code == -signal.SIGKILL for _, code, _ in log) >= 12
 
 
+@pytest.mark.slow
 def test_a_rerun_leaves_no_temp_file_of_a_killed_run(tmp_path):
     out = tmp_path / "out"
     _run(out)

@@ -23,8 +23,9 @@ import pytest
 from typer.testing import CliRunner
 
 from dsc.api import compile_file
-from dsc.cli import EXIT_OK, EXIT_SPEC_ERROR, app
+from dsc.commands import app
 from dsc.engines.local import run_plan
+from dsc.exitcodes import EXIT_OK, EXIT_SPEC_ERROR
 from dsc.ops.runtime import RunError
 
 SPEC = """\

@@ -20,8 +20,9 @@ import pytest
 from typer.testing import CliRunner
 
 from dsc.api import compile_file
-from dsc.cli import EXIT_INPUT_ERROR, EXIT_OK, EXIT_SPEC_ERROR, app
+from dsc.commands import app
 from dsc.engines.permissions import Permissions, enforce
+from dsc.exitcodes import EXIT_INPUT_ERROR, EXIT_OK, EXIT_SPEC_ERROR
 
 
 def project(tmp_path: Path, files: str, extra: str = "") -> Path:

@@ -21,9 +21,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from dsc.cli import EXIT_INPUT_ERROR, EXIT_SPEC_ERROR, app
+from dsc.commands import app
 from dsc.compiler import compile_spec
 from dsc.engines.local import run_plan
+from dsc.exitcodes import EXIT_INPUT_ERROR, EXIT_SPEC_ERROR
 from dsc.ops.runtime import RunError
 from dsc.syntax.load import parse
 from dsc.syntax.source import SourceFile
@@ -262,6 +263,7 @@ def test_a_run_on_a_locked_folder_stops_at_once(tmp_path):
     assert snapshot(out) == {".dsc-lock": b""}
 
 
+@pytest.mark.slow
 def test_the_second_of_two_runs_stops_and_the_first_finishes(tmp_path):
     """Real processes, the first held inside its run (its annotation file is a pipe it waits on)
     while the second starts: on a fresh folder, then over a complete one."""
@@ -285,6 +287,7 @@ def test_the_second_of_two_runs_stops_and_the_first_finishes(tmp_path):
         verified(out)
 
 
+@pytest.mark.slow
 def test_runs_started_together_never_break_the_folder(tmp_path):
     spec = project(tmp_path)
     outcomes = []

@@ -16,7 +16,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from typer.testing import CliRunner
 
-from dsc.cli import EXIT_INPUT_ERROR, EXIT_OK, app
+from dsc.commands import app
+from dsc.exitcodes import EXIT_INPUT_ERROR, EXIT_OK
 from dsc.io import SourceSpec, read_source
 
 SPEC = 'dataset pq version 1 {\n  seed 7\n}\nsource s {\n  files "data.parquet"\n}\n' \

@@ -28,7 +28,8 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from typer.testing import CliRunner
 
-from dsc.cli import EXIT_INPUT_ERROR, EXIT_OK, app
+from dsc.commands import app
+from dsc.exitcodes import EXIT_INPUT_ERROR, EXIT_OK
 from dsc.report import StatsError, read_stats, render_report
 from rel_support import fuzz_settings
 

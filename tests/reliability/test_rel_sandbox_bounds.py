@@ -7,7 +7,6 @@ Without the bounds each payload below allocates gigabytes to terabytes, or loops
 """
 from __future__ import annotations
 
-import os
 import threading
 import time
 import tracemalloc
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from jinja2 import StrictUndefined
 from jinja2.exceptions import SecurityError
@@ -26,6 +25,7 @@ from dsc.engines.export import render_exports
 from dsc.ops.runtime import RunError
 from dsc.plan import ExportPlan
 from dsc.sandbox import MAX_ITERATIONS, MAX_TEXT, MAX_WIDTH, DataSandbox
+from hypothesis_budget import fuzz_settings
 
 SIZE_SECONDS = 2.0  # a size payload is refused in milliseconds; this leaves room for a slow CI machine
 LOOP_SECONDS = 8.0  # a loop payload spends up to MAX_ITERATIONS (1M) steps first: about 1-2 s here
@@ -249,8 +249,8 @@ def test_ordinary_sizes_render_as_in_jinjas_sandbox(template):
     assert _env().from_string(template).render() == _reference().from_string(template).render()
 
 
-FUZZ = settings(max_examples=int(os.environ.get("DSC_FUZZ_EXAMPLES", "40")), deadline=None,
-                suppress_health_check=list(HealthCheck))
+# The reliability fuzz targets' examples (tests/hypothesis_budget.py), drawn at random here.
+FUZZ = settings(fuzz_settings(), derandomize=False)
 _SIZED = [
     "{{ text|center(n) }}", "{{ text|indent(n, true) }}", "{{ text.ljust(n) }}", "{{ text.rjust(n, '.') }}",
     "{{ text.zfill(n) }}", "{{ text.center(n) }}", "{{ text.expandtabs(n) }}", "{{ '%*s|'|format(n, text) }}",

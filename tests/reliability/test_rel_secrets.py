@@ -30,6 +30,7 @@ from aug_support import ChatServer  # noqa: E402
 
 from dsc.augment.apikey import ApiKey, KeyProblem  # noqa: E402
 from dsc.augment.endpoint import ChatClient, EndpointFatal, EndpointSettings  # noqa: E402
+from hypothesis_budget import examples  # noqa: E402
 
 ENV = "DSC_REL_SECRET_KEY"
 WORDS = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima".split()
@@ -150,17 +151,17 @@ def echo_server():
         yield server
 
 
-# 400 examples: every spelling of one key, in text written around it.
-@settings(max_examples=400, deadline=None)
+# 4× the profile's examples: every spelling of one key, in text written around it.
+@settings(max_examples=examples(4), deadline=None)
 @given(key=KEYS, around=st.lists(st.text(max_size=12), min_size=16, max_size=16))
 def test_redaction_removes_every_spelling_of_any_key(key, around):
     text = around[0] + "".join(s + a for s, a in zip(spellings(key), around[1:]))
     assert not _found(key, ApiKey(key).redact(text))
 
 
-# 200 examples, 4 requests each: one spelling of one key per example, in a reply, an error body
+# 2× the profile's examples, 4 requests each: one spelling of one key per example, in a reply, an error body
 # that the 160-character excerpt may cut anywhere, a refusal and a redirect's Location.
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(2), deadline=None)
 @given(key=KEYS, before=AROUND, after=AROUND, spelling=st.integers(0, len(spellings("k")) - 1),
        pad=st.integers(0, 200))
 def test_no_spelling_of_any_key_comes_out_of_the_client(echo_server, key, before, after, spelling, pad):
@@ -188,7 +189,7 @@ BAD = st.one_of(st.characters(max_codepoint=0x1F), st.just("\x7f"), st.just(" ")
 
 
 # (Each part starts with a marker of its own, so that no part is a word of the message by chance.)
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(3), deadline=None)
 @given(left=st.text(VISIBLE, min_size=6, max_size=20).map("sk-L".__add__), bad=BAD,
        right=st.text(VISIBLE, min_size=6, max_size=20).map("R~".__add__))
 def test_a_key_with_an_unsendable_character_is_refused_without_showing_it(left, bad, right):

@@ -56,7 +56,7 @@ def test_a_deeply_nested_export_template_is_refused_naming_it_and_the_limit(payl
     with pytest.raises(RunError) as err:
         render_exports([ExportPlan(format="jsonl", path="x.jsonl", template="t.j2", line=3)],
                        {"all": pa.table({"prompt": ["hi"], "_dsc_id": ["r1"]})}, tmp_path)
-    assert err.value.exit_code == 2 and "t.j2:" in str(err.value) and limit in str(err.value), err.value
+    assert err.value.exit_code == 2 and err.value.location.file == "t.j2" and limit in str(err.value), err.value
 
 
 @pytest.mark.parametrize("payload, limit", DEEP)
@@ -75,7 +75,7 @@ def test_the_run_exits_2_with_a_message_not_a_traceback(tmp_path):
     done = subprocess.run([sys.executable, "-m", "dsc", "run", "s.dspec", "--out", "out"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2, done.stderr[-2000:]
-    assert f"t.j2:1: template error: this tag nests or chains more than {T} operators" in done.stderr
+    assert f"t.j2:1: error[DSC310]: template error: this tag nests or chains more than {T} operators" in done.stderr
     assert "Traceback" not in done.stderr and "bug" not in done.stderr
     assert not (tmp_path / "out" / "manifest.json").exists()
 

@@ -17,7 +17,7 @@ import pytest
 from rel_support import Watch, library_roots, outside
 from typer.testing import CliRunner
 
-from dsc.cli import app
+from dsc.commands import app
 
 REPO = Path(__file__).resolve().parents[2]
 SPECS = sorted((REPO / "specs").glob("*.dspec"))

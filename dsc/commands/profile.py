@@ -1,9 +1,10 @@
-"""The bodies of `dsc profile` and `dsc init`; `dsc.cli` only declares their options.
+"""`dsc profile` and `dsc init`: their options, and their bodies over `dsc.profile`.
 
-Each returns the exit code: 0 done, 2 the spec has errors (or a bad option combination),
+Each body returns the exit code: 0 done, 2 the spec has errors (or a bad option combination),
 4 the input cannot be read or names a column the data lacks, 1 a bug. Every expected
 problem is one message on standard error, never a traceback. A progress bar shows on a
-terminal (reading, then one step per column and per duplicate figure).
+terminal (reading, then one step per column and per duplicate figure). pyarrow, rich and the
+profile modules load inside the commands, so registering them costs `dsc check` nothing.
 """
 from __future__ import annotations
 
@@ -11,15 +12,47 @@ import json
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator, Optional
 
 import typer
-from rich.console import Console
 
 from dsc.atomic import write_atomic
 from dsc.exitcodes import EXIT_OK, EXIT_SPEC_ERROR
-from dsc.profile.build import build_profile
-from dsc.profile.load import Loaded, ProfileError, load_files, load_spec
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from dsc.profile.load import Loaded
+
+_COLUMNS_HELP = "Comma-separated column names, e.g. instruction,input."
+
+
+def profile(
+    paths: list[Path] = typer.Argument(..., help="Data files (jsonl, json, csv, parquet; globs too), or one .dspec."),
+    key: Optional[str] = typer.Option(None, "--key", help="Key columns for key duplicates and conflicts. " + _COLUMNS_HELP),
+    target: Optional[str] = typer.Option(None, "--target", help="The column a key should determine (conflicts)."),
+    text: Optional[str] = typer.Option(None, "--text", help="Text columns for the near-duplicate estimate "
+                                       "(default: the columns that hold text; '' for none). " + _COLUMNS_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the profile as JSON."),
+    format: Optional[str] = typer.Option(None, "--format", help="jsonl, json, csv or parquet (default: by extension)."),
+):
+    """Profile data: duplicates, conflicts, empty and placeholder values, control characters, and
+    which formats and locales read the date, number, money and measurement columns."""
+    raise typer.Exit(profile_command(paths, key, target, text, as_json, format))
+
+
+def init(
+    paths: list[Path] = typer.Argument(..., help="Data files (jsonl, json, csv, parquet; globs too)."),
+    output: Path = typer.Option(..., "-o", "--output", help="The policy to write, e.g. policy.dspec."),
+    key: Optional[str] = typer.Option(None, "--key", help="Key columns for key duplicates and conflicts. " + _COLUMNS_HELP),
+    target: Optional[str] = typer.Option(None, "--target", help="The column a key should determine (conflicts)."),
+    text: Optional[str] = typer.Option(None, "--text", help="Text columns for near duplicates. " + _COLUMNS_HELP),
+    format: Optional[str] = typer.Option(None, "--format", help="jsonl, json, csv or parquet (default: by extension)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite the policy if it exists."),
+):
+    """Write a starter policy from a profile of the data: each rule with the counts behind it; it passes
+    `dsc check`."""
+    raise typer.Exit(init_command(paths, output, key, target, text, format, force))
 
 
 def columns_option(value: str | None) -> list[str] | None:
@@ -36,6 +69,11 @@ def columns_option(value: str | None) -> list[str] | None:
 def profile_command(paths: list[Path], key: str | None, target: str | None, text: str | None,
                     as_json: bool, format: str | None) -> int:
     """`dsc profile`: print the profile as tables (or JSON with ``--json``)."""
+    from rich.console import Console
+
+    from dsc.profile.build import build_profile
+    from dsc.profile.load import ProfileError
+
     err = Console(stderr=True)
     try:
         started = time.perf_counter()
@@ -65,8 +103,12 @@ def init_command(paths: list[Path], output: Path, key: str | None, target: str |
     A column of lists of records is exploded (one row per element) before profiling, as the
     policy's source will. A file dsc wrote (``_dsc_`` columns) is refused: a source cannot read
     dsc's bookkeeping columns, so no policy could run on it."""
+    from rich.console import Console
+
     from dsc.api import compile_text
+    from dsc.profile.build import build_profile
     from dsc.profile.init import explodable, starter_policy
+    from dsc.profile.load import ProfileError, load_files
     from dsc.syntax.source import SourceFile
 
     err = Console(stderr=True)
@@ -75,11 +117,12 @@ def init_command(paths: list[Path], output: Path, key: str | None, target: str |
             raise ProfileError("dsc init starts from data files, not a spec; `dsc profile SPEC` profiles a spec's data",
                                EXIT_SPEC_ERROR)
         if output.is_symlink():  # never written through, nor replaced (a loop could not even be resolved)
-            raise ProfileError(f"{output}: is a symbolic link; give the policy's own file name")
+            raise ProfileError(f"{output}: is a symbolic link; give the policy's own file name", code="DSC305")
         if output.is_dir():
-            raise ProfileError(f"{output}: is a directory; give the policy's file name, e.g. {output}/policy.dspec")
+            raise ProfileError(f"{output}: is a directory; give the policy's file name, e.g. {output}/policy.dspec",
+                               code="DSC305")
         if output.exists() and not force:
-            raise ProfileError(f"{output}: already exists; pass --force to overwrite it")
+            raise ProfileError(f"{output}: already exists; pass --force to overwrite it", code="DSC305")
         with _progress(err) as note:
             loaded = _load(paths, format, note)
             if loaded.bookkeeping:
@@ -87,7 +130,7 @@ def init_command(paths: list[Path], output: Path, key: str | None, target: str |
                     f"{', '.join(map(str, paths))} holds dsc's own bookkeeping ({', '.join(loaded.bookkeeping)}): "
                     "it is the output of a dsc run, which a source cannot read back. Start the policy from the "
                     "run's inputs (listed in its manifest.json), or from an export written with a shape; "
-                    "`dsc profile` shows what the output holds")
+                    "`dsc profile` shows what the output holds", code="DSC302")
             column = explodable(loaded.table)
             if column is not None:
                 loaded = load_files(paths, format, explode=column)
@@ -105,6 +148,8 @@ def init_command(paths: list[Path], output: Path, key: str | None, target: str |
 
 
 def _load(paths: list[Path], format: str | None, note: Callable) -> Loaded:
+    from dsc.profile.load import ProfileError, load_files, load_spec
+
     specs = [p for p in paths if p.suffix == ".dspec"]
     if specs and len(paths) > 1:
         raise ProfileError("give either one spec or data files, not both", EXIT_SPEC_ERROR)

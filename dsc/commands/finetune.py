@@ -1,4 +1,4 @@
-"""`dsc finetune config` and `dsc finetune compare`.
+"""`dsc finetune config` and `dsc finetune compare`: the command group over `dsc.finetune`.
 
 Kept light to import: torch, transformers and peft load inside the commands, so registering
 this sub-app costs `dsc check` nothing. A problem with the spec, its model or its data is a
@@ -16,7 +16,7 @@ from typing import Optional
 import typer
 
 from dsc.atomic import write_atomic
-from dsc.command import compile_or_exit
+from dsc.commands.common import compile_or_exit
 from dsc.exitcodes import EXIT_INPUT_ERROR, EXIT_SPEC_ERROR
 
 finetune_app = typer.Typer(
@@ -50,7 +50,7 @@ def config_cmd(
         inputs = _inputs(compiled, spec, chosen.base, train, run)
         estimates = compare([chosen], inputs)
         est = estimates["methods"][0]
-        files = {"training_args.json": jsontext.dumps(training_args(chosen))}
+        files = {"training_args.json": jsontext.dumps(training_args(chosen, est["settings"]["max_length"]))}
         peft = peft_config(chosen, inputs.facts)
         if peft is not None:
             files["peft_config.json"] = jsontext.dumps(peft)

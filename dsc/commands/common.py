@@ -1,4 +1,4 @@
-"""What `dsc.cli` and its sub-apps (`dsc.finetune.cli`) share, so that none imports `dsc.cli`."""
+"""What the command modules share: compiling the spec a command names, or exiting."""
 from __future__ import annotations
 
 from pathlib import Path

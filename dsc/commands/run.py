@@ -1,0 +1,116 @@
+"""`dsc run` (a spec over its data, with the local or the Ray engine) and `dsc report` (a run's
+report rendered again)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from dsc.commands.common import compile_or_exit
+from dsc.exitcodes import EXIT_GATE_FAILED, EXIT_INPUT_ERROR
+
+
+def run(
+    spec: Path = typer.Argument(..., help="The .dspec file."),
+    out: str = typer.Option(..., "--out", help="Output directory (kept rows, rejects, exports, report, manifest)."),
+    # 64: more workers than cores adds nothing (outputs are the same for any N), and every worker is
+    # a forked process started at once, so an unbounded N would be a fork bomb.
+    workers: int = typer.Option(1, "--workers", min=1, max=64,
+                                help="Worker processes for row-wise rules (local engine, at most 64)."),
+    engine: str = typer.Option("local", "--engine", help="local (this process) or ray (Ray Data; see docs/ray.md)."),
+    address: Optional[str] = typer.Option(None, "--address", help="With --engine ray: the cluster to join, auto or "
+                                          "the head's HOST:PORT (default: start a local Ray instance)."),
+    allow_endpoint: list[str] = typer.Option([], "--allow-endpoint", metavar="URL[#KEY_ENV]",
+                                             help="Let augmentation send rows to this endpoint (a URL prefix; "
+                                                  "#KEY_ENV pins the key variable). Repeatable; also "
+                                                  "DSC_ALLOW_ENDPOINTS. None by default."),
+    allow_outside_project: bool = typer.Option(False, "--allow-outside-project",
+                                               help="Let the run read files that links lead outside the project."),
+):
+    """Run a spec over its data with the local or the Ray engine: write every output, print a per-rule summary
+    and every failed gate (exit 3 when an error gate failed)."""
+    from rich.console import Console
+
+    from dsc.engines.permissions import Permissions
+    from dsc.environment import changes
+    from dsc.errors import DscError, render
+    from dsc.report import summary_table
+
+    if engine not in ("local", "ray"):
+        raise typer.BadParameter(f"unknown engine '{engine}': use local or ray", param_hint="--engine")
+    if address is not None and engine != "ray":
+        raise typer.BadParameter("an address names a Ray cluster: add --engine ray", param_hint="--address")
+    if not out:
+        raise typer.BadParameter("an empty path would write into the current folder; name the output folder",
+                                 param_hint="--out")
+    out_dir = Path(out)
+    result = compile_or_exit(spec)
+    recorded = _recorded_environment(out_dir)
+    console = Console(stderr=True)
+    try:
+        permissions = Permissions.from_operator(allow_endpoint, allow_outside_project)
+        with console.status("running", spinner="dots") as status:
+            if engine == "ray":
+                from dsc.engines.ray import run_plan as run_on_ray
+
+                outcome = run_on_ray(result.plan, spec.resolve().parent, out_dir, address=address,
+                                     progress=lambda msg: status.update(msg), permissions=permissions)
+            else:
+                from dsc.engines.local import run_plan
+
+                outcome = run_plan(result.plan, spec.resolve().parent, out_dir, workers=workers,
+                                   progress=lambda msg: status.update(msg), permissions=permissions)
+    except DscError as err:  # located at the spec's line, with its code (dsc.errors.render)
+        typer.echo(render(err, result.source or spec), err=True)
+        raise typer.Exit(err.exit_code)
+    versions = changes(recorded, outcome.manifest["environment"])
+    if versions:
+        typer.echo(f"note: {out_dir}/ was last written under other versions ({versions}); "
+                   "outputs may differ for that alone", err=True)
+    Console().print(summary_table(outcome.manifest))
+    for split in outcome.manifest["splits"]:
+        typer.echo(f"split {split['name']}: {split['rows']} rows" +
+                   (f" -> {', '.join(split['outputs'])}" if split["outputs"] else ""))
+    gates, failed = outcome.gates, outcome.failed
+    # Every failed gate is listed, errors and warnings alike, each with its measured value and limit.
+    for gate in failed:
+        typer.echo(f"{spec}:{gate.line}: {'error' if gate.severity == 'error' else 'warning'}: gate {gate.message}",
+                   err=True)
+    errors = [g for g in failed if g.severity == "error"]
+    for failure in outcome.annotation_failures:
+        typer.echo(f"{spec}: error: {failure}", err=True)
+    if gates:
+        typer.echo(f"gates: {len(gates) - len(failed)} passed, {len(errors)} failed, "
+                   f"{len(failed) - len(errors)} warning{'s' * (len(failed) - len(errors) != 1)}")
+    typer.echo(f"outputs in {out_dir}/ (manifest.json, kept.jsonl, rejects.jsonl, stats.json); "
+               f"report: {out_dir / 'report.md'} and {out_dir / 'report.html'}")
+    if errors or outcome.annotation_failures:
+        raise typer.Exit(EXIT_GATE_FAILED)
+
+
+def _recorded_environment(out: Path) -> dict | None:
+    """The library versions a previous run recorded in OUT/manifest.json, if it did."""
+    import json
+
+    try:
+        recorded = json.loads((out / "manifest.json").read_text(encoding="utf-8")).get("environment")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return recorded if isinstance(recorded, dict) else None
+
+
+def report(out: Path = typer.Argument(..., help="The output directory of a `dsc run`.")):
+    """Re-render report.md and report.html from a run's saved stats.json."""
+    from dsc.report import StatsError, rerender
+
+    if not (out / "stats.json").is_file():
+        typer.echo(f"{out}: no stats.json here; run `dsc run SPEC --out {out}` first", err=True)
+        raise typer.Exit(EXIT_INPUT_ERROR)
+    try:
+        paths = rerender(out)
+    except StatsError as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(EXIT_INPUT_ERROR) from None
+    for path in paths:
+        typer.echo(f"wrote {path}")

@@ -1,0 +1,10 @@
+"""Words that the language, the checks, the operators and the kernels share, in one home.
+
+This module imports nothing, so that parsing and checking a spec never loads numpy or pyarrow.
+"""
+
+# `normalize` steps, in the order they always apply (whatever order a rule writes them in).
+NORMALIZE_STEPS = ("nfc", "nfkc", "strip_control", "collapse_whitespace", "strip", "casefold")
+
+# How a dedupe rule picks the row that survives a cluster (`by`: `keep by COL [asc|desc]`).
+KEEP_RULES = ("first", "last", "longest", "shortest", "none", "by")
