@@ -42,7 +42,7 @@ def compile_text(source: SourceFile, base_dir: Path | None = None) -> Compiled:
         return result
     result.diagnostics += check(spec, CheckContext(base_dir=base_dir))
     if not any(d.is_error for d in result.diagnostics):
-        result.plan = compile_spec(spec)
+        result.plan = compile_spec(spec, base_dir)
     return result
 
 

@@ -13,7 +13,7 @@ from typing import Iterator
 from dsc.syntax.source import NO_SPAN, Span
 
 # Functions of `drop where` that measure text (so their column must be text).
-TEXT_FUNCS = ("words", "chars", "empty")
+TEXT_FUNCS = ("words", "chars", "tokens", "empty")
 
 
 def column(text: str | None = None, *, unique: bool = False):
@@ -283,7 +283,7 @@ class Normalize(Node):
 
 @dataclass(frozen=True)
 class MeasurePred(Node):
-    """`words(col) < 3`, `chars(col) >= 10`."""
+    """`words(col) < 3`, `chars(col) >= 10`, `tokens(col) > 512`."""
 
     func: Name
     column: Name
@@ -517,10 +517,10 @@ class Export(Node):
 # ── gate ────────────────────────────────────────────────────────────────────────────────
 @dataclass(frozen=True)
 class MetricGate(Node):
-    """`metric[(args)] CMP value [warn|error]`."""
+    """`metric[(args)] CMP value [warn|error]`; the argument may be a string (`contaminated("x.jsonl")`)."""
 
     metric: Name
-    args: tuple[Name, ...]
+    args: tuple[Name | Str, ...]
     op: Name
     value: Num
     severity: Name | None = None

@@ -5,7 +5,9 @@ orders what has no meaningful order (normalisation steps, `ignoring` lists, rate
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 from dsc import ast
 from dsc.ops import CompileEnv, operator_for
@@ -17,8 +19,9 @@ from dsc.plan import (
 _PERCENT_GATES = {"dropped", "kept", "drop_rate"}
 
 
-def compile_spec(spec: ast.Spec) -> Plan:
-    """Compile a checked spec into its sealed (fingerprinted) Plan.
+def compile_spec(spec: ast.Spec, base_dir: Path | None = None) -> Plan:
+    """Compile a checked spec into its sealed (fingerprinted) Plan. `base_dir` is the spec's folder:
+    a `tokens()` rule's plan pins the fingerprint of the tokenizer files found there (none without it).
 
     >>> from dsc.syntax.load import parse
     >>> from dsc.syntax.source import SourceFile
@@ -34,7 +37,7 @@ def compile_spec(spec: ast.Spec) -> Plan:
         dataset=dataset,
         sources=[_source(b) for b in spec.of(ast.SourceBlock)],
         columns=columns,
-        steps=_steps(spec, dataset, {c.name: c.type for c in columns}, ids),
+        steps=_steps(spec, dataset, {c.name: c.type for c in columns}, ids, base_dir),
         annotations=[_annotation(b) for b in spec.of(ast.AnnotateBlock)],
         split=next((_split(b, dataset) for b in spec.of(ast.SplitBlock)), None),
         augment=[_augment(b, r, ids) for b in spec.of(ast.AugmentBlock) for r in b.rules],
@@ -98,9 +101,42 @@ def _column(c: ast.ColumnDecl) -> ColumnPlan:
                       required="required" in mods, unique="unique" in mods)
 
 
-def _steps(spec: ast.Spec, dataset: DatasetInfo, types: dict[str, str], ids: _Ids) -> list[Step]:
+@dataclass(frozen=True)
+class SpecEnv(CompileEnv):
+    """`CompileEnv`, and what the spec's folder says: the tokenizer `tokens()` counts with."""
+
+    tokenizer: dict[str, str | None] | None = None  # {"base": REF, "fingerprint": "sha256:…" | None}
+
+
+def _tokenizer(spec: ast.Spec, base_dir: Path | None) -> dict[str, str | None] | None:
+    """What a `tokens()` rule counts with: the finetune block's base as the spec writes it (relative to
+    the spec's folder, as every path of a plan is, so the plan is the same in every checkout), and the
+    sha256 of its tokenizer files (`BaseModel.tokenizer_fingerprint`), so the plan changes when the
+    tokenizer does. Not the library versions: the manifest records those. None when no rule counts
+    tokens or no block names a base (the checks report it, DSC212)."""
+    if not any(isinstance(r, ast.Drop) and isinstance(r.predicate, ast.MeasurePred)
+               and r.predicate.func.value == "tokens" for b in spec.of(ast.CleanBlock) for r in b.rules):
+        return None
+    ref = next((str(ast.plain(s.values[0])) for b in spec.of(ast.FinetuneBlock) for s in b.settings
+                if s.name.value == "base" and s.values), None)
+    if ref is None:
+        return None
+    fingerprint = None
+    if base_dir is not None:
+        from dsc.finetune.errors import FinetuneError
+        from dsc.finetune.model import resolve_base
+
+        try:
+            fingerprint = resolve_base(ref, Path(base_dir)).tokenizer_fingerprint()
+        except (FinetuneError, OSError):
+            fingerprint = None  # the checks report it (DSC212); an unchecked plan's run stops on it
+    return {"base": ref, "fingerprint": fingerprint}
+
+
+def _steps(spec: ast.Spec, dataset: DatasetInfo, types: dict[str, str], ids: _Ids,
+           base_dir: Path | None = None) -> list[Step]:
     """The clean rules, each compiled by its operator; `types` are the schema's column types."""
-    env = CompileEnv(locale=dataset.locale, types=types)
+    env = SpecEnv(locale=dataset.locale, types=types, tokenizer=_tokenizer(spec, base_dir))
     steps = []
     for block in spec.of(ast.CleanBlock):
         for rule in block.rules:
@@ -187,7 +223,8 @@ def _gate(g: ast.MetricGate | ast.LeakageGate, ids: _Ids) -> GatePlan:
                         unit="jaccard", severity=severity)
     metric = g.metric.value
     args = ast.names(g.args)
-    unit = "fraction" if g.value.percent or metric in _PERCENT_GATES else ("count" if metric == "rows" else "value")
+    unit = "fraction" if g.value.percent or metric in _PERCENT_GATES else \
+        ("count" if metric in ("rows", "contaminated") else "value")
     label = f"{metric}({','.join(args)})" if args else metric
     return GatePlan(id=ids(label), line=g.span.line, metric=metric, args=args, op=g.op.value,
                     limit=g.value.fraction, unit=unit, severity=severity)

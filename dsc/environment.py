@@ -29,8 +29,11 @@ def used_by(plan, engine: str = "local") -> list[str]:
 
     needs = [("dedupe fuzzy", any(step.op == "dedupe_fuzzy" for step in plan.steps)),
              ("a local model (using)", any(rule.backend == "local" for rule in plan.augment)),
-             ("finetune", bool(plan.finetune))]
+             ("finetune", bool(plan.finetune)),
+             ("tokens()", any(step.op == "drop" and step.params.get("func") == "tokens" for step in plan.steps))]
     used = [module for rule, needed in needs if needed for module in EXTRAS[rule].modules]
+    if plan.finetune:  # transformers' tokenizer library counts tokens() and the report's token lengths
+        used.append("tokenizers")
     if plan.annotations:
         used += ["krippendorff", "statsmodels", "scikit-learn"]
     if engine == "ray":

@@ -118,9 +118,23 @@ def explain(plan: Plan) -> str:
     <BLANKLINE>
     fingerprint sha256:...
     """
-    sections = [_header(plan), _sources(plan), _schema(plan), _clean(plan), _annotations(plan), _split(plan),
-                _augment(plan), _exports(plan), _gates(plan), _finetune(plan), [f"fingerprint {fingerprint(plan)}"]]
-    return "\n\n".join("\n".join(lines) for lines in sections if lines) + "\n"
+    return "\n\n".join("\n".join(lines) for lines in sections(plan)) + "\n"
+
+
+def sections(plan: Plan) -> list[list[str]]:
+    """`explain`'s sections, each its lines (the first one its heading), empty ones left out."""
+    found = [_header(plan), _sources(plan), _schema(plan), _clean(plan), _annotations(plan), _split(plan),
+             _augment(plan), _exports(plan), _gates(plan), _finetune(plan), [f"fingerprint {fingerprint(plan)}"]]
+    return [lines for lines in found if lines]
+
+
+def explain_json(plan: Plan) -> dict:
+    """`explain` as data (`dsc explain --format json`): the dataset, the fingerprint, and each
+    section's heading with its lines as `explain` words them (indentation removed)."""
+    return {"dataset": {"name": plan.dataset.name, "version": plan.dataset.version},
+            "fingerprint": fingerprint(plan),
+            "sections": [{"title": lines[0], "lines": [line.strip() for line in lines[1:]]}
+                         for lines in sections(plan)[:-1]]}
 
 
 # ── sections ────────────────────────────────────────────────────────────────────────────

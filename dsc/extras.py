@@ -1,9 +1,10 @@
 """The optional extras of dsc: packages `pip install dsc` leaves out, and the rules that need them.
 
 `dedupe fuzzy` trains with the `dedupe` library, a local augmentation model (`using`) runs on
-torch and transformers, and a `finetune` block's comparison loads the model with transformers and
-PEFT. Each rule's packages and the extra that installs them are one line of `EXTRAS`. `dsc check`
-warns at such a rule (`dsc.checks.extras`, DSC221), and the run stops with the same words (`missing`).
+torch and transformers, a `finetune` block's comparison loads the model with transformers and
+PEFT, and `drop where tokens(COL) …` counts with the base model's tokenizer (transformers). Each
+rule's packages and the extra that installs them are one line of `EXTRAS`. `dsc check` warns at
+such a rule (`dsc.checks.extras`, DSC221), and the run stops with the same words (`missing`).
 Whether a package is there is asked of the import system (`importlib.util.find_spec`), which
 imports nothing, so checking stays fast however heavy the package.
 """
@@ -23,6 +24,7 @@ EXTRAS: dict[str, Extra] = {
     "dedupe fuzzy": Extra(("dedupe",), "fuzzy"),
     "a local model (using)": Extra(("torch", "transformers"), "train"),
     "finetune": Extra(("torch", "transformers", "peft"), "train"),
+    "tokens()": Extra(("transformers",), "train"),
 }
 
 

@@ -273,11 +273,22 @@ _STATS = _object({
     "leakage?": _maybe(_list(_object({
         "left": _PRINTED, "right": _PRINTED, "jaccard": _PRINTED, "columns": _list(_PRINTED), "pairs": _NUMBER,
         "compared": _PRINTED, "examples": _list(_list(_PRINTED, length=2))}))),
+    "contamination?": _maybe(_list(_object({
+        "rule": _PRINTED, "line": _PRINTED, "ngram": _PRINTED, "rows_in": _NUMBER, "removed": _NUMBER,
+        "evals": _list(_object({"pattern": _PRINTED, "rows": _NUMBER,
+                                "files": _list(_object({"file": _PRINTED, "rows": _NUMBER}))}))}))),
     "annotations?": _maybe(_table(_ANNOTATION)),
     "conflicts?": _maybe(_object({"groups": _NUMBER, "decisions": _table(_PRINTED)})),
     "augment?": _maybe(_object({"generated": _NUMBER, "rejected": _NUMBER, "rules": _list(_object({
         "rule": _PRINTED, "line": _PRINTED, "method": _PRINTED, "selected": _PRINTED, "requests": _PRINTED,
         "generated": _PRINTED, "rejected": _PRINTED, "reasons": _REASONS}))})),
+    "tokens?": _maybe(_either(_object({"error": _PRINTED}), _object({
+        "base": _PRINTED, "tokenizer": _PRINTED, "fingerprint": _PRINTED, "export": _PRINTED,
+        "chat_template?": _PRINTED, "max_length": _NUMBER, "max_length_from": _PRINTED,
+        "splits": _list(_object({
+            "name": _PRINTED, "rows": _NUMBER, "tokens": _NUMBER, "truncated": _NUMBER, "truncated_share": _NUMBER,
+            **{f"{k}?": _maybe(_NUMBER) for k in ("min", "p50", "p90", "p99", "max", "without_text")},
+            "histogram": _list(_object({"upto": _maybe(_NUMBER), "rows": _NUMBER}), least=1)}))}))),
     "finetune?": _maybe(_either(_object({"error": _PRINTED}), _object({"table": _object({
         "title": _PRINTED, "columns": _list(_PRINTED), "rows": _list(_list(_PRINTED, least=1)),
         "notes": _list(_PRINTED)})}))),
@@ -287,8 +298,9 @@ _STATS = _object({
 def _defaults(stats: dict) -> dict:
     """Stats with every optional section present, so templates never test for missing keys."""
     empty = {"reasons": [], "examples": [], "clusters": [], "standardisation": [], "splits": None,
-             "leakage": [], "annotations": {}, "gates": [], "conflicts": {"groups": 0, "decisions": {}},
-             "augment": None, "finetune": None}
+             "leakage": [], "contamination": [], "annotations": {}, "gates": [],
+             "conflicts": {"groups": 0, "decisions": {}},
+             "augment": None, "finetune": None, "tokens": None}
     full = {**empty, **{k: v for k, v in stats.items() if v is not None}}
     full["annotations"] = [_annotation(name, entry) for name, entry in sorted(full["annotations"].items())]
     return full

@@ -20,9 +20,10 @@ SPLIT = "_dsc_split"  # the split a kept row is in: rows after splitting, kept.j
 REASON = "_dsc_reason"  # why a stage removed the row: Outcome.removed, rejects.jsonl
 CLUSTER = "_dsc_cluster"  # the duplicate cluster of a row a dedupe removed (else null): Outcome.removed, rejects.jsonl
 DUPLICATE_OF = "_dsc_duplicate_of"  # the id of the row kept in its place (else null): Outcome.removed, rejects.jsonl
+SIMILARITY = "_dsc_similarity"  # `dedupe near`: exact Jaccard with the row its cluster is named by (else null): Outcome.removed, rejects.jsonl
 
 #: The columns a stage attaches to the rows it removes (`dsc.ops.runtime.removed_rows`).
-REMOVED_FIELDS = (REASON, CLUSTER, DUPLICATE_OF)
+REMOVED_FIELDS = (REASON, CLUSTER, DUPLICATE_OF, SIMILARITY)
 
 # --------------------------------------------------------------------------- on rejects only
 RULE = "_dsc_rule"  # the id of the rule (or source, or augment rule) that rejected the row: rejects.jsonl
@@ -31,7 +32,7 @@ ROW = "_dsc_row"  # the rejected row's data as JSON text (the raw text for an un
 
 #: The fields of every reject record, in their column order: rejects.jsonl, augment_rejects.jsonl,
 #: the stage caches' rejects and the Ray engine's side records (`dsc.engines.rejects` builds them).
-REJECT_FIELDS = (ID, RULE, LINE, REASON, CLUSTER, DUPLICATE_OF, SRC, ROW)
+REJECT_FIELDS = (ID, RULE, LINE, REASON, CLUSTER, DUPLICATE_OF, SIMILARITY, SRC, ROW)
 
 # --------------------------------------------------------------------------- on augmented rows
 AUG_PREFIX = "_dsc_aug_"  # the provenance columns below: generated rows, kept outputs (null on input rows)

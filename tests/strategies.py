@@ -195,6 +195,7 @@ def clean_rules() -> dict[str, st.SearchStrategy]:
     every operator: the older nodes, whose options need shaping, are written out here; any other
     operator's node is built from its declared fields (`from_fields`)."""
     from dsc.ops import OPERATORS
+    from dsc.ops.decontaminate import DecontaminateRule
 
     def dedupe(mode):
         return st.builds(ast.Dedupe, _word(mode), _some(names()), _some(_dedupe_options(), 0, 4))
@@ -206,6 +207,8 @@ def clean_rules() -> dict[str, st.SearchStrategy]:
                                  _some(_std_options(), 0, 4)),
         **{f"dedupe_{mode}": dedupe(mode) for mode in ("exact", "near", "fuzzy")},
         "conflicts": st.builds(ast.Conflicts, _some(names()), names(), names(), _optional(names())),
+        "decontaminate": st.builds(DecontaminateRule, _some(names()), _some(strings()),
+                                   st.one_of(st.just(()), _some(names())), _optional(numbers())),
     }
     return {name: written.get(name) or from_fields(op.node) for name, op in OPERATORS.items()}
 

@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dsc.commands import app
-from dsc.exitcodes import EXIT_INPUT_ERROR, EXIT_OK, EXIT_SPEC_ERROR
+from dsc.exitcodes import EXIT_INPUT_ERROR, EXIT_OK, EXIT_SPEC_ERROR, EXIT_USAGE
 
 HERE = Path(__file__).parent
 CHECK = HERE / "fixtures" / "check"
@@ -84,4 +84,4 @@ def test_a_file_name_is_escaped_as_a_property(tmp_path, monkeypatch):
 
 def test_an_unknown_format_is_a_usage_error():
     result = check("--format", "xml", str(CHECK / "no_schema.dspec"))
-    assert result.exit_code == 2 and "unknown format 'xml'" in result.output
+    assert result.exit_code == EXIT_USAGE and "unknown format 'xml'" in result.output

@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dsc.commands import app
-from dsc.exitcodes import EXIT_GATE_FAILED, EXIT_INPUT_ERROR, EXIT_OK, EXIT_SPEC_ERROR
+from dsc.exitcodes import EXIT_GATE_FAILED, EXIT_INPUT_ERROR, EXIT_OK, EXIT_SPEC_ERROR, EXIT_USAGE
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = sorted((ROOT / "specs").glob("*.dspec"))
@@ -155,7 +155,7 @@ def test_compile_to_an_unwritable_place_is_an_input_error_and_leaves_nothing(tmp
 
 def test_workers_are_capped_at_64(tmp_path):
     result = dsc("run", ROOT / "specs" / "common_gen.dspec", "--out", tmp_path / "out", "--workers", "100000")
-    assert result.exit_code == EXIT_SPEC_ERROR and "--workers" in result.output
+    assert result.exit_code == EXIT_USAGE and "--workers" in result.output
     assert not (tmp_path / "out").exists()
 
 

@@ -76,8 +76,8 @@ def parse(html: str) -> Page:
 def test_html_report_parses_holds_its_charts_and_needs_nothing_outside():
     _, html = render_report(fixture_stats())
     page = parse(html)
-    assert page.tags.count("svg") == 3  # the funnel, split sizes, drop reasons
-    assert page.tags.count("rect") == 6 + 2 + 7
+    assert page.tags.count("svg") == 5  # the funnel, split sizes, drop reasons, token lengths of 2 splits
+    assert page.tags.count("rect") == 6 + 2 + 7 + 2 * 6
     assert not {"script", "link", "img", "iframe", "object", "embed"} & set(page.tags)
     external = [a for a in page.attrs if a[1] in ("src", "href") or (a[1] == "xmlns" and a[0] != "svg")]
     assert external == []
@@ -85,7 +85,7 @@ def test_html_report_parses_holds_its_charts_and_needs_nothing_outside():
     text = " ".join(page.text)
     for heading in ("Gates", "Funnel", "Splits", "Leakage", "Drop reasons", "Duplicate clusters",
                     "Standardisation failures", "Annotation agreement", "Label resolution", "Conflicts",
-                    "Rejected examples"):
+                    "Token lengths", "Rejected examples"):
         assert heading in text
     assert "reset <password> please" in text  # data is escaped, so it reads back as text, not as a tag
 
@@ -93,10 +93,10 @@ def test_html_report_parses_holds_its_charts_and_needs_nothing_outside():
 def test_optional_sections_disappear_when_empty():
     stats = {k: v for k, v in fixture_stats().items()
              if k not in ("splits", "leakage", "annotations", "standardisation", "clusters", "conflicts", "augment",
-                          "finetune")}
+                          "finetune", "tokens")}
     markdown, html = render_report(stats)
     for heading in ("Splits", "Leakage", "Annotation agreement", "Label resolution", "Standardisation failures",
-                    "Duplicate clusters", "Conflicts", "Augmentation", "Fine-tuning methods"):
+                    "Duplicate clusters", "Conflicts", "Augmentation", "Fine-tuning methods", "Token lengths"):
         assert f"### {heading}" not in markdown and f">{heading}</h2>" not in html
     assert parse(html).tags.count("svg") == 2
 
@@ -148,6 +148,7 @@ def test_a_run_with_a_finetune_block_compares_the_methods_on_its_train_split(tmp
     spec_dir, data = tmp_path / "specs", tmp_path / "examples"
     spec_dir.mkdir()
     shutil.copytree(ROOT / "examples" / "data", data / "data")
+    shutil.copytree(ROOT / "examples" / "evals", data / "evals")  # the spec decontaminates against HumanEval
     shutil.copytree(ROOT / "examples" / "models", data / "models")
     (tmp_path / "dsc.toml").write_text("")
     shutil.copy(ROOT / "specs" / "code_alpaca.dspec", spec_dir)
@@ -177,6 +178,7 @@ def test_a_run_without_peft_writes_the_data_and_says_why_there_is_no_comparison(
     spec_dir, data = tmp_path / "specs", tmp_path / "examples"
     spec_dir.mkdir()
     shutil.copytree(ROOT / "examples" / "data", data / "data")
+    shutil.copytree(ROOT / "examples" / "evals", data / "evals")
     (tmp_path / "dsc.toml").write_text("")
     shutil.copy(ROOT / "specs" / "code_alpaca.dspec", spec_dir)
     monkeypatch.setitem(sys.modules, "peft", None)  # what `import peft` then fails on

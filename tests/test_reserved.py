@@ -76,7 +76,8 @@ def test_every_rejects_table_has_the_reject_fields_in_order():
     tagged = tag_removed(removed, "drop[q]", 3)
     assert tagged.to_pylist() == [{reserved.ID: "r2", reserved.RULE: "drop[q]", reserved.LINE: 3,
                                    reserved.REASON: "q is empty", reserved.CLUSTER: None,
-                                   reserved.DUPLICATE_OF: None, reserved.SRC: "f:2", reserved.ROW: '{"q": ""}'}]
+                                   reserved.DUPLICATE_OF: None, reserved.SIMILARITY: None, reserved.SRC: "f:2",
+                                   reserved.ROW: '{"q": ""}'}]
     read = rejects_from_records([{reserved.ID: "r3", reserved.RULE: "source:s", reserved.LINE: 1,
                                   reserved.REASON: "not JSON", reserved.SRC: "f:3", reserved.ROW: "{"}])
     for table in (tagged, read, empty_rejects(), rejected_table(None, None, [])):

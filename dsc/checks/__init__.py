@@ -14,7 +14,7 @@ from dsc.checks.augment import check_augment_options, check_augment_splits
 from dsc.checks.context import CheckContext
 from dsc.checks.extras import check_extras
 from dsc.checks.exports import check_export_shapes
-from dsc.checks.finetune import check_finetune
+from dsc.checks.finetune import check_finetune, check_token_rules
 from dsc.checks.gates import check_gates
 from dsc.checks.hub_ids import check_hub_ids
 from dsc.checks.locales import check_currencies, check_locales
@@ -54,6 +54,7 @@ PASSES = (
     check_export_shapes,
     check_gates,
     check_finetune,
+    check_token_rules,
     check_paths,
     check_hub_ids,
     check_extras,

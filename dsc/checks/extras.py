@@ -1,8 +1,9 @@
 """Rules that need an optional extra of dsc (DSC221): a package `pip install dsc` leaves out.
 
 `dedupe fuzzy` trains with the `dedupe` library, a local augmentation model (`using`) runs on
-torch and transformers, and a `finetune` block's comparison loads the model with transformers and
-PEFT. Each rule's packages and the extra that installs them are one line of `dsc.extras.EXTRAS`.
+torch and transformers, a `finetune` block's comparison loads the model with transformers and
+PEFT, and `tokens()` counts with the base model's tokenizer (transformers). Each rule's packages
+and the extra that installs them are one line of `dsc.extras.EXTRAS`.
 
 A missing package is a warning, not an error: the spec is right, and it checks, compiles,
 explains and diffs the same on any machine; only running it needs the package. So `dsc check`
@@ -24,6 +25,9 @@ def check_extras(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
     for rule in clean_rules(spec):
         if isinstance(rule, ast.Dedupe) and rule.mode.value == "fuzzy":
             out += _warn("dedupe fuzzy", rule.mode.span)
+        elif isinstance(rule, ast.Drop) and isinstance(rule.predicate, ast.MeasurePred) \
+                and rule.predicate.func.value == "tokens":
+            out += _warn("tokens()", rule.predicate.func.span)
     for block in spec.of(ast.AugmentBlock):
         for aug in block.rules:
             for opt in aug.options:

@@ -9,8 +9,10 @@ modules, ranks) run in `dsc finetune`, which reads the model's config.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from dsc import ast
-from dsc.checks.common import at_line, error, first_seen, one_of, unknown_value, warning
+from dsc.checks.common import at_line, clean_rules, error, first_seen, one_of, unknown_value, warning
 from dsc.checks.context import CheckContext
 from dsc.checks.ranges import NUMBERS, out_of_range
 from dsc.diagnostics import Diagnostic, did_you_mean
@@ -147,3 +149,60 @@ def _and(names: list[str]) -> str:
 
 # Example values in hints — an A100's dense BF16 peak and board power, a typical utilisation.
 _EXAMPLE = {"gpu_tflops": "312", "utilization": "40%", "gpu_power_w": "400", "carbon_kg_per_kwh": "0.4"}
+
+
+def check_token_rules(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
+    """`tokens(COL)` counts with the finetune block's base tokenizer, so a spec with such a rule
+    needs a finetune block whose `base` has tokenizer files (DSC212, at the rule: never a silent
+    approximation in a filter); finetune blocks that name different bases leave it unclear which
+    tokenizer counts (DSC214). With the spec's folder, the base must resolve (`resolve_base`: a
+    folder, or a hub model in the local cache) and hold tokenizer files, as the compiler fingerprints
+    them; without it, only the block and its base are looked for.
+    """
+    rules = [r.predicate.func for r in clean_rules(spec) if isinstance(r, ast.Drop)
+             and isinstance(r.predicate, ast.MeasurePred) and r.predicate.func.value == "tokens"]
+    if not rules:
+        return []
+    blocks = spec.of(ast.FinetuneBlock)
+    bases = [v for b in blocks for s in b.settings if s.name.value == "base" for v in s.values[:1]
+             if isinstance(v, (ast.Str, ast.Name))]  # a number there is check_finetune's DSC209
+    if not blocks or not bases:
+        why = "the spec has no finetune block" if not blocks else "the finetune block has no 'base'"
+        return [error("DSC212", f"tokens() counts with the finetune block's base tokenizer, and {why}", func.span,
+                      'add: finetune lora { base "models/NAME" } (a folder with the model\'s config.json and '
+                      "tokenizer files), or count words() or chars()") for func in rules]
+    distinct = list(dict.fromkeys(b.value for b in bases))
+    if len(distinct) > 1:
+        return [error("DSC214", f"tokens() counts with one tokenizer, and the finetune blocks name "
+                                f"{len(distinct)} bases ({', '.join(distinct)})", bases[1].span,
+                      "give every finetune block the same base")]
+    problem = _tokenizer_problem(bases[0].value, ctx)
+    return [] if problem is None else [error("DSC212", f"tokens() counts with the tokenizer of base "
+                                                       f"'{bases[0].value}', {problem}", func.span, _TOKENIZER_HINT)
+                                       for func in rules]
+
+
+_TOKENIZER_HINT = ("put the model's tokenizer files (tokenizer.json, tokenizer_config.json, …) in the base "
+                   "folder, or count words() or chars()")
+
+
+def _tokenizer_problem(ref: str, ctx: CheckContext) -> str | None:
+    """Why the base `ref` has no tokenizer to count with, or None (also when the spec's folder is
+    unknown, or the path itself is unsafe: `check_hub_ids` and `check_paths` say so)."""
+    from dsc.finetune.errors import FinetuneError
+    from dsc.finetune.model import resolve_base
+    from dsc.paths import linked_out, unsafe
+
+    if ctx.base_dir is None:
+        return None
+    base_dir = Path(ctx.base_dir).resolve()
+    if unsafe(ref, base_dir, ctx.project_root) or linked_out(ref, base_dir, ctx.project_root):
+        return None
+    try:
+        base = resolve_base(ref, base_dir)
+        return None if base.has_tokenizer_files() else "which has no tokenizer files"
+    except FinetuneError as err:
+        return f"which cannot be used: {err}"
+    except OSError:  # a hub model the local cache lacks
+        return (f"which is not in the local Hugging Face cache (dsc never downloads; fetch it once: "
+                f"huggingface-cli download {base.hub_id} --revision {base.revision})")

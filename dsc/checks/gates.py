@@ -2,7 +2,9 @@
 
 Metrics: `dropped` and `kept` (shares of the input rows: `5%` or `0.05`), `rows(SPLIT)`
 (a row count), `drop_rate(RULE_KIND)` (the share of rows one kind of rule drops) and
-`agreement(FIELD)` (the agreement an annotated field reached, on its metric's scale);
+`agreement(FIELD)` (the agreement an annotated field reached, on its metric's scale),
+`contaminated("EVAL")` (the rows the `decontaminate` rules removed for sharing an n-gram with an
+eval set: EVAL is a pattern as a rule writes it, or a file it matches);
 `leakage A, B jaccard >= T` has its own statement.
 """
 from __future__ import annotations
@@ -17,9 +19,10 @@ from dsc.diagnostics import Diagnostic, did_you_mean
 from dsc.ops import OPERATORS, operator_for
 
 # metric → what its argument names (None: it takes none)
-METRICS = {"dropped": None, "kept": None, "rows": "split", "drop_rate": "rule kind", "agreement": "field"}
+METRICS = {"dropped": None, "kept": None, "rows": "split", "drop_rate": "rule kind", "agreement": "field",
+           "contaminated": "eval set"}
 RULE_KINDS = tuple(OPERATORS)
-_CEILINGS = ("dropped", "drop_rate")
+_CEILINGS = ("dropped", "drop_rate", "contaminated")
 # Metrics measured as a share of the rows (the compiler gives them the unit "fraction").
 SHARES = ("dropped", "kept", "drop_rate")
 
@@ -70,6 +73,12 @@ def _argument(gate: ast.MetricGate, spec: ast.Spec) -> list[Diagnostic]:
         return [error("DSC212" if not args else "DSC217", f"'{name}' takes one {takes}", where,
                       f"e.g. {name}({_example(name)}) {gate.op.value} …")]
     arg = args[0]
+    if (name == "contaminated") != isinstance(arg, ast.Str):
+        what = "an eval set in quotes, as a decontaminate rule writes it" if name == "contaminated" else \
+            f"a {takes} name, not a string"
+        return [error("DSC217", f"'{name}' takes {what}", arg.span, f"e.g. {name}({_example(name)}) {gate.op.value} …")]
+    if name == "contaminated":
+        return _eval_set(arg, spec)
     if name == "rows":
         declared = split_names(spec)
         return [] if arg.value in declared else [unknown_split(arg, declared)]
@@ -89,7 +98,24 @@ def _argument(gate: ast.MetricGate, spec: ast.Spec) -> list[Diagnostic]:
 
 
 def _example(name: str) -> str:
-    return {"rows": "train", "drop_rate": "dedupe_near", "agreement": "label"}[name]
+    return {"rows": "train", "drop_rate": "dedupe_near", "agreement": "label", "contaminated": '"evals/*.jsonl"'}[name]
+
+
+def _eval_set(arg: ast.Str, spec: ast.Spec) -> list[Diagnostic]:
+    """`contaminated("EVAL")`: EVAL is a pattern a `decontaminate` rule writes, or a path one matches."""
+    from fnmatch import fnmatchcase
+
+    from dsc.ops.decontaminate import DecontaminateRule
+
+    written = [s.value for rule in clean_rules(spec) if isinstance(rule, DecontaminateRule) for s in rule.evals]
+    if arg.value in written or any(fnmatchcase(arg.value, w) for w in written):
+        return []
+    if not written:
+        return [error("DSC203", f"no decontaminate rule reads '{arg.value}': the spec has none", arg.span,
+                      f'add one, e.g. decontaminate prompt against "{arg.value}"')]
+    return [error("DSC203", f"no decontaminate rule reads '{arg.value}'", arg.span,
+                  did_you_mean(arg.value, written) or "name an eval set as a decontaminate rule writes it: "
+                  + ", ".join(f'"{w}"' for w in written))]
 
 
 def _rule_kinds(spec: ast.Spec) -> set[str]:
@@ -102,7 +128,7 @@ def _value(gate: ast.MetricGate, spec: ast.Spec) -> list[Diagnostic]:
     name, value = gate.metric.value, gate.value
     if name in SHARES:
         return out_of_range(value, f"'{name}' (a share of the rows)", NUMBERS[name])
-    if name == "rows":
+    if name in ("rows", "contaminated"):
         return out_of_range(value, "a row count", NUMBERS["rows"])
     metric = _agreement_metric(spec, gate.args[0].value) if len(gate.args) == 1 else None
     if metric is None:

@@ -19,7 +19,7 @@ from dsc.ops.standardize import Standardize
 from dsc.vocabulary import KEEP_RULES, NORMALIZE_STEPS
 from dsc.engines.shapes import SHAPES as EXPORT_SHAPES
 
-MEASURE_FUNCS = ("words", "chars")
+MEASURE_FUNCS = ("words", "chars", "tokens")
 TEST_FUNCS = ("empty", "null")
 STANDARD_KINDS = tuple(STANDARD_TYPES)
 DATE_ORDERS = ("DMY", "MDY", "YMD")

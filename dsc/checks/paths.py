@@ -1,5 +1,6 @@
 """Paths a spec names: inside the project (DSC218), and — when the spec's folder is known —
-the files read at compile time exist (DSC211 for the labelled-pairs file, DSC212 otherwise).
+the files read at compile time exist (DSC211 for the labelled-pairs file, DSC212 otherwise: an
+eval set named without a glob too).
 
 Paths are relative to the spec's folder. An absolute path would make a spec mean different
 things on different machines, and is refused whatever the operating system's spelling
@@ -14,6 +15,7 @@ check them. The rules themselves, which the run applies too, are in `dsc.paths`.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Iterator
 
@@ -22,8 +24,10 @@ from dsc.checks.common import clean_rules, error
 from dsc.checks.context import CheckContext
 from dsc.diagnostics import Diagnostic
 from dsc.engines import layout
+from dsc.ops.decontaminate import DecontaminateRule
 from dsc.paths import hint, linked_out, unsafe
 
+_GLOB = re.compile(r"[*?\[]")
 _WRITTEN = ("export path", "task file")  # outputs: under the run's output folder, not the spec's
 _HINT = "paths resolve inside the project; write it relative to the spec's folder"
 _OUTPUT_HINT = ("outputs are relative to the --out folder; give each export and task file a path of its own, "
@@ -41,6 +45,8 @@ def _paths(spec: ast.Spec) -> Iterator[tuple[ast.Str, str, str | None]]:
             for opt in rule.options:
                 if opt.key == "pairs" and isinstance(opt.values[0], ast.Str):
                     yield opt.values[0], "labelled-pairs file", "DSC211"
+        elif isinstance(rule, DecontaminateRule):  # a pattern's matches are the run's to find (DSC301)
+            yield from ((p, "eval set", None if _GLOB.search(p.value) else "DSC212") for p in rule.evals)
     for block in spec.of(ast.AnnotateBlock):
         for setting in block.body:
             path = setting.values[0] if setting.values else None

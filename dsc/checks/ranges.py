@@ -20,6 +20,7 @@ from dsc.checks.common import clean_rules, error, head, shown, warning
 from dsc.checks.context import CheckContext
 from dsc.diagnostics import Diagnostic
 from dsc.locale.dates import window_problem
+from dsc.ops.decontaminate import DecontaminateRule
 from dsc.ops.dedupe_near import DedupeNear
 from dsc.plan import GUARD_BOUNDS, bound_text
 from dsc.syntax.numbers import MAX_DIGITS
@@ -92,6 +93,7 @@ NUMBERS: dict[str, Range] = {
     # clean: `drop where words(c) < N`, standardize, dedupe
     "words": _whole(0, 10**9),
     "chars": _whole(0, 10**9),
+    "tokens": _whole(0, 10**9),
     "year": _whole(1, 9999),
     "rate": _positive(10**9, "write how much one unit of the currency is worth in the target currency"),
     "jaccard": FRACTION,
@@ -192,10 +194,12 @@ def check_ranges(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
                 out += out_of_range(opt.value, "seed", NUMBERS["seed"])
     for rule in clean_rules(spec):
         pred = rule.predicate if isinstance(rule, ast.Drop) else None
-        if isinstance(pred, ast.MeasurePred) and pred.func.value in ("words", "chars"):
+        if isinstance(pred, ast.MeasurePred) and pred.func.value in ("words", "chars", "tokens"):
             out += out_of_range(pred.value, f"a {pred.func.value}() count", NUMBERS[pred.func.value])
         elif isinstance(rule, ast.Dedupe):
             out += _dedupe(rule)
+        elif isinstance(rule, DecontaminateRule) and rule.ngram is not None:
+            out += out_of_range(rule.ngram, "n-gram size", NUMBERS["ngram"])
         elif isinstance(rule, ast.Standardize):
             out += [d for opt in rule.options if opt.key == "years" for d in _window(opt)]
     for block in spec.of(ast.AugmentBlock):

@@ -1,7 +1,7 @@
 """The `dsc` command line: the typer app, one module per command group, and the entry point.
 
 check, compile (`commands.compile`), explain, fmt, diff, run and report (`commands.run`),
-agreement (`commands.annotation`), standardize, profile and init (`commands.profile`), version,
+agreement (`commands.annotation`), standardize, profile and init (`commands.profile`), lsp, version,
 and the finetune group (`commands.finetune`). The command modules import the rest of dsc, the
 heavy parts only inside the commands; nothing else in dsc imports them.
 """
@@ -10,16 +10,45 @@ from __future__ import annotations
 import os
 import sys
 
+import click
 import typer
+import typer.core
+from typer.core import TyperGroup
 
-from dsc.commands import annotation, compile, diff, explain, fmt, profile, run, standardize
+from dsc.commands import annotation, compile, diff, explain, fmt, lsp, profile, run, standardize
 from dsc.commands.finetune import finetune_app
 from dsc.errors import DscError, render
-from dsc.exitcodes import EXIT_INTERNAL_ERROR, EXIT_INTERRUPTED
+from dsc.exitcodes import EXIT_INTERNAL_ERROR, EXIT_INTERRUPTED, EXIT_USAGE
+
+# typer (0.23 and later) parses with its own copy of click, `typer._click`: its UsageError is not click's.
+_USAGE_ERRORS = tuple({click.UsageError, getattr(typer.core, "_click", click).exceptions.UsageError})
+
+
+class DscGroup(TyperGroup):
+    """The app's group: a usage error (unknown option, missing argument, bad value: click's
+    UsageError, wherever in the command tree it is raised) exits EXIT_USAGE (64), not click's 2,
+    which is dsc's "the spec has errors"."""
+
+    def make_context(self, *args, **kwargs):
+        try:
+            return super().make_context(*args, **kwargs)
+        except _USAGE_ERRORS as err:
+            err.exit_code = EXIT_USAGE
+            raise
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except _USAGE_ERRORS as err:
+            err.exit_code = EXIT_USAGE
+            raise
+
 
 app = typer.Typer(
-    add_completion=False,
+    cls=DscGroup,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, PowerShell)
     no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},  # subcommands inherit it
     help="dsc — compile dataset specs (.dspec) into canonical, fingerprinted plans, and run them.",
     pretty_exceptions_enable=False,
 )
@@ -30,6 +59,20 @@ def version():
     from dsc import __version__
 
     typer.echo(f"dsc {__version__}")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        version()
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    _version: bool = typer.Option(False, "--version", "-V", is_eager=True, callback=_print_version,
+                                  help="Print the dsc version and exit."),
+):
+    """dsc — compile dataset specs (.dspec) into canonical, fingerprinted plans, and run them."""
 
 
 # In this order in `dsc --help`.
@@ -44,6 +87,7 @@ app.command("report")(run.report)
 app.command("standardize", cls=standardize.MinusValue)(standardize.standardize_cmd)
 app.command("profile")(profile.profile)
 app.command("init")(profile.init)
+app.command("lsp")(lsp.lsp)
 app.command("version")(version)
 app.add_typer(finetune_app, name="finetune", help="Fine-tuning config and resource estimates.")
 

@@ -1,6 +1,7 @@
 """What the command modules share: compiling the spec a command names, or exiting."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -9,12 +10,40 @@ from dsc.diagnostics import render_all
 from dsc.exitcodes import EXIT_INPUT_ERROR, EXIT_SPEC_ERROR
 
 
-def compile_or_exit(spec: Path):
-    """The compiled spec; its diagnostics on standard error, and exit 4 when a file it names is
-    missing, 2 when it has errors."""
-    from dsc.api import compile_file
+STDIN_NAME = "<stdin>"  # how a spec read from standard input (`-`) is named in diagnostics
 
-    result = compile_file(spec)
+
+def is_stdio(path) -> bool:
+    """Whether a path argument is `-`: standard input (or, for an output, standard output)."""
+    return path is not None and str(path) == "-"
+
+
+def read_spec(spec: Path):
+    """`dsc.syntax.load.read_source` of SPEC, or of standard input when SPEC is `-`."""
+    from dsc.syntax.load import decode_source, read_source
+
+    if is_stdio(spec):
+        return decode_source(sys.stdin.buffer.read(), STDIN_NAME)
+    return read_source(spec)
+
+
+def compile_path(spec: Path):
+    """`dsc.api.compile_file`, or, for `-`, the spec on standard input: the paths inside it resolve
+    against the current directory."""
+    from dsc.api import Compiled, compile_file, compile_text
+
+    if not is_stdio(spec):
+        return compile_file(spec)
+    source, diags = read_spec(spec)
+    if source is None:
+        return Compiled(None, diagnostics=diags, missing=any(d.code == "DSC107" for d in diags))
+    return compile_text(source, base_dir=Path.cwd())
+
+
+def compile_or_exit(spec: Path):
+    """The compiled spec (`-`: from standard input); its diagnostics on standard error, and exit 4
+    when a file it names is missing, 2 when it has errors."""
+    result = compile_path(spec)
     if result.diagnostics:
         typer.echo(render_all(result.diagnostics, result.source), err=True)
     if result.missing:

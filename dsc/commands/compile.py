@@ -9,27 +9,26 @@ from typing import Optional
 import typer
 
 from dsc.atomic import WriteError, write_atomic
-from dsc.commands.common import compile_or_exit
+from dsc.commands.common import compile_or_exit, compile_path, is_stdio
 from dsc.diagnostics import render_all
 from dsc.exitcodes import EXIT_INPUT_ERROR, EXIT_OK, EXIT_SPEC_ERROR
 
 
 def check(
-    specs: list[Path] = typer.Argument(..., help="One or more .dspec files."),
+    specs: list[Path] = typer.Argument(..., help="One or more .dspec files (- reads one from standard input)."),
     format: str = typer.Option("text", "--format",
                                help="text (for people, on standard error), github (GitHub Actions annotations) or "
                                     "json (one list of diagnostics; schema in docs/cli.md), both on standard output."),
 ):
     """Check specs and report every problem at once (exit 2 on errors)."""
     from dsc import ci
-    from dsc.api import compile_file
 
     if format not in ci.FORMATS:
         raise typer.BadParameter(f"unknown format '{format}': use text, github or json", param_hint="--format")
     code = EXIT_OK
     records = []
     for spec in specs:
-        result = compile_file(spec)
+        result = compile_path(spec)
         path = result.source.path if result.source is not None else str(spec)
         if format == "json":
             records += [ci.record(d, path) for d in ci.ordered(result.diagnostics)]
@@ -50,7 +49,7 @@ def check(
 
 
 def compile_cmd(
-    spec: Path = typer.Argument(..., help="The .dspec file."),
+    spec: Path = typer.Argument(..., help="The .dspec file (- reads it from standard input)."),
     output: Optional[Path] = typer.Option(None, "-o", "--output",
                                           help="Write the plan here instead of stdout (- for stdout); into an "
                                                "existing folder as SPEC_NAME.plan.json."),
@@ -60,11 +59,11 @@ def compile_cmd(
 
     result = compile_or_exit(spec)
     text = canonical_json(result.plan, indent=2) + "\n"
-    if output is None or str(output) == "-":
+    if output is None or is_stdio(output):
         sys.stdout.write(text)
         return
     if output.is_dir():
-        output = output / f"{spec.stem}.plan.json"
+        output = output / f"{'stdin' if is_stdio(spec) else spec.stem}.plan.json"
     try:
         write_atomic(output, text)
     except WriteError as err:

@@ -2,13 +2,15 @@
 report rendered again)."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from dsc.commands.common import compile_or_exit
-from dsc.exitcodes import EXIT_GATE_FAILED, EXIT_INPUT_ERROR
+from dsc.commands.progress import RunProgress
+from dsc.exitcodes import EXIT_GATE_FAILED, EXIT_INPUT_ERROR, EXIT_OK
 
 
 def run(
@@ -27,6 +29,9 @@ def run(
                                                   "DSC_ALLOW_ENDPOINTS. None by default."),
     allow_outside_project: bool = typer.Option(False, "--allow-outside-project",
                                                help="Let the run read files that links lead outside the project."),
+    format: str = typer.Option("text", "--format", help="text (for people) or json (the run's summary as one JSON "
+                                                         "object on standard output; docs/cli.md)."),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress on standard error."),
 ):
     """Run a spec over its data with the local or the Ray engine: write every output, print a per-rule summary
     and every failed gate (exit 3 when an error gate failed)."""
@@ -37,6 +42,8 @@ def run(
     from dsc.errors import DscError, render
     from dsc.report import summary_table
 
+    if format not in ("text", "json"):
+        raise typer.BadParameter(f"unknown format '{format}': use text or json", param_hint="--format")
     if engine not in ("local", "ray"):
         raise typer.BadParameter(f"unknown engine '{engine}': use local or ray", param_hint="--engine")
     if address is not None and engine != "ray":
@@ -50,17 +57,17 @@ def run(
     console = Console(stderr=True)
     try:
         permissions = Permissions.from_operator(allow_endpoint, allow_outside_project)
-        with console.status("running", spinner="dots") as status:
+        with RunProgress(console, quiet=quiet) as progress:
             if engine == "ray":
                 from dsc.engines.ray import run_plan as run_on_ray
 
                 outcome = run_on_ray(result.plan, spec.resolve().parent, out_dir, address=address,
-                                     progress=lambda msg: status.update(msg), permissions=permissions)
+                                     progress=progress, permissions=permissions)
             else:
                 from dsc.engines.local import run_plan
 
                 outcome = run_plan(result.plan, spec.resolve().parent, out_dir, workers=workers,
-                                   progress=lambda msg: status.update(msg), permissions=permissions)
+                                   progress=progress, permissions=permissions)
     except DscError as err:  # located at the spec's line, with its code (dsc.errors.render)
         typer.echo(render(err, result.source or spec), err=True)
         raise typer.Exit(err.exit_code)
@@ -68,25 +75,50 @@ def run(
     if versions:
         typer.echo(f"note: {out_dir}/ was last written under other versions ({versions}); "
                    "outputs may differ for that alone", err=True)
-    Console().print(summary_table(outcome.manifest))
-    for split in outcome.manifest["splits"]:
-        typer.echo(f"split {split['name']}: {split['rows']} rows" +
-                   (f" -> {', '.join(split['outputs'])}" if split["outputs"] else ""))
     gates, failed = outcome.gates, outcome.failed
+    errors = [g for g in failed if g.severity == "error"]
+    code = EXIT_GATE_FAILED if errors or outcome.annotation_failures else EXIT_OK
+    text = format == "text"
+    if text:
+        Console().print(summary_table(outcome.manifest))
+        for split in outcome.manifest["splits"]:
+            typer.echo(f"split {split['name']}: {split['rows']} rows" +
+                       (f" -> {', '.join(split['outputs'])}" if split["outputs"] else ""))
     # Every failed gate is listed, errors and warnings alike, each with its measured value and limit.
     for gate in failed:
         typer.echo(f"{spec}:{gate.line}: {'error' if gate.severity == 'error' else 'warning'}: gate {gate.message}",
                    err=True)
-    errors = [g for g in failed if g.severity == "error"]
     for failure in outcome.annotation_failures:
         typer.echo(f"{spec}: error: {failure}", err=True)
+    if not text:
+        typer.echo(json.dumps(run_summary(spec, out_dir, outcome.manifest, outcome.annotation_failures, code),
+                              indent=2, ensure_ascii=False))
+        raise typer.Exit(code)
     if gates:
         typer.echo(f"gates: {len(gates) - len(failed)} passed, {len(errors)} failed, "
                    f"{len(failed) - len(errors)} warning{'s' * (len(failed) - len(errors) != 1)}")
     typer.echo(f"outputs in {out_dir}/ (manifest.json, kept.jsonl, rejects.jsonl, stats.json); "
                f"report: {out_dir / 'report.md'} and {out_dir / 'report.html'}")
-    if errors or outcome.annotation_failures:
-        raise typer.Exit(EXIT_GATE_FAILED)
+    raise typer.Exit(code)
+
+
+def run_summary(spec: Path, out_dir: Path, manifest: dict, annotation_failures: list[str], code: int) -> dict:
+    """`dsc run --format json`: what the text summary says, as one object (keys in docs/cli.md)."""
+    return {
+        "spec": str(spec),
+        "out": str(out_dir),
+        "dataset": manifest.get("dataset"),
+        "fingerprint": manifest.get("plan_fingerprint"),
+        "engine": manifest.get("engine"),
+        "counts": manifest.get("counts"),
+        "rules": manifest.get("rules", []),
+        "splits": [{"name": s["name"], "rows": s["rows"], "outputs": s["outputs"]} for s in manifest.get("splits", [])],
+        "gates": manifest.get("gates", []),
+        "annotation_failures": list(annotation_failures),
+        "outputs": sorted(manifest.get("outputs", {})),
+        "report": [str(out_dir / "report.md"), str(out_dir / "report.html")],
+        "exit_code": code,
+    }
 
 
 def _recorded_environment(out: Path) -> dict | None:

@@ -16,7 +16,7 @@ class MinusValue(TyperCommand):
     command is moved after a `--`, where click takes it as an argument."""
 
     def parse_args(self, ctx, args):
-        shorts = {o for p in self.params for o in p.opts if len(o) == 2 and o != "--"}
+        shorts = {o for p in self.get_params(ctx) for o in p.opts if len(o) == 2 and o != "--"}  # -h too
         end = args.index("--") if "--" in args else len(args)
         value = [len(a) > 1 and a[0] == "-" and a[:2] != "--" and a[:2] not in shorts for a in args[:end]]
         before = [a for a, v in zip(args, value) if not v]

@@ -12,6 +12,9 @@ give the same verdicts:
   `stats["annotations"][FIELD]["agreement"]["value"]`; without it (no annotate block ran, or the
   coefficient is undefined) the gate fails as "not measured", with the reason — a missing
   measurement never passes;
+- `contaminated("EVAL")`: the rows the `decontaminate` rules removed for sharing an n-gram with
+  EVAL — an eval set's pattern as a rule writes it (every file it matched), or one eval file;
+  without a rule reading it the gate fails as "not measured";
 - `leakage A, B jaccard >= T`: the near-duplicate pairs crossing the two splits, which must be 0.
 
 Comparisons are exact (fractions against the plan's decimals): a drop of exactly 15% passes
@@ -70,7 +73,7 @@ def evaluate_gates(gates: list[GatePlan], stats: dict) -> list[GateResult]:
 def _judge(gate: GatePlan, stats: dict) -> GateResult:
     label = _label(gate)
     measure = {"dropped": _share, "kept": _share, "rows": _rows, "drop_rate": _drop_rate,
-               "agreement": _agreement, "leakage": _leakage}.get(gate.metric)
+               "agreement": _agreement, "contaminated": _contaminated, "leakage": _leakage}.get(gate.metric)
     if measure is None:
         return _result(gate, label, None, False, f"{label}: not measured (unknown metric '{gate.metric}')")
     value, detail, details = measure(gate, stats)
@@ -172,6 +175,24 @@ def _agreement(gate: GatePlan, stats: dict):
         return None, why, {}
     metric = " ".join(str(x) for x in (entry.get("metric"), entry.get("level")) if x)
     return Fraction(str(value)), f" ({metric})" if metric else "", {}
+
+
+def _contaminated(gate: GatePlan, stats: dict):
+    """Rows removed for an eval set (`stats["contamination"]`): under its pattern, or one of its files."""
+    from fnmatch import fnmatchcase
+
+    wanted = gate.args[0]
+    evals = [e for rule in stats.get("contamination") or [] for e in rule["evals"]]
+    sets = [e for e in evals if e["pattern"] == wanted]
+    if sets:
+        rows = sum(e["rows"] for e in sets)
+    elif any(fnmatchcase(wanted, e["pattern"]) for e in evals):
+        rows = sum(f["rows"] for e in evals for f in e["files"] if f["file"] == wanted)
+    else:
+        return None, f"the run has no decontaminate rule against '{wanted}'", {}
+    files = sorted({f["file"] for e in evals for f in e["files"]
+                    if f["rows"] and (f["file"] == wanted or e in sets)})
+    return rows, f" (rows sharing an n-gram with {', '.join(files)})" if rows else "", {}
 
 
 def _leakage(gate: GatePlan, stats: dict):

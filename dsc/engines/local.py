@@ -25,6 +25,7 @@ from dsc.annotation import apply_annotations
 from dsc.engines import outputs
 from dsc.engines.gates import GateResult
 from dsc.engines.permissions import Permissions, enforce
+from dsc.engines.progress import StageDone
 from dsc.engines.rejects import empty_rejects, rejects_from_records, tag_removed
 from dsc.engines.schema import declared, standardized, validate
 from dsc.engines.splits import assign_splits
@@ -140,6 +141,7 @@ def _execute(plan: Plan, base_dir: Path, out_dir: Path, tasks_dir: Path, workers
         payload = json.dumps({"id": step.id, "op": step.op, "params": step.model_dump(mode="json")["params"]},
                              sort_keys=True)
         try:
+            payload += _files_of(op, step.params, base_dir)
             table = _stage(cache, step.id, payload, table, lambda t, s=step, o=op: o.apply(t, s.params, ctx),
                            reject_tables, stages, step.id, step.op, step.line, note)
         except RunError as err:
@@ -155,6 +157,7 @@ def _execute(plan: Plan, base_dir: Path, out_dir: Path, tasks_dir: Path, workers
         reject_tables.append(tag_removed(outcome.removed, ann.id, ann.line))
         stages.append(StageStats(ann.id, "annotate", ann.line, table.num_rows, outcome.table.num_rows,
                                  flags=outcome.flags, resolutions=done.resolutions))
+        note(StageDone(ann.id, table.num_rows, outcome.table.num_rows))
         annotations[ann.field] = done.stats
         if done.failed:
             failures.append(f"line {ann.line}: {done.failed}")
@@ -204,6 +207,7 @@ def read_sources(plan: Plan, base_dir: Path, note: Callable[[str], None]
         inputs.extend({"path": i.path, "sha256": i.sha256, "bytes": i.bytes, "rows": i.rows} for i in result.inputs)
         stages.append(StageStats(f"source:{src.name}", "source", src.line,
                                  result.table.num_rows + len(result.rejects), result.table.num_rows))
+        note(StageDone(f"source:{src.name}", result.table.num_rows + len(result.rejects), result.table.num_rows))
     table = pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
     return table, rejects_from_records(rejects), inputs, stages
 
@@ -285,6 +289,7 @@ def _stage(cache: _Cache, name: str, payload: str, table: pa.Table, run, reject_
     reject_tables.append(tag_removed(outcome.removed, stage_id, line))
     stages.append(StageStats(stage_id, op, line, rows_in, outcome.table.num_rows, hit is not None,
                              outcome.flags, outcome.decisions))
+    note(StageDone(stage_id, rows_in, outcome.table.num_rows, hit is not None))
     if outcome.removed.num_rows + outcome.table.num_rows != rows_in:
         raise AssertionError(f"stage {stage_id} lost rows: {rows_in} in, {outcome.table.num_rows} kept, "
                              f"{outcome.removed.num_rows} removed")
@@ -309,6 +314,13 @@ def _handed_on(table: pa.Table, outcome: Outcome) -> Outcome:
     if not kept.equals(table):
         return outcome
     return Outcome(table, outcome.removed, outcome.flags, outcome.decisions)
+
+
+def _files_of(op, params: dict, base_dir: Path) -> str:
+    """The content of the files a rule reads besides the rows (decontaminate's eval sets: its
+    `input_files`), for its stage's cache key: an edited file reruns the rule. '' for other rules."""
+    files = getattr(op, "input_files", None)
+    return "" if files is None else "\n" + json.dumps(files(params, base_dir), sort_keys=True)
 
 
 def _input_key(plan: Plan, inputs: list[dict]) -> str:

@@ -433,6 +433,7 @@ def write(folder: RunFolder, plan, result, base_dir: Path | None = None, engine:
     staged_exports = [dict(_stage_export(folder, e), rows=e.rows, split=e.split, format=e.format) for e in exports]
     if plan.finetune:
         result.stats["finetune"] = _finetune(plan, folder, Path(base_dir or "."))
+        result.stats["tokens"] = _token_lengths(plan, folder, Path(base_dir or "."), exports)
     run_files = _stage_run_files(folder, result, render_report(result.stats))
     tasks = {p: _staged_entry(folder.staging / p) for a in plan.annotations if a.tasks
              for p in task_files(normal(a.tasks)) if (folder.staging / p).is_file()}  # the annotation stage's
@@ -470,6 +471,19 @@ def _finetune(plan, folder: RunFolder, base_dir: Path) -> dict:
         return {"error": str(err) + (f"; {err.hint}" if err.hint else "")}
     comparison["train"]["path"] = relative
     return {**json.loads(jsontext.dumps(comparison)), "table": as_text(comparison)}
+
+
+def _token_lengths(plan, folder: RunFolder, base_dir: Path, exports) -> dict:
+    """The token lengths of each split as the first export wrote it (the file train.py reads),
+    counted with the finetune block's base tokenizer (`dsc.finetune.lengths`), or why they are not."""
+    from dsc.engines.layout import export_path
+    from dsc.finetune.lengths import token_lengths
+
+    if not plan.exports:
+        return {"error": "the spec has no export, so there are no training rows to count"}
+    first = plan.exports[0].path
+    files = {e.split: folder.staging / e.path for e in exports if e.path == export_path(first, e.split)}
+    return token_lengths(plan, base_dir, files, first)
 
 
 def _stage_run_files(folder: RunFolder, result, report: tuple[str, str]) -> dict[str, dict[str, Any]]:

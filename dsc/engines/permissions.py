@@ -17,7 +17,7 @@ anything, `enforce` checks the plan against the operator's `Permissions` and sto
   without that allowance — unless `HF_HUB_OFFLINE` / `HF_DATASETS_OFFLINE` keep the loader off
   the network;
 - a file the run reads (a data file a pattern matches, a hub dataset folder, a labelled-pairs,
-  annotation or template file, a local model folder) resolves — through a symlink — outside the
+  eval, annotation or template file, a local model folder) resolves — through a symlink — outside the
   project (`dsc.project.project_root`), unless the operator passes
   `--allow-outside-project`. (`..` and absolute paths are already DSC218 at check time.)
 
@@ -292,6 +292,12 @@ def files_read(plan: Plan, base: Path) -> Iterator[tuple[int, str, Path]]:
     for step in plan.steps:
         if isinstance(step.params.get("pairs"), str):
             yield step.line, "labelled-pairs file", base / step.params["pairs"]
+        for pattern in step.params.get("against") or ():  # decontaminate's eval sets
+            try:
+                matches = expand((pattern,), base)
+            except SourceError:
+                continue  # the rule reports a pattern that matches nothing
+            yield from ((step.line, f"eval set '{pattern}' matches", path) for path, _ in matches)
     for ann in plan.annotations:
         yield ann.line, "annotation file", base / ann.source
     for rule in plan.augment:

@@ -1,7 +1,7 @@
 """`dedupe near` on a Ray cluster, with the local kernel's exact answer.
 
 The local kernel (`dsc.kernels.near`) finds candidate pairs with MinHash LSH, keeps the pairs
-whose exact Jaccard reaches the threshold and labels connected components. Here the same
+whose exact Jaccard reaches the threshold and forms star clusters in keep order. Here the same
 steps are spread over the cluster, each through the kernel's own functions:
 
 1. **Band keys** (map): each batch is shingled and MinHashed with the kernel's permutations —
@@ -12,14 +12,16 @@ steps are spread over the cluster, each through the kernel's own functions:
    exactly the local candidate set, because a bucket key lives in one group.
 3. **Candidate components** (driver): the candidate pairs (two integers each) are gathered and
    their connected components labelled. Every verified pair is a candidate pair, so every
-   final cluster lies inside one candidate component.
+   connected component of verified pairs lies inside one candidate component.
 4. **Verify and resolve** (shuffle): rows are grouped by candidate component; each group
-   verifies its own candidate pairs with the kernel's exact-Jaccard `_verify`, labels the
-   verified components and hands them to `DedupeOperator.apply` — the survivor choice and the
-   reject records of the local engine, ties broken by row id.
+   verifies its own candidate pairs with the kernel's exact-Jaccard `_verify` and goes through
+   `DedupeOperator.apply`, whose keep order forms the stars (the kernel's `star_clusters`) —
+   the survivor choice, similarities and reject records of the local engine.
 
-Rows are named by their input position (`_dsc_pos`) throughout, and groups are sorted by it,
-so "the smallest row index of a cluster" is the same row as in the local engine.
+Rows are named by their input position (`_dsc_pos`) throughout, and groups are sorted by it, so
+the keep order inside a group (rule key, then source order) is the local keep order restricted
+to the group. Greedy stars depend only on the pairs and that relative order, and no verified pair
+leaves a group, so each group's stars are the local engine's.
 """
 from __future__ import annotations
 
@@ -120,8 +122,7 @@ def labelled_rows(batch: pa.Table, members: np.ndarray, label: np.ndarray, parts
 @task
 def resolve_group(group: pa.Table, rule: Rule, ctx: RunContext, pairs: np.ndarray) -> pa.Table:
     """Verify one group's candidate pairs, cluster them and resolve clusters by the keep rule."""
-    from dsc.kernels.near import _verify
-    from dsc.kernels.unionfind import components
+    from dsc.kernels.near import _member_similarity, _verify, star_clusters
     from dsc.ops import OPERATORS
     from dsc.ops.runtime import joined_text
 
@@ -132,10 +133,15 @@ def resolve_group(group: pa.Table, rule: Rule, ctx: RunContext, pairs: np.ndarra
     local = np.searchsorted(pos, mine)       # positions are sorted, so pairs stay sorted by their first row
     text = joined_text(table, params["columns"])
     text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
-    verified = local[_verify(text, local, float(params["threshold"]), params["ngram"], params["unit"][:-1])]
-    cluster = components(table.num_rows, verified)
+    passed, jac = _verify(text, local, float(params["threshold"]), params["ngram"], params["unit"][:-1])
+    verified, jaccard = local[passed], jac[passed]
+
+    def stars(cls, t, p, c, order):
+        center = star_clusters(t.num_rows, verified, order)
+        return center, _member_similarity(center, verified, jaccard)
+
     op = OPERATORS[rule.op]
-    # The operator's own survivor choice and reject records, over the clusters found here.
-    given = type(op.__name__, (op,), {"clusters": classmethod(lambda cls, t, p, c: cluster)})
+    # The operator's own keep order, survivor choice and reject records, over the pairs verified here.
+    given = type(op.__name__, (op,), {"stars": classmethod(stars)})
     outcome = given.apply(table, params, ctx)
     return with_side(outcome.table, reject_side(outcome.removed, rule))

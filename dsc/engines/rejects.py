@@ -12,19 +12,21 @@ from typing import Any
 
 import pyarrow as pa
 
-from dsc.reserved import CLUSTER, DUPLICATE_OF, ID, LINE, REASON, REJECT_FIELDS, RESERVED_PREFIX, ROW, RULE, SRC
+from dsc.reserved import (CLUSTER, DUPLICATE_OF, ID, LINE, REASON, REJECT_FIELDS, RESERVED_PREFIX, ROW, RULE,
+                          SIMILARITY, SRC)
 
-#: The rejects' Arrow schema: every field is text but the spec line.
-REJECT_SCHEMA = pa.schema([(name, pa.int64() if name == LINE else pa.string()) for name in REJECT_FIELDS])
-# Fields that are null unless given: only a dedupe sets them.
-_NULL_UNLESS_GIVEN = (CLUSTER, DUPLICATE_OF)
+#: The rejects' Arrow schema: every field is text but the spec line (int64) and the similarity (float64).
+_TYPES = {LINE: pa.int64(), SIMILARITY: pa.float64()}
+REJECT_SCHEMA = pa.schema([(name, _TYPES.get(name, pa.string())) for name in REJECT_FIELDS])
+# Fields that are null unless given: only a dedupe sets them (the similarity: only `dedupe near`).
+_NULL_UNLESS_GIVEN = (CLUSTER, DUPLICATE_OF, SIMILARITY)
 
 
 def reject_table(n: int, columns: dict[str, Any]) -> pa.Table:
     """A rejects table of `n` rows from its columns by field name, in `REJECT_FIELDS` order.
 
-    Arrow arrays are taken as they are, lists are typed by `REJECT_SCHEMA`; `CLUSTER` and
-    `DUPLICATE_OF` are null where left out.
+    Arrow arrays are taken as they are, lists are typed by `REJECT_SCHEMA`; `CLUSTER`,
+    `DUPLICATE_OF` and `SIMILARITY` are null where left out.
 
     >>> t = reject_table(1, {ID: ["r1"], RULE: ["drop[q]"], LINE: [3], REASON: ["q is empty"],
     ...                      SRC: ["f:2"], ROW: ['{"q": ""}']})
@@ -61,8 +63,8 @@ def tag_removed(removed: pa.Table, rule: str, line: int) -> pa.Table:
 
 
 def rejects_from_records(records: list[dict[str, Any]]) -> pa.Table:
-    """Rejects from records keyed by field name (the source readers' rejects); `CLUSTER` and
-    `DUPLICATE_OF` may be left out."""
+    """Rejects from records keyed by field name (the source readers' rejects); `CLUSTER`,
+    `DUPLICATE_OF` and `SIMILARITY` may be left out."""
     return reject_table(len(records), {
         name: [r.get(name) if name in _NULL_UNLESS_GIVEN else r[name] for r in records] for name in REJECT_FIELDS})
 

@@ -8,10 +8,16 @@ Sections: `counts`, `rules` (the funnel), `reasons` (rows per rule and reason), 
 (the first rejected rows of each rule), `clusters` (the largest duplicate clusters),
 `standardisation` (values a standardize rule could not read), `conflicts` (the groups of the
 `conflicts` rules, by decision), `splits` (sizes, and the split × label table when stratified),
-`leakage` (crossing near-duplicate pairs per leakage gate), `annotations` (what the annotation
+`leakage` (crossing near-duplicate pairs per leakage gate), `contamination` (per `decontaminate`
+rule: the rows it removed, by eval set and file; only when the plan has one), `annotations` (what the annotation
 step measured and how each label was resolved, when it ran), `augment` (per augmentation rule:
 rows selected, generated and rejected, requests and reject reasons; only when the plan augments,
 with `counts.generated` beside it) and `gates` (the verdicts).
+
+Two sections need the exported files, so `dsc.engines.outputs.write` adds them once the exports
+are rendered, before the report is: with a `finetune` block, `finetune` (the methods compared on
+the train split) and `tokens` (each split's token lengths and the rows `max_length` truncates,
+counted with the base tokenizer as train.py trains on them: `dsc.finetune.lengths`).
 """
 from __future__ import annotations
 
@@ -70,6 +76,8 @@ def build_stats(plan: Plan, result, annotations: dict | None = None) -> dict[str
         "leakage": _leakage(plan, kept),
         "annotations": annotations or {},
     }
+    if any(step.op == "decontaminate" for step in plan.steps):
+        stats["contamination"] = _contamination(plan, rejects, stages)
     augmented = getattr(result, "augment", None)
     if augmented is not None:
         # Generated rows are the last rows of `kept`: count them apart, so kept + rejected == input.
@@ -182,6 +190,30 @@ def _conflicts(stages) -> dict:
             for d in s.decisions:
                 decided[d["decision"]] = decided.get(d["decision"], 0) + 1
     return {"groups": sum(decided.values()), "decisions": dict(sorted(decided.items()))}
+
+
+def _contamination(plan: Plan, rejects: pa.Table, stages) -> list[dict]:
+    """Per `decontaminate` rule: the rows it read and removed, and for each eval set (its pattern as
+    written) the rows removed for it, by eval file. A removed row counts once, under the eval row
+    its reject names (its `_dsc_cluster` is the pattern, its `_dsc_duplicate_of` the eval row)."""
+    import re
+
+    out = []
+    ran = {s.id: s for s in stages}
+    for step in (s for s in plan.steps if s.op == "decontaminate"):
+        mine = rejects.filter(pc.equal(rejects.column(RULE), step.id)) if rejects.num_rows else rejects
+        counts: dict[str, dict[str, int]] = {pattern: {} for pattern in step.params["against"]}
+        for pattern, source in zip(mine.column(CLUSTER).to_pylist(), mine.column(DUPLICATE_OF).to_pylist()):
+            eval_file = re.sub(r"[:#][0-9]+$", "", source or "")
+            files = counts.setdefault(pattern, {})
+            files[eval_file] = files.get(eval_file, 0) + 1
+        stage = ran.get(step.id)
+        evals = [{"pattern": pattern, "rows": sum(files.values()),
+                  "files": [{"file": f, "rows": n} for f, n in sorted(files.items(), key=lambda kv: (-kv[1], kv[0]))]}
+                 for pattern, files in counts.items()]
+        out.append({"rule": step.id, "line": step.line, "ngram": step.params["ngram"],
+                    "rows_in": stage.rows_in if stage else 0, "removed": mine.num_rows, "evals": evals})
+    return out
 
 
 def _splits(plan: Plan, kept: pa.Table) -> dict | None:

@@ -20,6 +20,11 @@ from dsc.finetune.errors import FinetuneError
 from dsc.hub_ids import model_id_problem, repo_id_problem
 
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "tokenizer.model")
+# The files a tokenizer may be read from (transformers' names for them): what `tokenizer_fingerprint`
+# hashes. Not the weights, and not the chat template, which changes no count of a text's tokens.
+_TOKENIZER_NAMES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
+                    "vocab.json", "vocab.txt", "merges.txt")
+_TOKENIZER_SUFFIXES = (".model", ".tiktoken")  # sentencepiece (tokenizer.model, spiece.model, …), tiktoken
 
 
 @dataclass(frozen=True)
@@ -54,11 +59,40 @@ class BaseModel:
             raise FinetuneError("DSC203", f"base model '{self.ref}': {_first_line(err)}", setting="base",
                                 hint="use a model type this version of transformers knows") from None
 
+    def has_tokenizer_files(self) -> bool:
+        """Whether the model's folder (or, for a hub model, its snapshot in the cache) holds tokenizer
+        files: what `load_tokenizer` asks before it loads anything. OSError when the cache lacks it."""
+        folder = self.folder if self.folder is not None else Path(self.source)
+        return any((folder / f).exists() for f in _TOKENIZER_FILES)
+
+    def tokenizer_fingerprint(self) -> str:
+        """sha256 of the tokenizer's files (`tokenizer_files`), as `sha256:HEX`; what a plan pins a
+        `tokens()` rule to, so that the plan changes when the tokenizer does. OSError when a file
+        cannot be read, or the cache lacks the model.
+
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     _ = (Path(d) / "tokenizer.json").write_text("{}")
+        ...     base = BaseModel("m", folder=Path(d))
+        ...     before = base.tokenizer_fingerprint()
+        ...     _ = (Path(d) / "model.safetensors").write_text("weights")
+        ...     same = base.tokenizer_fingerprint() == before
+        ...     _ = (Path(d) / "tokenizer.json").write_text('{"added_tokens": []}')
+        ...     before[:15], same, base.tokenizer_fingerprint() == before
+        ('sha256:4e9686f3', True, False)
+        """
+        import hashlib
+
+        folder = self.folder if self.folder is not None else Path(self.source)
+        listing = "".join(f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {path.name}\n"
+                          for path in tokenizer_files(folder))
+        return "sha256:" + hashlib.sha256(listing.encode()).hexdigest()
+
     def load_tokenizer(self):
         """The model's tokenizer, or None (with the reason) when it has no tokenizer files."""
         from transformers import AutoTokenizer
 
-        if self.folder is not None and not any((self.folder / f).exists() for f in _TOKENIZER_FILES):
+        if self.folder is not None and not self.has_tokenizer_files():
             return None, f"no tokenizer files in {self.ref}"
         try:
             return AutoTokenizer.from_pretrained(self.source, local_files_only=True, trust_remote_code=False), None
@@ -106,6 +140,26 @@ def resolve_base(ref: str | None, spec_dir: Path) -> BaseModel:
     if repo_id_problem(ref) is None:
         hint += f"; for a hub model, pin a revision: base \"{ref}@REVISION\""
     raise FinetuneError("DSC307", f"base model '{ref}' not found", setting="base", hint=hint, missing=True)
+
+
+def tokenizer_files(folder: Path) -> list[Path]:
+    """The files of `folder` a tokenizer is read from, sorted by name: transformers' tokenizer files
+    (`tokenizer.json`, `tokenizer_config.json`, `vocab.json`, `merges.txt`, a sentencepiece `.model`,
+    …), and `config.json` when `tokenizer_config.json` names no `tokenizer_class` (transformers
+    then picks the class from the config's model type). Weights and the chat template are left out.
+    """
+    import json
+
+    names = [p for p in sorted(Path(folder).iterdir(), key=lambda p: p.name) if p.is_file() and (
+        p.name in _TOKENIZER_NAMES or p.suffix in _TOKENIZER_SUFFIXES)]
+    try:
+        settings = json.loads((Path(folder) / "tokenizer_config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        settings = {}
+    named = isinstance(settings, dict) and settings.get("tokenizer_class")
+    if not named and (Path(folder) / "config.json").is_file():
+        names = sorted([*names, Path(folder) / "config.json"], key=lambda p: p.name)
+    return names
 
 
 def _first_line(err: Exception) -> str:

@@ -46,8 +46,14 @@ Python loop per row or per shingle):
    Pairs are verified in slices, which bounds the per-pair arrays.  A pair is kept iff
    ``|A & B| / |A | B| >= threshold`` exactly (up to 64-bit shingle-hash
    collisions), so LSH only affects recall, never precision.
-5. **Clusters.**  Verified pairs are the edges of a graph; each row is
-   labelled with the smallest row index of its connected component.
+5. **Clusters.**  Verified pairs are the edges of a graph, and clusters are
+   *stars* formed greedily in a given order of preference (the dedupe's keep
+   order; default: row order): each row not yet in a cluster becomes a
+   center and takes every row it is verified similar to that is not yet in a
+   cluster.  So every member of a cluster has exact Jaccard >= threshold with
+   its center (recorded as its ``similarity``), and the center is the
+   cluster's most preferred row.  Connected components would instead chain
+   A ~ B ~ C into one cluster although A and C may be far apart.
 
 Because false positives cost only verification time while false negatives
 are lost recall, the default (bands, rows) minimises a false-negative-heavy
@@ -71,9 +77,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
 
-from dsc.kernels.unionfind import components
-
-__all__ = ["NearResult", "near_duplicates", "lsh_params", "shingle_hashes"]
+__all__ = ["NearResult", "near_duplicates", "lsh_params", "shingle_hashes", "star_clusters"]
 
 # Fixed seeds: shingle hashes never depend on the caller's ``seed``, so the
 # verified pairs (exact Jaccard) are the same for every MinHash seed.
@@ -105,15 +109,20 @@ _FN_WEIGHT = 0.99
 class NearResult:
     """Outcome of :func:`near_duplicates`.
 
-    ``cluster[i]`` is the smallest row index connected to ``i`` through
-    verified pairs (``i`` itself when it has none).  ``pairs`` holds the
-    verified ``(i, j)`` pairs, ``i < j``, sorted lexicographically.
+    ``cluster[i]`` is the center of row ``i``'s star cluster (``i`` itself
+    for a center and for a row similar to none), see :func:`star_clusters`;
+    ``similarity[i]`` is the exact Jaccard of row ``i`` with that center
+    (NaN where ``cluster[i] == i``).  ``pairs`` holds the verified ``(i, j)``
+    pairs, ``i < j``, sorted lexicographically, and ``jaccard`` the exact
+    Jaccard of each.
     """
 
     cluster: np.ndarray
     candidate_pairs: int
     verified_pairs: int
     pairs: np.ndarray
+    similarity: np.ndarray
+    jaccard: np.ndarray
 
 
 # --------------------------------------------------------------------------- hashing
@@ -509,11 +518,13 @@ def _intersections(
     return inter
 
 
-def _verify(arr, pairs: np.ndarray, threshold: float, ngram: int, unit: str) -> np.ndarray:
-    """Boolean mask over ``pairs`` (sorted by first column): exact Jaccard >= threshold."""
+def _verify(arr, pairs: np.ndarray, threshold: float, ngram: int, unit: str) -> tuple[np.ndarray, np.ndarray]:
+    """(boolean mask over ``pairs`` (sorted by first column): exact Jaccard >= threshold,
+    float64 exact Jaccard of each pair the mask keeps, NaN elsewhere)."""
     keep = np.zeros(pairs.shape[0], dtype=bool)
+    jac = np.full(pairs.shape[0], np.nan)
     if pairs.shape[0] == 0:
-        return keep
+        return keep, jac
     # Byte-identical texts have identical (non-empty: they are candidates) shingle
     # sets, J = 1: accept them without shingling.  Exact duplicates are common.
     # Only equal-length pairs are compared, so template-heavy data (many
@@ -523,9 +534,10 @@ def _verify(arr, pairs: np.ndarray, threshold: float, ngram: int, unit: str) -> 
     if eq_len.size:
         a, b = (arr.take(pa.array(pairs[eq_len, c])) for c in (0, 1))
         keep[eq_len] = np.asarray(pc.equal(a, b).to_numpy(zero_copy_only=False), dtype=bool)
+    jac[keep] = 1.0
     todo = np.flatnonzero(~keep)
     if todo.size == 0:
-        return keep
+        return keep, jac
     # Dense numbering of the rows in a remaining pair (a lookup, not a search per pair).
     used = np.zeros(len(arr), dtype=bool)
     used[pairs[todo, 0]] = True
@@ -558,8 +570,77 @@ def _verify(arr, pairs: np.ndarray, threshold: float, ngram: int, unit: str) -> 
         inter = inter[alive]
         inter += _intersections(seg, ranks, u, i[alive], seg[j[alive]] + head[alive], sj[alive] - head[alive])
         # Division (not inter >= t * union) so exact ratios like 4/5 compare equal to 0.8.
-        keep[part[alive]] = inter / (total[alive] - inter) >= threshold
-    return keep
+        ratio = inter / (total[alive] - inter)
+        passed = ratio >= threshold
+        keep[part[alive[passed]]] = True
+        jac[part[alive[passed]]] = ratio[passed]
+    return keep, jac
+
+
+# --------------------------------------------------------------------------- clusters
+
+
+def star_clusters(n: int, pairs: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
+    """Greedy star clusters of ``n`` rows linked by ``pairs``, formed in ``order``.
+
+    Rows are visited in ``order`` (indices, most preferred first; default
+    ``0 .. n-1``).  A visited row not yet in a cluster becomes a center and
+    takes every row it is paired with that is not yet in a cluster.  Returns
+    each row's center: itself for a center and for a row in no pair.
+
+    So every member is paired with its center, and comes after it in
+    ``order``: the center is its cluster's first row in that order.  The
+    result depends only on the pairs and the relative order of the rows
+    they link, so clustering each connected component on its own (as the
+    Ray engine does) gives the same stars.
+
+    >>> star_clusters(4, np.array([[0, 1], [1, 2], [2, 3]])).tolist()  # a chain is not one cluster
+    [0, 0, 2, 2]
+    >>> star_clusters(4, np.array([[0, 1], [1, 2], [2, 3]]), order=np.array([1, 3, 0, 2])).tolist()
+    [1, 1, 1, 3]
+    """
+    center = np.arange(n, dtype=np.int64)
+    edges = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    if edges.shape[0] == 0:
+        return center
+    rank = np.arange(n, dtype=np.int64)
+    if order is not None:
+        rank[np.asarray(order, dtype=np.int64)] = np.arange(n, dtype=np.int64)
+    # Both directions of every pair, grouped by row: row ``nodes[k]``'s partners are
+    # ``partner[starts[k]:ends[k]]``.
+    row = np.concatenate((edges[:, 0], edges[:, 1]))
+    partner = np.concatenate((edges[:, 1], edges[:, 0]))
+    by_row = np.argsort(row, kind="stable")
+    row, partner = row[by_row], partner[by_row]
+    nodes = _sorted_unique(row)
+    starts = np.searchsorted(row, nodes)
+    ends = np.searchsorted(row, nodes, side="right")
+    taken = np.zeros(n, dtype=bool)
+    # Sequential by nature (whether a row is a center depends on earlier centers), but
+    # only centers do any work: a member is skipped by one lookup.
+    for k in np.argsort(rank[nodes], kind="stable").tolist():
+        r = int(nodes[k])
+        if taken[r]:
+            continue
+        taken[r] = True
+        mine = partner[starts[k] : ends[k]]
+        mine = mine[~taken[mine]]
+        taken[mine] = True
+        center[mine] = r
+    return center
+
+
+def _member_similarity(center: np.ndarray, pairs: np.ndarray, jaccard: np.ndarray) -> np.ndarray:
+    """Each row's Jaccard with its center (NaN for centers): looked up among the sorted pairs."""
+    n = center.size
+    sim = np.full(n, np.nan)
+    member = np.flatnonzero(center != np.arange(n))
+    if member.size == 0:
+        return sim
+    codes = pairs[:, 0] * np.int64(n) + pairs[:, 1]  # sorted: pairs are sorted lexicographically
+    lo, hi = np.minimum(member, center[member]), np.maximum(member, center[member])
+    sim[member] = jaccard[np.searchsorted(codes, lo * np.int64(n) + hi)]
+    return sim
 
 
 # --------------------------------------------------------------------------- entry point
@@ -587,6 +668,7 @@ def near_duplicates(
     num_perm: int = 128,
     seed: int = 0,
     bands: int | None = None,
+    order: np.ndarray | None = None,
 ) -> NearResult:
     """Find pairs of rows whose shingle sets have Jaccard similarity >= ``threshold``.
 
@@ -596,14 +678,16 @@ def near_duplicates(
     characters (``unit="char"``); rows shorter than ``ngram`` units form one
     shingle.  Candidates come from MinHash LSH with ``num_perm`` permutations
     split into ``bands`` bands (default: :func:`lsh_params`); every candidate
-    is then checked with the exact Jaccard of the two shingle sets.
+    is then checked with the exact Jaccard of the two shingle sets.  The
+    verified pairs are then clustered into stars (:func:`star_clusters`) in
+    ``order``: row indices, most preferred first (default: row order).
 
     >>> r = near_duplicates(["the quick brown fox jumps over the lazy dog",
     ...                      "a completely different sentence about cats",
     ...                      "the quick brown fox jumps over the lazy dog",
     ...                      None, ""], ngram=3)
-    >>> r.cluster.tolist(), r.pairs.tolist(), r.verified_pairs
-    ([0, 1, 0, 3, 4], [[0, 2]], 1)
+    >>> r.cluster.tolist(), r.pairs.tolist(), r.verified_pairs, r.similarity.tolist()
+    ([0, 1, 0, 3, 4], [[0, 2]], 1, [nan, nan, 1.0, nan, nan])
     """
     if not 0.0 < threshold <= 1.0:
         raise ValueError("threshold must be in (0, 1]")
@@ -619,6 +703,10 @@ def near_duplicates(
         rows = num_perm // bands
     arr = _as_arrow(texts)
     n = len(arr)
+    if order is not None:
+        order = np.asarray(order, dtype=np.int64)
+        if order.shape != (n,) or not np.array_equal(np.sort(order), np.arange(n)):
+            raise ValueError("order must list every row index once")
     a, b = _permutations(bands * rows, seed)
 
     # The only per-row state kept across chunks: band-major bucket keys
@@ -636,11 +724,15 @@ def near_duplicates(
     codes = _sorted_unique(np.concatenate([_bucket_pairs(keys[j, ids], ids, n) for j in range(bands)]))
     del keys
     candidates = np.stack((codes // max(n, 1), codes % max(n, 1)), axis=1).astype(np.int64)
-    pairs = candidates[_verify(arr, candidates, threshold, ngram, unit)]
+    passed, jac = _verify(arr, candidates, threshold, ngram, unit)
+    pairs, jaccard = candidates[passed], jac[passed]
+    cluster = star_clusters(n, pairs, order)
 
     return NearResult(
-        cluster=components(n, pairs),
+        cluster=cluster,
         candidate_pairs=int(candidates.shape[0]),
         verified_pairs=int(pairs.shape[0]),
         pairs=pairs,
+        similarity=_member_similarity(cluster, pairs, jaccard),
+        jaccard=jaccard,
     )

@@ -1,23 +1,30 @@
 """Choosing which row of each duplicate cluster survives.
 
 Dedupe kernels (exact, near, fuzzy) label every row with a cluster label
-(the smallest row index of its cluster).  :func:`survivors` turns those
-labels into a decision per row, following a ``keep`` rule.
+(for exact and fuzzy, the smallest row index of its cluster; for near, the
+row its star was formed around).  :func:`survivors` turns those labels into
+a decision per row, following a ``keep`` rule; :func:`keep_order` lists the
+rows in the order the rule prefers them (``dedupe near`` forms its clusters
+in that order, so that each one's first row is its survivor).
 
-The decision never depends on the order rows were processed in: every rule
-is resolved by values of the rows themselves and, last, by the stable row id
-(smallest id wins a tie).  Shuffling the input and mapping back gives the
-same surviving row ids.
+**Source order.**  Rows arrive in the order they were read: the sources in
+the spec's order, each source's files in sorted order, each file's rows from
+its first line (or record) to its last.  Every stage keeps that order, and
+the Ray engine sorts each group it resolves by the rows' input position, so
+a row's index in the table handed to a dedupe *is* its place in source order
+(``position`` says otherwise where it is not, e.g. in tests).  ``first`` and
+``last`` mean first and last in source order, as pandas'
+``drop_duplicates(keep="first")`` does, and every other rule breaks its ties
+by source order (the earlier row wins).  The choice never depends on how
+rows were partitioned or which worker saw them.
 
 Only rows of clusters with two or more members are looked at.  All rules
-are one ``numpy.lexsort`` of those rows over (cluster, rule key, row-id
-rank), after which the first row of each cluster in sorted order is its
+are one ``numpy.lexsort`` of those rows over (cluster, rule key, source
+position), after which the first row of each cluster in sorted order is its
 survivor.
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -25,60 +32,73 @@ import pyarrow.compute as pc
 
 from dsc.vocabulary import KEEP_RULES
 
-__all__ = ["KEEP_RULES", "survivors"]
+__all__ = ["KEEP_RULES", "keep_order", "survivors"]
 
+
+def keep_order(
+    keep: str,
+    n: int,
+    *,
+    lengths: np.ndarray | None = None,
+    by: pa.Array | pa.ChunkedArray | None = None,
+    descending: bool = True,
+    position: np.ndarray | None = None,
+) -> np.ndarray:
+    """The indices of ``n`` rows in the order ``keep`` prefers them, most preferred first.
+
+    The rule's key, then source order: ``first`` (and ``none``: no row is
+    preferred, rows go in source order) by position, ``last`` by position
+    descending, ``longest`` / ``shortest`` by length then position, ``by`` by
+    the value (nulls and NaN last) then position.  The first row of any
+    cluster in this order is the row :func:`survivors` keeps for it.
+
+    >>> keep_order("longest", 4, lengths=np.array([3, 5, 5, 1])).tolist()
+    [1, 2, 0, 3]
+    >>> keep_order("last", 3).tolist()
+    [2, 1, 0]
+    """
+    lengths, by, pos = _checked(keep, n, lengths, by, position)
+    return np.lexsort(_rule_keys(keep, np.arange(n), pos, lengths, by, descending)).astype(np.int64)
 
 
 def survivors(
     cluster: np.ndarray,
     keep: str,
     *,
-    row_ids: Sequence[str] | pa.Array | pa.ChunkedArray,
     lengths: np.ndarray | None = None,
     by: pa.Array | pa.ChunkedArray | None = None,
     descending: bool = True,
+    position: np.ndarray | None = None,
 ) -> np.ndarray:
     """Index of the row kept for each row's cluster (``-1``: the cluster is dropped).
 
     ``survivor[i] == i`` for a kept row.  Rules:
 
-    * ``first`` / ``last``: smallest / largest row id (not row index: the
-      result must not depend on processing order).
+    * ``first`` / ``last``: the first / last row in source order.
     * ``longest`` / ``shortest``: largest / smallest ``lengths[i]``.
     * ``by``: largest (``descending=True``) or smallest value of ``by``.
       Nulls never win, and NaN never beats a number; a cluster whose values
-      are all null keeps its smallest row id.
+      are all null keeps its first row.
     * ``none``: every member of a cluster of two or more rows gets ``-1``.
 
-    Ties always go to the smallest row id.  Singletons always survive.  Row
-    ids must be non-null and unique within clusters of two or more rows
-    (they are what makes the choice reproducible); they are compared as
-    Arrow sorts them (strings: by UTF-8 bytes, i.e. code point order).
+    Ties always go to the row first in source order.  Singletons always
+    survive.  ``position`` is each row's place in source order (distinct
+    integers; default: the row index, which is what the engines hand over).
     Cluster labels may be any integers; only equality matters.
 
     >>> cl = np.array([0, 0, 2, 0, 2])
-    >>> ids = ["r3", "r1", "r9", "r2", "r0"]
-    >>> survivors(cl, "first", row_ids=ids).tolist()
+    >>> survivors(cl, "first").tolist(), survivors(cl, "last").tolist()
+    ([0, 0, 2, 0, 2], [3, 3, 4, 3, 4])
+    >>> survivors(cl, "longest", lengths=np.array([5, 1, 7, 5, 2])).tolist()
+    [0, 0, 2, 0, 2]
+    >>> survivors(cl, "first", position=np.array([30, 10, 99, 20, 0])).tolist()
     [1, 1, 4, 1, 4]
-    >>> survivors(cl, "longest", row_ids=ids, lengths=np.array([5, 1, 7, 5, 2])).tolist()
-    [3, 3, 2, 3, 2]
-    >>> survivors(cl, "none", row_ids=ids).tolist()
+    >>> survivors(cl, "none").tolist()
     [-1, -1, -1, -1, -1]
     """
-    if keep not in KEEP_RULES:
-        raise ValueError(f"unknown keep rule {keep!r}; expected one of {KEEP_RULES}")
     cluster = np.asarray(cluster, dtype=np.int64)
     n = cluster.shape[0]
-    ids = _as_array(row_ids, n, "row_ids")
-    if keep in ("longest", "shortest"):
-        if lengths is None:
-            raise ValueError(f"keep={keep!r} needs lengths")
-        lengths = np.asarray(lengths, dtype=np.int64)
-        _check_len("lengths", lengths.shape[0], n)
-    if keep == "by":
-        if by is None:
-            raise ValueError("keep='by' needs a by column")
-        by = _as_array(by, n, "by")
+    lengths, by, pos = _checked(keep, n, lengths, by, position)
 
     out = np.arange(n, dtype=np.int64)
     # Singletons keep themselves; only members of real clusters are ranked.
@@ -88,27 +108,49 @@ def survivors(
     if keep == "none":
         out[members] = -1
         return out
-    take = pa.array(members)
     cl = cluster[members]
-    id_rank = _row_id_rank(ids.take(take))
-
-    # lexsort sorts by the last key first: cluster, then the rule, then row id.
-    if keep == "first":
-        keys = (id_rank, cl)
-    elif keep == "last":
-        keys = (-id_rank, cl)
-    elif keep in ("longest", "shortest"):
-        size = lengths[members]
-        keys = (id_rank, -size if keep == "longest" else size, cl)
-    else:  # by
-        keys = (id_rank, _value_rank(by.take(take), descending), cl)
-
-    order = np.lexsort(keys)
+    # lexsort sorts by the last key first: cluster, then the rule, then source order.
+    order = np.lexsort((*_rule_keys(keep, members, pos, lengths, by, descending), cl))
     sorted_cl = cl[order]
     starts = np.flatnonzero(np.r_[True, sorted_cl[1:] != sorted_cl[:-1]])
     sizes = np.diff(np.append(starts, members.size))
     out[members[order]] = np.repeat(members[order[starts]], sizes)
     return out
+
+
+def _checked(keep, n, lengths, by, position):
+    """The rule's inputs as arrays of ``n`` entries: (lengths, by, position)."""
+    if keep not in KEEP_RULES:
+        raise ValueError(f"unknown keep rule {keep!r}; expected one of {KEEP_RULES}")
+    if keep in ("longest", "shortest"):
+        if lengths is None:
+            raise ValueError(f"keep={keep!r} needs lengths")
+        lengths = np.asarray(lengths, dtype=np.int64)
+        _check_len("lengths", lengths.shape[0], n)
+    if keep == "by":
+        if by is None:
+            raise ValueError("keep='by' needs a by column")
+        by = _as_array(by, n, "by")
+    if position is None:
+        return lengths, by, np.arange(n, dtype=np.int64)
+    position = np.asarray(position, dtype=np.int64)
+    _check_len("position", position.shape[0], n)
+    if np.unique(position).size != n:
+        raise ValueError("positions must be distinct: they are the rows' places in source order")
+    return lengths, by, position
+
+
+def _rule_keys(keep, rows, pos, lengths, by, descending) -> tuple:
+    """``numpy.lexsort`` keys (last = primary) ordering ``rows`` as ``keep`` prefers them."""
+    at = pos[rows]
+    if keep in ("first", "none"):
+        return (at,)
+    if keep == "last":
+        return (-at,)
+    if keep in ("longest", "shortest"):
+        size = lengths[rows]
+        return (at, -size if keep == "longest" else size)
+    return (at, _value_rank(by.take(pa.array(rows)), descending))  # by
 
 
 def _cluster_sizes(cluster: np.ndarray) -> np.ndarray:
@@ -132,16 +174,6 @@ def _as_array(values, n: int, name: str) -> pa.Array:
         values = pa.array(values)
     _check_len(name, len(values), n)
     return values
-
-
-def _row_id_rank(ids: pa.Array) -> np.ndarray:
-    """0-based rank of each row id; raises if ids repeat or are missing."""
-    if ids.null_count:
-        raise ValueError("row_ids must not contain nulls")
-    rank = pc.rank(ids, sort_keys="ascending", tiebreaker="dense").to_numpy().astype(np.int64) - 1
-    if rank.max() != len(ids) - 1:
-        raise ValueError("row_ids must be unique: survivors are chosen by row id")
-    return rank
 
 
 def _value_rank(values: pa.Array, descending: bool) -> np.ndarray:

@@ -31,13 +31,14 @@ class DedupeNear(DedupeRule, DedupeOperator, Operator):
                 f"{p['ngram']}-{p['unit'][:-1]} shingles, {p['permutations']} permutations); {keep_text(p)}")
 
     @classmethod
-    def clusters(cls, table, params, ctx):
+    def stars(cls, table, params, ctx, order):
+        """Star clusters in keep order: every removed row is verified similar to its survivor."""
         from dsc.kernels.near import near_duplicates
 
         result = near_duplicates(joined_text(table, params["columns"]), threshold=float(params["threshold"]),
                                  ngram=params["ngram"], unit=params["unit"][:-1], num_perm=params["permutations"],
-                                 seed=ctx.seed, bands=params.get("bands"))
-        return result.cluster
+                                 seed=ctx.seed, bands=params.get("bands"), order=order)
+        return result.cluster, result.similarity
 
     @classmethod
     def strictness(cls, old, new):

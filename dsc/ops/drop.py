@@ -1,8 +1,17 @@
-"""`drop where PREDICATE` — remove rows matching a declarative predicate."""
+"""`drop where PREDICATE` — remove rows matching a declarative predicate.
+
+`words(COL)` and `chars(COL)` measure text by itself; `tokens(COL)` counts it with the `finetune`
+block's base tokenizer, which the plan names (`tokenizer`: the base as the spec writes it,
+relative to the spec's folder, and the sha256 of its tokenizer files), so the plan changes when
+the tokenizer does and a run refuses files that are no longer those.
+"""
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 from typing import Literal
+
+from pydantic import model_serializer
 
 from dsc import ast
 from dsc.exitcodes import EXIT_SPEC_ERROR
@@ -30,6 +39,17 @@ class Drop(RowOperator, Operator):
         pattern: str | None = None
         values: list[str] | None = None
         negate: bool = False
+        # tokens(): what it counts with, {"base": REF, "fingerprint": "sha256:…"} (the fingerprint is
+        # null for a spec compiled without its folder). Left out of the plan for every other rule,
+        # so they keep the fingerprints they had before tokens() existed.
+        tokenizer: dict[str, str | None] | None = None
+
+        @model_serializer(mode="wrap")
+        def _leave_out_unset(self, handler):
+            data = handler(self)
+            if self.tokenizer is None:
+                data.pop("tokenizer", None)
+            return data
 
     @classmethod
     def build(cls, b, tree, ch):
@@ -53,6 +73,9 @@ class Drop(RowOperator, Operator):
         common = {"column": pred.column.value, "negate": negate}
         if isinstance(pred, ast.MeasurePred):
             params = {"kind": "measure", "func": pred.func.value, "op": pred.op.value, "value": pred.value.value}
+            if pred.func.value == "tokens":
+                # The compiler's env knows the finetune block's base and its files (dsc.compiler).
+                params["tokenizer"] = getattr(env, "tokenizer", None)
         elif isinstance(pred, ast.TestPred):
             params = {"kind": "test", "func": pred.func.value}
         elif isinstance(pred, ast.MatchesPred):
@@ -64,26 +87,22 @@ class Drop(RowOperator, Operator):
 
     @classmethod
     def describe(cls, p):
-        kind, col = p["kind"], p["column"]
-        if kind == "measure":
-            text = f"{p['func']}({col}) {p['op']} {p['value']}"
-        elif kind == "test":
-            text = f"{p['func']}({col})"
-        elif kind == "matches":
-            text = f"{col} matches {p['pattern']!r}"
-        else:
-            text = f"{col} in {{{', '.join(p['values'])}}}"
-        return f"drop rows where {'not ' if p.get('negate') else ''}{text}"
+        tokenizer = p.get("tokenizer")
+        counted = ""
+        if tokenizer:
+            pinned = f", files {tokenizer['fingerprint'][:19]}" if tokenizer.get("fingerprint") else ""
+            counted = f" (counted with the tokenizer of {tokenizer['base']}{pinned})"
+        return f"drop rows where {_text(p)}{counted}"
 
     @classmethod
     def transform(cls, table, params, ctx):
         import pyarrow.compute as pc
 
-        hit = _matches(table, params)
+        hit = _matches(table, params, ctx)
         if params.get("negate"):
             hit = pc.invert(hit)
         mask = pc.fill_null(hit, False).to_numpy(zero_copy_only=False)
-        return mask, cls.describe(params).replace("drop rows where", "drop where", 1)
+        return mask, f"drop where {_text(params)}"
 
     @classmethod
     def strictness(cls, old, new):
@@ -105,6 +124,20 @@ class Drop(RowOperator, Operator):
         return None
 
 
+def _text(p) -> str:
+    """The predicate as the spec writes it, `not` first when the plan negates it."""
+    kind, col = p["kind"], p["column"]
+    if kind == "measure":
+        text = f"{p['func']}({col}) {p['op']} {p['value']}"
+    elif kind == "test":
+        text = f"{p['func']}({col})"
+    elif kind == "matches":
+        text = f"{col} matches {p['pattern']!r}"
+    else:
+        text = f"{col} in {{{', '.join(p['values'])}}}"
+    return f"{'not ' if p.get('negate') else ''}{text}"
+
+
 def _predicate(b, tree) -> ast.Predicate:
     """The predicate node of a `measure_pred`, `test_pred`, `matches_pred` or `in_pred` tree."""
     ch, span = tree.children, b.span(tree)
@@ -121,7 +154,7 @@ _COMPARE = {"<": "less", "<=": "less_equal", ">": "greater", ">=": "greater_equa
             "!=": "not_equal"}
 
 
-def _matches(table, params):
+def _matches(table, params, ctx=None):
     """The predicate's value per row (nulls count as empty text, so they are never unknown)."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -138,6 +171,8 @@ def _matches(table, params):
             trimmed = pc.utf8_trim_whitespace(text)
             size = pc.if_else(pc.equal(pc.utf8_length(trimmed), 0), 0,
                               pc.list_value_length(pc.utf8_split_whitespace(trimmed)))
+        elif params["func"] == "tokens":
+            size = pa.array(_tokens(text, params, ctx), type=pa.int64())
         else:
             size = pc.utf8_length(text)
         value = params["value"]
@@ -156,6 +191,31 @@ def _matches(table, params):
     if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
         return pc.is_in(column, value_set=_numbers(params["values"], column.type))  # `1.0`, `1e0`, `1` alike
     return pc.is_in(text, value_set=pa.array(params["values"], type=pa.string()))
+
+
+def _tokens(text, params, ctx) -> list[int]:
+    """Each row's tokens with the tokenizer the plan names, counted in batches (`text_tokens`); a
+    tokenizer that cannot be used stops the run (DSC307, exit 4; DSC312 without transformers)."""
+    from dsc.extras import missing
+
+    tokenizer = params.get("tokenizer")
+    if not tokenizer:
+        raise RunError("tokens() names no tokenizer: the plan was compiled without a finetune block's base",
+                       exit_code=EXIT_SPEC_ERROR, code="DSC310",
+                       hint='compile the spec with: finetune METHOD { base "models/NAME" }')
+    lacking = missing("tokens()")  # `dsc check` warned about it (DSC221); here it stops the run
+    if lacking is not None:
+        raise RunError(": ".join(lacking), code="DSC312")
+    from dsc.finetune.errors import FinetuneError
+    from dsc.finetune.tokens import rule_tokenizer, text_tokens
+
+    base_dir = ctx.base_dir if ctx is not None else Path(".")
+    try:
+        counter = rule_tokenizer(tokenizer["base"], base_dir, tokenizer.get("fingerprint"))
+    except FinetuneError as err:
+        raise RunError(f"tokens() cannot count: {err}", code=err.code if err.code.startswith("DSC3") else "DSC307",
+                       hint=err.hint) from None
+    return text_tokens(counter, text.to_pylist())
 
 
 def _numbers(values: list[str], kind):

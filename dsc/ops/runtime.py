@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from dsc.errors import DscError, Location
 from dsc.exitcodes import EXIT_INPUT_ERROR
-from dsc.reserved import CLUSTER, DUPLICATE_OF, ID, REASON
+from dsc.reserved import CLUSTER, DUPLICATE_OF, ID, REASON, SIMILARITY
 
 if TYPE_CHECKING:
     import numpy as np
@@ -58,8 +58,10 @@ class Outcome:
 
 
 def removed_rows(table: pa.Table, mask: np.ndarray, reason: str | list[str],
-                 cluster: list[str | None] | None = None, duplicate_of: list[str | None] | None = None) -> pa.Table:
-    """The rows of `table` selected by `mask`, with their reason (and cluster) attached."""
+                 cluster: list[str | None] | None = None, duplicate_of: list[str | None] | None = None,
+                 similarity: np.ndarray | None = None) -> pa.Table:
+    """The rows of `table` selected by `mask`, with their reason (and cluster, survivor and
+    similarity: a dedupe's) attached."""
     import pyarrow as pa
 
     picked = table.filter(pa.array(mask, type=pa.bool_()))
@@ -69,6 +71,8 @@ def removed_rows(table: pa.Table, mask: np.ndarray, reason: str | list[str],
         REASON: pa.array(reasons, type=pa.string()),
         CLUSTER: pa.array(cluster if cluster is not None else [None] * n, type=pa.string()),
         DUPLICATE_OF: pa.array(duplicate_of if duplicate_of is not None else [None] * n, type=pa.string()),
+        SIMILARITY: pa.array(similarity if similarity is not None else [None] * n, type=pa.float64(),
+                             from_pandas=True),  # NaN (no similarity) as null
     }
     for name, arr in extra.items():
         picked = picked.append_column(name, arr)
@@ -120,14 +124,25 @@ class RowOperator:
 
 
 class DedupeOperator:
-    """Family base for duplicate removal: the subclass labels clusters; the base chooses each
-    cluster's survivor by the declared keep rule (ties broken by row id, never by position)
-    and records, for every removed row, its cluster and the row it duplicates.
+    """Family base for duplicate removal: the subclass finds clusters; the base chooses each
+    cluster's survivor by the declared keep rule and records, for every removed row, its cluster,
+    the row it duplicates and (a similarity dedupe's) how similar the two are.
 
-    A subclass defines `clusters(table, params, ctx)`: a label per row, the smallest row index
-    of its cluster."""
+    Keep rules go by the rule's key, then source order (`dsc.kernels.survivors`): a row's index
+    in the table is its place in the order rows were read, because every stage keeps that order
+    (and the Ray engine sorts each group it resolves by input position). So `keep first` keeps
+    the row read first, and the choice is the same with 1 or N workers and on Ray.
+
+    A subclass defines one of:
+    - `clusters(table, params, ctx)`: a label per row, the smallest row index of its cluster, for
+      clusters of equal rows (exact, fuzzy);
+    - `stars(table, params, ctx, order)`: given the rows in keep order (most preferred first),
+      each row's cluster center and its similarity to it (NaN for a center). Clusters are
+      formed around the most preferred rows, each member similar to its center, so the center
+      is the cluster's survivor and every removed row is similar to the row it names (near)."""
 
     reason: str = "duplicate"
+    stars = None  # a classmethod in a subclass that forms clusters in keep order
 
     @classmethod
     def apply(cls, table: pa.Table, params: dict, ctx: RunContext) -> Outcome:
@@ -135,20 +150,25 @@ class DedupeOperator:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        from dsc.kernels.survivors import survivors
+        from dsc.kernels.survivors import keep_order, survivors
 
-        cluster = cls.clusters(table, params, ctx)
+        keep = params["keep"]
         ids = table.column(ID)
         lengths = by = None
-        if params["keep"] in ("longest", "shortest"):
+        if keep in ("longest", "shortest"):
             lengths = np.zeros(table.num_rows, dtype=np.int64)
             for col in params["columns"]:
                 lengths += pc.fill_null(pc.utf8_length(_as_text(table.column(col), col)), 0).to_numpy(
                     zero_copy_only=False)
-        if params["keep"] == "by":
+        if keep == "by":
             by = table.column(params["keep_by"])
-        survivor = survivors(cluster, params["keep"], row_ids=ids, lengths=lengths, by=by,
-                             descending=params.get("descending", True))
+        rule = {"lengths": lengths, "by": by, "descending": params.get("descending", True)}
+        similarity = None
+        if cls.stars is not None:
+            cluster, similarity = cls.stars(table, params, ctx, keep_order(keep, table.num_rows, **rule))
+        else:
+            cluster = cls.clusters(table, params, ctx)
+        survivor = survivors(cluster, keep, **rule)
         index = np.arange(table.num_rows)
         drop = survivor != index
         id_list = ids.to_pylist()
@@ -156,7 +176,8 @@ class DedupeOperator:
         cluster_ids = [id_list[cluster[i]] for i in dropped]  # a cluster is named by its label row
         dup_of = [id_list[survivor[i]] if survivor[i] >= 0 else None for i in dropped]
         reasons = [cls.reason + (" (keep none: whole cluster dropped)" if survivor[i] < 0 else "") for i in dropped]
-        return Outcome(table.filter(pa.array(~drop)), removed_rows(table, drop, reasons, cluster_ids, dup_of))
+        return Outcome(table.filter(pa.array(~drop)), removed_rows(
+            table, drop, reasons, cluster_ids, dup_of, None if similarity is None else similarity[dropped]))
 
 
 def _as_text(col: pa.ChunkedArray | pa.Array, name: str = "column"):

@@ -187,6 +187,7 @@ class Builder:
 
     def build_metric_gate(self, tree, ch):
         args = self.leaf(ch[1]) if ch[1] is not None else ()
+        args = (args,) if isinstance(args, ast.Str) else args  # `contaminated("evals/*.jsonl")`
         return ast.MetricGate(self.leaf(ch[0]), args, self.leaf(ch[2]), self.leaf(ch[3]), self._severity(ch[4]),
                               span=self.span(tree))
 

@@ -50,7 +50,8 @@ def test_below_threshold_drop():
     }
     assert out.flags == [] and out.failed is None
     # the removed rows keep their data, in the shape removed_rows makes
-    assert out.removed.column_names == ROWS.column_names + ["_dsc_reason", "_dsc_cluster", "_dsc_duplicate_of"]
+    assert out.removed.column_names == ROWS.column_names + ["_dsc_reason", "_dsc_cluster", "_dsc_duplicate_of",
+                                                            "_dsc_similarity"]
     agreement = out.stats["agreement"]
     assert (agreement["value"], agreement["passed"], agreement["items"], agreement["annotators"]) == \
            (0.320896, True, 5, 3)

@@ -26,7 +26,7 @@ def test_drop_functions(diags):
     found = diags(clean("drop where lenght(prompt) > 3", "drop where words(prompt)", "drop where null(prompt) > 1",
                         "drop where nul(prompt)"))
     assert [(d.code, d.hint) for d in found] == [
-        ("DSC203", "expected 'words', 'chars', 'empty' or 'null'"),
+        ("DSC203", "expected 'words', 'chars', 'tokens', 'empty' or 'null'"),
         ("DSC212", "e.g. drop where words(prompt) < 3"),
         ("DSC217", "write: drop where null(prompt)"),
         ("DSC203", "did you mean 'null'?"),

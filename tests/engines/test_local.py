@@ -67,12 +67,21 @@ def test_every_removed_duplicate_names_its_survivor(data_dir):
     kept = {r["_dsc_id"]: r for r in read_jsonl(out / "kept.jsonl")}
     rejects = read_jsonl(out / "rejects.jsonl")
     assert len(rejects) == 59  # pandas finds 59 exact duplicate rows in this file
+    lines = read_jsonl(data_dir / "wiqa.jsonl")
+    key = lambda r: json.dumps([r[c].casefold().split() for c in ("prompt", "completion")])  # noqa: E731
+    first_line: dict[str, int] = {}
+    for number, row in enumerate(lines, 1):
+        first_line.setdefault(key(row), number)
     for r in rejects:
         survivor = kept[r["_dsc_duplicate_of"]]
         assert r["_dsc_rule"] == "dedupe_exact[prompt,completion]" and r["_dsc_line"] == 11
         assert r["_dsc_reason"] == "exact duplicate" and r["_dsc_cluster"] is not None
+        assert r["_dsc_similarity"] is None  # only dedupe near measures a similarity
         assert r["_dsc_row"]["prompt"].casefold().split() == survivor["prompt"].casefold().split()
-        assert r["_dsc_id"] > survivor["_dsc_id"]  # keep first = the smallest row id
+        # keep first = the first row of the file (pandas' drop_duplicates), not the smallest row id
+        first = first_line[key(r["_dsc_row"])]
+        assert first < int(r["_dsc_src"].rsplit(":", 1)[1])
+        assert {c: survivor[c] for c in ("prompt", "completion")} == lines[first - 1]
 
 
 def _outputs(out: Path) -> dict[str, bytes]:

@@ -21,7 +21,7 @@ from dsc.commands import app  # noqa: E402
 from dsc.engines.local import run_plan as run_local  # noqa: E402
 from dsc.engines.permissions import Permissions  # noqa: E402
 from dsc.engines.ray import run_plan as run_ray  # noqa: E402
-from dsc.exitcodes import EXIT_INPUT_ERROR, EXIT_SPEC_ERROR  # noqa: E402
+from dsc.exitcodes import EXIT_INPUT_ERROR, EXIT_SPEC_ERROR, EXIT_USAGE  # noqa: E402
 from dsc.ops.runtime import RunError  # noqa: E402
 from dsc.syntax.source import SourceFile  # noqa: E402
 
@@ -265,8 +265,8 @@ def test_a_bad_address_is_a_clear_error(tmp_path, address, says):
 def test_engine_options_are_checked(tmp_path):
     spec = str(ROOT / "specs" / "common_gen.dspec")
     runner = CliRunner()
-    assert runner.invoke(app, ["run", spec, "--out", str(tmp_path), "--engine", "spark"]).exit_code == EXIT_SPEC_ERROR
-    assert runner.invoke(app, ["run", spec, "--out", str(tmp_path), "--address", "auto"]).exit_code == EXIT_SPEC_ERROR
+    assert runner.invoke(app, ["run", spec, "--out", str(tmp_path), "--engine", "spark"]).exit_code == EXIT_USAGE
+    assert runner.invoke(app, ["run", spec, "--out", str(tmp_path), "--address", "auto"]).exit_code == EXIT_USAGE
 
 
 def test_augmentation_runs_on_the_driver_with_the_local_rows(tmp_path, monkeypatch):

@@ -314,3 +314,74 @@ def test_components_match_bfs(case):
     n, edges = case
     got = components(n, np.array(edges, dtype=np.int64).reshape(-1, 2))
     assert got.tolist() == bfs_labels(n, edges)
+
+
+# --------------------------------------------------------------------------- star clusters
+
+
+def greedy_stars(n: int, edges: list[tuple[int, int]], order: list[int]) -> list[int]:
+    """Reference: visit rows in order; an unclaimed row claims itself and its unclaimed partners."""
+    adj = [set() for _ in range(n)]
+    for u, v in edges:
+        adj[u].add(v)
+        adj[v].add(u)
+    center = [-1] * n
+    for r in order:
+        if center[r] >= 0:
+            continue
+        center[r] = r
+        for w in adj[r]:
+            if center[w] < 0:
+                center[w] = r
+    return center
+
+
+@settings(max_examples=examples(1.5), deadline=None)
+@given(st.integers(1, 30).flatmap(lambda n: st.tuples(
+    st.just(n),
+    st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=60),
+    st.permutations(range(n)),
+)))
+def test_star_clusters_match_the_greedy_reference(case):
+    n, edges, order = case
+    edges = [(u, v) for u, v in edges if u != v]
+    arr = np.array(edges, dtype=np.int64).reshape(-1, 2)
+    got = near.star_clusters(n, arr, np.array(order))
+    assert got.tolist() == greedy_stars(n, edges, list(order))
+    pairs = {frozenset(e) for e in edges}
+    rank = {r: k for k, r in enumerate(order)}
+    centers = [i for i in range(n) if got[i] == i]
+    for i in range(n):
+        if got[i] != i:  # a member is paired with its center, which comes first in the order
+            assert frozenset((i, int(got[i]))) in pairs and rank[int(got[i])] < rank[i]
+    assert not any(frozenset((a, b)) in pairs for a, b in itertools.combinations(centers, 2))
+    if not order or list(order) == list(range(n)):
+        assert near.star_clusters(n, arr).tolist() == got.tolist()
+
+
+def test_a_chain_is_split_and_similarity_is_recorded():
+    # unigrams: J(0,1) = 10/11, J(1,2) = 11/12, J(0,2) = 10/12 < 0.9
+    texts = ["a b c d e f g h i j", "a b c d e f g h i j k", "a b c d e f g h i j k l"]
+    res = near_duplicates(texts, threshold=0.9, ngram=1, bands=64)
+    assert res.pairs.tolist() == [[0, 1], [1, 2]] and res.jaccard.tolist() == [10 / 11, 11 / 12]
+    assert res.cluster.tolist() == [0, 0, 2]
+    assert np.isnan(res.similarity[[0, 2]]).all() and res.similarity[1] == 10 / 11
+    backwards = near_duplicates(texts, threshold=0.9, ngram=1, bands=64, order=np.array([2, 1, 0]))
+    assert backwards.cluster.tolist() == [0, 2, 2] and backwards.similarity[1] == 11 / 12
+    with pytest.raises(ValueError, match="order"):
+        near_duplicates(texts, order=np.array([0, 0, 1]))
+
+
+def test_recorded_similarity_is_the_exact_jaccard():
+    corpus = make_corpus(600, seed=13, words=40, exact_dup_rate=0.1, near_dup_rate=0.3)["text"]
+    order = np.random.default_rng(1).permutation(len(corpus))
+    res = near_duplicates(corpus, threshold=0.7, order=order)
+    assert res.verified_pairs > 20
+    ref = [ref_shingles(t, 5) for t in corpus]
+    jac = lambda i, j: len(ref[i] & ref[j]) / len(ref[i] | ref[j])  # noqa: E731
+    for (i, j), got in zip(res.pairs.tolist(), res.jaccard.tolist()):
+        assert got == jac(i, j) >= 0.7
+    members = np.flatnonzero(res.cluster != np.arange(len(corpus)))
+    assert members.size > 10
+    for i in members.tolist():
+        assert res.similarity[i] == jac(i, int(res.cluster[i])) >= 0.7

@@ -1,4 +1,4 @@
-"""Tests for dsc.kernels.survivors.survivors."""
+"""Tests for dsc.kernels.survivors: survivors() and keep_order()."""
 
 from __future__ import annotations
 
@@ -8,35 +8,38 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dsc.kernels.survivors import KEEP_RULES, survivors
+from dsc.kernels.survivors import KEEP_RULES, keep_order, survivors
 from hypothesis_budget import examples
 
-# Two clusters {0, 1, 3, 5} and {2, 4} plus a singleton 6.  Row ids are
-# deliberately not in index order, so "first" by id differs from "first" by index.
+# Two clusters {0, 1, 3, 5} and {2, 4} plus a singleton 6.  Source positions are
+# deliberately not in index order, so "first" in source order differs from "first" by index.
 CLUSTER = np.array([0, 0, 2, 0, 2, 0, 6])
-IDS = ["id-5", "id-2", "id-9", "id-7", "id-1", "id-3", "id-0"]
+POSITION = np.array([5, 2, 9, 7, 1, 3, 0])
 
 
 def run(keep, **kw):
-    return survivors(CLUSTER, keep, row_ids=IDS, **kw).tolist()
+    return survivors(CLUSTER, keep, position=POSITION, **kw).tolist()
 
 
-def test_first_and_last_go_by_row_id_not_index():
-    assert run("first") == [1, 1, 4, 1, 4, 1, 6]  # id-2, id-1
-    assert run("last") == [3, 3, 2, 3, 2, 3, 6]  # id-7, id-9
+def test_first_and_last_go_by_source_position():
+    assert run("first") == [1, 1, 4, 1, 4, 1, 6]  # positions 2 and 1
+    assert run("last") == [3, 3, 2, 3, 2, 3, 6]  # positions 7 and 9
+    # without positions, the row index is the source order (what the engines hand over)
+    assert survivors(CLUSTER, "first").tolist() == [0, 0, 2, 0, 2, 0, 6]
+    assert survivors(CLUSTER, "last").tolist() == [5, 5, 4, 5, 4, 5, 6]
 
 
-def test_longest_and_shortest_break_ties_by_row_id():
+def test_longest_and_shortest_break_ties_by_source_position():
     lengths = np.array([9, 4, 3, 9, 3, 4, 1])
-    # longest in cluster 0: rows 0 and 3 (9) -> id-5 < id-7; cluster 2 tie (3, 3) -> id-1
+    # longest in cluster 0: rows 0 and 3 (9) -> position 5 < 7; cluster 2 tie (3, 3) -> position 1
     assert run("longest", lengths=lengths) == [0, 0, 4, 0, 4, 0, 6]
-    # shortest in cluster 0: rows 1 and 5 (4) -> id-2 < id-3
+    # shortest in cluster 0: rows 1 and 5 (4) -> position 2 < 3
     assert run("shortest", lengths=lengths) == [1, 1, 4, 1, 4, 1, 6]
 
 
 def test_by_column_nulls_and_nan_never_win():
     score = pa.array([1.0, None, None, float("nan"), None, 1.0, None])
-    # cluster 0: 1.0 at rows 0 (id-5) and 5 (id-3) -> id-3; cluster 2: all null -> smallest id (id-1)
+    # cluster 0: 1.0 at rows 0 (position 5) and 5 (position 3) -> row 5; cluster 2: all null -> the first read
     assert run("by", by=score) == [5, 5, 4, 5, 4, 5, 6]
     assert run("by", by=score, descending=False) == [5, 5, 4, 5, 4, 5, 6]
     dates = pa.array(["2024-01-02", "2023-05-01", "2020-01-01", "2025-01-01", None, None, None])
@@ -53,36 +56,47 @@ def test_keep_none_drops_whole_clusters_but_not_singletons():
 def test_singletons_always_survive():
     cluster = np.arange(5)
     for keep in ("first", "last", "none"):
-        assert survivors(cluster, keep, row_ids=list("edcba")).tolist() == [0, 1, 2, 3, 4]
+        assert survivors(cluster, keep, position=np.array([4, 3, 2, 1, 0])).tolist() == [0, 1, 2, 3, 4]
 
 
-def test_row_ids_may_be_an_arrow_array():
-    ids = pa.chunked_array([pa.array(IDS[:3]), pa.array(IDS[3:])])
-    assert survivors(CLUSTER, "first", row_ids=ids).tolist() == run("first")
-    assert survivors(np.array([0, 0, 0]), "first", row_ids=pa.array([30, 10, 20])).tolist() == [1, 1, 1]
+def test_keep_order_lists_rows_as_the_rule_prefers_them():
+    lengths = np.array([9, 4, 3, 9, 3, 4, 1])
+    assert keep_order("first", 7, position=POSITION).tolist() == [6, 4, 1, 5, 0, 3, 2]
+    assert keep_order("last", 7, position=POSITION).tolist() == [2, 3, 0, 5, 1, 4, 6]
+    assert keep_order("none", 4).tolist() == [0, 1, 2, 3]
+    assert keep_order("longest", 7, lengths=lengths, position=POSITION).tolist() == [0, 3, 1, 5, 4, 2, 6]
+    assert keep_order("by", 3, by=pa.array([None, 2, 7])).tolist() == [2, 1, 0]
+    assert keep_order("by", 3, by=pa.array([None, 2, 7]), descending=False).tolist() == [1, 2, 0]
+    # the first row of every cluster in keep order is the row survivors() keeps for it
+    for keep, kw in (("first", {}), ("last", {}), ("longest", {"lengths": lengths}),
+                     ("shortest", {"lengths": lengths})):
+        order = keep_order(keep, 7, position=POSITION, **kw)
+        head = {}
+        for i in order.tolist():
+            head.setdefault(int(CLUSTER[i]), i)
+        assert run(keep, **kw) == [head[int(c)] for c in CLUSTER]
 
 
 def test_empty_and_errors():
-    assert survivors(np.array([], np.int64), "first", row_ids=[]).tolist() == []
+    assert survivors(np.array([], np.int64), "first").tolist() == []
+    assert keep_order("first", 0).tolist() == []
     with pytest.raises(ValueError, match="unknown keep rule"):
         run("biggest")
     with pytest.raises(ValueError, match="lengths"):
         run("longest")
     with pytest.raises(ValueError, match="by column"):
         run("by")
-    with pytest.raises(ValueError, match="unique"):
-        survivors(np.array([0, 0]), "first", row_ids=["a", "a"])
+    with pytest.raises(ValueError, match="distinct"):
+        survivors(np.array([0, 0]), "first", position=np.array([3, 3]))
     with pytest.raises(ValueError, match="entries"):
-        survivors(np.array([0, 0]), "first", row_ids=["a"])
-    with pytest.raises(ValueError, match="nulls"):
-        survivors(np.array([0, 0]), "first", row_ids=["a", None])
+        survivors(np.array([0, 0]), "first", position=np.array([1]))
 
 
 @st.composite
 def _tables(draw):
     n = draw(st.integers(1, 30))
     group = draw(st.lists(st.integers(0, 5), min_size=n, max_size=n))
-    ids = draw(st.lists(st.text(max_size=4), min_size=n, max_size=n, unique=True))
+    ids = draw(st.lists(st.integers(0, 10**6), min_size=n, max_size=n, unique=True))  # source positions
     lengths = draw(st.lists(st.integers(0, 3), min_size=n, max_size=n))
     by = draw(st.lists(st.one_of(st.none(), st.integers(0, 3)), min_size=n, max_size=n))
     perm = draw(st.permutations(range(n)))
@@ -96,7 +110,7 @@ def _labels(group: np.ndarray) -> np.ndarray:
 
 
 def _surviving_ids(group, ids, lengths, by, keep, descending):
-    out = survivors(_labels(group), keep, row_ids=ids, lengths=lengths, by=pa.array(by, pa.int64()),
+    out = survivors(_labels(group), keep, position=np.array(ids), lengths=lengths, by=pa.array(by, pa.int64()),
                     descending=descending)
     return [None if s < 0 else ids[s] for s in out]
 

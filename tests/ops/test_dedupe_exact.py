@@ -1,5 +1,6 @@
-"""`dedupe exact on COLS [ignoring …] [keep …]`: which row survives (ties to the smallest row id, never
-to the position), what `ignoring` merges, what every removed row records, and the laws."""
+"""`dedupe exact on COLS [ignoring …] [keep …]`: which row survives (first and last in the order rows were
+read, ties to the row read first, never to the row id), what `ignoring` merges, what every removed row
+records, and the laws."""
 import pyarrow as pa
 import pytest
 
@@ -43,11 +44,11 @@ ROWS = with_ids(table(q=["Hi", "hi", None, "Hi", None, "", "Hi "], s=[3, 9, 1, 9
 
 
 @pytest.mark.parametrize("params, gone", [
-    ({"keep": "first"}, [("e", "exact duplicate", "e", "a"), ("g", "exact duplicate", "g", "f")]),
-    ({"keep": "last"}, [("a", "exact duplicate", "e", "e"), ("f", "exact duplicate", "g", "g")]),
-    # equal lengths: the smallest row id wins the tie
-    ({"keep": "longest"}, [("e", "exact duplicate", "e", "a"), ("g", "exact duplicate", "g", "f")]),
-    ({"keep": "shortest"}, [("e", "exact duplicate", "e", "a"), ("g", "exact duplicate", "g", "f")]),
+    ({"keep": "first"}, [("a", "exact duplicate", "e", "e"), ("f", "exact duplicate", "g", "g")]),
+    ({"keep": "last"}, [("e", "exact duplicate", "e", "a"), ("g", "exact duplicate", "g", "f")]),
+    # equal lengths: the row read first wins the tie (not the smallest row id, a and f)
+    ({"keep": "longest"}, [("a", "exact duplicate", "e", "e"), ("f", "exact duplicate", "g", "g")]),
+    ({"keep": "shortest"}, [("a", "exact duplicate", "e", "e"), ("f", "exact duplicate", "g", "g")]),
     ({"keep": "none"}, [("e", NONE, "e", None), ("g", NONE, "g", None), ("a", NONE, "e", None),
                         ("f", NONE, "g", None)]),
     # s: e 3 and a 9; g 1 and f null, and a null never wins
@@ -55,7 +56,7 @@ ROWS = with_ids(table(q=["Hi", "hi", None, "Hi", None, "", "Hi "], s=[3, 9, 1, 9
     ({"keep": "by", "keep_by": "s", "descending": False},
      [("a", "exact duplicate", "e", "e"), ("f", "exact duplicate", "g", "g")]),
 ])
-def test_keep_rules_choose_by_row_id_not_position(monkeypatch, params, gone):
+def test_keep_rules_choose_by_source_order_not_row_id(monkeypatch, params, gone):
     out = assert_laws("dedupe_exact", ROWS, {"columns": ["q"], **params}, monkeypatch)
     assert removed(out) == gone
     assert out.table.column(ID).to_pylist() == [i for i in ["e", "c", "g", "a", "f", "b", "d"]

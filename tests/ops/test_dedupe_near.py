@@ -1,12 +1,20 @@
 """`dedupe near on COLS jaccard >= T ngram N words|chars`: a pair at the threshold is a duplicate and one
-just above it is not, a chain is one cluster whose removed rows name its survivor, nulls and empty text never
-match, and the laws. Small data: MinHash over a handful of rows is quick."""
+just above it is not, a chain is not one cluster (every removed row is similar to the survivor it names, and
+says how similar), keep first is the first row read, nulls and empty text never match, and the laws. Small
+data: MinHash over a handful of rows is quick."""
+import itertools
+import random
 from decimal import Decimal
 
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from dsc.api import compile_text
-from dsc.reserved import ID
+from dsc.reserved import DUPLICATE_OF, ID, SIMILARITY
 from dsc.syntax.source import SourceFile
-from laws import assert_laws, table
+from hypothesis_budget import examples
+from laws import apply, assert_laws, table
 
 SPEC = """dataset d version 1 {{
   seed 1
@@ -57,16 +65,84 @@ def test_a_lower_threshold_reaches_the_farther_texts_and_case_counts(monkeypatch
                          ("r8", "near duplicate", "r7", "r7")]
 
 
-def test_a_chain_is_one_cluster_and_every_member_names_the_survivor(monkeypatch):
-    # J(r0, r1) = 10/11 and J(r1, r2) = 11/12 pass 0.9; J(r0, r2) = 10/12 does not, yet all three merge
+def test_a_chain_is_not_one_cluster_every_removed_row_is_similar_to_its_survivor(monkeypatch):
+    # J(r0, r1) = 10/11 and J(r1, r2) = 11/12 pass 0.9; J(r0, r2) = 10/12 does not: r2 is not r0's duplicate
     chain = table(a=["a b c d e f g h i j", "a b c d e f g h i j k", "a b c d e f g h i j k l",
                      "z y x w v u t s r q"])
     params = {"columns": ["a"], "threshold": "0.9", "ngram": 1}
     first = assert_laws("dedupe_near", chain, params, monkeypatch)
-    assert gone(first) == [("r1", "near duplicate", "r0", "r0"), ("r2", "near duplicate", "r0", "r0")]
+    assert gone(first) == [("r1", "near duplicate", "r0", "r0")]
+    assert first.removed.column(SIMILARITY).to_pylist() == [10 / 11]
+    # keep longest visits r2 (12 words) first: it takes r1 (11/12); r0 is 10/12 from r2, so it stays
     longest = assert_laws("dedupe_near", chain, {**params, "keep": "longest"}, monkeypatch)
-    assert gone(longest) == [("r0", "near duplicate", "r0", "r2"), ("r1", "near duplicate", "r0", "r2")]
-    assert longest.table.column(ID).to_pylist() == ["r2", "r3"]
+    assert gone(longest) == [("r1", "near duplicate", "r2", "r2")]
+    assert longest.removed.column(SIMILARITY).to_pylist() == [11 / 12]
+    assert longest.table.column(ID).to_pylist() == ["r0", "r2", "r3"]
+    # keep none drops the star (its center too, with no similarity), named by its center
+    none = assert_laws("dedupe_near", chain, {**params, "keep": "none"}, monkeypatch)
+    assert [r[0] for r in gone(none)] == ["r0", "r1"] and {r[2] for r in gone(none)} == {"r0"}
+    assert none.removed.column(SIMILARITY).to_pylist() == [None, 10 / 11]
+
+
+def test_keep_first_is_the_first_row_read_not_the_smallest_id(monkeypatch):
+    tbl = table(a=["one two three four", "one two three four", "one two three four five", "zz"])
+    tbl = tbl.set_column(0, ID, pa.array(["z9", "a1", "m5", "b2"]))  # ids sort unlike positions
+    first = assert_laws("dedupe_near", tbl, {"columns": ["a"], "threshold": "0.5", "ngram": 1}, monkeypatch)
+    assert gone(first) == [("a1", "near duplicate", "z9", "z9"), ("m5", "near duplicate", "z9", "z9")]
+    assert first.removed.column(SIMILARITY).to_pylist() == [1.0, 0.8]
+    last = assert_laws("dedupe_near", tbl, {"columns": ["a"], "threshold": "0.5", "ngram": 1, "keep": "last"},
+                       monkeypatch)
+    assert gone(last) == [("z9", "near duplicate", "m5", "m5"), ("a1", "near duplicate", "m5", "m5")]
+    # a tie on length goes to the first row read
+    short = assert_laws("dedupe_near", tbl, {"columns": ["a"], "threshold": "0.5", "ngram": 1,
+                                             "keep": "shortest"}, monkeypatch)
+    assert [r[3] for r in gone(short)] == ["z9", "z9"]
+
+
+def _jaccard(x: str | None, y: str | None, n: int) -> float:
+    def grams(s):
+        w = (s or "").split()
+        return {tuple(w)} if 0 < len(w) < n else {tuple(w[k:k + n]) for k in range(len(w) - n + 1)}
+    a, b = grams(x), grams(y)
+    return len(a & b) / len(a | b)
+
+
+@st.composite
+def _families(draw):
+    """Rows drawn as edits of a few seed texts, so chains and near pairs are common."""
+    rng = random.Random(draw(st.integers(0, 2**32)))
+    seeds = [[f"w{rng.randrange(30)}" for _ in range(rng.randint(6, 12))] for _ in range(draw(st.integers(1, 3)))]
+    rows = []
+    for _ in range(draw(st.integers(2, 24))):
+        words = list(rng.choice(seeds))
+        for _ in range(rng.randint(0, 3)):
+            roll = rng.random()
+            if roll < 0.4:
+                words.append(f"w{rng.randrange(30)}")
+            elif roll < 0.7 and len(words) > 1:
+                words.pop(rng.randrange(len(words)))
+            else:
+                words[rng.randrange(len(words))] = f"w{rng.randrange(30)}"
+        rows.append(" ".join(words))
+    return rows, draw(st.sampled_from(["0.5", "0.7", "0.9"])), draw(st.sampled_from(["first", "last", "longest"]))
+
+
+@settings(max_examples=examples(1), deadline=None)
+@given(case=_families())
+def test_every_removed_row_is_similar_to_the_survivor_it_names(case):
+    texts, threshold, keep = case
+    out = apply("dedupe_near", table(a=texts), {"columns": ["a"], "threshold": threshold, "ngram": 2, "keep": keep,
+                                                "bands": 64})
+    text_of = dict(zip([f"r{i}" for i in range(len(texts))], texts))
+    kept = set(out.table.column(ID).to_pylist())
+    for rid, survivor, sim in zip(*(out.removed.column(c).to_pylist() for c in (ID, DUPLICATE_OF, SIMILARITY))):
+        assert survivor in kept
+        exact = _jaccard(text_of[rid], text_of[survivor], 2)
+        assert sim == exact >= float(threshold), (rid, survivor, sim, exact)
+    # and nothing similar is left: every kept pair is below the threshold (LSH recall is 1 here:
+    # 64 bands of 2 rows find every pair at J >= 0.5 on these short texts)
+    for x, y in itertools.combinations(sorted(kept), 2):
+        assert _jaccard(text_of[x], text_of[y], 2) < float(threshold) or not text_of[x].split()
 
 
 def test_characters_shingle_non_ascii_text(monkeypatch):

@@ -46,6 +46,7 @@ def _spec_without_finetune(tmp_path_factory):
     (root / "specs").mkdir()
     (root / "examples" / "data").mkdir(parents=True)
     shutil.copy(REPO / "examples" / "data" / "code_alpaca_2k.json", root / "examples" / "data")
+    shutil.copytree(REPO / "examples" / "evals", root / "examples" / "evals")  # its decontaminate rule's eval set
     text = SPEC.read_text(encoding="utf-8")
     (root / "specs" / SPEC.name).write_text(text[:text.index("\nfinetune ")].rstrip() + "\n", encoding="utf-8")
     SPEC = root / "specs" / SPEC.name

@@ -67,6 +67,7 @@ clean {
   standardize amount as money EUR rates {USD $rate}
   dedupe near on prompt jaccard >= $jaccard ngram $ngram words permutations $permutations bands $bands
   dedupe fuzzy on answer threshold $threshold pairs "pairs.json"
+  decontaminate prompt against "evals.jsonl" ngram $decontaminate_ngram
 }
 
 annotate category {
@@ -130,6 +131,7 @@ POSITIONS = {
     "value": ("4", "_value"), "first": ("1950", "std_years"), "last": ("2049", "std_years"),
     "rate": ("0.92", "rate"), "jaccard": ("0.85", "opt_jaccard"), "ngram": ("5", "opt_ngram"),
     "permutations": ("128", "opt_permutations"), "bands": ("16", "opt_bands"), "threshold": ("0.5", "opt_threshold"),
+    "decontaminate_ngram": ("13", "decontaminate_stmt"),
     "annotators": ("3", "ann_annotators"), "experts": ("1", "ann_experts"), "agreement": ("0.67", "ann_agreement"),
     "item_agreement": ("0.5", "ann_item_agreement"), "split_seed": ("11", "split_seed"),
     "fraction": ("0.9", "split_stmt"), "ratio": ("25%", "aug_ratio"), "concurrency": ("8", "aug_concurrency"),

@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from dsc.commands import app
 from dsc.compiler import compile_spec
 from dsc.engines.local import run_plan
-from dsc.exitcodes import EXIT_INPUT_ERROR, EXIT_SPEC_ERROR
+from dsc.exitcodes import EXIT_INPUT_ERROR, EXIT_SPEC_ERROR, EXIT_USAGE
 from dsc.ops.runtime import RunError
 from dsc.syntax.load import parse
 from dsc.syntax.source import SourceFile
@@ -240,7 +240,7 @@ def test_an_empty_output_folder_is_a_usage_error(tmp_path, monkeypatch):
     spec = project(tmp_path / "p")
     monkeypatch.chdir(tmp_path)
     result = run(spec, "")
-    assert result.exit_code == 2 and "--out" in result.output and "empty path" in result.output
+    assert result.exit_code == EXIT_USAGE and "--out" in result.output and "empty path" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p"]
 
 
