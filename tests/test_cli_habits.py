@@ -184,3 +184,41 @@ def test_shell_completion_is_offered():
     done = subprocess.run([sys.executable, "-m", "dsc", "--show-completion", "bash"], capture_output=True, text=True,
                           env=env)
     assert done.returncode == 0 and "complete" in done.stdout
+
+
+def test_progress_as_json_lines_even_on_a_terminal():
+    from io import StringIO
+
+    from rich.console import Console
+
+    buffer = StringIO()
+    with RunProgress(Console(file=buffer, force_terminal=True, width=100), log_format="json") as progress:
+        assert not progress.live
+        progress("reading source s")
+        progress(StageDone("source:s", 3, 2, cached=True))
+        progress("splitting")
+    records = [json.loads(line) for line in buffer.getvalue().splitlines()]
+    assert [(r["stage"], r["rows_in"], r["rows_out"], r["cached"]) for r in records] == [
+        ("source:s", 3, 2, True), ("splitting", None, None, False)]
+    assert all(r["event"] == "stage" and r["seconds"] >= 0 for r in records)
+
+
+def test_run_logs_json_on_standard_error(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "dsc", "run", str(SPEC), "--out", str(tmp_path / "out"),
+                           "--log-format", "json", "--format", "json"], capture_output=True, text=True)
+    assert done.returncode == EXIT_OK, done.stderr
+    stages = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    assert stages[0]["stage"].startswith("source:") and stages[0]["rows_in"] > 0
+    assert json.loads(done.stdout)["exit_code"] == EXIT_OK
+
+
+@pytest.mark.parametrize("mode, coloured", [("never", False), ("always", True)])
+def test_color_option(mode, coloured):
+    done = subprocess.run([sys.executable, "-m", "dsc", "--color", mode, "profile", str(ROOT / "examples" / "data" /
+                           "seed_tasks.jsonl")], capture_output=True, text=True)
+    assert done.returncode == EXIT_OK, done.stderr
+    assert ("\x1b[" in done.stdout) is coloured
+
+
+def test_an_unknown_color_is_a_usage_error():
+    assert dsc("--color", "sometimes", "version").exit_code == EXIT_USAGE

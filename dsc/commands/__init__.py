@@ -71,8 +71,15 @@ def _print_version(value: bool) -> None:
 def _options(
     _version: bool = typer.Option(False, "--version", "-V", is_eager=True, callback=_print_version,
                                   help="Print the dsc version and exit."),
+    color: str = typer.Option("auto", "--color", help="auto (colour on a terminal), always or never; the "
+                                                       "NO_COLOR variable also turns colour off."),
 ):
     """dsc — compile dataset specs (.dspec) into canonical, fingerprinted plans, and run them."""
+    from dsc.commands.common import COLORS, set_color
+
+    if color not in COLORS:
+        raise typer.BadParameter(f"unknown value '{color}': use auto, always or never", param_hint="--color")
+    set_color(color)
 
 
 # In this order in `dsc --help`.

@@ -10,6 +10,28 @@ from dsc.diagnostics import render_all
 from dsc.exitcodes import EXIT_INPUT_ERROR, EXIT_SPEC_ERROR
 
 
+COLORS = ("auto", "always", "never")
+_color = {"mode": "auto"}  # `dsc --color`, set by the app's callback before any command runs
+
+
+def set_color(mode: str) -> None:
+    """Remember `--color auto|always|never` for every console the commands make."""
+    _color["mode"] = mode
+
+
+def console(stderr: bool = False):
+    """A rich Console for a command's output. `--color never` (or the NO_COLOR variable, which rich
+    reads) prints no colour; `always` colours even a pipe; `auto` colours a terminal only."""
+    from rich.console import Console
+
+    mode = _color["mode"]
+    if mode == "never":
+        return Console(stderr=stderr, no_color=True, highlight=False)
+    if mode == "always":
+        return Console(stderr=stderr, force_terminal=True)
+    return Console(stderr=stderr)
+
+
 STDIN_NAME = "<stdin>"  # how a spec read from standard input (`-`) is named in diagnostics
 
 

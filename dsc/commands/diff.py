@@ -194,14 +194,14 @@ def _report(old_side, new_side, fmt: str, spec: Path, data: bool, examples: int,
             typer.echo(render_diff(changes, old_side.plan, new_side.plan, old_side.label, new_side.label), nl=False)
             return None
         return policy_report(old_side, new_side)
-    from rich.console import Console
+    from dsc.commands.common import console
 
     from dsc.engines.permissions import Permissions
     from dsc.errors import DscError, render
 
     try:
         permissions = Permissions.from_operator(allow_endpoint, allow_outside_project)
-        with Console(stderr=True).status("running both plans", spinner="dots") as status:
+        with console(stderr=True).status("running both plans", spinner="dots") as status:
             return data_diff(old_side, new_side, work_dir=cache, workers=workers, examples=examples,
                              progress=lambda msg: status.update(msg), permissions=permissions)
     except DscError as err:

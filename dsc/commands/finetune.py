@@ -88,9 +88,9 @@ def compare_cmd(
     if as_json:
         typer.echo(jsontext.dumps({"spec": spec.as_posix(), **comparison}), nl=False)
         return
-    from rich.console import Console
+    from dsc.commands.common import console
 
-    Console().print(render(comparison))
+    console().print(render(comparison))
 
 
 def _compiled(spec: Path):

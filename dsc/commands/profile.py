@@ -69,12 +69,12 @@ def columns_option(value: str | None) -> list[str] | None:
 def profile_command(paths: list[Path], key: str | None, target: str | None, text: str | None,
                     as_json: bool, format: str | None) -> int:
     """`dsc profile`: print the profile as tables (or JSON with ``--json``)."""
-    from rich.console import Console
+    from dsc.commands.common import console
 
     from dsc.profile.build import build_profile
     from dsc.profile.load import ProfileError
 
-    err = Console(stderr=True)
+    err = console(stderr=True)
     try:
         started = time.perf_counter()
         with _progress(err) as note:
@@ -89,7 +89,7 @@ def profile_command(paths: list[Path], key: str | None, target: str | None, text
         return EXIT_OK
     from dsc.profile.render import render_profile
 
-    render_profile(profile, Console())
+    render_profile(profile, console())
     rate = profile["rows"] / seconds if seconds > 0 else 0
     typer.echo(f"profiled {profile['rows']:,} rows in {seconds:.2f} s ({rate:,.0f} rows/s); "
                f"start a policy from it with: dsc init {' '.join(map(str, paths))} -o POLICY.dspec", err=True)
@@ -103,7 +103,7 @@ def init_command(paths: list[Path], output: Path, key: str | None, target: str |
     A column of lists of records is exploded (one row per element) before profiling, as the
     policy's source will. A file dsc wrote (``_dsc_`` columns) is refused: a source cannot read
     dsc's bookkeeping columns, so no policy could run on it."""
-    from rich.console import Console
+    from dsc.commands.common import console
 
     from dsc.api import compile_text
     from dsc.profile.build import build_profile
@@ -111,7 +111,7 @@ def init_command(paths: list[Path], output: Path, key: str | None, target: str |
     from dsc.profile.load import ProfileError, load_files
     from dsc.syntax.source import SourceFile
 
-    err = Console(stderr=True)
+    err = console(stderr=True)
     try:
         if any(p.suffix == ".dspec" for p in paths):
             raise ProfileError("dsc init starts from data files, not a spec; `dsc profile SPEC` profiles a spec's data",

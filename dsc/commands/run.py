@@ -32,10 +32,13 @@ def run(
     format: str = typer.Option("text", "--format", help="text (for people) or json (the run's summary as one JSON "
                                                          "object on standard output; docs/cli.md)."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress on standard error."),
+    log_format: str = typer.Option("text", "--log-format",
+                                   help="text (a live line per stage on a terminal, one plain line per stage "
+                                        "elsewhere) or json (one JSON object per stage on standard error)."),
 ):
     """Run a spec over its data with the local or the Ray engine: write every output, print a per-rule summary
     and every failed gate (exit 3 when an error gate failed)."""
-    from rich.console import Console
+    from dsc.commands.common import console
 
     from dsc.engines.permissions import Permissions
     from dsc.environment import changes
@@ -44,6 +47,8 @@ def run(
 
     if format not in ("text", "json"):
         raise typer.BadParameter(f"unknown format '{format}': use text or json", param_hint="--format")
+    if log_format not in ("text", "json"):
+        raise typer.BadParameter(f"unknown log format '{log_format}': use text or json", param_hint="--log-format")
     if engine not in ("local", "ray"):
         raise typer.BadParameter(f"unknown engine '{engine}': use local or ray", param_hint="--engine")
     if address is not None and engine != "ray":
@@ -54,10 +59,10 @@ def run(
     out_dir = Path(out)
     result = compile_or_exit(spec)
     recorded = _recorded_environment(out_dir)
-    console = Console(stderr=True)
+    err = console(stderr=True)
     try:
         permissions = Permissions.from_operator(allow_endpoint, allow_outside_project)
-        with RunProgress(console, quiet=quiet) as progress:
+        with RunProgress(err, quiet=quiet, log_format=log_format) as progress:
             if engine == "ray":
                 from dsc.engines.ray import run_plan as run_on_ray
 
@@ -80,7 +85,7 @@ def run(
     code = EXIT_GATE_FAILED if errors or outcome.annotation_failures else EXIT_OK
     text = format == "text"
     if text:
-        Console().print(summary_table(outcome.manifest))
+        console().print(summary_table(outcome.manifest))
         for split in outcome.manifest["splits"]:
             typer.echo(f"split {split['name']}: {split['rows']} rows" +
                        (f" -> {', '.join(split['outputs'])}" if split["outputs"] else ""))
