@@ -13,7 +13,8 @@ from typing import Iterator
 from dsc.syntax.source import NO_SPAN, Span
 
 # Functions of `drop where` that measure text (so their column must be text).
-TEXT_FUNCS = ("words", "chars", "tokens", "empty")
+from dsc.kernels.quality import MEASURES as _TEXT_MEASURES  # noqa: E402 (imports no pyarrow)
+TEXT_FUNCS = ("tokens", "empty", "has_pii", *_TEXT_MEASURES)
 
 
 def column(text: str | None = None, *, unique: bool = False):
@@ -321,7 +322,20 @@ class InPred(Node):
     negated: bool = False
 
 
-Predicate = MeasurePred | TestPred | MatchesPred | InPred
+@dataclass(frozen=True)
+class LangPred(Node):
+    """`lang(col) [not] in {en, und} [confidence >= 0.8]`: the column's detected language."""
+
+    func: Name
+    column: Name = column("lang()")
+    values: tuple[Value, ...]
+    negated: bool = False
+    option: Name | None = None
+    op: Name | None = None
+    confidence: Num | None = None
+
+
+Predicate = MeasurePred | TestPred | MatchesPred | InPred | LangPred
 
 
 @dataclass(frozen=True)

@@ -136,7 +136,8 @@ def _tokenizer(spec: ast.Spec, base_dir: Path | None) -> dict[str, str | None] |
 def _steps(spec: ast.Spec, dataset: DatasetInfo, types: dict[str, str], ids: _Ids,
            base_dir: Path | None = None) -> list[Step]:
     """The clean rules, each compiled by its operator; `types` are the schema's column types."""
-    env = SpecEnv(locale=dataset.locale, types=types, tokenizer=_tokenizer(spec, base_dir))
+    env = SpecEnv(locale=dataset.locale, types=types, tokenizer=_tokenizer(spec, base_dir),
+                  sources=tuple(_source(b) for b in spec.of(ast.SourceBlock)))
     steps = []
     for block in spec.of(ast.CleanBlock):
         for rule in block.rules:

@@ -65,7 +65,7 @@ def render_report(stats: dict) -> tuple[str, str]:
     """
     full = _defaults(stats)
     return _env(False).get_template("report.md.j2").render(s=full), \
-        _env(True).get_template("report.html.j2").render(s=full)
+        _env(True).get_template("report.html.j2").render(s=full, charts=_charts(full))
 
 
 def rerender(out_dir: Path) -> tuple[Path, Path]:
@@ -246,7 +246,13 @@ _ANNOTATION = _object({
                                    then=_a_label_for_every_row)),
     "resolution?": _maybe(_RESOLUTION),
     "warnings?": _list(_PRINTED),
+    "item_agreement?": _maybe(_object({"histogram?": _table(_NUMBER), "scored?": _maybe(_NUMBER),
+                                       "below?": _PRINTED, "threshold?": _PRINTED})),
+    "coverage?": _maybe(_object({**{f"{k}?": _maybe(_NUMBER) for k in (
+        "items", "annotated", "unannotated", "short_of_annotators", "short_of_experts")},
+        "min_annotators?": _PRINTED, "min_experts?": _PRINTED, "expert_role?": _PRINTED})),
 })
+_HISTOGRAM = _list(_object({"upto": _maybe(_NUMBER), "rows": _NUMBER}), least=1)
 _STATS = _object({
     "dataset": _object({"name": _PRINTED, "version": _PRINTED}),
     "plan_fingerprint": _TEXT,
@@ -288,7 +294,13 @@ _STATS = _object({
         "splits": _list(_object({
             "name": _PRINTED, "rows": _NUMBER, "tokens": _NUMBER, "truncated": _NUMBER, "truncated_share": _NUMBER,
             **{f"{k}?": _maybe(_NUMBER) for k in ("min", "p50", "p90", "p99", "max", "without_text")},
-            "histogram": _list(_object({"upto": _maybe(_NUMBER), "rows": _NUMBER}), least=1)}))}))),
+            "histogram": _HISTOGRAM}))}))),
+    "near_similarity?": _maybe(_list(_object({
+        "rule": _PRINTED, "line?": _PRINTED, "threshold?": _PRINTED, "rows": _NUMBER, "below_threshold?": _PRINTED,
+        "min?": _PRINTED, "median?": _PRINTED, "bins": _list(_object({"bin": _PRINTED, "rows": _NUMBER}))}))),
+    "text_lengths?": _maybe(_list(_object({
+        "column": _PRINTED, "rows": _NUMBER, **{f"{k}?": _maybe(_NUMBER) for k in ("empty", "min", "p50", "p90", "max")},
+        "histogram": _HISTOGRAM}))),
     "finetune?": _maybe(_either(_object({"error": _PRINTED}), _object({"table": _object({
         "title": _PRINTED, "columns": _list(_PRINTED), "rows": _list(_list(_PRINTED, least=1)),
         "notes": _list(_PRINTED)})}))),
@@ -300,10 +312,141 @@ def _defaults(stats: dict) -> dict:
     empty = {"reasons": [], "examples": [], "clusters": [], "standardisation": [], "splits": None,
              "leakage": [], "contamination": [], "annotations": {}, "gates": [],
              "conflicts": {"groups": 0, "decisions": {}},
-             "augment": None, "finetune": None, "tokens": None}
+             "augment": None, "finetune": None, "tokens": None, "text_lengths": [],
+             "near_similarity": []}
     full = {**empty, **{k: v for k, v in stats.items() if v is not None}}
     full["annotations"] = [_annotation(name, entry) for name, entry in sorted(full["annotations"].items())]
+    # A reviewer reads text, not row ids: each reason with a row it removed, each cluster by its text.
+    seen: dict[tuple, str] = {}
+    for e in full["examples"]:
+        for r in e["rows"]:
+            seen.setdefault((_line(e["rule"]), _line(r["reason"])), _excerpt(r["row"], 120))
+    full["reasons"] = [{**r, "example": seen.get((_line(r["rule"]), _line(r["reason"])), "")} for r in full["reasons"]]
+    full["clusters"] = [{**k, "excerpt": _excerpt(k["example"], 120),
+                         "removed_rows": _minus(k["size"], 1 if k["kept"] else 0)} for k in full["clusters"]]
     return full
+
+
+def _charts(s: dict) -> dict:
+    """Every chart of the HTML report, as SVG markup (`dsc.report_charts`), by section; a list
+    where a section draws one chart per split, field or column. Built from the stats alone."""
+    from markupsafe import Markup
+
+    from dsc.report_charts import Bar, bar_chart, share
+
+    def chart(*args, **kwargs) -> Markup:
+        return Markup(bar_chart(*args, **kwargs))
+
+    c = s["counts"]
+    reasons: dict[str, list[dict]] = {}
+    for r in s["reasons"]:
+        reasons.setdefault(str(r["rule"]), []).append(r)
+    funnel = []
+    for r in s["rules"]:
+        line = f" (line {r['line']})" if r["line"] else ""
+        funnel.append(Bar(f"{r['id']}{line}", r["removed"], share(r["removed"], r["rows_in"]) + f" of {r['rows_in']}"))
+        funnel += [Bar(str(x["reason"]), x["rows"], share(x["rows"], r["rows_in"]), level=1)
+                   for x in sorted(reasons.get(r["id"], []), key=lambda x: -_finite(x["rows"]))]
+    out = {"funnel": chart("Rows removed by each rule, and why", funnel,
+                           f"Of {c['input']} rows read, {c['rejected']} were removed; a share is of the rows "
+                           f"the rule read. Light bars: the rule's reasons (rejects.jsonl has each row).")}
+    splits = s["splits"]
+    if splits:
+        out["splits"] = chart("Rows per split", [Bar(str(p["name"]), p["rows"], share(p["rows"], splits["rows"]))
+                                                 for p in splits["parts"]])
+        if splits["strata"]:
+            bars = []
+            for label in splits["strata"]["labels"]:
+                bars.append(Bar("(null)" if label["label"] is None else str(label["label"]), None))
+                bars += [Bar(str(p["name"]), label["splits"].get(p["name"]), share(label["splits"].get(p["name"]),
+                                                                                    p["rows"]), level=1)
+                         for p in splits["parts"]]
+            out["labels"] = chart(f"Labels of {splits['strata']['column']} in each split", bars,
+                                  "A share is of the split's rows: equal shares mean the split kept the label balance.")
+    if s["clusters"]:
+        rules = {_line(k["rule"]) for k in s["clusters"]}
+        one = f" of {next(iter(rules))}" if len(rules) == 1 else ""  # else each label names its rule
+        out["clusters"] = chart(f"Largest duplicate clusters{one}: rows in each, the survivor included", [
+            Bar(_excerpt(k["example"]) if one else f"{k['rule']}: {_excerpt(k['example'])}", k["size"])
+            for k in s["clusters"]], "Each cluster by a row it removed.")
+    out["similarity"] = [chart(f"{n['rule']}: similarity of each removed row to its survivor", [
+        Bar(str(b["bin"]), b["rows"], share(b["rows"], n["rows"])) for b in n["bins"]],
+        f"Jaccard similarity, {n['rows']} rows removed: min {_number(n.get('min'))}, median "
+        f"{_number(n.get('median'))}; {_number(n.get('below_threshold'))} below the rule's threshold "
+        f"{_number(n.get('threshold'))}.") for n in s["near_similarity"]]
+    out["standardisation"] = [chart(f"{r['rule']}: values read", [
+        Bar("standardised", _minus(r["rows_in"], r["rejected"], r["flagged"]),
+            share(_minus(r["rows_in"], r["rejected"], r["flagged"]), r["rows_in"])),
+        Bar("flagged (kept)", r["flagged"], share(r["flagged"], r["rows_in"])),
+        Bar("rejected", r["rejected"], share(r["rejected"], r["rows_in"]))]) for r in s["standardisation"]]
+    out["annotations"] = {}
+    for a in s["annotations"]:
+        drawn = []
+        spread = a["item_agreement"]
+        if spread and spread.get("histogram"):
+            scored = spread.get("scored")
+            drawn.append(chart(f"{a['field']}: agreement per item", [
+                Bar(str(bucket), n, share(n, scored)) for bucket, n in spread["histogram"].items()],
+                f"{_number(spread.get('below'))} item(s) under the item floor of {_number(spread.get('threshold'))}"
+                if spread.get("threshold") is not None else ""))
+        cover = a["coverage"]
+        if cover:
+            items = cover.get("items")
+            drawn.append(chart(f"{a['field']}: annotation coverage of {_number(items)} items", [
+                Bar(label, cover.get(key), share(cover.get(key), items)) for key, label in (
+                    ("annotated", "annotated"), ("unannotated", "not annotated"),
+                    ("short_of_annotators", f"fewer than {_number(cover.get('min_annotators'))} annotators"),
+                    ("short_of_experts", f"fewer than {_number(cover.get('min_experts'))} "
+                                         f"{_number(cover.get('expert_role')) or 'expert'} annotators"))
+                if key in cover]))
+        out["annotations"][a["field"]] = drawn
+    tokens = s["tokens"]
+    out["tokens"] = [] if not tokens or "error" in tokens else [
+        chart(f"Tokens per row: {p['name']}", [Bar(label, n, share(n, p["rows"])) for label, n in _bins(p["histogram"], " (truncated)")])
+        for p in tokens["splits"]]
+    out["lengths"] = [chart(f"Characters per row: {t['column']}",
+                            [Bar(label, n, share(n, _minus(t["rows"], t.get("empty") or 0)))
+                             for label, n in _bins(t["histogram"])],
+                            f"A share is of the {_number(_minus(t['rows'], t.get('empty') or 0))} rows with text "
+                            f"in {t['column']}." if t.get("empty") else "")
+                      for t in s["text_lengths"]]
+    return out
+
+
+def _bins(histogram: list[dict], last: str = "") -> list[tuple[str, object]]:
+    """A histogram's bins as labels: `≤ 16`, `17–32`, … and `> 4096` (and `last`) for the open one.
+
+    >>> _bins([{"upto": 16, "rows": 1}, {"upto": 32, "rows": 2}, {"upto": None, "rows": 0}], " (cut)")
+    [('≤ 16', 1), ('17–32', 2), ('> 32 (cut)', 0)]
+    """
+    out, prev = [], None
+    for b in histogram:
+        upto = b["upto"]
+        label = (f"> {_number(prev)}{last}" if upto is None else f"{_number(prev + 1)}–{_number(upto)}"
+                 if isinstance(prev, (int, float)) else f"≤ {_number(upto)}")
+        out.append((label, b["rows"]))
+        prev = upto
+    return out
+
+
+def _finite(value) -> float:
+    return value if isinstance(value, (int, float)) and value == value and abs(value) != float("inf") else 0
+
+
+def _minus(whole, *parts):
+    """`whole` less the `parts`, when all are counts; None (nothing to draw or print) otherwise."""
+    if all(isinstance(x, int) and not isinstance(x, bool) for x in (whole, *parts)):
+        return whole - sum(parts)
+    return None
+
+
+def _excerpt(row, limit: int = 60) -> str:
+    """A row's text, short: its values joined (JSON for anything else), cut at `limit` characters."""
+    if isinstance(row, dict):
+        text = " · ".join(_line(v) for v in row.values() if v not in (None, ""))
+    else:
+        text = _line(row)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _annotation(name: str, entry: dict) -> dict:
@@ -329,6 +472,8 @@ def _annotation(name: str, entry: dict) -> dict:
         "matrix": pairs.get("matrix", []),
         "resolution": _resolution(entry.get("resolution")),
         "warnings": entry.get("warnings", []),
+        "item_agreement": entry.get("item_agreement"),
+        "coverage": entry.get("coverage"),
     }
 
 

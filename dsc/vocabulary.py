@@ -4,7 +4,7 @@ This module imports nothing, so that parsing and checking a spec never loads num
 """
 
 # `normalize` steps, in the order they always apply (whatever order a rule writes them in).
-NORMALIZE_STEPS = ("nfc", "nfkc", "strip_control", "collapse_whitespace", "strip", "casefold")
+NORMALIZE_STEPS = ("fix_text", "nfc", "nfkc", "strip_control", "collapse_whitespace", "strip", "casefold")
 
 # How a dedupe rule picks the row that survives a cluster (`by`: `keep by COL [asc|desc]`).
 KEEP_RULES = ("first", "last", "longest", "shortest", "none", "by")

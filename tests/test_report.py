@@ -76,16 +76,20 @@ def parse(html: str) -> Page:
 def test_html_report_parses_holds_its_charts_and_needs_nothing_outside():
     _, html = render_report(fixture_stats())
     page = parse(html)
-    assert page.tags.count("svg") == 5  # the funnel, split sizes, drop reasons, token lengths of 2 splits
-    assert page.tags.count("rect") == 6 + 2 + 7 + 2 * 6
+    # the funnel; split sizes and labels per split; cluster sizes; near-duplicate similarity; one standardize
+    # rule; agreement per item and coverage; token lengths of 2 splits; text lengths of 2 columns
+    assert page.tags.count("svg") == 1 + 2 + 1 + 1 + 1 + 2 + 2 + 2
+    # bars: 6 rules and their 8 reasons; 2 splits, 3 labels x 2 splits; 2 clusters; 7 similarity bins;
+    # 3 outcomes; 5 agreement buckets, 4 coverage counts; 2 x 6 token bins; 2 x 10 length bins
+    assert page.tags.count("rect") == 14 + 2 + 6 + 2 + 7 + 3 + 5 + 4 + 12 + 20
     assert not {"script", "link", "img", "iframe", "object", "embed"} & set(page.tags)
     external = [a for a in page.attrs if a[1] in ("src", "href") or (a[1] == "xmlns" and a[0] != "svg")]
     assert external == []
     assert "url(" not in html and "@import" not in html
     text = " ".join(page.text)
     for heading in ("Gates", "Funnel", "Splits", "Leakage", "Drop reasons", "Duplicate clusters",
-                    "Standardisation failures", "Annotation agreement", "Label resolution", "Conflicts",
-                    "Token lengths", "Rejected examples"):
+                    "Near-duplicate similarity", "Standardisation failures", "Annotation agreement", "Label resolution", "Conflicts",
+                    "Token lengths", "Text lengths", "Rejected examples"):
         assert heading in text
     assert "reset <password> please" in text  # data is escaped, so it reads back as text, not as a tag
 
@@ -93,12 +97,13 @@ def test_html_report_parses_holds_its_charts_and_needs_nothing_outside():
 def test_optional_sections_disappear_when_empty():
     stats = {k: v for k, v in fixture_stats().items()
              if k not in ("splits", "leakage", "annotations", "standardisation", "clusters", "conflicts", "augment",
-                          "finetune", "tokens")}
+                          "finetune", "tokens", "text_lengths", "near_similarity")}
     markdown, html = render_report(stats)
     for heading in ("Splits", "Leakage", "Annotation agreement", "Label resolution", "Standardisation failures",
-                    "Duplicate clusters", "Conflicts", "Augmentation", "Fine-tuning methods", "Token lengths"):
+                    "Duplicate clusters", "Conflicts", "Augmentation", "Fine-tuning methods", "Token lengths",
+                    "Text lengths", "Near-duplicate similarity"):
         assert f"### {heading}" not in markdown and f">{heading}</h2>" not in html
-    assert parse(html).tags.count("svg") == 2
+    assert parse(html).tags.count("svg") == 1  # the funnel, with its reasons
 
 
 def test_label_resolution_has_its_own_section_apart_from_conflicts():
@@ -186,3 +191,82 @@ def test_a_run_without_peft_writes_the_data_and_says_why_there_is_no_comparison(
     assert result.stats["finetune"] == {"error": "finetune needs the package peft, which is not installed here; "
                                                  "pip install 'dsc[train]'"}
     assert (tmp_path / "out" / "train.jsonl").exists()
+
+
+class Charts(HTMLParser):
+    """Each SVG chart of a page: its width, and each text line with the x it starts at."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.charts, self.x, self.into = [], None, None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "svg":
+            self.charts.append({"width": float(a["width"]), "title": "", "lines": [], "labels": []})
+        elif tag in ("text", "tspan") and self.charts:
+            self.x = float(a.get("x", self.x or 0))
+            self.into = a.get("class", self.into if tag == "tspan" else None)
+            if tag == "text" and self.into == "label":
+                self.charts[-1]["labels"].append("")
+        elif tag == "title" and self.charts:
+            self.into = "chart-title"
+
+    def handle_endtag(self, tag):
+        if tag in ("text", "title"):
+            self.into = None
+
+    def handle_data(self, data):
+        if self.into == "chart-title":
+            self.charts[-1]["title"] += data
+        elif self.into:
+            self.charts[-1]["lines"].append((self.x, data))
+            if self.into == "label":
+                labels = self.charts[-1]["labels"]
+                labels[-1] = f"{labels[-1]} {data}".strip()
+
+
+def charts_of(html: str) -> list[dict]:
+    found = Charts()
+    found.feed(html)
+    return found.charts
+
+
+def test_every_chart_is_as_wide_as_its_text_at_a_generous_width_per_character():
+    from dsc.report_charts import width
+
+    for chart in charts_of(render_report(fixture_stats())[1]):
+        for x, line in chart["lines"]:
+            assert x + width(line) <= chart["width"], (chart["title"], line)
+
+
+def test_the_funnel_draws_what_each_rule_removed_with_every_reason_in_full():
+    _, html = render_report(fixture_stats())
+    funnel = next(c for c in charts_of(html) if c["title"] == "Rows removed by each rule, and why")
+    texts = [line for _, line in funnel["lines"]]
+    assert "75 (7.7%) of 975" in texts  # removed, as a share of the rows the rule read; not 900 remaining
+    assert "dedupe_exact[prompt,response] (line 22)" in funnel["labels"]
+    long = "column 'category': value is not one of {billing, bug, account, other, refund, shipping, warranty, cancellation}"
+    assert long in funnel["labels"]  # wrapped over lines, never cut
+    assert "column 'category': value is not one of {billing, bug, account, other}" in funnel["labels"]
+
+
+def test_reviewers_read_reasons_and_clusters_by_their_text_not_by_row_ids():
+    markdown, html = render_report(fixture_stats())
+    clusters = markdown.split("### Duplicate clusters")[1].split("###")[0]
+    assert "00000000000000a" not in clusters and "00000000000000b" not in clusters
+    assert "| `dedupe_near[prompt]` | 3 | 3 | reset &lt;password&gt; please |" in clusters
+    assert ("| `dedupe_exact[prompt,response]` | 22 | exact duplicate | 75 | Where is my \\| invoice? · See \\`Billing\\`"
+            in markdown)
+    section = html.split('id="clusters"')[1].split("<h2")[0]
+    assert "00000000000000a" not in section
+
+
+def test_the_report_is_the_same_bytes_for_the_same_stats_and_for_1_or_2_workers(tmp_path):
+    assert render_report(fixture_stats()) == render_report(fixture_stats())
+    spec = compile_file(ROOT / "specs" / "toolformer.dspec").plan
+    one, two = tmp_path / "one", tmp_path / "two"
+    run_plan(spec, ROOT / "specs", one, workers=1)
+    run_plan(spec, ROOT / "specs", two, workers=2)
+    for name in ("report.md", "report.html", "stats.json"):
+        assert (one / name).read_bytes() == (two / name).read_bytes(), name

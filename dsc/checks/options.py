@@ -6,21 +6,24 @@ from __future__ import annotations
 import re
 
 from dsc import ast
-from dsc.checks.common import at_line, clean_rules, error, first_seen, head, unknown_value
+from dsc.checks.common import at_line, clean_rules, error, first_seen, head, shown, unknown_value
 from dsc.checks.context import CheckContext
 from dsc.checks.types import STANDARD_TYPES
-from dsc.diagnostics import Diagnostic
+from dsc.diagnostics import Diagnostic, did_you_mean
+from dsc.kernels.lang import CODES as LANGUAGE_CODES
 from dsc.ops import operator_for
 from dsc.ops.base import choices
 from dsc.ops.conflicts import Conflicts
 from dsc.ops.dedupe_exact import IGNORING as DEDUPE_IGNORING
 from dsc.ops.dedupe_near import DedupeNear
+from dsc.ops.drop import MEASURES, TESTS
 from dsc.ops.standardize import Standardize
 from dsc.vocabulary import KEEP_RULES, NORMALIZE_STEPS
 from dsc.engines.shapes import SHAPES as EXPORT_SHAPES
 
-MEASURE_FUNCS = ("words", "chars", "tokens")
-TEST_FUNCS = ("empty", "null")
+MEASURE_FUNCS = tuple(MEASURES)  # dsc.ops.drop.MEASURES: one table of the functions that measure
+TEST_FUNCS = TESTS
+LANG_FUNCS = ("lang",)
 STANDARD_KINDS = tuple(STANDARD_TYPES)
 DATE_ORDERS = ("DMY", "MDY", "YMD")
 ON_ERROR = choices(Standardize.Params, "on_error")
@@ -36,7 +39,7 @@ SHAPES = tuple(EXPORT_SHAPES)  # dsc.engines.shapes: what each writes and reads
 # Which dedupe options each mode reads; the rest do not apply (DSC217).
 DEDUPE_OPTIONS = {
     "exact": ("ignoring", "keep", "keep_by"),
-    "near": ("jaccard", "ngram", "permutations", "bands", "keep", "keep_by"),
+    "near": ("jaccard", "ngram", "permutations", "bands", "keep", "keep_by", "cluster"),
     "fuzzy": ("pairs", "threshold", "keep", "keep_by"),
 }
 # Standardize options that only some kinds read; the others apply to every kind.
@@ -69,6 +72,7 @@ def check_clean_options(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
         elif isinstance(rule, ast.Conflicts):
             out += _conflicts(rule)
         out += operator_for(rule).check(rule)  # the operator's own checks
+        out += getattr(operator_for(rule), "check_in_spec", lambda r, s: [])(rule, spec)  # … that read the spec
     standardized = [(r.column.value, r.column) for r in rules if isinstance(r, ast.Standardize)]
     for repeat, first in first_seen(standardized):
         out.append(error("DSC202", f"column '{repeat.value}' is standardized twice", repeat.span,
@@ -90,6 +94,8 @@ def _normalize(rule: ast.Normalize) -> list[Diagnostic]:
 
 
 def _drop(pred: ast.Predicate) -> list[Diagnostic]:
+    if isinstance(pred, ast.LangPred):
+        return _lang(pred)
     if isinstance(pred, ast.MeasurePred):
         if pred.func.value in TEST_FUNCS:
             return [error("DSC217", f"{pred.func.value}() is a test and takes no comparison", pred.op.span,
@@ -101,6 +107,28 @@ def _drop(pred: ast.Predicate) -> list[Diagnostic]:
                           f"e.g. drop where {pred.func.value}({pred.column.value}) < 3")]
         return unknown_value(pred.func, "function", MEASURE_FUNCS + TEST_FUNCS)
     return []
+
+
+def _lang(pred: ast.LangPred) -> list[Diagnostic]:
+    """`lang(COL) [not] in {…} [confidence >= P]`: the function is lang, each value a language the
+    detector knows (or `und`), the option is `confidence` (its range and `>=`: dsc.checks.ranges)."""
+    if pred.func.value != "lang":
+        if pred.func.value in MEASURE_FUNCS + TEST_FUNCS:
+            return [error("DSC217", f"{pred.func.value}() takes no set of values", pred.func.span,
+                          "only lang() is compared with a set, e.g. drop where lang(text) not in {en, und}")]
+        return unknown_value(pred.func, "function", LANG_FUNCS + MEASURE_FUNCS + TEST_FUNCS)
+    out: list[Diagnostic] = []
+    for v in pred.values:
+        if isinstance(v, ast.Num):
+            out.append(error("DSC203", f"'{shown(v)}' is not a language code", v.span,
+                             "write ISO 639 codes such as en, de, zh, or und for undetermined"))
+        elif v.value not in LANGUAGE_CODES:
+            hint = did_you_mean(v.value, LANGUAGE_CODES) or \
+                "write one of the detector's ISO 639 codes (docs/quality.md lists them), or und"
+            out.append(error("DSC203", f"unknown language code '{v.value}'", v.span, hint))
+    if pred.option is not None:
+        out += unknown_value(pred.option, "lang() option", ("confidence",))
+    return out
 
 
 def _standardize(rule: ast.Standardize) -> list[Diagnostic]:

@@ -22,6 +22,7 @@ from dsc.diagnostics import Diagnostic
 from dsc.locale.dates import window_problem
 from dsc.ops.decontaminate import DecontaminateRule
 from dsc.ops.dedupe_near import DedupeNear
+from dsc.ops.drop import MEASURES
 from dsc.plan import GUARD_BOUNDS, bound_text
 from dsc.syntax.numbers import MAX_DIGITS
 
@@ -76,6 +77,17 @@ def _positive(high: int, hint: str | None = None) -> Range:
     return Range(ZERO, Decimal(high), low_open=True, percent=False, hint=hint)
 
 
+def _measure(m) -> Range:
+    """The range of a `drop where NAME(COL) CMP N` threshold, from its entry in dsc.ops.drop.MEASURES:
+    a count is a whole number from 0, a fraction is in [0, 1] (a percentage allowed), any other
+    value a number from 0 to its bound."""
+    if m.integer:
+        return _whole(0, m.high)
+    if m.fraction:
+        return Range(ZERO, ONE, hint="a share: 0 is none, 1 is all (a percentage like 60% also works)")
+    return Range(ZERO, Decimal(m.high), percent=False)
+
+
 FRACTION = Range(ZERO, ONE, low_open=True)            # a share of rows, a similarity
 UNIT = Range(ZERO, ONE)                               # a proportion that may be 0
 COEFFICIENT = Range(-ONE, ONE, percent=False)         # kappa, alpha
@@ -91,9 +103,8 @@ NUMBERS: dict[str, Range] = {
     "version": Range(ZERO, Decimal(10**9), percent=False),
     "seed": _SEED,
     # clean: `drop where words(c) < N`, standardize, dedupe
-    "words": _whole(0, 10**9),
-    "chars": _whole(0, 10**9),
-    "tokens": _whole(0, 10**9),
+    **{name: _measure(m) for name, m in MEASURES.items()},  # words, chars, tokens, alpha_ratio, …
+    "confidence": UNIT,  # lang(COL) in {…} confidence >= P
     "year": _whole(1, 9999),
     "rate": _positive(10**9, "write how much one unit of the currency is worth in the target currency"),
     "jaccard": FRACTION,
@@ -194,8 +205,12 @@ def check_ranges(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
                 out += out_of_range(opt.value, "seed", NUMBERS["seed"])
     for rule in clean_rules(spec):
         pred = rule.predicate if isinstance(rule, ast.Drop) else None
-        if isinstance(pred, ast.MeasurePred) and pred.func.value in ("words", "chars", "tokens"):
-            out += out_of_range(pred.value, f"a {pred.func.value}() count", NUMBERS[pred.func.value])
+        if isinstance(pred, ast.MeasurePred) and pred.func.value in MEASURES:
+            what = "a {}() count" if MEASURES[pred.func.value].integer else "the {}() threshold"
+            out += out_of_range(pred.value, what.format(pred.func.value), NUMBERS[pred.func.value])
+        elif isinstance(pred, ast.LangPred) and pred.confidence is not None:
+            out += needs_at_least(pred.op, "a lang() confidence")
+            out += out_of_range(pred.confidence, "a lang() confidence", NUMBERS["confidence"])
         elif isinstance(rule, ast.Dedupe):
             out += _dedupe(rule)
         elif isinstance(rule, DecontaminateRule) and rule.ngram is not None:

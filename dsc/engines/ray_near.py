@@ -15,13 +15,15 @@ steps are spread over the cluster, each through the kernel's own functions:
    connected component of verified pairs lies inside one candidate component.
 4. **Verify and resolve** (shuffle): rows are grouped by candidate component; each group
    verifies its own candidate pairs with the kernel's exact-Jaccard `_verify` and goes through
-   `DedupeOperator.apply`, whose keep order forms the stars (the kernel's `star_clusters`) —
-   the survivor choice, similarities and reject records of the local engine.
+   `DedupeOperator.apply`, whose keep order forms the clusters (the kernel's `cluster_rows`:
+   stars, or with `cluster components` connected components) — the survivor choice,
+   similarities and reject records of the local engine.
 
 Rows are named by their input position (`_dsc_pos`) throughout, and groups are sorted by it, so
 the keep order inside a group (rule key, then source order) is the local keep order restricted
-to the group. Greedy stars depend only on the pairs and that relative order, and no verified pair
-leaves a group, so each group's stars are the local engine's.
+to the group. Greedy stars (and components labelled by their first row in keep order) depend only
+on the pairs and that relative order, and no verified pair leaves a group, so each group's clusters
+are the local engine's.
 """
 from __future__ import annotations
 
@@ -122,7 +124,7 @@ def labelled_rows(batch: pa.Table, members: np.ndarray, label: np.ndarray, parts
 @task
 def resolve_group(group: pa.Table, rule: Rule, ctx: RunContext, pairs: np.ndarray) -> pa.Table:
     """Verify one group's candidate pairs, cluster them and resolve clusters by the keep rule."""
-    from dsc.kernels.near import _member_similarity, _verify, star_clusters
+    from dsc.kernels.near import _verify, cluster_rows
     from dsc.ops import OPERATORS
     from dsc.ops.runtime import joined_text
 
@@ -137,8 +139,8 @@ def resolve_group(group: pa.Table, rule: Rule, ctx: RunContext, pairs: np.ndarra
     verified, jaccard = local[passed], jac[passed]
 
     def stars(cls, t, p, c, order):
-        center = star_clusters(t.num_rows, verified, order)
-        return center, _member_similarity(center, verified, jaccard)
+        return cluster_rows(text, verified, jaccard, order, p.get("cluster", "star"), ngram=p["ngram"],
+                            unit=p["unit"][:-1])
 
     op = OPERATORS[rule.op]
     # The operator's own keep order, survivor choice and reject records, over the pairs verified here.

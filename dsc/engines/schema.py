@@ -102,7 +102,16 @@ def validate(table: pa.Table, columns: list[ColumnPlan], filled_later: set[str] 
 
 
 def _coerce(table: pa.Table, col: ColumnPlan) -> tuple[pa.Table, np.ndarray]:
-    """Cast a column to its schema type exactly; rows whose value cannot be cast are marked bad."""
+    """Cast a column to its schema type exactly; rows whose value cannot be cast are marked bad.
+
+    Numbers, booleans, text and binary are cast by Arrow over whole blocks with a *safe* cast
+    (no overflow, no truncation: 300 is not an int8, 1.5 is not an int, "1.0" is not an int),
+    which is what casting each value on its own did, without a Python object per row. Only a
+    block holding a value that does not fit is cut in halves until the bad rows are found, so
+    the cost of bad values is their number times log(block), never a per-row loop. Values of
+    other types (dates, times, lists, structs) are not of a numeric or bool type: reading a
+    date as a day count would be a guess, so they are rejected.
+    """
     column = table.column(col.name)
     n = table.num_rows
     if col.type in _TEXTUAL or col.type == "label":
@@ -112,17 +121,46 @@ def _coerce(table: pa.Table, col: ColumnPlan) -> tuple[pa.Table, np.ndarray]:
     target = _NUMERIC.get(col.type, pa.bool_())
     if column.type == target:
         return table, np.zeros(n, dtype=bool)
-    values, bad = [], np.zeros(n, dtype=bool)
-    for i, v in enumerate(column.to_pylist()):
-        try:
-            values.append(None if v is None else pa.scalar(v).cast(target).as_py())
-            if col.type == "int" and isinstance(v, float) and not v.is_integer():
-                raise ValueError
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError, TypeError):
-            values.append(None)
-            bad[i] = True
+    bad = np.zeros(n, dtype=bool)
+    if not _castable(column.type):
+        pieces = [pa.nulls(len(c), target) for c in column.chunks]
+        bad[:] = True
+    else:
+        pieces, at = [], 0
+        for chunk in column.chunks:
+            for lo in range(0, len(chunk), _CAST_BLOCK):
+                part = chunk.slice(lo, _CAST_BLOCK)
+                pieces.append(_safe_cast(part, target, bad[at + lo : at + lo + len(part)]))
+            at += len(chunk)
     index = table.column_names.index(col.name)
-    return table.set_column(index, col.name, pa.array(values, type=target)), bad
+    # one chunk, as before: later stages and the stage cache see the same layout
+    values = pa.concat_arrays(pieces) if pieces else pa.array([], type=target)
+    return table.set_column(index, col.name, values), bad
+
+
+_CAST_BLOCK = 1 << 16  # rows cast at once; a block with a bad value is halved until it is found
+
+
+def _castable(t: pa.DataType) -> bool:
+    """Source types whose Arrow cast to int, float or bool reads the value itself, not a
+    representation of it (a timestamp's cast to int would be its epoch count)."""
+    return (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+            or pa.types.is_boolean(t) or pa.types.is_null(t) or pa.types.is_string(t)
+            or pa.types.is_large_string(t) or pa.types.is_binary(t) or pa.types.is_large_binary(t))
+
+
+def _safe_cast(part: pa.Array, target: pa.DataType, bad: np.ndarray) -> pa.Array:
+    """``part`` cast safely to ``target``; rows that do not fit are null and set in ``bad`` (a
+    view of the caller's mask for these rows)."""
+    try:
+        return pc.cast(part, target, safe=True)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        if len(part) == 1:
+            bad[0] = True
+            return pa.nulls(1, target)
+    half = len(part) // 2
+    return pa.concat_arrays([_safe_cast(part.slice(0, half), target, bad[:half]),
+                             _safe_cast(part.slice(half), target, bad[half:])])
 
 
 def _repeats(table: pa.Table, name: str, reason: np.ndarray) -> np.ndarray:

@@ -6,10 +6,12 @@ Nothing here depends on the cache or the clock: a rerun gives the same stats, by
 
 Sections: `counts`, `rules` (the funnel), `reasons` (rows per rule and reason), `examples`
 (the first rejected rows of each rule), `clusters` (the largest duplicate clusters),
-`standardisation` (values a standardize rule could not read), `conflicts` (the groups of the
+`standardisation` (values a standardize rule could not read), `redactions` (per `redact` rule,
+column and kind: matches replaced and rows changed; only when the plan redacts), `conflicts` (the groups of the
 `conflicts` rules, by decision), `splits` (sizes, and the split × label table when stratified),
 `leakage` (crossing near-duplicate pairs per leakage gate), `contamination` (per `decontaminate`
-rule: the rows it removed, by eval set and file; only when the plan has one), `annotations` (what the annotation
+rule: the rows it removed, by eval set and file; only when the plan has one), `near_similarity` (per
+`dedupe near` rule: the removed rows' Jaccard with their survivors, binned), `annotations` (what the annotation
 step measured and how each label was resolved, when it ran), `augment` (per augmentation rule:
 rows selected, generated and rejected, requests and reject reasons; only when the plan augments,
 with `counts.generated` beside it) and `gates` (the verdicts).
@@ -30,7 +32,7 @@ from dsc.engines.gates import evaluate_gates
 from dsc.engines.leakage import cross_split_pairs
 from dsc.io.jsonscan import decode_row
 from dsc.plan import Plan
-from dsc.reserved import CLUSTER, DUPLICATE_OF, ID, LINE, REASON, RESERVED_PREFIX, ROW, RULE, SPLIT, SRC
+from dsc.reserved import CLUSTER, DUPLICATE_OF, ID, LINE, REASON, RESERVED_PREFIX, ROW, RULE, SIMILARITY, SPLIT, SRC
 
 STATS_FORMAT = 1
 EXAMPLES_PER_RULE = 3
@@ -74,10 +76,15 @@ def build_stats(plan: Plan, result, annotations: dict | None = None) -> dict[str
         "conflicts": _conflicts(stages),
         "splits": _splits(plan, kept),
         "leakage": _leakage(plan, kept),
+        "text_lengths": _text_lengths(plan, kept),
         "annotations": annotations or {},
     }
     if any(step.op == "decontaminate" for step in plan.steps):
         stats["contamination"] = _contamination(plan, rejects, stages)
+    if any(step.op == "redact" for step in plan.steps):
+        stats["redactions"] = _redactions(stages)
+    if any(step.op == "dedupe_near" for step in plan.steps):
+        stats["near_similarity"] = _near_similarity(plan, rejects)
     augmented = getattr(result, "augment", None)
     if augmented is not None:
         # Generated rows are the last rows of `kept`: count them apart, so kept + rejected == input.
@@ -216,6 +223,44 @@ def _contamination(plan: Plan, rejects: pa.Table, stages) -> list[dict]:
     return out
 
 
+def _near_similarity(plan: Plan, rejects: pa.Table) -> list[dict]:
+    """Per `dedupe near` rule: how similar its removed rows were to the survivors they name
+    (`_dsc_similarity`), in fixed bins with min and median (`dsc.kernels.near.similarity_histogram`)."""
+    from dsc.kernels.near import similarity_histogram
+
+    out = []
+    for step in (s for s in plan.steps if s.op == "dedupe_near"):
+        mine = rejects.filter(pc.equal(rejects.column(RULE), step.id)) if rejects.num_rows else rejects
+        values = mine.column(SIMILARITY).to_pylist() if SIMILARITY in mine.column_names else []
+        out.append({"rule": step.id, "line": step.line, "threshold": str(step.params["threshold"]),
+                    "cluster": step.params.get("cluster", "star"), "removed": mine.num_rows,
+                    **similarity_histogram(values, float(step.params["threshold"]))})
+    return out
+
+
+def _redactions(stages) -> list[dict]:
+    """Per `redact` rule, column and kind: the matches replaced and the rows they were in, summed
+    from the rule's flags (one per row it changed: `dsc.ops.redact`), in rule, column and kind order."""
+    from dsc.ops.redact import FLAG_KEY, KINDS
+
+    out = []
+    for s in (s for s in stages if s.op == "redact"):
+        table: dict[tuple[str, str], list[int]] = {}
+        for flag in s.flags:
+            for column, kinds in flag.get(FLAG_KEY, {}).items():
+                for kind, n in kinds.items():
+                    cell = table.setdefault((column, kind), [0, 0])
+                    cell[0] += n
+                    cell[1] += 1
+        rank = {k: i for i, k in enumerate(KINDS)}
+        columns = list(dict.fromkeys(c for c, _ in table))
+        for (column, kind), (matches, rows) in sorted(table.items(), key=lambda kv: (columns.index(kv[0][0]),
+                                                                                     rank.get(kv[0][1], 99))):
+            out.append({"rule": s.id, "line": s.line, "column": column, "kind": kind, "matches": matches,
+                        "rows": rows})
+    return out
+
+
 def _splits(plan: Plan, kept: pa.Table) -> dict | None:
     if plan.split is None or SPLIT not in kept.column_names:
         return None
@@ -267,4 +312,31 @@ def _leakage(plan: Plan, kept: pa.Table) -> list[dict]:
         out.append({"gate": gate.id, "left": left, "right": right, "jaccard": float(gate.limit),
                     "columns": columns, "pairs": found.pairs, "compared": found.compared,
                     "examples": [list(p) for p in found.examples]})
+    return out
+
+
+# Upper bounds (characters) of the text-length histogram's bins; a last, open bin counts the rest.
+LENGTH_BINS = (16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
+
+
+def _text_lengths(plan: Plan, kept: pa.Table) -> list[dict]:
+    """Per text column (`_text_columns`) of the kept rows: characters per row (min, median, p90,
+    max, a histogram over LENGTH_BINS) and how many rows hold no text there (`empty`: null or "").
+    Lengths are counted in code points, so they do not depend on the encoding."""
+    import numpy as np
+
+    out = []
+    for name in _text_columns(plan, kept):
+        column = kept.column(name)
+        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+            continue
+        lengths = np.asarray(pc.fill_null(pc.utf8_length(column), 0).to_numpy(zero_copy_only=False), dtype=np.int64)
+        texts = lengths[lengths > 0]
+        edges = np.searchsorted(np.array(LENGTH_BINS), texts, side="left")
+        counts = np.bincount(edges, minlength=len(LENGTH_BINS) + 1).tolist() if texts.size else [0] * (len(LENGTH_BINS) + 1)
+        quantile = (lambda q: int(np.quantile(texts, q, method="inverted_cdf"))) if texts.size else (lambda q: None)
+        out.append({"column": name, "rows": int(lengths.size), "empty": int(lengths.size - texts.size),
+                    "min": quantile(0), "p50": quantile(0.5), "p90": quantile(0.9),
+                    "max": int(texts.max()) if texts.size else None,
+                    "histogram": [{"upto": upto, "rows": n} for upto, n in zip([*LENGTH_BINS, None], counts)]})
     return out

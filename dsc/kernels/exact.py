@@ -444,6 +444,8 @@ def _group_by_digest(keys: np.ndarray, exact: bool = False) -> tuple[np.ndarray,
         packed = keys.astype(np.uint64)
     elif keys.dtype == np.uint64:  # signatures: well mixed, the top half will do
         packed = keys >> np.uint64(32)
+        if n >= _PREFILTER_FROM:
+            return _group_shared_buckets(packed, n)
     else:
         packed = _fmix64(keys.astype(np.uint64)) >> np.uint64(32)
     packed <<= np.uint64(32)
@@ -463,6 +465,31 @@ def _group_by_digest(keys: np.ndarray, exact: bool = False) -> tuple[np.ndarray,
     np.maximum.accumulate(head, out=head)
     moved = (packed[pos] & _LOW32).astype(np.int64)
     first[moved] = (packed[head] & _LOW32).astype(np.int64)
+    return first, moved
+
+
+_PREFILTER_FROM = 1 << 16  # rows from which the sort is kept to rows whose bucket is shared
+
+
+def _group_shared_buckets(digest: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_group_by_digest` for well-mixed 32-bit digests, sorting only rows that may repeat.
+
+    Counting rows per bucket of the digest's top bits (about four buckets a row) is one pass;
+    a row alone in its bucket has a digest no other row has, so it is its own group, and only
+    the rest (the duplicates and about a fifth of the other rows) are sorted.  The same labels
+    as sorting every row, at a fraction of the cost when most rows are distinct.
+    """
+    bits = min(24, max(16, int(n).bit_length() + 2))  # at most 2**24 counts: 128 MiB
+    bucket = (digest >> np.uint64(32 - bits)).astype(np.intp)
+    shared = np.bincount(bucket, minlength=1 << bits)[bucket] > 1
+    del bucket
+    rows = np.flatnonzero(shared)
+    first = np.arange(n, dtype=np.int64)
+    if rows.size == 0:
+        return first, first[:0]
+    sub_first, sub_moved = _group_by_digest(digest[rows], exact=True)  # digests < 2**32: their own key
+    moved = rows[sub_moved]
+    first[moved] = rows[sub_first[sub_moved]]
     return first, moved
 
 

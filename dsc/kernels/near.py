@@ -28,13 +28,19 @@ Python loop per row or per shingle):
 3. **LSH.**  Each band's ``rows`` signature values are chained into one
    64-bit bucket key; rows sharing a key in a band are found by sorting the
    key column and every pair inside a bucket becomes a candidate (a bucket of
-   ``k`` rows gives ``k(k-1)/2`` pairs, so template-heavy data yields many).
-   Only these keys (and a has-shingles flag) are kept between chunks:
-   ``8 * bands + 1`` bytes per row, 145 B at the defaults.
+   ``k`` rows gives ``k(k-1)/2`` pairs, so template-heavy data yields many:
+   120M for toolformer repeated 20x).  Only these keys (and a has-shingles
+   flag) are kept between chunks: ``8 * bands + 1`` bytes per row, 145 B at
+   the defaults.  Candidates are never all held at once: they are generated
+   band by band in slices of ``_CAND_CHUNK`` pairs and each slice is verified
+   at once, a pair counting only in the first band it shares a bucket in (its
+   earlier bands' keys are compared), so memory is bounded by the slice and
+   not by the number of candidates (see :func:`_verified_candidates`).
 4. **Verification.**  Pairs of byte-identical texts are accepted at once
-   (J = 1).  For the others, shingle sets are recomputed for the rows that
-   appear in such a pair only (so verification memory scales with candidate
-   rows, not with the input), deduplicated, and numbered by dense rank.  Pairs
+   (J = 1).  For the others, shingle sets are computed once for the rows
+   that share a bucket with another row (so verification memory scales with
+   candidate rows, not with the input), deduplicated, and numbered by dense
+   rank, one chunk of rows at a time.  Pairs
    failing the exact length filter ``min/max size < threshold`` are dropped;
    for the rest, 64 left rows at a time each own one bit of a per-rank mark
    word, and a pair's intersection is a count of marked ranks in the right
@@ -77,7 +83,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
 
-__all__ = ["NearResult", "near_duplicates", "lsh_params", "shingle_hashes", "star_clusters"]
+__all__ = ["NearResult", "SIMILARITY_EDGES", "cluster_rows", "components_in_order", "lsh_params", "near_duplicates",
+           "shingle_hashes", "similarity_histogram", "star_clusters"]
 
 # Fixed seeds: shingle hashes never depend on the caller's ``seed``, so the
 # verified pairs (exact Jaccard) are the same for every MinHash seed.
@@ -95,6 +102,8 @@ _BLOCK_SHINGLES = 32_768  # MinHash block: big enough to amortise call overhead,
 _PERM_GROUP = 16  # x 16 permutations = 4 MiB of uint64, small enough to stay in cache
 _PAIR_BLOCK = 2_000_000  # max set elements probed per verification step
 _VERIFY_PAIRS = 1 << 18  # candidate pairs verified per slice: bounds per-pair arrays
+_CAND_CHUNK = 1 << 19  # candidate pairs generated (then verified) at once: bounds their memory
+_EQUAL_PAIRS = 1 << 15  # equal-length pairs whose texts are copied and compared at once
 _RADIX_MIN = 1 << 20  # argsorts at least this long bucket by top bits first
 # Error weights for lsh_params.  Exact verification removes false positives,
 # so they cost only time, while false negatives are lost recall.  Real data
@@ -110,8 +119,9 @@ class NearResult:
     """Outcome of :func:`near_duplicates`.
 
     ``cluster[i]`` is the center of row ``i``'s star cluster (``i`` itself
-    for a center and for a row similar to none), see :func:`star_clusters`;
-    ``similarity[i]`` is the exact Jaccard of row ``i`` with that center
+    for a center and for a row similar to none), see :func:`star_clusters`,
+    or with ``clustering="components"`` its component's first row in keep
+    order; ``similarity[i]`` is the exact Jaccard of row ``i`` with that row
     (NaN where ``cluster[i] == i``).  ``pairs`` holds the verified ``(i, j)``
     pairs, ``i < j``, sorted lexicographically, and ``jaccard`` the exact
     Jaccard of each.
@@ -445,34 +455,53 @@ def _row_sets(arr, rows: np.ndarray, ngram: int, unit: str) -> tuple[np.ndarray,
     Ranks number the distinct shingles 0..U-1 rarest first (by how many of
     ``rows`` hold them, ties by hash value), and each row lists its ranks in
     increasing order, so a row's rarest shingles come first: the ones most
-    likely to be missing from a dissimilar row (see :func:`_verify`).
+    likely to be missing from a dissimilar row (see :func:`_verify`).  Ranks
+    are int32 when U allows (it always does below 2**31 distinct shingles).
+
+    Every step but the global numbering works on one chunk of rows at a
+    time, replacing its hashes by ranks in place: the peak is the deduplicated
+    shingles of all rows (8 bytes each) plus one chunk's sorting, not several
+    full-size sort buffers (this runs on every row of a template-heavy input).
     """
-    parts, offs = [], [np.zeros(1, dtype=np.int64)]
+    sets, offs, distinct = [], [np.zeros(1, dtype=np.int64)], []
     for lo in range(0, rows.size, _CHUNK_ROWS):
         h, off = shingle_hashes(arr.take(pa.array(rows[lo : lo + _CHUNK_ROWS])), ngram, unit)
-        parts.append(h)
-        offs.append(off[1:] + offs[-1][-1])
-    h, off = np.concatenate(parts), np.concatenate(offs)
-    del parts  # intermediates are freed as soon as possible: this is the peak-memory step
-    uniq, keys = _dense_rank(h)
-    u = np.int64(max(uniq.size, 1))
-    del h, uniq
-    if rows.size * int(u) >= 2**63:
-        raise OverflowError("too many candidate rows x distinct shingles for int64 set keys")
-    # (row, rank) as one int64 sorts and dedupes every row's set in one pass.
-    keys += np.repeat(np.arange(rows.size, dtype=np.int64) * u, np.diff(off))
-    keys = _sorted_unique(keys)
-    seg = np.searchsorted(keys, np.arange(rows.size + 1, dtype=np.int64) * u)
-    keys %= u
+        # Each row's distinct shingles, numbered within the chunk: (row, local rank) as one
+        # int64 sorts and dedupes every row's set in one pass.
+        uniq_c, local = _dense_rank(h)
+        del h
+        u_c = np.int64(max(uniq_c.size, 1))
+        local += np.repeat(np.arange(off.size - 1, dtype=np.int64) * u_c, np.diff(off))
+        local = _sorted_unique(local)
+        offs.append(np.searchsorted(local, np.arange(1, off.size, dtype=np.int64) * u_c) + offs[-1][-1])
+        local %= u_c
+        sets.append(local)
+        distinct.append(uniq_c)
+    seg = np.concatenate(offs)  # row i's set is ranks[seg[i]:seg[i+1]]
+    uniq = _sorted_unique(np.concatenate(distinct)) if distinct else np.zeros(0, dtype=np.uint64)
+    u = max(uniq.size, 1)
+    small = np.int32 if u < 2**31 else np.int64
+    freq = np.zeros(u, dtype=np.int64)
+    for c, local in enumerate(sets):  # chunk ranks -> dense ranks over all rows (hash order)
+        r = np.searchsorted(uniq, distinct[c]).astype(small)[local]
+        distinct[c] = None
+        freq += np.bincount(r, minlength=u)
+        sets[c] = r
+    del uniq, distinct
     # Renumber rarest first (stable: ties keep hash order) and re-sort each row's ranks.
-    rare = np.empty(int(u), dtype=np.int64)
-    rare[np.argsort(np.bincount(keys, minlength=int(u)), kind="stable")] = np.arange(u, dtype=np.int64)
-    base = np.repeat(np.arange(rows.size, dtype=np.int64) * u, np.diff(seg))
-    keys = rare[keys]
-    keys += base
-    keys.sort()
-    keys -= base
-    return seg, keys, int(u)
+    rare = np.empty(u, dtype=small)
+    rare[np.argsort(freq, kind="stable")] = np.arange(u, dtype=small)
+    del freq
+    for c, r in enumerate(sets):
+        lo = c * _CHUNK_ROWS
+        sizes = np.diff(seg[lo : lo + _CHUNK_ROWS + 1])
+        keys = rare[r].astype(np.int64)
+        keys += np.repeat(np.arange(sizes.size, dtype=np.int64) * np.int64(u), sizes)
+        keys.sort()
+        keys %= np.int64(u)
+        sets[c] = keys.astype(small)
+    ranks = np.concatenate(sets) if sets else np.zeros(0, dtype=small)
+    return seg, ranks, u
 
 
 def _intersections(
@@ -521,20 +550,7 @@ def _intersections(
 def _verify(arr, pairs: np.ndarray, threshold: float, ngram: int, unit: str) -> tuple[np.ndarray, np.ndarray]:
     """(boolean mask over ``pairs`` (sorted by first column): exact Jaccard >= threshold,
     float64 exact Jaccard of each pair the mask keeps, NaN elsewhere)."""
-    keep = np.zeros(pairs.shape[0], dtype=bool)
-    jac = np.full(pairs.shape[0], np.nan)
-    if pairs.shape[0] == 0:
-        return keep, jac
-    # Byte-identical texts have identical (non-empty: they are candidates) shingle
-    # sets, J = 1: accept them without shingling.  Exact duplicates are common.
-    # Only equal-length pairs are compared, so template-heavy data (many
-    # candidates, few copies) does not pay for copying every candidate's text.
-    nbytes = pc.binary_length(arr).to_numpy(zero_copy_only=False)
-    eq_len = np.flatnonzero(nbytes[pairs[:, 0]] == nbytes[pairs[:, 1]])
-    if eq_len.size:
-        a, b = (arr.take(pa.array(pairs[eq_len, c])) for c in (0, 1))
-        keep[eq_len] = np.asarray(pc.equal(a, b).to_numpy(zero_copy_only=False), dtype=bool)
-    jac[keep] = 1.0
+    keep, jac = _identical(arr, pairs, pc.binary_length(arr).to_numpy(zero_copy_only=False))
     todo = np.flatnonzero(~keep)
     if todo.size == 0:
         return keep, jac
@@ -546,7 +562,37 @@ def _verify(arr, pairs: np.ndarray, threshold: float, ngram: int, unit: str) -> 
     del used
     number = np.zeros(len(arr), dtype=np.int64)
     number[rows] = np.arange(rows.size, dtype=np.int64)
-    seg, ranks, u = _row_sets(arr, rows, ngram, unit)
+    _verify_sets(pairs, todo, number, _row_sets(arr, rows, ngram, unit), threshold, keep, jac)
+    return keep, jac
+
+
+def _identical(arr, pairs: np.ndarray, nbytes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mask of the pairs whose texts are byte-identical, their Jaccard: 1.0, NaN elsewhere).
+
+    Byte-identical texts have identical (non-empty: they are candidates) shingle sets, J = 1:
+    accepted without shingling; exact duplicates are common.  Only equal-length pairs are
+    compared (``nbytes``: each row's UTF-8 length), so template-heavy data (many candidates,
+    few copies) does not pay for copying every candidate's text.
+    """
+    keep = np.zeros(pairs.shape[0], dtype=bool)
+    jac = np.full(pairs.shape[0], np.nan)
+    if pairs.shape[0] == 0:
+        return keep, jac
+    eq_len = np.flatnonzero(nbytes[pairs[:, 0]] == nbytes[pairs[:, 1]])
+    # In slices: the texts are copied to be compared, and copies of one template share a length.
+    for lo in range(0, eq_len.size, _EQUAL_PAIRS):
+        part = eq_len[lo : lo + _EQUAL_PAIRS]
+        a, b = (arr.take(pa.array(pairs[part, c])) for c in (0, 1))
+        keep[part] = np.asarray(pc.equal(a, b).to_numpy(zero_copy_only=False), dtype=bool)
+    jac[keep] = 1.0
+    return keep, jac
+
+
+def _verify_sets(pairs: np.ndarray, todo: np.ndarray, number: np.ndarray, sets: tuple, threshold: float,
+                 keep: np.ndarray, jac: np.ndarray) -> None:
+    """Exact-Jaccard check of ``pairs[todo]`` against shingle ``sets`` (see :func:`_row_sets`;
+    ``number`` maps a row to its place there); sets ``keep`` and ``jac`` of the passing pairs."""
+    seg, ranks, u = sets
     size = np.diff(seg)
     # Pairs go in slices (still sorted by first row), so the per-pair arrays below stay small.
     for lo in range(0, todo.size, _VERIFY_PAIRS):
@@ -574,7 +620,111 @@ def _verify(arr, pairs: np.ndarray, threshold: float, ngram: int, unit: str) -> 
         passed = ratio >= threshold
         keep[part[alive[passed]]] = True
         jac[part[alive[passed]]] = ratio[passed]
-    return keep, jac
+
+
+def _verified_candidates(arr, keys: np.ndarray, ids: np.ndarray, threshold: float, ngram: int,
+                         unit: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """(verified pairs sorted lexicographically, their exact Jaccard, number of candidate pairs).
+
+    The candidates are every pair of rows (``ids``: the rows with shingles) sharing a bucket
+    key in some band, as :func:`_bucket_pairs` lists them, but never all at once: a bucket of
+    ``k`` rows holds ``k(k-1)/2`` pairs, and template-heavy data has buckets of thousands of
+    rows, whose pairs took gigabytes.  Instead pairs are generated band by band in slices of at
+    most ``_CAND_CHUNK``, and each slice is verified at once, keeping only the pairs that pass.
+    A pair sharing keys in several bands is a candidate only in the first of them (its keys in
+    the earlier bands are compared), so no candidate is verified twice and none is kept in a
+    set of pairs seen.  The candidates, and so the verified pairs, are exactly those of the
+    all-pairs method: memory is bounded by the slice, the band keys and the shingle sets of
+    the rows in some shared bucket (computed once), never by the number of candidate pairs.
+    """
+    n = len(arr)
+    bands = keys.shape[0]
+    groups: list[tuple[np.ndarray, np.ndarray] | None] = []
+    in_bucket = np.zeros(n, dtype=bool)
+    for j in range(bands):
+        k = keys[j, ids]
+        order = np.argsort(k, kind="stable")
+        k = k[order]
+        starts = np.flatnonzero(np.concatenate(([True], k[1:] != k[:-1])))
+        sizes = np.diff(np.append(starts, k.size))
+        multi = sizes >= 2
+        del k
+        if not multi.any():
+            groups.append(None)
+            continue
+        g_start, g_size = starts[multi], sizes[multi]
+        members = ids[order[_ragged_arange(g_start, g_size)]]  # bucket by bucket
+        heads = np.cumsum(g_size) - g_size
+        # How many members come after each one in its bucket: the pairs it starts.
+        after = np.repeat(heads + g_size - 1, g_size) - np.arange(members.size, dtype=np.int64)
+        in_bucket[members] = True
+        groups.append((members, after))
+    rows = np.flatnonzero(in_bucket)
+    del in_bucket
+    if rows.size == 0:
+        return np.zeros((0, 2), dtype=np.int64), np.zeros(0), 0
+    slices = _candidate_slices(groups, keys, n)
+    if sum(int(g[1].sum()) for g in groups if g is not None) <= _CAND_CHUNK:
+        # Few candidates (the common case): verify them in one go, which shingles only the rows
+        # of pairs that are not byte-identical copies.
+        codes = np.sort(np.concatenate([*slices, np.zeros(0, dtype=np.int64)]))
+        pairs = np.stack((codes // n, codes % n), axis=1)
+        keep, jac = _verify(arr, pairs, threshold, ngram, unit)
+        return pairs[keep], jac[keep], int(codes.size)
+    number = np.zeros(n, dtype=np.int64)
+    number[rows] = np.arange(rows.size, dtype=np.int64)
+    sets = _row_sets(arr, rows, ngram, unit)
+    nbytes = pc.binary_length(arr).to_numpy(zero_copy_only=False)
+    found, similar, candidates = [], [], 0
+    for codes in slices:
+        codes.sort()  # _verify_sets wants pairs sorted by their first row
+        candidates += codes.size
+        pairs = np.stack((codes // n, codes % n), axis=1)
+        keep, jac = _identical(arr, pairs, nbytes)
+        _verify_sets(pairs, np.flatnonzero(~keep), number, sets, threshold, keep, jac)
+        found.append(codes[keep])
+        similar.append(jac[keep])
+        del pairs, codes, keep, jac
+    codes = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+    jaccard = np.concatenate(similar) if similar else np.zeros(0)
+    order = np.argsort(codes)
+    codes, jaccard = codes[order], jaccard[order]
+    return np.stack((codes // max(n, 1), codes % max(n, 1)), axis=1).astype(np.int64), jaccard, candidates
+
+
+def _candidate_slices(groups: list, keys: np.ndarray, n: int):
+    """Yield the candidate pairs as ``i * n + j`` codes (``i < j``), at most ``_CAND_CHUNK`` at a time.
+
+    ``groups[j]`` is band ``j``'s (members bucket by bucket, how many members follow each in its
+    bucket), or None.  A pair is yielded only in the first band it shares a key in, so every
+    candidate comes once.  Each band's groups are released once its pairs are out.
+    """
+    for j, group in enumerate(groups):
+        if group is None:
+            continue
+        members, after = group
+        ends = np.cumsum(after)
+        p0 = 0
+        while p0 < members.size:
+            base = int(ends[p0 - 1]) if p0 else 0
+            p1 = max(p0 + 1, int(np.searchsorted(ends, base + _CAND_CHUNK, side="right")))
+            cnt = after[p0:p1]
+            total = int(ends[p1 - 1]) - base
+            if total:
+                left = np.repeat(np.arange(p0, p1, dtype=np.int64), cnt)
+                right = left + 1 + (np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(cnt) - cnt, cnt))
+                a, b = members[left], members[right]
+                del left, right
+                lo, hi = np.minimum(a, b), np.maximum(a, b)
+                del a, b
+                for e in range(j):  # first band only: drop pairs an earlier band already proposed
+                    fresh = keys[e, lo] != keys[e, hi]
+                    if not fresh.all():
+                        lo, hi = lo[fresh], hi[fresh]
+                yield lo * np.int64(n) + hi
+                del lo, hi
+            p0 = p1
+        groups[j] = None
 
 
 # --------------------------------------------------------------------------- clusters
@@ -630,7 +780,58 @@ def star_clusters(n: int, pairs: np.ndarray, order: np.ndarray | None = None) ->
     return center
 
 
-def _member_similarity(center: np.ndarray, pairs: np.ndarray, jaccard: np.ndarray) -> np.ndarray:
+def components_in_order(n: int, pairs: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
+    """Connected components of ``n`` rows linked by ``pairs``, each labelled by its first row in ``order``.
+
+    The ``cluster components`` choice: a chain A ~ B ~ C is one cluster even where A and C are
+    far apart.  Labelling a component by its most preferred row (not its smallest index) makes
+    the label the survivor the keep rule picks, so the similarity recorded for a member is the
+    one to the row its reject names, as with stars.
+
+    >>> components_in_order(4, np.array([[0, 1], [1, 2]])).tolist()
+    [0, 0, 0, 3]
+    >>> components_in_order(4, np.array([[0, 1], [1, 2]]), order=np.array([2, 3, 1, 0])).tolist()
+    [2, 2, 2, 3]
+    """
+    from dsc.kernels.unionfind import components
+
+    label = components(n, np.asarray(pairs, dtype=np.int64).reshape(-1, 2))
+    if order is None:
+        return label
+    rank = np.empty(n, dtype=np.int64)
+    rank[np.asarray(order, dtype=np.int64)] = np.arange(n, dtype=np.int64)
+    best = np.full(n, n, dtype=np.int64)
+    np.minimum.at(best, label, rank)  # each component's best rank, at its smallest-index row
+    first = np.empty(n, dtype=np.int64)
+    first[rank] = np.arange(n, dtype=np.int64)  # rank -> row
+    return first[best[label]]
+
+
+def cluster_rows(
+    texts, pairs: np.ndarray, jaccard: np.ndarray, order: np.ndarray | None = None, method: str = "star",
+    *, ngram: int = 5, unit: str = "word",
+) -> tuple[np.ndarray, np.ndarray]:
+    """(each row's cluster label, its exact Jaccard with that row) from verified ``pairs``.
+
+    ``method="star"`` (:func:`star_clusters`): the label is a center verified similar to the row.
+    ``method="components"`` (:func:`components_in_order`): the label is the component's first
+    row in ``order``, which a chained member may not be similar to; its Jaccard is computed
+    exactly here (from ``texts``) so that a reviewer sees how far it is.  ``pairs`` are sorted
+    lexicographically with ``i < j``, ``jaccard`` holds each pair's exact Jaccard; the
+    similarity is NaN for a row labelled by itself.
+    """
+    n = len(texts)
+    if method == "star":
+        center = star_clusters(n, pairs, order)
+    elif method == "components":
+        center = components_in_order(n, pairs, order)
+    else:
+        raise ValueError(f"cluster method must be 'star' or 'components', not {method!r}")
+    return center, _member_similarity(center, pairs, jaccard, texts, ngram, unit)
+
+
+def _member_similarity(center: np.ndarray, pairs: np.ndarray, jaccard: np.ndarray,
+                       texts=None, ngram: int = 5, unit: str = "word") -> np.ndarray:
     """Each row's Jaccard with its center (NaN for centers): looked up among the sorted pairs."""
     n = center.size
     sim = np.full(n, np.nan)
@@ -639,8 +840,55 @@ def _member_similarity(center: np.ndarray, pairs: np.ndarray, jaccard: np.ndarra
         return sim
     codes = pairs[:, 0] * np.int64(n) + pairs[:, 1]  # sorted: pairs are sorted lexicographically
     lo, hi = np.minimum(member, center[member]), np.maximum(member, center[member])
-    sim[member] = jaccard[np.searchsorted(codes, lo * np.int64(n) + hi)]
+    want = lo * np.int64(n) + hi
+    at = np.minimum(np.searchsorted(codes, want), max(codes.size - 1, 0))
+    found = (at < codes.size) & (codes[at] == want) if codes.size else np.zeros(member.size, dtype=bool)
+    sim[member[found]] = jaccard[at[found]]
+    if not found.all():  # components only: a member linked through others; its Jaccard is computed
+        if texts is None:
+            raise ValueError("a member is not paired with its label row: pass the texts to compute its similarity")
+        miss = np.flatnonzero(~found)
+        order = np.argsort(want[miss], kind="stable")  # _verify wants pairs sorted by their first row
+        miss = miss[order]
+        _, jac = _verify(_as_arrow(texts), np.stack((lo[miss], hi[miss]), axis=1), 0.0, ngram, unit)
+        sim[member[miss]] = jac  # threshold 0: every pair passes, jac is its exact Jaccard (0 included)
     return sim
+
+
+# --------------------------------------------------------------------------- report
+
+
+SIMILARITY_EDGES = (0.85, 0.9, 0.95, 0.99)  # fixed bin edges above the threshold, so runs compare
+
+
+def similarity_histogram(similarity, threshold: float) -> dict:
+    """How similar the removed rows were to the survivors they name: fixed bins and min / median.
+
+    Bins: ``[0, t)`` (below the threshold: only ``cluster components`` has such rows), then
+    ``[t, 0.85)``, ``[0.85, 0.9)``, ``[0.9, 0.95)``, ``[0.95, 0.99)``, ``[0.99, 1)`` (edges at or
+    below ``t`` are left out) and ``= 1`` (same shingle set: copies up to whitespace, or texts
+    shorter than the n-gram).  The edges never depend on the data, so two runs (or two rules)
+    are read against the same scale.  NaN / None (a cluster's own row under ``keep none``) is
+    not counted.  Values are rounded to 6 places: the figures are for reading, the exact
+    Jaccard of every row is in the rejects.
+
+    >>> h = similarity_histogram([0.8, 0.84, 0.9, 1.0, None], 0.8)
+    >>> [(b["bin"], b["rows"]) for b in h["bins"]][1:4], h["rows"], h["min"], h["median"]
+    ([('[0.8, 0.85)', 2), ('[0.85, 0.9)', 0), ('[0.9, 0.95)', 1)], 4, 0.8, 0.87)
+    """
+    sim = np.asarray([np.nan if v is None else v for v in similarity], dtype=np.float64)
+    sim = np.sort(sim[~np.isnan(sim)])
+    edges = [0.0, float(threshold), *(e for e in SIMILARITY_EDGES if e > threshold)]
+    bins = []
+    for lo, hi in zip(edges, [*edges[1:], 1.0]):
+        if hi <= lo:
+            continue
+        rows = int(np.count_nonzero((sim >= lo) & (sim < hi)))
+        bins.append({"bin": f"[{lo:g}, {hi:g})", "from": lo, "to": hi, "rows": rows})
+    bins.append({"bin": "= 1", "from": 1.0, "to": 1.0, "rows": int(np.count_nonzero(sim >= 1.0))})
+    stat = (lambda v: round(float(v), 6)) if sim.size else (lambda v: None)  # noqa: E731
+    return {"rows": int(sim.size), "below_threshold": int(np.count_nonzero(sim < threshold)), "bins": bins,
+            "min": stat(sim[0] if sim.size else 0), "median": stat(np.median(sim) if sim.size else 0)}
 
 
 # --------------------------------------------------------------------------- entry point
@@ -669,6 +917,7 @@ def near_duplicates(
     seed: int = 0,
     bands: int | None = None,
     order: np.ndarray | None = None,
+    clustering: str = "star",
 ) -> NearResult:
     """Find pairs of rows whose shingle sets have Jaccard similarity >= ``threshold``.
 
@@ -679,8 +928,10 @@ def near_duplicates(
     shingle.  Candidates come from MinHash LSH with ``num_perm`` permutations
     split into ``bands`` bands (default: :func:`lsh_params`); every candidate
     is then checked with the exact Jaccard of the two shingle sets.  The
-    verified pairs are then clustered into stars (:func:`star_clusters`) in
-    ``order``: row indices, most preferred first (default: row order).
+    verified pairs are then clustered in ``order`` (row indices, most
+    preferred first; default: row order): into stars (:func:`star_clusters`)
+    or, with ``clustering="components"``, into connected components labelled
+    by their first row (:func:`components_in_order`).
 
     >>> r = near_duplicates(["the quick brown fox jumps over the lazy dog",
     ...                      "a completely different sentence about cats",
@@ -693,6 +944,8 @@ def near_duplicates(
         raise ValueError("threshold must be in (0, 1]")
     if ngram < 1 or num_perm < 1:
         raise ValueError("ngram and num_perm must be >= 1")
+    if clustering not in ("star", "components"):
+        raise ValueError(f"clustering must be 'star' or 'components', not {clustering!r}")
     if unit not in ("word", "char"):
         raise ValueError(f"unit must be 'word' or 'char', not {unit!r}")
     if bands is None:
@@ -721,18 +974,15 @@ def near_duplicates(
             keys[:, lo:hi] = _band_keys(_minhash(sh, sh_off, a, b, pool), bands, rows)
     ids = np.flatnonzero(has)  # rows without shingles never enter a bucket
 
-    codes = _sorted_unique(np.concatenate([_bucket_pairs(keys[j, ids], ids, n) for j in range(bands)]))
+    pairs, jaccard, candidates = _verified_candidates(arr, keys, ids, threshold, ngram, unit)
     del keys
-    candidates = np.stack((codes // max(n, 1), codes % max(n, 1)), axis=1).astype(np.int64)
-    passed, jac = _verify(arr, candidates, threshold, ngram, unit)
-    pairs, jaccard = candidates[passed], jac[passed]
-    cluster = star_clusters(n, pairs, order)
+    cluster, similarity = cluster_rows(arr, pairs, jaccard, order, clustering, ngram=ngram, unit=unit)
 
     return NearResult(
         cluster=cluster,
-        candidate_pairs=int(candidates.shape[0]),
+        candidate_pairs=int(candidates),
         verified_pairs=int(pairs.shape[0]),
         pairs=pairs,
-        similarity=_member_similarity(cluster, pairs, jaccard),
+        similarity=similarity,
         jaccard=jaccard,
     )

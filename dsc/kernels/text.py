@@ -6,7 +6,8 @@ that canonical order, whatever order the caller lists them in:
 ``nfc`` / ``nfkc``
     Unicode normal forms via ``pyarrow.compute.utf8_normalize`` (Arrow's
     bundled utf8proc, so its Unicode version).  ``nfkc`` implies ``nfc``.
-    Pure-ASCII rows are already in both forms and are skipped.
+    Rows are sent to it only if they hold a code point that can be out of
+    the form (pure-ASCII rows, and most text, never do).
 ``strip_control``
     Removes every character of general category Cc (C0/C1 controls, DEL)
     or Cf (format: soft hyphen, zero-width space/joiners, bidi marks, BOM,
@@ -44,6 +45,15 @@ passes (non-ASCII characters are decoded only where non-ASCII bytes occur),
 unwanted bytes are marked in a bitmap, the survivors are compacted by
 Arrow's ``filter`` kernel, and new row offsets come from a running popcount
 of the bitmap.  An array in which no block needs a change is returned as is.
+
+Only rows a step can change are worked on (issue 22: the chain at the cost of one or two Arrow
+kernels on most text).  A row goes to ``utf8_normalize`` only if it holds a code point that can
+be out of the normal form (Unicode's quick check; see :func:`_form_unsafe_table`), found with
+one RE2 pass (``match_substring_regex``) over the non-ASCII rows: almost all text is in NFC
+already, and the normaliser costs ten times ``utf8_lower``.  On text with many non-ASCII bytes
+(where the byte kernels decode every character) one RE2 pass over a character class of what
+the steps change picks the rows first.  The classes are built from the same tables the kernels
+use, so every route gives the same bytes.
 """
 
 from __future__ import annotations
@@ -87,13 +97,34 @@ def normalize(arr: pa.Array | pa.ChunkedArray, steps: Sequence[str]) -> pa.Array
     if unknown:
         raise ValueError(f"unknown normalisation steps {unknown}; expected some of {NORMALIZE_STEPS}")
     wanted = set(steps)
+    if "fix_text" in wanted:  # ftfy's repairs come first, before any normal form
+        from dsc.kernels.repair import fix_text
+
+        arr = fix_text(arr)
     if isinstance(arr, pa.ChunkedArray):
         _check_type(arr.type)
-        return pa.chunked_array([_normalize_array(c, wanted) for c in arr.chunks], type=arr.type)
+        return _normalize_chunks(arr, wanted)
     if not isinstance(arr, pa.Array):
         raise TypeError(f"expected a pyarrow Array or ChunkedArray, got {type(arr).__name__}")
     _check_type(arr.type)
     return _normalize_array(arr, wanted)
+
+
+def _normalize_chunks(arr: pa.ChunkedArray, wanted: set[str]) -> pa.ChunkedArray:
+    """Each chunk normalised, the chunk layout kept.
+
+    Small chunks are normalised together (one copy, then zero-copy slices back to the
+    original lengths): every screen compiles its RE2 pattern once per call, a millisecond
+    or two for the normal-form class, which would dominate a column of many small chunks.
+    """
+    if arr.num_chunks > 1 and len(arr) < _SMALL_CHUNK * arr.num_chunks:
+        whole = _normalize_array(arr.combine_chunks(), wanted)
+        bounds = np.cumsum([0] + [len(c) for c in arr.chunks]).tolist()
+        return pa.chunked_array([whole.slice(a, b - a) for a, b in zip(bounds, bounds[1:])], type=arr.type)
+    return pa.chunked_array([_normalize_array(c, wanted) for c in arr.chunks], type=arr.type)
+
+
+_SMALL_CHUNK = 1 << 14  # rows: chunks shorter than this on average are normalised together
 
 
 def _check_type(t: pa.DataType) -> None:
@@ -105,22 +136,103 @@ def _normalize_array(arr: pa.Array, wanted: set[str]) -> pa.Array:
     if len(arr) == 0 or arr.null_count == len(arr):
         return arr
     form = "NFKC" if "nfkc" in wanted else "NFC" if "nfc" in wanted else None
-    if form:
-        arr = _on_rows(arr, _rows_with(arr)[0], lambda a: pc.utf8_normalize(a, form))
-    if "strip_control" in wanted:
-        old_len = _lengths(arr)
-        arr = _rewrite(arr, _control_block)
-        if form:  # see module docstring: removal can un-normalise a row
-            arr = _on_rows(arr, _lengths(arr) != old_len, lambda a: pc.utf8_normalize(a, form))
-    if "collapse_whitespace" in wanted:
-        arr = _rewrite(arr, _collapse_block)
+    patterns = [p for p, step in ((_form_pattern(form) if form else None, form),
+                                  (_control_pattern(), "strip_control" in wanted),
+                                  (_collapse_pattern(), "collapse_whitespace" in wanted)) if step]
+    if patterns:
+        text = _text_kind(arr)
+        if text == _DENSE:
+            # Much non-ASCII text, where the byte kernels cost more than a regex pass: one
+            # RE2 pass finds the rows any of these steps can change, and only they are worked on.
+            rows = _matching(arr, "|".join(patterns))
+            if rows.mean() > _MOSTLY:
+                arr = _screened_steps(arr, wanted, form, text)
+            elif rows.any():
+                mask = pa.array(rows)
+                arr = pc.replace_with_mask(arr, mask, _screened_steps(arr.filter(mask), wanted, form, text))
+        else:
+            arr = _screened_steps(arr, wanted, form, text)
     if "strip" in wanted:
         arr = _strip(arr)
     if "casefold" in wanted:
         arr = _casefold(arr)
         if form:  # folding can un-normalise: 'ß' + U+0301 -> 'ss' + U+0301, whose NFC is 's' + 'ś'
-            arr = _on_rows(arr, _rows_with(arr)[0], lambda a: pc.utf8_normalize(a, form))
+            arr, _ = _to_form(arr, form)
     return arr
+
+
+# What text an array holds, which picks the cheaper route (every route gives the same result):
+_ASCII, _SPARSE, _DENSE = "ascii", "sparse", "dense"  # none, few, many non-ASCII bytes
+_DENSE_SHARE = 1 / 16  # share of non-ASCII bytes from which text is dense
+
+
+def _text_kind(arr: pa.Array) -> str:
+    data = _raw(arr)[1]
+    if data.size == 0 or int(data.max()) < 0x80:
+        return _ASCII
+    return _DENSE if np.count_nonzero(data >= 0x80) > _DENSE_SHARE * data.size else _SPARSE
+
+
+def _screened_steps(arr: pa.Array, wanted: set[str], form: str | None, text: str) -> pa.Array:
+    """The normal form, ``strip_control`` and ``collapse_whitespace``.
+
+    The form runs on the rows its screen finds (``utf8_normalize`` is the costly kernel).  The
+    two byte kernels skip blocks they do not change, and cost little per ASCII byte; but they
+    decode every multi-byte character they meet, so on dense non-ASCII text an RE2 screen
+    keeps them to the rows they change.
+    """
+    unsafe = None
+    if form and text != _ASCII:  # ASCII is in every normal form
+        arr, unsafe = _to_form(arr, form)
+
+    def kernel(a: pa.Array, block, pattern: str) -> pa.Array:
+        if text == _DENSE:
+            return _on_rows(a, _matching(a, pattern), lambda rows: _rewrite(rows, block))
+        return _rewrite(a, block)
+
+    if "strip_control" in wanted:
+        old_len = _lengths(arr) if unsafe is not None and unsafe.any() else None
+        arr = kernel(arr, _control_block, _control_pattern())
+        if old_len is not None:
+            # see module docstring: removal can un-normalise a row, but only a row that held a
+            # screened code point before (removing characters adds none)
+            arr, _ = _to_form(arr, form, (_lengths(arr) != old_len) & unsafe)
+    if "collapse_whitespace" in wanted:
+        arr = kernel(arr, _collapse_block, _collapse_pattern())
+    return arr
+
+
+def _to_form(arr: pa.Array, form: str, rows: np.ndarray | None = None) -> tuple[pa.Array, np.ndarray]:
+    """``arr`` in normal ``form``, and the rows that were sent to ``utf8_normalize``.
+
+    Without ``rows``, those are the rows holding a code point that can be out of the form
+    (:func:`_form_unsafe_table`): every other row is in the form already, by Unicode's quick
+    check.  With ``rows``, exactly those rows (a superset of such rows the caller knows).
+    """
+    if rows is None:
+        rows = _bitmap(pc.invert(pc.fill_null(pc.string_is_ascii(arr), True)))  # ASCII is in every form
+        if rows.mean() > _MOSTLY:
+            rows = _matching(arr, _form_pattern(form))
+        elif rows.any():
+            mask = pa.array(rows)
+            rows[rows] = _matching(arr.filter(mask), _form_pattern(form))
+    return _on_rows(arr, rows, lambda a: pc.utf8_normalize(a, form)), rows
+
+
+def _matching(arr: pa.Array, pattern: str) -> np.ndarray:
+    """Bool per row: the row holds a match of the RE2 ``pattern`` (nulls never do).
+
+    Arrow's RE2 runs a DFA over the UTF-8 bytes in compiled code, at one to three times the
+    cost of ``utf8_lower``, so finding the few rows a step changes costs one pass, and the
+    numpy kernels, which cost more per byte on non-ASCII text, only see those rows.  (Searching
+    runs of rows as one string was tried: no faster, the cost is per byte, not per row.)
+    """
+    found = pc.match_substring_regex(arr, pattern)
+    bits = _bitmap(found)
+    if found.null_count:
+        bits &= np.unpackbits(np.frombuffer(found.buffers()[0], np.uint8), count=found.offset + len(found),
+                              bitorder="little")[found.offset :].view(bool)
+    return bits
 
 
 # ---------------------------------------------------------------------------
@@ -204,6 +316,8 @@ def _lead_positions(d: np.ndarray) -> np.ndarray:
         return np.empty(0, dtype=np.int64)
     m = d.size - d.size % 8
     hot = np.flatnonzero(high[:m].view(np.uint64) != 0)  # groups of 8 bytes with a high byte
+    if hot.size * 4 > m // 8:  # dense (most text not in Latin script): one pass over the bytes
+        return np.flatnonzero(d >= 0xC0)
     cand = np.concatenate(((hot[:, None] * 8 + np.arange(8)).ravel(), np.arange(m, d.size)))
     return cand[d[cand] >= 0xC0]  # 0x80-0xBF are continuation bytes
 
@@ -299,6 +413,81 @@ def _fold_unsafe_table() -> np.ndarray:
     return _table([chars[i] for i in unsafe])
 
 
+def _char_class(table: np.ndarray) -> str:
+    """An RE2 character class of the code points set in ``table`` (ranges, surrogates left out)."""
+    table = table.copy()
+    table[0xD800:0xE000] = False
+    cps = np.flatnonzero(table)
+    if cps.size == 0:
+        return "[^\\x{0}-\\x{10FFFF}]"  # matches nothing
+    gap = np.diff(cps) != 1
+    starts, ends = cps[np.r_[True, gap]], cps[np.r_[gap, True]]
+    return "[" + "".join(f"\\x{{{a:X}}}" if a == b else f"\\x{{{a:X}}}-\\x{{{b:X}}}"
+                         for a, b in zip(starts.tolist(), ends.tolist())) + "]"
+
+
+@functools.cache
+def _control_pattern() -> str:
+    return _char_class(_control_table())
+
+
+@functools.cache
+def _collapse_pattern() -> str:
+    """Rows ``collapse_whitespace`` changes: a whitespace character other than ' ', or two spaces."""
+    table = _whitespace_table().copy()
+    table[_SPACE] = False
+    return _char_class(table) + "|  "
+
+
+@functools.cache
+def _form_pattern(form: str) -> str:
+    return _char_class(_form_unsafe_table(form))
+
+
+@functools.cache
+def _form_unsafe_table(form: str) -> np.ndarray:
+    """Code points whose presence can put a string out of normal ``form`` (``NFC``/``NFKC``).
+
+    By Unicode's normalisation quick check, a string whose every code point has canonical
+    combining class 0 and quick-check value Yes is in the form.  This is a superset of the
+    others, built from Arrow (whose utf8proc does the normalising) and Python:
+
+    * code points the form changes on their own (quick check No: singletons, excluded
+      compositions, and for NFKC compatibility characters);
+    * code points that follow the first one in some canonical decomposition (quick check
+      Maybe: they can compose with what precedes them; Hangul vowel and trailing jamo too);
+    * combining class other than 0 (their order may need fixing; classes never change
+      between Unicode versions);
+    * code points Python's Unicode version has not assigned, in case Arrow's is newer.
+
+    A row holding none of them is left as is; the others go to ``utf8_normalize``, so the
+    result is Arrow's normal form for every row, as before this screen existed.
+    """
+    chars = _all_chars()
+    cps = _code_points()
+    width = 1 + (cps >= 0x80) + (cps >= 0x800) + (cps >= 0x10000)
+    off = np.concatenate(([0], np.cumsum(width)))
+    arrow_chars = pa.Array.from_buffers(
+        pa.large_string(), cps.size, [None, pa.py_buffer(off), pa.py_buffer(chars.encode("utf-8"))]
+    )
+    unsafe = np.zeros(0x110000, dtype=bool)
+    for f in sorted({"NFC", form}):
+        changed = _bitmap(pc.not_equal(pc.utf8_normalize(arrow_chars, f), arrow_chars))
+        unsafe[cps[changed]] = True
+    nfd = pc.utf8_normalize(arrow_chars, "NFD")
+    decomposed = nfd.filter(pc.not_equal(nfd, arrow_chars)).to_pylist()
+    unsafe[[ord(c) for d in decomposed for c in d[1:]]] = True
+    unsafe[[cp for cp, c in zip(cps.tolist(), chars) if unicodedata.combining(c)
+            or unicodedata.category(c) == "Cn"]] = True
+    return unsafe
+
+
+def _bitmap(arr: pa.BooleanArray) -> np.ndarray:
+    """A null-free boolean array's values as numpy bools."""
+    return np.unpackbits(np.frombuffer(arr.buffers()[1], np.uint8), count=arr.offset + len(arr),
+                         bitorder="little")[arr.offset :].view(bool)
+
+
 # ---------------------------------------------------------------------------
 # Byte-level rewriting: drop some bytes, replace others, fix offsets
 
@@ -361,14 +550,19 @@ def _follows_same_row(w: np.ndarray, o: np.ndarray) -> np.ndarray:
     return both
 
 
+_ASCII_CONTROL = np.zeros(256, dtype=bool)  # by byte: an ASCII control strip_control drops
+_ASCII_CONTROL[[*range(0x09), *range(0x0B, 0x20), 0x7F]] = True
+
+
 def _control_block(d: np.ndarray, o: np.ndarray):
     """Drop Cc/Cf characters except tab and newline."""
     drop = None
-    if d.min() < 0x20 or (d == 0x7F).any():
-        drop = d < 0x20
-        drop &= d != 0x09
-        drop &= d != 0x0A
-        drop |= d == 0x7F
+    low = np.flatnonzero(d < 0x20) if d.min() < 0x20 else np.empty(0, np.int64)  # few: newlines, tabs
+    low = low[_ASCII_CONTROL[d[low]]]
+    delete = (d == 0x7F).any()
+    if low.size or delete:
+        drop = d == 0x7F if delete else np.zeros(d.size, dtype=bool)
+        drop[low] = True
     lead = _lead_positions(d)
     if lead.size:
         bad = lead[_control_table()[_decode(d, lead)]]

@@ -33,6 +33,7 @@ class CompileEnv:
 
     locale: str | None = None  # the dataset header's locale
     types: dict[str, str] = field(default_factory=dict)  # the schema's column types
+    sources: tuple = ()  # the spec's sources (dsc.plan.SourcePlan): `sample … from SOURCE` reads their files
 
 
 class Operator:

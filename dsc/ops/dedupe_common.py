@@ -18,7 +18,8 @@ class DedupeRule:
     node = ast.Dedupe
     grammar = "dedupe_stmt"
     reads = ("columns", "keep_by")
-    option_order = ("ignoring", "jaccard", "ngram", "permutations", "bands", "pairs", "threshold", "keep", "keep_by")
+    option_order = ("ignoring", "jaccard", "ngram", "permutations", "bands", "cluster", "pairs", "threshold", "keep",
+                    "keep_by")
 
     @classmethod
     def selects(cls, node):

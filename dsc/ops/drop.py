@@ -1,9 +1,15 @@
 """`drop where PREDICATE` — remove rows matching a declarative predicate.
 
-`words(COL)` and `chars(COL)` measure text by itself; `tokens(COL)` counts it with the `finetune`
-block's base tokenizer, which the plan names (`tokenizer`: the base as the spec writes it,
-relative to the spec's folder, and the sha256 of its tokenizer files), so the plan changes when
-the tokenizer does and a run refuses files that are no longer those.
+Measures (`NAME(COL) CMP N`) dispatch through one table, `MEASURES`: `words(COL)`, `chars(COL)` and
+the heuristic quality measures of `dsc.kernels.quality` (alpha_ratio, mean_word_length, …; see
+docs/quality.md) measure text by itself; `tokens(COL)` counts it with the `finetune` block's base
+tokenizer, which the plan names (`tokenizer`: the base as the spec writes it, relative to the
+spec's folder, and the sha256 of its tokenizer files), so the plan changes when the tokenizer does
+and a run refuses files that are no longer those. A row a quality measure removes carries the
+measured value in its reason.
+
+`lang(COL) [not] in {en, und} [confidence >= P]` compares the detected language
+(`dsc.kernels.lang`): `und` for a text too short to judge or judged below the confidence.
 """
 from __future__ import annotations
 
@@ -16,7 +22,9 @@ from pydantic import model_serializer
 from dsc import ast
 from dsc.exitcodes import EXIT_SPEC_ERROR
 from dsc.ops.base import Operator, Params, operator
-from dsc.ops.runtime import RowOperator, RunError, text_column
+from dsc.kernels.quality import MEASURES as TEXT_MEASURES
+from dsc.kernels.quality import Measure
+from dsc.ops.runtime import Outcome, RowOperator, RunError, removed_rows, text_column
 from dsc.syntax.write import listing, words
 
 _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "!=", "!=": "=="}
@@ -31,7 +39,7 @@ class Drop(RowOperator, Operator):
     reads = ("column",)
 
     class Params(Params):
-        kind: Literal["measure", "test", "matches", "in"]
+        kind: Literal["measure", "test", "matches", "in", "lang"]
         column: str
         func: str | None = None
         op: str | None = None
@@ -43,12 +51,21 @@ class Drop(RowOperator, Operator):
         # null for a spec compiled without its folder). Left out of the plan for every other rule,
         # so they keep the fingerprints they had before tokens() existed.
         tokenizer: dict[str, str | None] | None = None
+        # lang(): the least confidence a detected language needs (0: any). Left out of the plan
+        # for every other rule, as tokenizer is.
+        confidence: Decimal | None = None
+        # has_pii(): the region national phone numbers are read in (the dataset locale's territory,
+        # as `redact` reads them; null: only international +numbers). Left out for every other rule.
+        region: str | None = None
 
         @model_serializer(mode="wrap")
         def _leave_out_unset(self, handler):
             data = handler(self)
-            if self.tokenizer is None:
-                data.pop("tokenizer", None)
+            if self.func == "has_pii":
+                return data  # its region is part of its meaning, null included
+            for key in ("tokenizer", "confidence", "region"):
+                if getattr(self, key) is None:
+                    data.pop(key, None)
             return data
 
     @classmethod
@@ -59,7 +76,10 @@ class Drop(RowOperator, Operator):
     @classmethod
     def fmt(cls, n):
         p = n.predicate
-        if isinstance(p, (ast.MeasurePred, ast.TestPred)):
+        if isinstance(p, ast.LangPred):
+            text = words(f"{p.func.value}({p.column.value})", "not" if p.negated else None,
+                         f"in {{{listing(p.values)}}}", p.option, p.op, p.confidence)
+        elif isinstance(p, (ast.MeasurePred, ast.TestPred)):
             text = words(f"{p.func.value}({p.column.value})", getattr(p, "op", None), getattr(p, "value", None))
         elif isinstance(p, ast.MatchesPred):
             text = words(p.column, "matches", p.pattern)
@@ -72,14 +92,23 @@ class Drop(RowOperator, Operator):
         pred, negate = rule.predicate, rule.negations % 2 == 1
         common = {"column": pred.column.value, "negate": negate}
         if isinstance(pred, ast.MeasurePred):
-            params = {"kind": "measure", "func": pred.func.value, "op": pred.op.value, "value": pred.value.value}
+            params = {"kind": "measure", "func": pred.func.value, "op": pred.op.value, "value": _canonical(pred.value)}
             if pred.func.value == "tokens":
                 # The compiler's env knows the finetune block's base and its files (dsc.compiler).
                 params["tokenizer"] = getattr(env, "tokenizer", None)
         elif isinstance(pred, ast.TestPred):
             params = {"kind": "test", "func": pred.func.value}
+            if pred.func.value == "has_pii":
+                from dsc.ops.redact import region_of
+
+                params["region"] = region_of(env.locale)
         elif isinstance(pred, ast.MatchesPred):
             params = {"kind": "matches", "pattern": pred.pattern.value}
+        elif isinstance(pred, ast.LangPred):
+            # One spelling per meaning: a set (sorted, once each), and no confidence is confidence 0.
+            confidence = _canonical(pred.confidence) if pred.confidence is not None else Decimal(0)
+            params = {"kind": "lang", "values": sorted({str(ast.plain(v)) for v in pred.values}),
+                      "negate": negate != pred.negated, "confidence": confidence}
         else:
             params = {"kind": "in", "values": sorted(str(ast.plain(v)) for v in pred.values),
                       "negate": negate != pred.negated}
@@ -96,13 +125,20 @@ class Drop(RowOperator, Operator):
 
     @classmethod
     def transform(cls, table, params, ctx):
+        import numpy as np
+        import pyarrow as pa
         import pyarrow.compute as pc
 
-        hit = _matches(table, params, ctx)
+        hit, shown = _matches(table, params, ctx)
         if params.get("negate"):
             hit = pc.invert(hit)
-        mask = pc.fill_null(hit, False).to_numpy(zero_copy_only=False)
-        return mask, f"drop where {_text(params)}"
+        mask = np.asarray(pc.fill_null(hit, False).to_numpy(zero_copy_only=False), dtype=bool)
+        reason = f"drop where {_text(params)}"
+        if shown is None:
+            return mask, reason
+        # The rule and, per removed row, what it measured (a quality value, a detected language).
+        reasons = [f"{reason} ({v})" for v in np.asarray(shown, dtype=object)[mask]]
+        return Outcome(table.filter(pa.array(~mask)), removed_rows(table, mask, reasons))
 
     @classmethod
     def strictness(cls, old, new):
@@ -118,10 +154,20 @@ class Drop(RowOperator, Operator):
             # `words(x) < 3` → `< 5` drops more rows; `> 3` → `> 5` drops fewer.
             grows = b > a if op in ("<", "<=") else (b < a if op in (">", ">=") else None)
             return None if grows is None else (1 if grows else -1)
-        if old["kind"] == "in" and not old.get("negate"):
+        if old["kind"] in ("in", "lang") and not old.get("negate"):
             a, b = set(old["values"]), set(new["values"])
             return 0 if a == b else 1 if a < b else -1 if b < a else None
         return None
+
+
+def _canonical(num: ast.Num) -> Decimal:
+    """A threshold as the plan holds it, one spelling per value: a percentage as its fraction, no
+    trailing zeros (`60%`, `0.6` and `0.60` are one plan).
+
+    >>> [str(_canonical(ast.Num(Decimal(t), percent=p))) for t, p in (("60", True), ("0.60", False), ("20", False))]
+    ['0.6', '0.6', '20']
+    """
+    return Decimal(format(ast.plain(num).normalize(), "f"))
 
 
 def _text(p) -> str:
@@ -133,14 +179,21 @@ def _text(p) -> str:
         text = f"{p['func']}({col})"
     elif kind == "matches":
         text = f"{col} matches {p['pattern']!r}"
+    elif kind == "lang":
+        floor = p.get("confidence") or 0
+        text = f"lang({col}) in {{{', '.join(p['values'])}}}" + (f" confidence >= {floor}" if floor else "")
     else:
         text = f"{col} in {{{', '.join(p['values'])}}}"
     return f"{'not ' if p.get('negate') else ''}{text}"
 
 
 def _predicate(b, tree) -> ast.Predicate:
-    """The predicate node of a `measure_pred`, `test_pred`, `matches_pred` or `in_pred` tree."""
+    """The predicate node of a `measure_pred`, `test_pred`, `matches_pred`, `in_pred` or `lang_pred` tree."""
     ch, span = tree.children, b.span(tree)
+    if tree.data == "lang_pred":
+        func, column, negated, values, option, op, confidence = ch
+        return ast.LangPred(b.leaf(func), b.leaf(column), b.leaf(values), negated is not None, b.leaf(option),
+                            b.leaf(op), b.leaf(confidence), span=span)
     if tree.data == "measure_pred":
         return ast.MeasurePred(*b.leaves(ch), span=span)
     if tree.data == "test_pred":
@@ -155,29 +208,28 @@ _COMPARE = {"<": "less", "<=": "less_equal", ">": "greater", ">=": "greater_equa
 
 
 def _matches(table, params, ctx=None):
-    """The predicate's value per row (nulls count as empty text, so they are never unknown)."""
+    """The predicate's value per row (nulls count as empty text, so they are never unknown), and
+    what each row measured, for the reasons of the rows removed (None where a reason names none)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     kind, name = params["kind"], params["column"]
     column = table.column(name)
     if kind == "test" and params["func"] == "null":
-        return pc.is_null(column)
+        return pc.is_null(column), None
     text = pc.fill_null(text_column(table, name), "")
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    if kind == "test" and params["func"] == "has_pii":  # any kind `redact` knows, found as it finds them
+        from dsc.kernels.pii import KINDS, has_any
+
+        return pa.array(has_any(text, KINDS, params.get("region"))), None
     if kind == "test":  # empty(): null, "" or only whitespace
-        return pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(text)), 0)
+        return pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(text)), 0), None
     if kind == "measure":
-        if params["func"] == "words":  # as str.split counts: Arrow gives '' for "" and around whitespace
-            trimmed = pc.utf8_trim_whitespace(text)
-            size = pc.if_else(pc.equal(pc.utf8_length(trimmed), 0), 0,
-                              pc.list_value_length(pc.utf8_split_whitespace(trimmed)))
-        elif params["func"] == "tokens":
-            size = pa.array(_tokens(text, params, ctx), type=pa.int64())
-        else:
-            size = pc.utf8_length(text)
-        value = params["value"]
-        bound = pa.scalar(int(value) if value == int(value) else float(value))
-        return getattr(pc, _COMPARE[params["op"]])(size, bound)
+        return _measure(text, params, ctx)
+    if kind == "lang":
+        return _lang(text, params)
     if kind == "matches":
         # pyarrow's regex engine is RE2: linear time, and the pattern's size is bounded (also for a plan
         # that skipped the checks), so no pattern can hang a run.
@@ -187,10 +239,56 @@ def _matches(table, params, ctx=None):
         if problem:
             raise RunError(f"pattern {params['pattern']!r} cannot run: {problem}", exit_code=EXIT_SPEC_ERROR,
                            code="DSC310")
-        return pc.match_substring_regex(text, params["pattern"])
+        return pc.match_substring_regex(text, params["pattern"]), None
     if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
-        return pc.is_in(column, value_set=_numbers(params["values"], column.type))  # `1.0`, `1e0`, `1` alike
-    return pc.is_in(text, value_set=pa.array(params["values"], type=pa.string()))
+        return pc.is_in(column, value_set=_numbers(params["values"], column.type)), None  # `1.0`, `1e0`, `1` alike
+    return pc.is_in(text, value_set=pa.array(params["values"], type=pa.string())), None
+
+
+def _measure(text, params, ctx):
+    """`NAME(COL) CMP N` through the MEASURES table: the comparison per row, and the measured values
+    as a reason shows them (`0.4286`, `3`) when the measure shows its value."""
+    import numpy as np
+    import pyarrow as pa
+
+    func = params["func"]
+    entry = MEASURES.get(func)
+    if entry is None:  # a plan that skipped the checks
+        raise RunError(f"drop where {func}(): no such measure", exit_code=EXIT_SPEC_ERROR, code="DSC310",
+                       hint="the measures are " + ", ".join(sorted(MEASURES)))
+    values = entry.measure(text, params, ctx) if entry.plan_reader else entry.measure(text)
+    value = params["value"]
+    bound = int(value) if value == int(value) else float(value)
+    hit = getattr(np, _COMPARE[params["op"]])(np.asarray(values), bound)
+    shown = None
+    if entry.shows_value:
+        shown = np.array([f"measured {_shown(v, entry.integer)}" for v in np.asarray(values).tolist()], dtype=object)
+    return pa.array(hit, type=pa.bool_()), shown
+
+
+def _shown(v, integer: bool) -> str:
+    """A measured value for a reason: a count whole, a ratio to 4 significant digits.
+
+    >>> _shown(2, True), _shown(0.428571, False), _shown(1.0, False)
+    ('2', '0.4286', '1')
+    """
+    return str(int(v)) if integer else f"{v:.4g}"
+
+
+def _lang(text, params):
+    """`lang(COL) in {…}`: the detected language (`und` when too short or below the confidence) in
+    the rule's set, and each row's language and confidence for its reason."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from dsc.kernels.lang import detect
+
+    langs, confs = detect(text, float(params.get("confidence") or 0))
+    hit = pc.is_in(pa.array(langs, type=pa.string()), value_set=pa.array(params["values"], type=pa.string()))
+    shown = np.array([f"detected {lang}, confidence {c:.4g}" if c else f"detected {lang}, too short to judge"
+                      for lang, c in zip(langs, confs)], dtype=object)
+    return hit, shown
 
 
 def _tokens(text, params, ctx) -> list[int]:
@@ -216,6 +314,21 @@ def _tokens(text, params, ctx) -> list[int]:
         raise RunError(f"tokens() cannot count: {err}", code=err.code if err.code.startswith("DSC3") else "DSC307",
                        hint=err.hint) from None
     return text_tokens(counter, text.to_pylist())
+
+
+def _token_counts(text, params, ctx):
+    import numpy as np
+
+    return np.asarray(_tokens(text, params, ctx), dtype=np.int64)
+
+
+# Every function of `drop where NAME(COL) CMP N`: the text measures and tokens(). The checks read
+# the names and the ranges of thresholds from here (dsc.checks.options, dsc.checks.ranges).
+_TOKENS = Measure(_token_counts, high=10**9, integer=True, shows_value=False, plan_reader=True)
+MEASURES: dict[str, Measure] = {"words": TEXT_MEASURES["words"], "chars": TEXT_MEASURES["chars"], "tokens": _TOKENS,
+                                **TEXT_MEASURES}
+#: The functions of `drop where NAME(COL)` that test a row rather than measure it.
+TESTS = ("empty", "null", "has_pii")
 
 
 def _numbers(values: list[str], kind):

@@ -171,13 +171,20 @@ class DedupeOperator:
         survivor = survivors(cluster, keep, **rule)
         index = np.arange(table.num_rows)
         drop = survivor != index
-        id_list = ids.to_pylist()
         dropped = np.flatnonzero(drop)
-        cluster_ids = [id_list[cluster[i]] for i in dropped]  # a cluster is named by its label row
-        dup_of = [id_list[survivor[i]] if survivor[i] >= 0 else None for i in dropped]
-        reasons = [cls.reason + (" (keep none: whole cluster dropped)" if survivor[i] < 0 else "") for i in dropped]
+        # Ids gathered by Arrow, not a Python object per row: a cluster is named by its label row.
+        cluster_ids = _combined(ids.take(pa.array(cluster[dropped])))
+        whole = survivor[dropped] < 0  # keep none
+        dup_of = _combined(ids.take(pa.array(np.maximum(survivor[dropped], 0), mask=whole)))
+        reasons = [cls.reason + (" (keep none: whole cluster dropped)" if w else "") for w in whole.tolist()] \
+            if whole.any() else cls.reason
         return Outcome(table.filter(pa.array(~drop)), removed_rows(
             table, drop, reasons, cluster_ids, dup_of, None if similarity is None else similarity[dropped]))
+
+
+def _combined(col):
+    """One array (`pa.array` would copy a chunked array value by value)."""
+    return col.combine_chunks() if hasattr(col, "combine_chunks") else col
 
 
 def _as_text(col: pa.ChunkedArray | pa.Array, name: str = "column"):

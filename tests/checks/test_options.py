@@ -26,7 +26,9 @@ def test_drop_functions(diags):
     found = diags(clean("drop where lenght(prompt) > 3", "drop where words(prompt)", "drop where null(prompt) > 1",
                         "drop where nul(prompt)"))
     assert [(d.code, d.hint) for d in found] == [
-        ("DSC203", "expected 'words', 'chars', 'tokens', 'empty' or 'null'"),
+        ("DSC203", "expected 'words', 'chars', 'tokens', 'alpha_ratio', 'mean_word_length', 'symbol_ratio', "
+                   "'stop_words', 'dup_line_ratio', 'top_2gram_ratio', 'top_3gram_ratio', 'top_4gram_ratio', "
+                   "'line_punct_ratio', 'empty', 'null' or 'has_pii'"),
         ("DSC212", "e.g. drop where words(prompt) < 3"),
         ("DSC217", "write: drop where null(prompt)"),
         ("DSC203", "did you mean 'null'?"),

@@ -385,3 +385,87 @@ def test_recorded_similarity_is_the_exact_jaccard():
     assert members.size > 10
     for i in members.tolist():
         assert res.similarity[i] == jac(i, int(res.cluster[i])) >= 0.7
+
+
+def _template_heavy(rows: int = 400, seed: int = 5) -> list[str]:
+    """Rows sharing a long preamble (huge LSH buckets), with a few near copies of each tail."""
+    rng = np.random.default_rng(seed)
+    preamble = " ".join(WORDS[:30])
+    tails = [" ".join(rng.choice(WORDS, size=12).tolist()) for _ in range(rows // 4)]
+    return [f"{preamble} {tails[i // 4]} (copy {i % 4})" for i in range(rows)]
+
+
+def _all_pairs_reference(texts, threshold, ngram=5, num_perm=128):
+    """Candidates as every pair of every bucket at once (what the kernel did before it streamed)."""
+    arr = pa.array(texts, type=pa.large_string())
+    bands, rows = lsh_params(threshold, num_perm)
+    a, b = near._permutations(bands * rows, 0)
+    sh, off = shingle_hashes(arr, ngram, "word")
+    with near.ThreadPoolExecutor(1) as pool:
+        keys = near._band_keys(near._minhash(sh, off, a, b, pool), bands, rows)
+    ids = np.flatnonzero(np.diff(off) > 0)
+    n = len(texts)
+    codes = near._sorted_unique(np.concatenate([near._bucket_pairs(keys[j, ids], ids, n) for j in range(bands)]))
+    cands = np.stack((codes // n, codes % n), axis=1)
+    passed, jac = near._verify(arr, cands, threshold, ngram, "word")
+    return cands.shape[0], cands[passed], jac[passed]
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 1 << 20])
+def test_streamed_candidates_are_exactly_the_all_pairs_candidates(monkeypatch, chunk):
+    texts = _template_heavy()
+    count, pairs, jac = _all_pairs_reference(texts, 0.8)
+    assert count > 10 * len(texts)  # the template puts most rows in shared buckets
+    monkeypatch.setattr(near, "_CAND_CHUNK", chunk)  # 1: every slice holds one member's pairs
+    monkeypatch.setattr(near, "_EQUAL_PAIRS", 3)
+    got = near_duplicates(texts, threshold=0.8)
+    assert got.candidate_pairs == count  # each candidate counted (and verified) once, in its first band
+    np.testing.assert_array_equal(got.pairs, pairs)
+    np.testing.assert_array_equal(got.jaccard, jac)
+    assert pair_set(got) == brute_pairs(texts, 0.8, 5)
+
+
+def test_row_sets_are_each_rows_distinct_shingles_rarest_first(monkeypatch):
+    monkeypatch.setattr(near, "_CHUNK_ROWS", 3)  # several chunks share one numbering
+    texts = ["a b c a b c", "b c d", "", "c d e f", "a b c", "x"]
+    arr = pa.array(texts, type=pa.large_string())
+    rows = np.array([0, 1, 2, 3, 4, 5])
+    seg, ranks, u = near._row_sets(arr, rows, 2, "word")
+    sets = [ref_shingles(t, 2) for t in texts]
+    holders = {g: sum(g in s for s in sets) for s in sets for g in s}
+    assert u == len(holders) and ranks.dtype == np.int32
+    by_rank: dict[int, tuple] = {}
+    for r, s in zip(rows, sets):
+        mine = ranks[seg[r]:seg[r + 1]].tolist()
+        assert mine == sorted(mine) and len(mine) == len(s)  # a set, in increasing rank
+        for g, k in zip(sorted(s, key=lambda g: holders[g]), mine):
+            by_rank.setdefault(k, g)
+    counts = [holders[by_rank[k]] for k in sorted(by_rank)]
+    assert counts == sorted(counts)  # rarest first
+
+
+def test_components_in_order_label_each_component_by_its_first_row():
+    pairs = np.array([[0, 1], [1, 2], [3, 4]])
+    assert near.components_in_order(6, pairs).tolist() == [0, 0, 0, 3, 3, 5]
+    order = np.array([5, 4, 2, 1, 0, 3])
+    assert near.components_in_order(6, pairs, order).tolist() == [2, 2, 2, 4, 4, 5]
+
+
+def test_components_clustering_records_the_exact_jaccard_of_chained_rows():
+    chain = ["a b c d e f g h i j", "a b c d e f g h i j k", "a b c d e f g h i j k l"]
+    star = near_duplicates(chain, threshold=0.9, ngram=1, bands=64, num_perm=128)
+    comp = near_duplicates(chain, threshold=0.9, ngram=1, bands=64, num_perm=128, clustering="components")
+    assert star.cluster.tolist() == [0, 0, 2] and comp.cluster.tolist() == [0, 0, 0]
+    assert comp.similarity[1:].tolist() == [10 / 11, 10 / 12]  # r2 is below the threshold from r0, and says so
+    with pytest.raises(ValueError, match="clustering"):
+        near_duplicates(chain, clustering="chains")
+
+
+def test_similarity_histogram_bins_are_fixed_and_skip_edges_below_the_threshold():
+    h = near.similarity_histogram(np.array([0.5, 0.9, 0.95, 0.999, 1.0, 1.0, np.nan]), 0.9)
+    assert [(b["bin"], b["rows"]) for b in h["bins"]] == [
+        ("[0, 0.9)", 1), ("[0.9, 0.95)", 1), ("[0.95, 0.99)", 1), ("[0.99, 1)", 1), ("= 1", 2)]
+    assert (h["rows"], h["below_threshold"], h["min"], h["median"]) == (6, 1, 0.5, 0.9745)
+    empty = near.similarity_histogram([], 0.8)
+    assert (empty["rows"], empty["min"], empty["median"]) == (0, None, None)
+    assert sum(b["rows"] for b in empty["bins"]) == 0

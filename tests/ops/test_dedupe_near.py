@@ -166,3 +166,86 @@ def test_it_compiles_into_the_plan():
     assert (step.id, step.params) == ("dedupe_near[b,a]", {
         "columns": ["b", "a"], "threshold": Decimal("0.75"), "ngram": 3, "unit": "chars", "permutations": 64,
         "bands": None, "keep": "shortest", "keep_by": None, "descending": True})
+
+
+def test_cluster_components_chains_and_records_how_far_each_removed_row_is(monkeypatch):
+    # the chain of the star test: J(r0, r1) = 10/11, J(r1, r2) = 11/12, but J(r0, r2) = 10/12 < 0.9
+    chain = table(a=["a b c d e f g h i j", "a b c d e f g h i j k", "a b c d e f g h i j k l",
+                     "z y x w v u t s r q"])
+    params = {"columns": ["a"], "threshold": "0.9", "ngram": 1, "cluster": "components"}
+    out = assert_laws("dedupe_near", chain, params, monkeypatch)
+    assert gone(out) == [("r1", "near duplicate", "r0", "r0"), ("r2", "near duplicate", "r0", "r0")]
+    # the chained row says it is below the threshold from the row it names: a reviewer sees it
+    assert out.removed.column(SIMILARITY).to_pylist() == [10 / 11, 10 / 12]
+    # the cluster is named by its survivor, whichever the keep rule picks
+    longest = assert_laws("dedupe_near", chain, {**params, "keep": "longest"}, monkeypatch)
+    assert gone(longest) == [("r0", "near duplicate", "r2", "r2"), ("r1", "near duplicate", "r2", "r2")]
+    assert longest.removed.column(SIMILARITY).to_pylist() == [10 / 12, 11 / 12]
+
+
+def test_cluster_components_removes_a_superset_of_star(monkeypatch):
+    texts = [f"w{i} w{i + 1} w{i + 2} w{i + 3} w{i + 4} w{i + 5} w{i + 6} w{i + 7} w{i + 8} w{i + 9}"
+             for i in range(6)]  # each row shares 9 of 10 words with the next: a long chain
+    base = {"columns": ["a"], "threshold": "0.8", "ngram": 1, "bands": 64}
+    star = apply("dedupe_near", table(a=texts), base)
+    comp = apply("dedupe_near", table(a=texts), {**base, "cluster": "components"})
+    assert star.table.column(ID).to_pylist() == ["r0", "r2", "r4"]
+    assert comp.table.column(ID).to_pylist() == ["r0"]
+    assert all(s >= 0.8 for s in star.removed.column(SIMILARITY).to_pylist())
+    assert min(comp.removed.column(SIMILARITY).to_pylist()) == 5 / 15  # r5 vs r0: 5 shared of 15 words
+
+
+def _plan_of(rule: str):
+    got = compile_text(SourceFile("x.dspec", SPEC.format(rule=rule)))
+    return got
+
+
+def test_cluster_star_is_the_default_and_keeps_the_plan_fingerprint():
+    plain, star = _plan_of("dedupe near on a jaccard >= 0.8"), _plan_of("dedupe near on a jaccard >= 0.8 cluster star")
+    assert plain.ok and star.ok, (plain.diagnostics, star.diagnostics)
+    assert "cluster" not in star.plan.steps[0].params
+    assert star.plan.fingerprint == plain.plan.fingerprint
+    comp = _plan_of("dedupe near on a jaccard >= 0.8 cluster components")
+    assert comp.ok, comp.diagnostics
+    assert comp.plan.steps[0].params["cluster"] == "components"
+    assert comp.plan.fingerprint != plain.plan.fingerprint
+
+
+def test_cluster_option_is_checked():
+    bad = _plan_of("dedupe near on a jaccard >= 0.8 cluster stars")
+    assert not bad.ok
+    (d,) = [d for d in bad.diagnostics if d.code == "DSC203"]
+    assert "stars" in d.message and "star" in d.hint and d.span.line == 12
+    exact = _plan_of("dedupe exact on a cluster star")
+    assert [d.code for d in exact.diagnostics] == ["DSC217"]
+    twice = _plan_of("dedupe near on a cluster star cluster components")
+    assert "DSC214" in [d.code for d in twice.diagnostics]
+
+
+def test_stats_json_bins_the_similarity_of_removals(tmp_path):
+    import json
+
+    from dsc.engines.local import run_plan
+
+    rows = [RIVER, RIVER + " today", RIVER, "a b c d e f g h i j", "a b c d e f g h i j k",
+            "a b c d e f g h i j k l", "z y x w v u t s r q"]
+    (tmp_path / "rows.jsonl").write_text("".join(json.dumps({"a": r, "b": None}) + "\n" for r in rows))
+    out = {}
+    for cluster in ("star", "components"):
+        spec = SPEC.format(rule=f"dedupe near on a jaccard >= 0.9 ngram 1 cluster {cluster}")
+        got = compile_text(SourceFile(str(tmp_path / "x.dspec"), spec), base_dir=tmp_path)
+        assert got.ok, got.diagnostics
+        run_plan(got.plan, tmp_path, tmp_path / cluster)
+        (section,) = json.loads((tmp_path / cluster / "stats.json").read_text())["near_similarity"]
+        out[cluster] = section
+    star, comp = out["star"], out["components"]
+    assert (star["rule"], star["threshold"], star["cluster"], star["line"]) == ("dedupe_near[a]", "0.9", "star", 12)
+    # r1: 9/10 from r0 ("the" twice), r2: a copy of r0, r4: 10/11 from r3; r5 (11/12 from r4, 10/12 from r3) stays
+    assert {b["bin"]: b["rows"] for b in star["bins"]} == {"[0, 0.9)": 0, "[0.9, 0.95)": 2, "[0.95, 0.99)": 0,
+                                                           "[0.99, 1)": 0, "= 1": 1}
+    assert (star["removed"], star["rows"], star["below_threshold"], star["min"], star["median"]) == (
+        3, 3, 0, 0.9, round(10 / 11, 6))
+    # components also remove r5, naming r3 at 10/12: below the threshold, and counted as such
+    assert (comp["cluster"], comp["removed"], comp["below_threshold"], comp["min"]) == (
+        "components", 4, 1, round(10 / 12, 6))
+    assert comp["bins"][0] == {"bin": "[0, 0.9)", "from": 0.0, "to": 0.9, "rows": 1}

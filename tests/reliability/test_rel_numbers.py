@@ -62,12 +62,15 @@ schema {
 clean {
   drop where words(prompt) < $words
   drop where chars(prompt) > $chars
+  drop where lang(prompt) in {en} confidence >= $confidence
   drop where n in {1, $value}
   standardize opened as date years $first..$last
   standardize amount as money EUR rates {USD $rate}
   dedupe near on prompt jaccard >= $jaccard ngram $ngram words permutations $permutations bands $bands
   dedupe fuzzy on answer threshold $threshold pairs "pairs.json"
   decontaminate prompt against "evals.jsonl" ngram $decontaminate_ngram
+  sample rows $sample_rows
+  cap per category $cap
 }
 
 annotate category {
@@ -128,10 +131,12 @@ finetune prompt_tuning {
 POSITIONS = {
     "version": ("1", "dataset_block"), "seed": ("7", "seed_stmt"),
     "label": ("3", "_value"), "words": ("3", "measure_pred"), "chars": ("5000", "measure_pred"),
+    "confidence": ("0.5", "lang_pred"),
     "value": ("4", "_value"), "first": ("1950", "std_years"), "last": ("2049", "std_years"),
     "rate": ("0.92", "rate"), "jaccard": ("0.85", "opt_jaccard"), "ngram": ("5", "opt_ngram"),
     "permutations": ("128", "opt_permutations"), "bands": ("16", "opt_bands"), "threshold": ("0.5", "opt_threshold"),
-    "decontaminate_ngram": ("13", "decontaminate_stmt"),
+    "decontaminate_ngram": ("13", "decontaminate_stmt"), "sample_rows": ("1000", "sample_stmt"),
+    "cap": ("50", "cap_stmt"),
     "annotators": ("3", "ann_annotators"), "experts": ("1", "ann_experts"), "agreement": ("0.67", "ann_agreement"),
     "item_agreement": ("0.5", "ann_item_agreement"), "split_seed": ("11", "split_seed"),
     "fraction": ("0.9", "split_stmt"), "ratio": ("25%", "aug_ratio"), "concurrency": ("8", "aug_concurrency"),

@@ -1,0 +1,98 @@
+"""The row screens of dsc.kernels.text: each step runs only on the rows it can change, found by
+one RE2 pass, and the result equals the plain-Python definition of the step on every row, whether
+few rows need it (spliced back) or most do (run on the whole array)."""
+from __future__ import annotations
+
+import unicodedata
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dsc.kernels import text
+from dsc.kernels.text import normalize
+from hypothesis_budget import examples
+from test_text import SPECIAL, STEPS, reference
+
+CHAIN = ["nfc", "strip_control", "collapse_whitespace", "strip"]
+WHITESPACE = [chr(c) for c in range(0x110000) if chr(c).isspace()]
+CONTROLS = [chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000
+            and unicodedata.category(chr(c)) in ("Cc", "Cf")]
+MARKS = [chr(c) for c in range(0x300, 0x370)] + ["\u0345", "\u05b0", "\u093c", "\u3099", "\U0001d165"]
+# Hangul jamo compose into syllables; Angstrom and Kelvin are singletons NFC replaces.
+TRICKY = ["\u1100", "\u1161", "\u11a8", "\uac00", "\u212b", "\u212a", "\u0f73", "\u0344"]
+
+
+def test_the_form_screen_covers_every_code_point_the_form_changes_alone():
+    for form in ("NFC", "NFKC"):
+        unsafe = text._form_unsafe_table(form)
+        for c in range(0x80, 0x110000):
+            if 0xD800 <= c < 0xE000:
+                continue
+            ch = chr(c)
+            if not unicodedata.is_normalized(form, ch) or unicodedata.combining(ch):
+                assert unsafe[c], (form, hex(c))
+        assert not unsafe[: 0x80].any()  # ASCII rows are never sent to utf8_normalize
+
+
+def test_text_without_a_screened_code_point_is_already_in_form():
+    safe = np.flatnonzero(~text._form_unsafe_table("NFKC"))
+    safe = safe[(safe < 0xD800) | (safe >= 0xE000)]
+    rng = np.random.default_rng(7)
+    rows = ["".join(map(chr, rng.choice(safe, 40))) for _ in range(2000)]
+    arr = pa.array(rows)
+    for form in ("NFC", "NFKC"):
+        assert pc.utf8_normalize(arr, form).to_pylist() == rows
+
+
+def test_screens_find_exactly_the_rows_a_step_changes():
+    rows = ["plain words", "two  spaces", "tab\there", "nbsp\u00a0x", "zw\u200bj", "bell\x07", "e\u0301",
+            "\u212b", "한국어", "  edge", None]
+    arr = pa.array(rows)
+    assert text._matching(arr, text._collapse_pattern()).tolist() == [
+        False, True, True, True, False, False, False, False, False, True, False]
+    assert text._matching(arr, text._control_pattern()).tolist() == [
+        False, False, False, False, True, True, False, False, False, False, False]
+    assert text._matching(arr, text._form_pattern("NFC")).tolist() == [
+        False, False, False, False, False, False, True, True, False, False, False]
+
+
+@pytest.mark.parametrize("share", [0.0, 0.01, 0.3, 0.9, 1.0])
+def test_few_or_most_rows_needing_a_step_give_the_reference(share):
+    # below text._MOSTLY the changed rows are filtered, rewritten and spliced back; above it the
+    # whole array is rewritten: both must give each row's reference value, nulls included
+    rng = np.random.default_rng(int(share * 100))
+    dirty = ["a \u00a0\tb\x07\u200b e\u0301 ", "\u212b\r\n x", "\x00\x1f  ", "Å\u0327\u0316 \u3000"]
+    rows = [None if i % 17 == 0 else (dirty[i % 4] if rng.random() < share else f"clean row {i}")
+            for i in range(400)]
+    for steps in (CHAIN, ["nfkc", "strip_control", "casefold"], ["collapse_whitespace"], ["strip_control"]):
+        out = normalize(pa.array(rows, pa.large_string()), steps)
+        out.validate(full=True)
+        assert out.to_pylist() == [reference(r, steps) for r in rows]
+
+
+_chars = st.one_of(st.sampled_from(SPECIAL + WHITESPACE + MARKS + TRICKY), st.sampled_from(CONTROLS),
+                   st.characters(codec="utf-8", exclude_categories=("Cs", "Cn")))
+_row = st.one_of(st.none(), st.text(alphabet=_chars, max_size=30), st.sampled_from(["plain", "", "x y"]))
+
+
+@settings(max_examples=examples(3), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=st.lists(_row, max_size=40), steps=st.lists(st.sampled_from(STEPS), unique=True),
+       block=st.sampled_from([1, 7, 1 << 20]))
+def test_the_vectorised_chain_is_the_plain_python_definition_of_each_step(rows, steps, block):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(text, "_BLOCK_BYTES", block)
+        out = normalize(pa.array(rows, pa.string()), steps)
+    out.validate(full=True)
+    assert out.to_pylist() == [reference(r, steps) for r in rows]
+
+
+def test_many_small_chunks_are_normalised_together_and_keep_their_layout():
+    rows = ["a  b", None, "e\u0301\x07", "\u3000x ", "plain"]
+    chunks = [pa.array(rows[i % 5 : i % 5 + 1], pa.string()) for i in range(200)] + [pa.array([], pa.string())]
+    out = normalize(pa.chunked_array(chunks), CHAIN)
+    assert [len(c) for c in out.chunks] == [len(c) for c in chunks]
+    assert out.to_pylist() == [reference(r, CHAIN) for c in chunks for r in c.to_pylist()]
