@@ -5,6 +5,11 @@ exact and near duplicates, with a spec that normalises, filters, and removes exa
 duplicates. Prints rows/s per size and peak RSS against the issue's budget (4 × input text
 bytes + 300 MB), and the scaling ratio between the sizes.
 
+It also counts the bytes the run leaves on disk, under the output folder and its stage cache
+(`.dsc-cache`), per kind of file (kept rows, rejects, exports, cache, the rest), and their ratio
+to the input text bytes (the issue's target: at most 2 × the input written). `--export` adds a
+split and a parquet export per split to the spec, as a user's pipeline has.
+
 The peak RSS is the child's own high-water mark (`VmHWM`), which it reports as it exits. The
 parent's `getrusage(RUSAGE_CHILDREN)` would not do: Linux carries a process's peak RSS across
 `exec`, so a child started from this process (which held the generated corpus) inherits this
@@ -12,7 +17,7 @@ process's peak. The corpus is written out and dropped before the child starts. E
 `--repeat` times into a fresh output folder (no stage cache) and the fastest time is kept, as
 other work on the machine slows single runs.
 
-    python -m bench.bench_pipeline [--rows 1000000] [--quick] [--repeat 1]
+    python -m bench.bench_pipeline [--rows 1000000] [--quick] [--repeat 1] [--export]
 """
 from __future__ import annotations
 
@@ -48,6 +53,16 @@ clean {
 }
 """
 
+# Appended to SPEC by --export: the issue's pipeline ends in a split and a parquet file per split.
+EXPORT = """
+split by text seed 7 {
+  train 0.9
+  test 0.1
+}
+
+export parquet "{split}.parquet"
+"""
+
 # Runs `python -m dsc ...` in this process and, at exit, writes its peak RSS (kB) to $DSC_BENCH_HWM.
 _CHILD = """
 import atexit, os, runpy, sys
@@ -65,7 +80,7 @@ runpy.run_module("dsc", run_name="__main__", alter_sys=True)
 _WRITE_ROWS = 100_000  # rows turned into JSON text at a time while writing the corpus
 
 
-def write_corpus(rows: int, workdir: Path) -> tuple[int, int]:
+def write_corpus(rows: int, workdir: Path, export: bool = False) -> tuple[int, int]:
     """Write the corpus and the spec to `workdir`; return (text bytes, injected duplicates)."""
     corpus = make_corpus(rows, seed=0)
     texts = corpus["text"]
@@ -75,7 +90,7 @@ def write_corpus(rows: int, workdir: Path) -> tuple[int, int]:
             part = texts[start:start + _WRITE_ROWS]
             text_bytes += sum(len(t.encode()) for t in part)
             out.write("".join(json.dumps({"text": t}) + "\n" for t in part).encode())
-    (workdir / "bench.dspec").write_text(SPEC)
+    (workdir / "bench.dspec").write_text(SPEC + (EXPORT if export else ""))
     injected = int((corpus["exact_of"] >= 0).sum() + (corpus["near_of"] >= 0).sum())
     return text_bytes, injected
 
@@ -94,19 +109,47 @@ def run_child(workdir: Path, out: Path) -> tuple[float, int]:
     return seconds, int(hwm.read_text())
 
 
-def run_once(rows: int, workdir: Path, repeat: int = 1) -> dict:
-    text_bytes, injected = write_corpus(rows, workdir)
+def _kind(relative: Path) -> str:
+    """Which kind of output a file under the output folder is, for the bytes-written table."""
+    first = relative.parts[0]
+    if first == ".dsc-cache":
+        return "cache"
+    if relative.name.startswith("kept."):
+        return relative.name
+    if relative.name.startswith("rejects."):
+        return "rejects"
+    if relative.name in {"train.parquet", "test.parquet", "all.parquet"}:
+        return "exports"
+    return "other"
+
+
+def bytes_written(out: Path) -> dict[str, int]:
+    """Bytes of every file under `out` (its stage cache included), summed per `_kind`, largest first."""
+    sizes: dict[str, int] = {}
+    for path in out.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            kind = _kind(path.relative_to(out))
+            sizes[kind] = sizes.get(kind, 0) + path.stat().st_size
+    return dict(sorted(sizes.items(), key=lambda kv: -kv[1]))
+
+
+def run_once(rows: int, workdir: Path, repeat: int = 1, export: bool = False) -> dict:
+    text_bytes, injected = write_corpus(rows, workdir, export)
     out = workdir / f"out{rows}"
     timings = [run_child(workdir, out) for _ in range(repeat)]
     seconds = min(t for t, _ in timings)
     peak_mb = max(p for _, p in timings) / 1024
     budget_mb = 4 * text_bytes / 2**20 + 300
     manifest = json.loads((out / "manifest.json").read_text())
+    written = bytes_written(out)
+    total = sum(written.values())
     return {
         "rows": rows, "seconds": round(seconds, 2), "rows_per_s": round(rows / seconds),
         "peak_rss_mb": round(peak_mb), "text_mb": round(text_bytes / 2**20, 1), "budget_mb": round(budget_mb),
         "within_budget": peak_mb <= budget_mb, "rejected": manifest["counts"]["rejected"],
         "injected_duplicates": injected, "repeats": repeat,
+        "written_mb": round(total / 2**20, 1), "written_ratio": round(total / text_bytes, 2),
+        "written_by_kind_mb": {k: round(v / 2**20, 1) for k, v in written.items()},
     }
 
 
@@ -115,22 +158,26 @@ def main(argv=None) -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--quick", action="store_true", help="10k and 100k rows only")
     parser.add_argument("--repeat", type=int, default=1, help="runs per size; the fastest is reported")
+    parser.add_argument("--export", action="store_true", help="add a split and a parquet export per split")
     args = parser.parse_args(argv)
     sizes = [10_000, 100_000] if args.quick else [100_000, args.rows]
     results = []
     for rows in sizes:
         with tempfile.TemporaryDirectory() as tmp:
-            results.append(run_once(rows, Path(tmp), args.repeat))
+            results.append(run_once(rows, Path(tmp), args.repeat, args.export))
         r = results[-1]
         print(f"{r['rows']:>9} rows  {r['seconds']:>7.1f} s  {r['rows_per_s']:>8} rows/s  peak RSS "
               f"{r['peak_rss_mb']} MB (budget {r['budget_mb']} MB for {r['text_mb']} MB of text: "
               f"{'within' if r['within_budget'] else 'OVER'})  rejected {r['rejected']} "
               f"(injected duplicates {r['injected_duplicates']})", flush=True)
+        kinds = ", ".join(f"{k} {v} MB" for k, v in r["written_by_kind_mb"].items())
+        print(f"{'':>9} written {r['written_mb']} MB = {r['written_ratio']:.2f} × the input text "
+              f"(target ≤ 2.00): {kinds}", flush=True)
     scaling = results[-1]["rows_per_s"] / results[0]["rows_per_s"]
     print(f"scaling: rows/s at {sizes[-1]} = {scaling:.2f} × rows/s at {sizes[0]} (target ≥ 0.80)")
     out = Path("bench/results")
     out.mkdir(parents=True, exist_ok=True)
-    (out / "pipeline.json").write_text(json.dumps({"runs": results, "scaling": round(scaling, 3)}, indent=2))
+    (out / ("pipeline_export.json" if args.export else "pipeline.json")).write_text(json.dumps({"runs": results, "scaling": round(scaling, 3)}, indent=2))
 
 
 if __name__ == "__main__":

@@ -239,7 +239,7 @@ def _encode(table: pa.Table, fmt: str) -> dict[str, bytes]:
         return {"": text.encode("utf-8")}
     if fmt == "parquet":
         sink = pa.BufferOutputStream()
-        pq.write_table(table, sink)
+        pq.write_table(table, sink, compression="zstd")  # as kept.parquet (dsc.engines.outputs.PARQUET_CODEC)
         return {"": sink.getvalue().to_pybytes()}
     if fmt == "hf_disk":
         return _saved_to_disk(table)

@@ -2,8 +2,8 @@
 
 `leakage train, validation jaccard >= 0.8` asks that no row of one split be a near duplicate of
 a row of the other. The rows of both splits are compared together with the near-duplicate
-kernel (MinHash + LSH candidates, every candidate verified by exact Jaccard of its shingle
-sets), and only verified pairs that cross the two splits count; pairs inside one split are
+kernel's public `similar_pairs` (MinHash + LSH candidates streamed band by band, every
+candidate verified by exact Jaccard of its shingle sets), and only verified pairs that cross the two splits count; pairs inside one split are
 the dedupe rules' business. The text compared is a row's text columns joined by newlines:
 what a model sees, so a question copied into both splits is caught whichever column holds it.
 Shingles are word 5-grams (a shorter text is one shingle), the defaults of `dedupe near`.
@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dsc.kernels.near import near_duplicates
+from dsc.kernels.near import similar_pairs
 from dsc.ops.dedupe_near import DedupeNear
 from dsc.ops.runtime import joined_text
 from dsc.reserved import ID, SPLIT
@@ -48,8 +48,9 @@ def cross_split_pairs(table: pa.Table, left: str, right: str, columns: list[str]
     both = table.filter(pc.is_in(split, value_set=pa.array([left, right])))
     if both.num_rows < 2 or not columns:
         return Leakage(0, [], both.num_rows)
-    found = near_duplicates(joined_text(both, columns), threshold=threshold, ngram=NGRAM, unit="word",
-                            num_perm=PERMUTATIONS, seed=seed)
+    # Pairs only: which rows survive a dedupe is not the gate's question, so nothing is clustered.
+    found = similar_pairs(joined_text(both, columns), threshold=threshold, ngram=NGRAM, unit="word",
+                          num_perm=PERMUTATIONS, seed=seed)
     sides = np.asarray(both.column(SPLIT).to_numpy(zero_copy_only=False) == left)
     pairs = found.pairs
     crossing = pairs[sides[pairs[:, 0]] != sides[pairs[:, 1]]] if pairs.size else pairs.reshape(0, 2)

@@ -54,6 +54,10 @@ from dsc.reserved import AUG_PREFIX, ID, RESERVED_PREFIX, ROW, SPLIT
 MANIFEST = "manifest.json"
 # Rows turned into Python objects at a time while writing jsonl: bounds the memory it takes.
 BATCH_ROWS = 8192
+# Parquet's codec for kept.parquet and parquet exports: zstd writes text a third smaller than the
+# default snappy, in less time, and every parquet reader (pyarrow, pandas, polars, duckdb, Spark,
+# Hugging Face `datasets`) reads it.
+PARQUET_CODEC = "zstd"
 # Where what an output replaces waits, inside the staging folder, until the staging folder goes.
 _REPLACED = INTERNAL + "replaced"
 
@@ -503,7 +507,8 @@ def _stage_run_files(folder: RunFolder, result, report: tuple[str, str]) -> dict
     stats = (json.dumps(result.stats, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
     written = {
         "kept.jsonl": folder.stage("kept.jsonl", lambda sink: _write_table_jsonl(sink, kept)),
-        "kept.parquet": folder.stage("kept.parquet", lambda sink: pq.write_table(kept, sink)),
+        "kept.parquet": folder.stage("kept.parquet",
+                                     lambda sink: pq.write_table(kept, sink, compression=PARQUET_CODEC)),
         "rejects.jsonl": folder.stage("rejects.jsonl",
                                       lambda sink: _write_table_jsonl(sink, result.rejects, decode_row=True)),
         "flags.jsonl": folder.stage("flags.jsonl", lambda sink: _write_jsonl(sink, flags)),

@@ -1,112 +1,107 @@
-"""`dedupe near` on a Ray cluster, with the local kernel's exact answer.
+"""`dedupe near` on a Ray cluster, with the local kernel's exact answer, in bounded memory.
 
 The local kernel (`dsc.kernels.near`) finds candidate pairs with MinHash LSH, keeps the pairs
 whose exact Jaccard reaches the threshold and forms star clusters in keep order. Here the same
-steps are spread over the cluster, each through the kernel's own functions:
+steps are spread over the cluster through the kernel's public, staged API only:
 
-1. **Band keys** (map): each batch is shingled and MinHashed with the kernel's permutations —
-   the same seed, the same (bands, rows) — and every row with shingles emits one record per
-   band: (band, bucket key, input position).
-2. **Candidates** (shuffle): records are grouped by a hash of the bucket key; inside a group,
-   rows sharing (band, key) are paired by the kernel's `_bucket_pairs`. The union over groups is
-   exactly the local candidate set, because a bucket key lives in one group.
-3. **Candidate components** (driver): the candidate pairs (two integers each) are gathered and
-   their connected components labelled. Every verified pair is a candidate pair, so every
-   connected component of verified pairs lies inside one candidate component.
-4. **Verify and resolve** (shuffle): rows are grouped by candidate component; each group
-   verifies its own candidate pairs with the kernel's exact-Jaccard `_verify` and goes through
-   `DedupeOperator.apply`, whose keep order forms the clusters (the kernel's `cluster_rows`:
-   stars, or with `cluster components` connected components) — the survivor choice,
-   similarities and reject records of the local engine.
+1. **Band keys** (map): each batch goes through the kernel's `signatures` — the same seed, the
+   same (bands, rows) from `lsh_shape` — and every row with shingles emits one record per band:
+   (band, bucket key, input position).
+2. **Candidate links** (shuffle): records are grouped by a hash of the bucket key, so a bucket
+   lives in one group. Inside a group, every member of a shared bucket is linked to the bucket's
+   first member (`bucket_links`: `k - 1` links for `k` members, never the `k(k-1)/2` pairs), and
+   the group sends each linked position once, with the smallest position its links reach.
+3. **Candidate components** (driver): those links are unioned into the connected components of
+   the candidate graph (links connect exactly what a bucket's pairs connect). Only positions and
+   labels travel: one pair of integers per position in some shared bucket and group, never one
+   per candidate pair.
+4. **Verify and resolve** (shuffle): rows are grouped by candidate component; in each group the
+   rows of components go through `DedupeOperator.apply` — the operator the local engine runs,
+   whose kernel recomputes their band keys (a row's keys do not depend on its neighbours),
+   streams the candidate pairs band by band in bounded slices (a pair only in its first shared
+   band), verifies them exactly and forms the clusters in keep order (stars, or with
+   `cluster components` connected components) — the survivor choice, similarities and reject
+   records of the local engine. Rows in no shared bucket are singletons: they pass unchanged.
+
+So memory is the kernel's own bound in every task: one entry per (band, row) and one slice of
+candidate pairs, however large a template-heavy bucket is.
 
 Rows are named by their input position (`_dsc_pos`) throughout, and groups are sorted by it, so
 the keep order inside a group (rule key, then source order) is the local keep order restricted
-to the group. Greedy stars (and components labelled by their first row in keep order) depend only
-on the pairs and that relative order, and no verified pair leaves a group, so each group's clusters
-are the local engine's.
+to the group. Every candidate pair lies inside one candidate component, and so inside one group,
+and two rows of a group share a bucket only if they are a candidate pair of the whole input:
+each group's verified pairs are the local verified pairs among its rows. Greedy stars (and
+components labelled by their first row in keep order) depend only on those pairs and that
+relative order, so each group's clusters are the local engine's.
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from dsc.engines.ray_ops import Rule, check_columns, reject_side, task, with_side
+from dsc.engines.ray_ops import Rule, check_columns, reject_side, run_rule, task, with_side
 from dsc.ops.runtime import RunContext
 from dsc.reserved import BUCKET, POS
 
-_CHUNK_ROWS = 32_768  # rows shingled at once, as in the kernel: bounds a worker's transient memory
-
 
 def lsh_shape(params: dict) -> tuple[int, int]:
-    """(bands, rows per band) exactly as `near_duplicates` chooses them for these parameters."""
-    from dsc.kernels.near import lsh_params
+    """(bands, rows per band) exactly as `near_duplicates` chooses them for a rule's parameters."""
+    from dsc.kernels.near import lsh_shape as shape
 
-    bands = params.get("bands")
-    if bands is None:
-        return lsh_params(min(float(params["threshold"]), 0.999), params["permutations"])
-    return bands, params["permutations"] // bands
+    return shape(float(params["threshold"]), params["permutations"], params.get("bands"))
 
 
 @task
 def band_records(batch: pa.Table, rule: Rule, seed: int, parts: int) -> pa.Table:
     """One record per (row with shingles, band): band, bucket key, position, and shuffle bucket."""
-    from dsc.kernels.near import _band_keys, _minhash, _permutations, shingle_hashes
+    from dsc.kernels.near import signatures
     from dsc.ops.runtime import joined_text
 
     check_columns(batch, rule)
     params = rule.params
     bands, rows = lsh_shape(params)
-    a, b = _permutations(bands * rows, seed)
     text = joined_text(batch, params["columns"])
-    text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
-    positions = batch.column(POS).to_numpy()
-    keys, pos, band = [], [], []
-    # One thread: Ray gives this task one CPU, and the kernel's result does not depend on threads.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        for lo in range(0, batch.num_rows, _CHUNK_ROWS):
-            part = text.slice(lo, _CHUNK_ROWS)
-            sh, off = shingle_hashes(part, params["ngram"], params["unit"][:-1])
-            has = np.flatnonzero(np.diff(off) > 0)  # rows without shingles never enter a bucket
-            chunk = _band_keys(_minhash(sh, off, a, b, pool), bands, rows)[:, has]
-            keys.append(chunk.ravel())
-            pos.append(np.tile(positions[lo + has], bands))
-            band.append(np.repeat(np.arange(bands, dtype=np.int32), has.size))
-    keys_a = np.concatenate(keys) if keys else np.zeros(0, np.uint64)
+    # One thread: Ray gives this task one CPU, and the keys do not depend on threads.
+    keys, has = signatures(text, bands=bands, rows=rows, ngram=params["ngram"], unit=params["unit"][:-1],
+                           seed=seed, threads=1)
+    kept = np.flatnonzero(has)  # rows without shingles never enter a bucket
+    key = keys[:, kept].ravel()
     return pa.table({
-        "band": np.concatenate(band) if band else np.zeros(0, np.int32),
-        "key": keys_a,
-        "pos": np.concatenate(pos) if pos else np.zeros(0, np.int64),
-        BUCKET: (keys_a % np.uint64(parts)).astype(np.int64),
+        "band": np.repeat(np.arange(bands, dtype=np.int32), kept.size),
+        "key": key,
+        "pos": np.tile(batch.column(POS).to_numpy()[kept], bands),
+        BUCKET: (key % np.uint64(parts)).astype(np.int64),
     })
 
 
 @task
-def bucket_pairs(group: pa.Table, n: int) -> pa.Table:
-    """Candidate pairs of one shuffle group, as sorted unique codes `i * n + j` (i < j, positions)."""
-    from dsc.kernels.near import _bucket_pairs, _sorted_unique
+def bucket_links(group: pa.Table) -> pa.Table:
+    """The positions of one shuffle group that share a bucket, each with the smallest position it
+    is linked to in the group (`pos`, `root`): at most one record per position, whatever the
+    bucket sizes."""
+    from dsc.kernels.near import bucket_links as links
+    from dsc.kernels.unionfind import components
 
     band = group.column("band").to_numpy()
     key = group.column("key").to_numpy()
     pos = group.column("pos").to_numpy()
-    codes = [_bucket_pairs(key[band == j], pos[band == j], n) for j in np.unique(band)]
-    merged = _sorted_unique(np.concatenate(codes)) if codes else np.zeros(0, np.int64)
-    return pa.table({"code": merged.astype(np.int64)})
+    edges = [links(key[band == j], pos[band == j]) for j in np.unique(band)]
+    edges = np.concatenate(edges) if edges else np.zeros((0, 2), np.int64)
+    linked = np.unique(edges)  # sorted positions in some shared bucket of this group
+    label = linked[components(linked.size, np.searchsorted(linked, edges))]
+    return pa.table({"pos": linked.astype(np.int64), "root": label.astype(np.int64)})
 
 
-def candidate_components(codes: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """From all candidate codes: the positions in some candidate pair (sorted), each one's
-    component label (its smallest position), and the pairs as an (e, 2) array sorted by row."""
-    from dsc.kernels.near import _sorted_unique
+def candidate_components(links: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """From every group's (position, root) links: the positions in some candidate pair (sorted)
+    and each one's candidate component label (its smallest position). Memory follows the links."""
     from dsc.kernels.unionfind import components
 
-    codes = _sorted_unique(codes)
-    pairs = np.stack((codes // n, codes % n), axis=1).astype(np.int64)
-    members = _sorted_unique(pairs.ravel())
-    local = np.searchsorted(members, pairs)  # components over members only: memory follows candidates
-    label = members[components(members.size, local)]
-    return members, label, pairs
+    links = np.asarray(links, dtype=np.int64).reshape(-1, 2)
+    members = np.unique(links)
+    local = np.searchsorted(members, links)
+    return members, members[components(members.size, local)]
 
 
 @task
@@ -122,28 +117,23 @@ def labelled_rows(batch: pa.Table, members: np.ndarray, label: np.ndarray, parts
 
 
 @task
-def resolve_group(group: pa.Table, rule: Rule, ctx: RunContext, pairs: np.ndarray) -> pa.Table:
-    """Verify one group's candidate pairs, cluster them and resolve clusters by the keep rule."""
-    from dsc.kernels.near import _verify, cluster_rows
-    from dsc.ops import OPERATORS
-    from dsc.ops.runtime import joined_text
-
-    params = rule.params
+def resolve_group(group: pa.Table, rule: Rule, ctx: RunContext, members: np.ndarray) -> pa.Table:
+    """Resolve one group's candidate components with the operator itself (verification, clusters in
+    keep order, survivors); the group's singletons (`members` lists every row that is not) stay."""
     table = group.drop_columns([BUCKET]).sort_by(POS)
-    pos = table.column(POS).to_numpy()
-    mine = pairs[np.isin(pairs[:, 0], pos)]  # both ends of a candidate pair share a component, so a group
-    local = np.searchsorted(pos, mine)       # positions are sorted, so pairs stay sorted by their first row
-    text = joined_text(table, params["columns"])
-    text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
-    passed, jac = _verify(text, local, float(params["threshold"]), params["ngram"], params["unit"][:-1])
-    verified, jaccard = local[passed], jac[passed]
+    inside = np.isin(table.column(POS).to_numpy(), members)
+    if not inside.any():
+        return with_side(table, [])
+    outcome = run_rule(table.filter(pa.array(inside)), rule, ctx)
+    alone = table.filter(pa.array(~inside))
+    kept = pa.concat_tables([outcome.table, alone]).sort_by(POS) if alone.num_rows else outcome.table
+    return with_side(kept, reject_side(outcome.removed, rule))
 
-    def stars(cls, t, p, c, order):
-        return cluster_rows(text, verified, jaccard, order, p.get("cluster", "star"), ngram=p["ngram"],
-                            unit=p["unit"][:-1])
 
-    op = OPERATORS[rule.op]
-    # The operator's own keep order, survivor choice and reject records, over the pairs verified here.
-    given = type(op.__name__, (op,), {"stars": classmethod(stars)})
-    outcome = given.apply(table, params, ctx)
-    return with_side(outcome.table, reject_side(outcome.removed, rule))
+def gathered(tables: list[pa.Table]) -> np.ndarray:
+    """The (pos, root) links of every group as one (e, 2) array."""
+    if not tables:
+        return np.zeros((0, 2), np.int64)
+    both = pa.concat_tables(tables)
+    return np.stack((pc.cast(both.column("pos"), pa.int64()).to_numpy(),
+                     pc.cast(both.column("root"), pa.int64()).to_numpy()), axis=1)

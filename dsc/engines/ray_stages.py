@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from dsc.engines.ray_ops import Rule
 from dsc.engines.rejects import empty_rejects
 from dsc.engines.schema import standardized
@@ -86,7 +84,11 @@ def run_keyed(run, rules: list[Rule]) -> None:
 
 
 def run_near(run, rules: list[Rule]) -> None:
-    """`dedupe near`: band keys → candidate pairs → candidate components → verify and resolve."""
+    """`dedupe near`: band keys → candidate links → candidate components → verify and resolve.
+
+    Only positions cross to the driver (one link per position in a shared bucket and group), never
+    candidate pairs, and each resolve task verifies its own group's pairs in the kernel's bounded
+    slices (see `ray_near`)."""
     import ray
 
     from dsc.engines import ray_near
@@ -96,21 +98,20 @@ def run_near(run, rules: list[Rule]) -> None:
     records = run.ds.map_batches(ray_near.band_records, fn_kwargs={"rule": rule, "seed": run.ctx.seed,
                                                                   "parts": run.parts},
                                  batch_format="pyarrow", batch_size=None)
-    pairs = records.groupby(BUCKET, num_partitions=run.parts).map_groups(
-        ray_near.bucket_pairs, fn_kwargs={"n": max(run.total, 1)}, batch_format="pyarrow")
-    codes = [t.column("code").to_numpy() for t in ray.get(pairs.to_arrow_refs())]
-    codes = np.concatenate(codes) if codes else np.zeros(0, np.int64)
-    if codes.size == 0:
+    links = records.groupby(BUCKET, num_partitions=run.parts).map_groups(ray_near.bucket_links,
+                                                                         batch_format="pyarrow")
+    members, label = ray_near.candidate_components(ray_near.gathered(ray.get(links.to_arrow_refs())))
+    if members.size == 0:
         # No two rows share a band bucket: every row is a singleton and survives, as locally.
         run.record(rule, empty_rejects(), [], [], "cluster")
         return
-    members, label, candidates = ray_near.candidate_components(codes, max(run.total, 1))
-    run.note(f"{rule.id}: verifying {candidates.shape[0]} candidate pairs")
+    run.note(f"{rule.id}: verifying the candidate pairs among {members.size} rows")
     labelled = run.ds.map_batches(ray_near.labelled_rows, fn_kwargs={"members": members, "label": label,
                                                                     "parts": run.parts},
                                   batch_format="pyarrow", batch_size=None)
     out = labelled.groupby(BUCKET, num_partitions=run.parts).map_groups(
-        ray_near.resolve_group, fn_kwargs={"rule": rule, "ctx": run.ctx, "pairs": candidates}, batch_format="pyarrow")
+        ray_near.resolve_group, fn_kwargs={"rule": rule, "ctx": run.ctx, "members": members},
+        batch_format="pyarrow")
     run.absorb(out, rules)
 
 

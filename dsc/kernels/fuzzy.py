@@ -41,7 +41,28 @@ Determinism
     (``num_cores=0``, scikit-learn ``n_jobs=1``), and under
     ``PYTHONHASHSEED=0``: when the calling interpreter hashes differently the
     work is done in a child interpreter started with that setting, which
-    costs about a second of start-up.
+    costs about a second of start-up.  Clustering scored pairs (integer row
+    ids, scipy's linkage) does not depend on string hashes, so clustering
+    cached scores runs in the calling interpreter.
+
+Cost and caching
+    Training is most of the cost (on 2,000 Toolformer rows 26 s of 33 s
+    under cProfile: dedupe samples and covers record pairs of the data to
+    learn its blocking rules), then blocking and scoring the blocked pairs
+    (4 s; ``python -m bench.bench_fuzzy``).  dedupe
+    already compares only rows that share a blocking key, never all pairs.
+    The learnt blocking rules depend on the rows as well as on the labelled
+    pairs, so a model trained on other rows would block other pairs and could
+    give other clusters: nothing trained is reused across different rows.
+    With ``cache_dir``, what training and scoring produce -- dedupe's scored
+    pairs -- is stored under a key made of the compared values of every row,
+    the labelled pairs, the fields, the seed and the dedupe version
+    (:func:`cache_key`), and each threshold's clusters beside it.  A rerun on
+    the same compared values (another threshold or keep rule, or a change
+    upstream that leaves these columns alone) then skips training and scoring
+    and gives the same clusters, byte for byte, as a cold run; an edited
+    labelled-pairs file or any changed value is a new key and retrains.  An
+    unreadable or inconsistent entry is recomputed, never trusted.
 
 dedupe's log records and warnings are re-emitted on this module's logger at
 DEBUG level only.
@@ -50,6 +71,7 @@ DEBUG level only.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import json
 import logging
@@ -242,6 +264,7 @@ def fuzzy_duplicates(
     *,
     threshold: float = 0.5,
     seed: int = 0,
+    cache_dir: str | Path | None = None,
 ) -> FuzzyResult:
     """Cluster ``records`` that dedupe, trained on ``pairs``, judges duplicates.
 
@@ -250,7 +273,9 @@ def fuzzy_duplicates(
     recall.  The same records, pairs and seed give the same result, byte for
     byte, in any process.  A record lacking a field counts as having it empty.
     Raises :class:`FuzzyError` when ``pairs`` are malformed or teach the
-    model nothing (see the module notes).
+    model nothing (see the module notes).  ``cache_dir``: a folder for scored
+    pairs and clusters (see "Cost and caching" in the module notes); the
+    result is the same with or without it.
 
     >>> name = lambda a, b: ({"name": a}, {"name": b})
     >>> pairs = {"match": [name("Ann Lee", "Anne Lee"), name("Bob Stone", "Bob Stoner"),
@@ -270,13 +295,27 @@ def fuzzy_duplicates(
     checked = _check_pairs(pairs, fields, "labelled pairs")
     rows = [_row(rec, fields, i) for i, rec in enumerate(records)]
 
-    job = (rows, fields, checked, float(threshold), seed)
     if sum(any(v is not None for v in row) for row in rows) < 2:
         cluster, scores, used = list(range(len(rows))), [1.0] * len(rows), 0
-    elif sys.flags.hash_randomization == 0:  # already PYTHONHASHSEED=0
-        cluster, scores, used = _cluster(*job)
     else:
-        cluster, scores, used = _cluster_in_child(job)
+        cache = _Cache(Path(cache_dir), cache_key(rows, fields, checked, seed)) \
+            if cache_dir is not None else None
+        done = cache.result(threshold, len(rows)) if cache is not None else None
+        if done is not None:
+            cluster, scores, used = done
+        else:
+            scored = cache.scored(len(rows)) if cache is not None else None
+            job = (rows, fields, checked, float(threshold), seed, scored)
+            # Clustering scored pairs is hash-seed free (integer ids, scipy's
+            # linkage), so only training and scoring need the child interpreter.
+            if sys.flags.hash_randomization == 0 or scored is not None:
+                cluster, scores, used, fresh = _cluster(*job)
+            else:
+                cluster, scores, used, fresh = _cluster_in_child(job)
+            if cache is not None:
+                if scored is None:
+                    cache.save_scored(fresh)
+                cache.save_result(threshold, cluster, scores, used)
     return FuzzyResult(
         cluster=np.asarray(cluster, dtype=np.int64),
         scores=np.asarray(scores, dtype=np.float64),
@@ -295,10 +334,16 @@ def _row(rec: Mapping[str, Any], fields: tuple[str, ...], i: int) -> tuple:
 
 
 def _cluster(
-    rows: list[tuple], fields: tuple[str, ...], pairs: dict, threshold: float, seed: int
-) -> tuple[list[int], list[float], int]:
+    rows: list[tuple], fields: tuple[str, ...], pairs: dict, threshold: float, seed: int,
+    scored: np.ndarray | None = None,
+) -> tuple[list[int], list[float], int, np.ndarray | None]:
     """Train dedupe and cluster two or more non-empty rows; reproducible only
-    under ``PYTHONHASHSEED=0``."""
+    under ``PYTHONHASHSEED=0``.
+
+    ``scored``: the scored pairs of an earlier call with the same rows, pairs,
+    fields and seed (from the cache), which skips training and scoring.
+    Returns the clusters, confidences, labelled pairs used, and the scored
+    pairs as a plain array (None when they were given)."""
     cluster = list(range(len(rows)))
     scores = [1.0] * len(rows)
     data = {i: {f: _comparable(v) for f, v in zip(fields, row)}
@@ -310,21 +355,26 @@ def _cluster(
     try:
         import dedupe
         import dedupe.canopy_index
+        import dedupe.clustering
         import dedupe.core
         import dedupe.labeler
     except ImportError as exc:
         raise ImportError("fuzzy de-duplication needs dedupe: pip install 'dsc[fuzzy]'") from exc
 
+    given = scored is not None
     with _quiet_dedupe(), _seeded_dedupe(seed, dedupe.labeler, dedupe.canopy_index):
-        deduper = _train(dedupe, data, pairs, fields)
-        try:
-            scored = deduper.score(deduper.pairs(data))
-        except dedupe.core.BlockingError:
-            scored = []  # the learnt blocking rules put no two rows together
+        if not given:
+            deduper = _train(dedupe, data, pairs, fields)
+            try:
+                scored = deduper.score(deduper.pairs(data))
+            except dedupe.core.BlockingError:
+                scored = _NO_SCORES  # the learnt blocking rules put no two rows together
         # cluster() fails on an empty score array; there is nothing to cluster then.
-        clusters = deduper.cluster(scored, threshold) if len(scored) else ()
+        # It is a plain function of the scores and threshold: no model needed.
+        clusters = dedupe.clustering.cluster(scored, threshold) if len(scored) else ()
         found = [([int(i) for i in ids], [float(c) for c in confidences])
                  for ids, confidences in clusters]
+        plain = None if given else _plain_scores(scored)
         # dedupe scores into a temporary memory-mapped file that it leaves behind.
         score_file = getattr(scored, "filename", None)
         del scored
@@ -336,7 +386,7 @@ def _cluster(
         for i, conf in zip(ids, confidences):
             cluster[i] = min(ids)
             scores[i] = round(conf, 6)
-    return cluster, scores, sum(len(pairs[kind]) for kind in _KINDS)
+    return cluster, scores, sum(len(pairs[kind]) for kind in _KINDS), plain
 
 
 def _train(dedupe: types.ModuleType, data: dict, pairs: dict, fields: tuple[str, ...]) -> Any:
@@ -398,6 +448,113 @@ def _training_sample(data: dict, labelled: list[dict]) -> dict:
             seen.add(tuple(rec.values()))
             sample[next(new_ids)] = rec
     return sample
+
+
+# dedupe's own layout of scored pairs (dedupe.core.scoreDuplicates, integer ids).
+_SCORE_DTYPE = np.dtype([("pairs", np.int64, 2), ("score", "f4")])
+_NO_SCORES = np.zeros(0, dtype=_SCORE_DTYPE)
+# Bump when what is cached, or how it is computed, changes.
+_CACHE_FORMAT = 1
+
+
+def _plain_scores(scored: Any) -> np.ndarray:
+    """dedupe's scores (a memory map of a temporary file) as an array in memory."""
+    return np.array(scored, dtype=_SCORE_DTYPE) if len(scored) else _NO_SCORES
+
+
+def cache_key(rows: Sequence[tuple], fields: Sequence[str], pairs: dict, seed: int) -> str:
+    """sha256 of everything dedupe's scored pairs depend on.
+
+    That is the compared values of every row in order (blocking rules are
+    learnt from the rows and the blocked pairs are theirs), the labelled
+    pairs as checked, the fields, the seed and the dedupe version; not the
+    threshold, which only the clustering of the scores reads.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        dedupe_version = version("dedupe")
+    except PackageNotFoundError:
+        dedupe_version = None
+    digest = hashlib.sha256()
+    head = {"format": _CACHE_FORMAT, "dedupe": dedupe_version, "fields": list(fields),
+            "seed": seed, "pairs": {kind: pairs[kind] for kind in _KINDS}, "rows": len(rows)}
+    digest.update(json.dumps(head, sort_keys=True).encode())
+    for row in rows:
+        digest.update(b"\n" + json.dumps(row).encode())
+    return digest.hexdigest()
+
+
+class _Cache:
+    """One cache entry in ``folder/fuzzy``: ``KEY.scores.npy`` (dedupe's scored
+    pairs) and ``KEY.t<threshold>.json`` (each threshold's clusters).
+
+    Files are written to a temporary name and renamed, so a reader sees a
+    whole file or none; an entry that cannot be read or does not fit the rows
+    counts as absent and is recomputed.
+    """
+
+    def __init__(self, folder: Path, key: str) -> None:
+        self.root = folder / "fuzzy"
+        self.key = key
+
+    def _path(self, suffix: str) -> Path:
+        return self.root / f"{self.key}.{suffix}"
+
+    def _write(self, path: Path, write: Any) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            with tmp.open("wb") as handle:
+                write(handle)
+            tmp.replace(path)
+        except OSError as exc:  # a cache that cannot be written costs time, not results
+            log.debug("fuzzy cache not written: %s", exc)
+
+    def scored(self, n_rows: int) -> np.ndarray | None:
+        """The cached scored pairs, or None."""
+        try:
+            scored = np.load(self._path("scores.npy"), allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            log.debug("fuzzy cache: no scored pairs (%s)", exc)
+            return None
+        ids, score = (scored["pairs"], scored["score"]) if scored.dtype == _SCORE_DTYPE else (None, None)
+        if ids is None or scored.ndim != 1 or (len(scored) and not (
+                (ids[:, 0] >= 0).all() and (ids[:, 0] < ids[:, 1]).all() and (ids[:, 1] < n_rows).all()
+                and ((score >= 0) & (score <= 1)).all())):
+            log.debug("fuzzy cache: scored pairs do not fit the rows; recomputing")
+            return None
+        log.debug("fuzzy cache: %d scored pairs from %s", len(scored), self._path("scores.npy"))
+        return scored
+
+    def save_scored(self, scored: np.ndarray) -> None:
+        self._write(self._path("scores.npy"), lambda f: np.save(f, scored, allow_pickle=False))
+
+    def _result_path(self, threshold: float) -> Path:
+        return self._path(f"t{float(threshold)!r}.json")
+
+    def result(self, threshold: float, n_rows: int) -> tuple[list[int], list[float], int] | None:
+        """The cached clusters for ``threshold``, or None."""
+        try:
+            got = json.loads(self._result_path(threshold).read_text(encoding="utf-8"))
+            cluster, scores, used = got["cluster"], got["scores"], got["pairs_used"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.debug("fuzzy cache: no clusters for threshold %r (%s)", threshold, exc)
+            return None
+        fits = (
+            isinstance(cluster, list) and isinstance(scores, list) and isinstance(used, int)
+            and len(cluster) == len(scores) == n_rows
+            and all(type(c) is int and 0 <= c <= i and cluster[c] == c for i, c in enumerate(cluster))
+            and all(type(v) is float and 0.0 <= v <= 1.0 for v in scores)
+        )
+        if not fits:
+            log.debug("fuzzy cache: clusters do not fit the rows; recomputing")
+            return None
+        return cluster, scores, used
+
+    def save_result(self, threshold: float, cluster: list[int], scores: list[float], used: int) -> None:
+        body = json.dumps({"cluster": cluster, "scores": scores, "pairs_used": used}).encode()
+        self._write(self._result_path(threshold), lambda f: f.write(body))
 
 
 class _NumpySeededRng:

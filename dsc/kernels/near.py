@@ -35,7 +35,7 @@ Python loop per row or per shingle):
    band by band in slices of ``_CAND_CHUNK`` pairs and each slice is verified
    at once, a pair counting only in the first band it shares a bucket in (its
    earlier bands' keys are compared), so memory is bounded by the slice and
-   not by the number of candidates (see :func:`_verified_candidates`).
+   not by the number of candidates (see :func:`candidate_pairs`).
 4. **Verification.**  Pairs of byte-identical texts are accepted at once
    (J = 1).  For the others, shingle sets are computed once for the rows
    that share a bucket with another row (so verification memory scales with
@@ -65,6 +65,10 @@ Because false positives cost only verification time while false negatives
 are lost recall, the default (bands, rows) minimises a false-negative-heavy
 weighting of the datasketch error areas (see :func:`lsh_params`).
 
+The stages are public (:func:`lsh_shape`, :func:`signatures`, :func:`candidate_pairs`,
+:func:`verify`, :func:`similar_pairs`, :func:`cluster_rows`, and :func:`bucket_links` for a
+distributed grouping), so that other engines and gates compose them rather than its internals.
+
 Output depends only on the texts and the parameters: hashes are seeded
 constants, permutations come from a seeded generator, and every result array
 is built by sorting, never by dict/set iteration order.  Chunking and
@@ -83,8 +87,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
 
-__all__ = ["NearResult", "SIMILARITY_EDGES", "cluster_rows", "components_in_order", "lsh_params", "near_duplicates",
-           "shingle_hashes", "similarity_histogram", "star_clusters"]
+__all__ = ["NearResult", "SIMILARITY_EDGES", "SimilarPairs", "bucket_links", "candidate_pairs", "cluster_rows",
+           "components_in_order", "lsh_params", "lsh_shape", "near_duplicates", "shingle_hashes", "signatures",
+           "similar_pairs", "similarity_histogram", "star_clusters", "verify"]
 
 # Fixed seeds: shingle hashes never depend on the caller's ``seed``, so the
 # verified pairs (exact Jaccard) are the same for every MinHash seed.
@@ -415,25 +420,6 @@ def _band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
     return keys
 
 
-def _bucket_pairs(keys: np.ndarray, ids: np.ndarray, n: int) -> np.ndarray:
-    """Sorted unique ``i * n + j`` (``i < j``) codes of all pairs sharing a bucket key."""
-    order = np.argsort(keys)  # tie order is irrelevant: pairs are normalised and sorted below
-    k = keys[order]
-    g_start = np.flatnonzero(np.concatenate(([True], k[1:] != k[:-1])))
-    g_size = np.diff(np.append(g_start, k.size))
-    multi = g_size >= 2
-    if not multi.any():
-        return np.zeros(0, dtype=np.int64)
-    g_start, g_size = g_start[multi], g_size[multi]
-    # Each bucket member is paired with every member after it in the bucket.
-    member = _ragged_arange(g_start, g_size)
-    after = np.repeat(g_start + g_size - 1, g_size) - member
-    left = np.repeat(member, after)
-    right = left + 1 + (np.arange(left.size) - np.repeat(np.cumsum(after) - after, after))
-    a, b = ids[order[left]], ids[order[right]]
-    return _sorted_unique(np.minimum(a, b) * np.int64(n) + np.maximum(a, b))
-
-
 # --------------------------------------------------------------------------- verification
 
 
@@ -600,7 +586,9 @@ def _verify_sets(pairs: np.ndarray, todo: np.ndarray, number: np.ndarray, sets: 
         i, j = number[pairs[part, 0]], number[pairs[part, 1]]
         si, sj = size[i], size[j]
         # Length filter (exact): J <= min(|A|,|B|) / max(|A|,|B|), so skip pairs below t.
-        fits = np.flatnonzero(np.minimum(si, sj) / np.maximum(si, sj) >= threshold)
+        # An empty set (a row without shingles, only ever given by a `verify` caller) matches nothing.
+        small = np.minimum(si, sj)
+        fits = np.flatnonzero((small > 0) & (small / np.maximum(np.maximum(si, sj), 1) >= threshold))
         part, i, j, si, sj = part[fits], i[fits], j[fits], si[fits], sj[fits]
         total = si + sj
         # Two passes over B's ranks (rarest first).  Pass 1 probes a prefix of B one
@@ -622,26 +610,17 @@ def _verify_sets(pairs: np.ndarray, todo: np.ndarray, number: np.ndarray, sets: 
         jac[part[alive[passed]]] = ratio[passed]
 
 
-def _verified_candidates(arr, keys: np.ndarray, ids: np.ndarray, threshold: float, ngram: int,
-                         unit: str) -> tuple[np.ndarray, np.ndarray, int]:
-    """(verified pairs sorted lexicographically, their exact Jaccard, number of candidate pairs).
+def _bucket_groups(keys: np.ndarray, ids: np.ndarray) -> tuple[list, np.ndarray]:
+    """Each band's buckets of two or more rows, and the rows in any of them.
 
-    The candidates are every pair of rows (``ids``: the rows with shingles) sharing a bucket
-    key in some band, as :func:`_bucket_pairs` lists them, but never all at once: a bucket of
-    ``k`` rows holds ``k(k-1)/2`` pairs, and template-heavy data has buckets of thousands of
-    rows, whose pairs took gigabytes.  Instead pairs are generated band by band in slices of at
-    most ``_CAND_CHUNK``, and each slice is verified at once, keeping only the pairs that pass.
-    A pair sharing keys in several bands is a candidate only in the first of them (its keys in
-    the earlier bands are compared), so no candidate is verified twice and none is kept in a
-    set of pairs seen.  The candidates, and so the verified pairs, are exactly those of the
-    all-pairs method: memory is bounded by the slice, the band keys and the shingle sets of
-    the rows in some shared bucket (computed once), never by the number of candidate pairs.
+    Returns ``(groups, rows)``: ``groups[j]`` is band ``j``'s (members bucket by bucket, how many
+    members follow each in its bucket) or None, ``rows`` the sorted rows sharing a bucket with
+    another row in some band.  Memory is one entry per (band, row), never one per pair.
     """
-    n = len(arr)
-    bands = keys.shape[0]
+    n = keys.shape[1]
     groups: list[tuple[np.ndarray, np.ndarray] | None] = []
     in_bucket = np.zeros(n, dtype=bool)
-    for j in range(bands):
+    for j in range(keys.shape[0]):
         k = keys[j, ids]
         order = np.argsort(k, kind="stable")
         k = k[order]
@@ -659,11 +638,28 @@ def _verified_candidates(arr, keys: np.ndarray, ids: np.ndarray, threshold: floa
         after = np.repeat(heads + g_size - 1, g_size) - np.arange(members.size, dtype=np.int64)
         in_bucket[members] = True
         groups.append((members, after))
-    rows = np.flatnonzero(in_bucket)
-    del in_bucket
+    return groups, np.flatnonzero(in_bucket)
+
+
+def _verified_candidates(arr, keys: np.ndarray, ids: np.ndarray, threshold: float, ngram: int,
+                         unit: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """(verified pairs sorted lexicographically, their exact Jaccard, number of candidate pairs).
+
+    The candidates are every pair of rows (``ids``: the rows with shingles) sharing a bucket
+    key in some band, but never all at once: a bucket of ``k`` rows holds ``k(k-1)/2`` pairs,
+    and template-heavy data has buckets of thousands of rows, whose pairs took gigabytes.
+    Instead pairs are generated band by band in slices of at most ``_CAND_CHUNK`` (see
+    :func:`candidate_pairs`), and each slice is verified at once, keeping only the pairs that
+    pass.  A pair sharing keys in several bands is a candidate only in the first of them, so no
+    candidate is verified twice and none is kept in a set of pairs seen.  Memory is bounded by
+    the slice, the band keys and the shingle sets of the rows in some shared bucket (computed
+    once), never by the number of candidate pairs.
+    """
+    n = len(arr)
+    groups, rows = _bucket_groups(keys, ids)
     if rows.size == 0:
         return np.zeros((0, 2), dtype=np.int64), np.zeros(0), 0
-    slices = _candidate_slices(groups, keys, n)
+    slices = _candidate_slices(groups, keys, n, _CAND_CHUNK)
     if sum(int(g[1].sum()) for g in groups if g is not None) <= _CAND_CHUNK:
         # Few candidates (the common case): verify them in one go, which shingles only the rows
         # of pairs that are not byte-identical copies.
@@ -692,8 +688,9 @@ def _verified_candidates(arr, keys: np.ndarray, ids: np.ndarray, threshold: floa
     return np.stack((codes // max(n, 1), codes % max(n, 1)), axis=1).astype(np.int64), jaccard, candidates
 
 
-def _candidate_slices(groups: list, keys: np.ndarray, n: int):
-    """Yield the candidate pairs as ``i * n + j`` codes (``i < j``), at most ``_CAND_CHUNK`` at a time.
+def _candidate_slices(groups: list, keys: np.ndarray, n: int, chunk: int):
+    """Yield the candidate pairs as ``i * n + j`` codes (``i < j``), at most ``chunk`` at a time
+    (more only when one row alone starts more pairs than that in one bucket).
 
     ``groups[j]`` is band ``j``'s (members bucket by bucket, how many members follow each in its
     bucket), or None.  A pair is yielded only in the first band it shares a key in, so every
@@ -707,7 +704,7 @@ def _candidate_slices(groups: list, keys: np.ndarray, n: int):
         p0 = 0
         while p0 < members.size:
             base = int(ends[p0 - 1]) if p0 else 0
-            p1 = max(p0 + 1, int(np.searchsorted(ends, base + _CAND_CHUNK, side="right")))
+            p1 = max(p0 + 1, int(np.searchsorted(ends, base + chunk, side="right")))
             cnt = after[p0:p1]
             total = int(ends[p1 - 1]) - base
             if total:
@@ -725,6 +722,136 @@ def _candidate_slices(groups: list, keys: np.ndarray, n: int):
                 del lo, hi
             p0 = p1
         groups[j] = None
+
+
+# --------------------------------------------------------------------------- staged API
+#
+# The stages :func:`near_duplicates` runs, public so that the Ray engine, the leakage gate and
+# ``dsc profile`` compose them without reaching into this module: signatures (band keys) ->
+# candidate pairs (streamed) -> verification (exact Jaccard) -> clusters (:func:`cluster_rows`).
+
+
+def lsh_shape(threshold: float, num_perm: int, bands: int | None = None) -> tuple[int, int]:
+    """(bands, rows per band) for ``threshold`` and ``num_perm`` permutations, as every entry point uses them.
+
+    ``bands`` given: ``num_perm // bands`` rows each.  Otherwise :func:`lsh_params`, with the
+    threshold clipped to 0.999 (``jaccard >= 1`` asks for identical sets, and the error areas
+    need ``t < 1``); the clip lives here alone, so all engines band alike.
+
+    >>> lsh_shape(0.8, 128), lsh_shape(0.8, 128, bands=16), lsh_shape(1.0, 128) == lsh_params(0.999, 128)
+    ((18, 7), (16, 8), True)
+    """
+    if bands is None:
+        return lsh_params(min(float(threshold), 0.999), num_perm)
+    if not 1 <= bands <= num_perm:
+        raise ValueError("bands must be in [1, num_perm]")
+    return bands, num_perm // bands
+
+
+def signatures(
+    texts, *, bands: int, rows: int, ngram: int = 5, unit: str = "word", seed: int = 0, threads: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(LSH band keys, has-shingles mask) of every row: ``(bands, n)`` uint64 and ``(n,)`` bool.
+
+    Each row is shingled (:func:`shingle_hashes`), MinHashed with ``bands * rows`` seeded
+    permutations and each band's ``rows`` values chained into one 64-bit key.  A row's keys
+    depend only on its text and the parameters, so any subset of the rows (a Ray batch, a
+    shuffle group) gets the keys it would get among all rows.  Rows are processed
+    ``_CHUNK_ROWS`` at a time (bounded transient memory) on up to ``threads`` threads (default:
+    up to 4); neither changes the result.  A row without shingles (null, no tokens) has
+    ``has[i] == False`` and must never be paired.
+
+    >>> keys, has = signatures(["a b c d", None, "a b c d", "e f"], bands=4, rows=2, ngram=2)
+    >>> keys.shape, has.tolist(), bool((keys[:, 0] == keys[:, 2]).all()), bool((keys[:, 0] == keys[:, 3]).any())
+    ((4, 4), [True, False, True, True], True, False)
+    """
+    arr = _as_arrow(texts)
+    n = len(arr)
+    a, b = _permutations(bands * rows, seed)
+    keys = np.empty((bands, n), dtype=np.uint64)
+    has = np.zeros(n, dtype=bool)
+    workers = threads if threads is not None else max(1, min(4, os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for lo in range(0, n, _CHUNK_ROWS):
+            hi = min(n, lo + _CHUNK_ROWS)
+            sh, sh_off = shingle_hashes(_slice(arr, lo, hi), ngram, unit)
+            has[lo:hi] = np.diff(sh_off) > 0
+            keys[:, lo:hi] = _band_keys(_minhash(sh, sh_off, a, b, pool), bands, rows)
+    return keys, has
+
+
+def candidate_pairs(keys: np.ndarray, rows: np.ndarray | None = None, *, chunk: int | None = None):
+    """Yield the LSH candidate pairs of ``keys`` (from :func:`signatures`) in slices, never all at once.
+
+    A candidate is a pair of ``rows`` (default: every row; pass ``np.flatnonzero(has)``)
+    sharing a key in some band.  Each slice is an ``(m, 2)`` int64 array of ``(i, j)``, ``i < j``,
+    sorted lexicographically, with ``m <= chunk`` (default ``_CAND_CHUNK``; more only when one row
+    alone starts more pairs than that in one bucket).  A pair is yielded once, in the first band
+    it shares a key in (its keys in earlier bands are compared), so no set of pairs seen is kept:
+    memory is one entry per (band, row) plus one slice, whatever the bucket sizes (a bucket of
+    ``k`` rows has ``k(k-1)/2`` pairs).
+
+    >>> keys = np.array([[7, 7, 7, 9], [1, 2, 1, 2]], dtype=np.uint64)  # 2 bands, 4 rows
+    >>> [p.tolist() for p in candidate_pairs(keys, chunk=2)]
+    [[[0, 1], [0, 2]], [[1, 2]], [[1, 3]]]
+    """
+    keys = np.asarray(keys, dtype=np.uint64)
+    n = keys.shape[1]
+    ids = np.arange(n, dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
+    groups, _ = _bucket_groups(keys, ids)
+    for codes in _candidate_slices(groups, keys, n, _CAND_CHUNK if chunk is None else max(1, int(chunk))):
+        codes.sort()
+        yield np.stack((codes // n, codes % n), axis=1)
+
+
+def verify(texts, pairs: np.ndarray, *, threshold: float, ngram: int = 5, unit: str = "word"
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """(mask of the ``pairs`` whose exact Jaccard is >= ``threshold``, each pair's Jaccard: NaN where it fails).
+
+    ``pairs`` is an ``(m, 2)`` array of row indices into ``texts``, in any order.  Shingle sets
+    are built once for the rows in a pair (byte-identical texts are accepted without them), and
+    the comparison is exact (up to 64-bit shingle-hash collisions), so verification decides
+    precision alone.  ``threshold=0`` gives every pair's Jaccard.
+
+    >>> verify(["a b c d", "a b c e", "a b c d"], np.array([[2, 0], [0, 1]]), threshold=0.6, ngram=2)
+    (array([ True, False]), array([ 1., nan]))
+    """
+    arr = _as_arrow(texts)
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    if pairs.size and (pairs.min() < 0 or pairs.max() >= len(arr)):
+        raise ValueError("pair indices must lie in [0, len(texts))")
+    order = np.argsort(pairs[:, 0], kind="stable")  # _verify wants pairs sorted by their first row
+    keep, jac = _verify(arr, pairs[order], float(threshold), ngram, unit)
+    if keep.any():  # byte-identical texts pass unshingled: those without shingles ('', blank) must not
+        rows = _sorted_unique(pairs[order][keep].ravel())
+        _, off = shingle_hashes(arr.take(pa.array(rows)), ngram, unit)
+        empty = rows[np.diff(off) == 0]
+        if empty.size:
+            bad = keep & np.isin(pairs[order], empty).any(axis=1)
+            keep[bad], jac[bad] = False, np.nan
+    out_keep, out_jac = np.empty_like(keep), np.empty_like(jac)
+    out_keep[order], out_jac[order] = keep, jac
+    return out_keep, out_jac
+
+
+def bucket_links(keys: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Edges ``(member, first member)`` linking each row of a shared bucket to the bucket's smallest id.
+
+    ``keys`` are one band's bucket keys of the rows ``ids``.  These edges connect exactly the
+    rows a bucket's ``k(k-1)/2`` candidate pairs connect, with ``k - 1`` edges: enough for the
+    connected components of the candidate graph (how the Ray engine groups rows for
+    verification) at memory linear in the rows.
+
+    >>> bucket_links(np.array([5, 3, 5, 5, 8], dtype=np.uint64), np.array([10, 11, 12, 13, 14])).tolist()
+    [[12, 10], [13, 10]]
+    """
+    keys = np.asarray(keys, dtype=np.uint64)
+    ids = np.asarray(ids, dtype=np.int64)
+    order = np.lexsort((ids, keys))  # by key, then id: each bucket's first member is its smallest id
+    k, member = keys[order], ids[order]
+    head = np.concatenate(([True], k[1:] != k[:-1])) if k.size else np.zeros(0, dtype=bool)
+    first = member[np.flatnonzero(head)][np.cumsum(head) - 1]
+    return np.stack((member[~head], first[~head]), axis=1)
 
 
 # --------------------------------------------------------------------------- clusters
@@ -907,6 +1034,56 @@ def _slice(arr, lo: int, hi: int) -> pa.Array:
     return part.combine_chunks() if isinstance(part, pa.ChunkedArray) else part
 
 
+def _checked(threshold: float, ngram: int, unit: str, num_perm: int, bands: int | None) -> tuple[int, int]:
+    """The shared argument checks of the entry points; returns (bands, rows per band)."""
+    if not 0.0 < threshold <= 1.0:
+        raise ValueError("threshold must be in (0, 1]")
+    if ngram < 1 or num_perm < 1:
+        raise ValueError("ngram and num_perm must be >= 1")
+    if unit not in ("word", "char"):
+        raise ValueError(f"unit must be 'word' or 'char', not {unit!r}")
+    return lsh_shape(threshold, num_perm, bands)
+
+
+@dataclass(frozen=True)
+class SimilarPairs:
+    """Outcome of :func:`similar_pairs`: the verified ``(i, j)`` pairs (``i < j``, sorted
+    lexicographically), the exact Jaccard of each, and how many candidate pairs LSH proposed."""
+
+    pairs: np.ndarray
+    jaccard: np.ndarray
+    candidate_pairs: int
+
+
+def similar_pairs(
+    texts,
+    *,
+    threshold: float = 0.8,
+    ngram: int = 5,
+    unit: str = "word",
+    num_perm: int = 128,
+    seed: int = 0,
+    bands: int | None = None,
+) -> SimilarPairs:
+    """Every pair of rows LSH proposes whose exact Jaccard is at least ``threshold``, unclustered.
+
+    The stages :func:`signatures`, :func:`candidate_pairs` (streamed, so a huge bucket never has
+    all its pairs in memory) and exact verification, which is what a caller needs that only asks
+    *which* rows are similar (the leakage gate: pairs across two splits) and not which survive.
+    Arguments as :func:`near_duplicates`.
+
+    >>> r = similar_pairs(["one two three four five six", "one two three four five seven",
+    ...                    "one two three four five six", "nothing alike"], threshold=0.5, ngram=2)
+    >>> r.pairs.tolist(), [round(j, 3) for j in r.jaccard.tolist()]
+    ([[0, 1], [0, 2], [1, 2]], [0.667, 1.0, 0.667])
+    """
+    bands, rows = _checked(threshold, ngram, unit, num_perm, bands)
+    arr = _as_arrow(texts)
+    keys, has = signatures(arr, bands=bands, rows=rows, ngram=ngram, unit=unit, seed=seed)
+    pairs, jaccard, candidates = _verified_candidates(arr, keys, np.flatnonzero(has), threshold, ngram, unit)
+    return SimilarPairs(pairs, jaccard, int(candidates))
+
+
 def near_duplicates(
     texts,
     *,
@@ -919,19 +1096,20 @@ def near_duplicates(
     order: np.ndarray | None = None,
     clustering: str = "star",
 ) -> NearResult:
-    """Find pairs of rows whose shingle sets have Jaccard similarity >= ``threshold``.
+    """Find pairs of rows whose shingle sets have Jaccard similarity >= ``threshold``, and cluster them.
 
     ``texts`` is a pyarrow string array / ChunkedArray or a sequence of ``str``
     (``None`` is null and matches nothing; so does a row without tokens).
     Shingles are ``ngram``-grams of whitespace tokens (``unit="word"``) or of
     characters (``unit="char"``); rows shorter than ``ngram`` units form one
     shingle.  Candidates come from MinHash LSH with ``num_perm`` permutations
-    split into ``bands`` bands (default: :func:`lsh_params`); every candidate
-    is then checked with the exact Jaccard of the two shingle sets.  The
-    verified pairs are then clustered in ``order`` (row indices, most
-    preferred first; default: row order): into stars (:func:`star_clusters`)
-    or, with ``clustering="components"``, into connected components labelled
-    by their first row (:func:`components_in_order`).
+    split into ``bands`` bands (default: :func:`lsh_shape`); every candidate
+    is then checked with the exact Jaccard of the two shingle sets
+    (:func:`similar_pairs`).  The verified pairs are then clustered in
+    ``order`` (row indices, most preferred first; default: row order) by
+    :func:`cluster_rows`: into stars (:func:`star_clusters`) or, with
+    ``clustering="components"``, into connected components labelled by their
+    first row (:func:`components_in_order`).
 
     >>> r = near_duplicates(["the quick brown fox jumps over the lazy dog",
     ...                      "a completely different sentence about cats",
@@ -940,49 +1118,23 @@ def near_duplicates(
     >>> r.cluster.tolist(), r.pairs.tolist(), r.verified_pairs, r.similarity.tolist()
     ([0, 1, 0, 3, 4], [[0, 2]], 1, [nan, nan, 1.0, nan, nan])
     """
-    if not 0.0 < threshold <= 1.0:
-        raise ValueError("threshold must be in (0, 1]")
-    if ngram < 1 or num_perm < 1:
-        raise ValueError("ngram and num_perm must be >= 1")
     if clustering not in ("star", "components"):
         raise ValueError(f"clustering must be 'star' or 'components', not {clustering!r}")
-    if unit not in ("word", "char"):
-        raise ValueError(f"unit must be 'word' or 'char', not {unit!r}")
-    if bands is None:
-        bands, rows = lsh_params(min(threshold, 0.999), num_perm)
-    else:
-        if not 1 <= bands <= num_perm:
-            raise ValueError("bands must be in [1, num_perm]")
-        rows = num_perm // bands
+    _checked(threshold, ngram, unit, num_perm, bands)
     arr = _as_arrow(texts)
     n = len(arr)
     if order is not None:
         order = np.asarray(order, dtype=np.int64)
         if order.shape != (n,) or not np.array_equal(np.sort(order), np.arange(n)):
             raise ValueError("order must list every row index once")
-    a, b = _permutations(bands * rows, seed)
-
-    # The only per-row state kept across chunks: band-major bucket keys
-    # (contiguous per band) and whether the row has any shingle.
-    keys = np.empty((bands, n), dtype=np.uint64)
-    has = np.zeros(n, dtype=bool)
-    with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
-        for lo in range(0, n, _CHUNK_ROWS):
-            hi = min(n, lo + _CHUNK_ROWS)
-            sh, sh_off = shingle_hashes(_slice(arr, lo, hi), ngram, unit)
-            has[lo:hi] = np.diff(sh_off) > 0
-            keys[:, lo:hi] = _band_keys(_minhash(sh, sh_off, a, b, pool), bands, rows)
-    ids = np.flatnonzero(has)  # rows without shingles never enter a bucket
-
-    pairs, jaccard, candidates = _verified_candidates(arr, keys, ids, threshold, ngram, unit)
-    del keys
-    cluster, similarity = cluster_rows(arr, pairs, jaccard, order, clustering, ngram=ngram, unit=unit)
-
+    found = similar_pairs(arr, threshold=threshold, ngram=ngram, unit=unit, num_perm=num_perm, seed=seed,
+                          bands=bands)
+    cluster, similarity = cluster_rows(arr, found.pairs, found.jaccard, order, clustering, ngram=ngram, unit=unit)
     return NearResult(
         cluster=cluster,
-        candidate_pairs=int(candidates),
-        verified_pairs=int(pairs.shape[0]),
-        pairs=pairs,
+        candidate_pairs=found.candidate_pairs,
+        verified_pairs=int(found.pairs.shape[0]),
+        pairs=found.pairs,
         similarity=similarity,
-        jaccard=jaccard,
+        jaccard=found.jaccard,
     )

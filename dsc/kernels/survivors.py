@@ -18,6 +18,12 @@ a row's index in the table handed to a dedupe *is* its place in source order
 by source order (the earlier row wins).  The choice never depends on how
 rows were partitioned or which worker saw them.
 
+**Content order.**  ``hash`` keeps the row with the smallest row id
+(``_dsc_id``: the content hash of the row's data, or its source key), the
+rule dsc used for ``first`` before source order: it does not depend on the
+order of the inputs at all, so shuffled or re-sharded copies of the same
+rows keep the same survivors.  Use it where file order means nothing.
+
 Only rows of clusters with two or more members are looked at.  All rules
 are one ``numpy.lexsort`` of those rows over (cluster, rule key, source
 position), after which the first row of each cluster in sorted order is its
@@ -43,21 +49,26 @@ def keep_order(
     by: pa.Array | pa.ChunkedArray | None = None,
     descending: bool = True,
     position: np.ndarray | None = None,
+    row_ids: pa.Array | pa.ChunkedArray | None = None,
 ) -> np.ndarray:
     """The indices of ``n`` rows in the order ``keep`` prefers them, most preferred first.
 
     The rule's key, then source order: ``first`` (and ``none``: no row is
     preferred, rows go in source order) by position, ``last`` by position
     descending, ``longest`` / ``shortest`` by length then position, ``by`` by
-    the value (nulls and NaN last) then position.  The first row of any
-    cluster in this order is the row :func:`survivors` keeps for it.
+    the value (nulls and NaN last) then position, ``hash`` by ``row_ids``
+    (compared as Arrow sorts them: strings by UTF-8 bytes) then position.  The
+    first row of any cluster in this order is the row :func:`survivors` keeps
+    for it.
 
     >>> keep_order("longest", 4, lengths=np.array([3, 5, 5, 1])).tolist()
     [1, 2, 0, 3]
     >>> keep_order("last", 3).tolist()
     [2, 1, 0]
+    >>> keep_order("hash", 3, row_ids=pa.array(["c9", "a1", "b7"])).tolist()
+    [1, 2, 0]
     """
-    lengths, by, pos = _checked(keep, n, lengths, by, position)
+    lengths, by, pos = _checked(keep, n, lengths, by, position, row_ids)
     return np.lexsort(_rule_keys(keep, np.arange(n), pos, lengths, by, descending)).astype(np.int64)
 
 
@@ -69,6 +80,7 @@ def survivors(
     by: pa.Array | pa.ChunkedArray | None = None,
     descending: bool = True,
     position: np.ndarray | None = None,
+    row_ids: pa.Array | pa.ChunkedArray | None = None,
 ) -> np.ndarray:
     """Index of the row kept for each row's cluster (``-1``: the cluster is dropped).
 
@@ -80,6 +92,8 @@ def survivors(
       Nulls never win, and NaN never beats a number; a cluster whose values
       are all null keeps its first row.
     * ``none``: every member of a cluster of two or more rows gets ``-1``.
+    * ``hash``: the smallest ``row_ids`` value (the content hash): the same
+      survivor however the input rows are ordered.
 
     Ties always go to the row first in source order.  Singletons always
     survive.  ``position`` is each row's place in source order (distinct
@@ -95,10 +109,12 @@ def survivors(
     [1, 1, 4, 1, 4]
     >>> survivors(cl, "none").tolist()
     [-1, -1, -1, -1, -1]
+    >>> survivors(cl, "hash", row_ids=["r3", "r1", "r9", "r2", "r0"]).tolist()
+    [1, 1, 4, 1, 4]
     """
     cluster = np.asarray(cluster, dtype=np.int64)
     n = cluster.shape[0]
-    lengths, by, pos = _checked(keep, n, lengths, by, position)
+    lengths, by, pos = _checked(keep, n, lengths, by, position, row_ids)
 
     out = np.arange(n, dtype=np.int64)
     # Singletons keep themselves; only members of real clusters are ranked.
@@ -118,8 +134,9 @@ def survivors(
     return out
 
 
-def _checked(keep, n, lengths, by, position):
-    """The rule's inputs as arrays of ``n`` entries: (lengths, by, position)."""
+def _checked(keep, n, lengths, by, position, row_ids=None):
+    """The rule's inputs as arrays of ``n`` entries: (lengths, by, position); for ``hash`` the
+    row ids travel as ``by`` (smallest first), which is what the rule sorts by."""
     if keep not in KEEP_RULES:
         raise ValueError(f"unknown keep rule {keep!r}; expected one of {KEEP_RULES}")
     if keep in ("longest", "shortest"):
@@ -131,6 +148,12 @@ def _checked(keep, n, lengths, by, position):
         if by is None:
             raise ValueError("keep='by' needs a by column")
         by = _as_array(by, n, "by")
+    if keep == "hash":
+        if row_ids is None:
+            raise ValueError("keep='hash' needs the row ids")
+        by = _as_array(row_ids, n, "row_ids")
+        if by.null_count:
+            raise ValueError("keep='hash' needs a row id on every row")
     if position is None:
         return lengths, by, np.arange(n, dtype=np.int64)
     position = np.asarray(position, dtype=np.int64)
@@ -150,6 +173,8 @@ def _rule_keys(keep, rows, pos, lengths, by, descending) -> tuple:
     if keep in ("longest", "shortest"):
         size = lengths[rows]
         return (at, -size if keep == "longest" else size)
+    if keep == "hash":
+        return (at, _value_rank(by.take(pa.array(rows)), False))  # smallest id first
     return (at, _value_rank(by.take(pa.array(rows)), descending))  # by
 
 

@@ -91,7 +91,7 @@ def keep_text(p) -> str:
         return f"keep the row with the {'highest' if p.get('descending', True) else 'lowest'} {p['keep_by']}"
     if p["keep"] == "none":
         return "drop every member of a duplicate cluster"
-    return f"keep the {p['keep']}"
+    return "keep the row with the smallest row id (content hash or key)" if p["keep"] == "hash" else f"keep the {p['keep']}"
 
 
 def threshold_strictness(old, new) -> int | None:

@@ -1,7 +1,16 @@
-"""`dedupe fuzzy on cols pairs "file"` — record-level dedupe trained from labelled pairs."""
+"""`dedupe fuzzy on cols pairs "file"` — record-level dedupe trained from labelled pairs.
+
+Training dominates the cost (dsc.kernels.fuzzy, "Cost and caching"). The labelled-pairs file's
+sha256 is part of the stage's cache key (`input_files`), so an edited file reruns the rule; the
+kernel keeps dedupe's scored pairs in the engine's cache folder (`RunContext.cache_dir`), so a
+rerun over the same compared values (another threshold or keep rule, an upstream change that
+leaves these columns alone) skips training and scoring with the same clusters.
+"""
 from __future__ import annotations
 
+import hashlib
 from decimal import Decimal
+from pathlib import Path
 
 from dsc.ops.base import Operator, cols, operator
 from dsc.ops.dedupe_common import DedupeParams, DedupeRule, keep_text, threshold_strictness
@@ -39,10 +48,23 @@ class DedupeFuzzy(DedupeRule, DedupeOperator, Operator):
             pairs = load_pairs(ctx.base_dir / params["pairs"], columns)
             records = table.select(columns).to_pylist()
             result = fuzzy_duplicates(records, columns, pairs, threshold=float(params["threshold"]),
-                                      seed=ctx.seed % 2**32)
+                                      seed=ctx.seed % 2**32, cache_dir=getattr(ctx, "cache_dir", None))
         except (FuzzyError, ImportError) as err:  # ImportError: dedupe is there but cannot be imported
             raise RunError(str(err), code=getattr(err, "code", "DSC312")) from None
         return result.cluster
+
+    @classmethod
+    def input_files(cls, params: dict, base_dir: Path) -> list[dict[str, str]]:
+        """The labelled-pairs file and its sha256, part of the stage's cache key: the model is
+        trained from it, so an edited file must rerun the rule rather than reuse its result.
+        An unreadable file hashes as absent; running the rule then reports it (DSC301)."""
+        path = Path(base_dir) / params["pairs"]
+        try:
+            with path.open("rb") as handle:
+                digest = hashlib.file_digest(handle, "sha256").hexdigest()
+        except OSError:
+            digest = ""
+        return [{"file": params["pairs"], "sha256": digest}]
 
     @classmethod
     def strictness(cls, old, new):

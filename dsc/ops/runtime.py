@@ -45,6 +45,7 @@ class RunContext:
     base_dir: Path
     seed: int = 0
     workers: int = 1
+    cache_dir: Path | None = None  # the engine's stage cache folder: a rule may keep what it derived there
 
 
 @dataclass
@@ -162,7 +163,7 @@ class DedupeOperator:
                     zero_copy_only=False)
         if keep == "by":
             by = table.column(params["keep_by"])
-        rule = {"lengths": lengths, "by": by, "descending": params.get("descending", True)}
+        rule = {"lengths": lengths, "by": by, "descending": params.get("descending", True), "row_ids": ids}
         similarity = None
         if cls.stars is not None:
             cluster, similarity = cls.stars(table, params, ctx, keep_order(keep, table.num_rows, **rule))

@@ -212,3 +212,133 @@ def test_label_resolutions_are_written_to_labels_jsonl(tmp_path):
                                                           "method", "label", "kept", "reason", "rule", "line"}
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert "labels.jsonl" in manifest["outputs"]
+
+
+# --- the stage cache: each entry is its difference from the stage's input -----------------------
+
+def _entry_tables(cache: Path) -> dict[str, list[str]]:
+    """The column names of every stored table in the cache, by file name."""
+    import pyarrow as pa
+
+    return {p.name: pa.ipc.open_file(pa.memory_map(str(p))).schema.names for p in sorted(cache.glob("*.arrow"))}
+
+
+def test_a_cache_entry_stores_positions_and_changed_columns_only(data_dir):
+    # a rule that changes nothing, two that only remove rows, one that changes a column
+    rules = "  drop where empty(completion)\n  dedupe exact on prompt\n  normalize completion: casefold\n" \
+            "  dedupe near on prompt"
+    out = data_dir / "out"
+    first = run_plan(plan_of(spec_over("common_gen.jsonl", "  prompt : text\n  completion : text", rules)),
+                     data_dir, out)
+    stored = _entry_tables(out / CACHE_DIR)
+    kept = {name: cols for name, cols in stored.items() if name.endswith(".kept.arrow")}
+    removing = [s for s in first.stages if s.op not in ("source", "normalize") and s.removed]
+    unchanged = [s for s in first.stages if s.op not in ("source", "normalize") and not s.removed]
+    assert len(removing) >= 1 and len(unchanged) >= 2  # the schema stage and `drop where empty` at least
+    # a stage that changed nothing stores no kept table; one that removed rows their positions only
+    assert sorted(kept.values()) == [["position"]] * len(removing) + [["position", "completion"]]
+    for name, cols in stored.items():
+        if name.endswith(".removed.arrow"):
+            assert "prompt" not in cols and cols[0] == "position"  # removed rows are input rows too
+    logs = [json.loads(p.read_text()) for p in (out / CACHE_DIR).glob("*.log.json")]
+    assert sorted(log["kept"]["stored"] for log in logs) == ["input"] * len(unchanged) + ["rows"] * (len(removing) + 1)
+    again = run_plan(plan_of(spec_over("common_gen.jsonl", "  prompt : text\n  completion : text", rules)),
+                     data_dir, out)
+    assert all(s.cached for s in again.stages if s.op != "source")
+    assert again.manifest == first.manifest
+    assert again.kept.equals(first.kept) and again.rejects.equals(first.rejects)
+
+
+def test_the_cache_is_a_small_share_of_the_input_when_rules_remove_rows(data_dir):
+    rules = "  drop where words(prompt) < 3\n  dedupe exact on prompt\n  dedupe near on prompt\n" \
+            "  drop where empty(completion)"
+    out = data_dir / "out"
+    run_plan(plan_of(spec_over("common_gen.jsonl", "  prompt : text\n  completion : text", rules)), data_dir, out)
+    cache = sum(p.stat().st_size for p in (out / CACHE_DIR).rglob("*") if p.is_file())
+    # five stages each wrote a copy of their rows before: now far less than one copy
+    assert cache < 0.25 * (data_dir / "common_gen.jsonl").stat().st_size
+
+
+@pytest.mark.parametrize("damage", ["truncate", "delete", "positions out of range", "unknown kind"])
+def test_a_damaged_cache_entry_is_recomputed_never_trusted(data_dir, damage):
+    import pyarrow as pa
+
+    rules = "  dedupe exact on prompt\n  normalize completion: casefold"
+    text = spec_over("common_gen.jsonl", "  prompt : text\n  completion : text", rules)
+    out = data_dir / "out"
+    first = run_plan(plan_of(text), data_dir, out)
+    cache = out / CACHE_DIR
+    entry = next(p for p in cache.glob("*.kept.arrow")
+                 if "completion" in pa.ipc.open_file(pa.memory_map(str(p))).schema.names)
+    log = cache / entry.name.replace(".kept.arrow", ".log.json")
+    if damage == "truncate":
+        entry.write_bytes(entry.read_bytes()[:200])
+    elif damage == "delete":
+        entry.unlink()
+    elif damage == "positions out of range":
+        table = pa.ipc.open_file(pa.memory_map(str(entry))).read_all()
+        bad = table.set_column(0, "position", pa.array([10**9] * table.num_rows, pa.int64()))
+        with pa.OSFile(str(entry), "wb") as sink, pa.ipc.new_file(sink, bad.schema) as writer:
+            writer.write_table(bad)
+    else:
+        log.write_text(json.dumps(dict(json.loads(log.read_text()), kept={"stored": "guess"})))
+    again = run_plan(plan_of(text), data_dir, out)
+    assert [s.cached for s in again.stages if s.op != "source"] == [True, True, False]
+    assert again.manifest == first.manifest
+
+
+def test_an_entry_of_the_earlier_whole_table_format_still_loads(tmp_path):
+    import pyarrow as pa
+
+    from dsc.engines.local import _Cache
+
+    source = pa.table({"_dsc_id": ["a", "b"], "t": ["x", "y"]})
+    removed = source.slice(1)
+    for name, table in (("kept", source.slice(0, 1)), ("removed", removed)):  # uncompressed, no "stored"
+        with pa.OSFile(str(tmp_path / f"k.{name}.arrow"), "wb") as sink, pa.ipc.new_file(sink, table.schema) as w:
+            w.write_table(table)
+    (tmp_path / "k.log.json").write_text(json.dumps({"flags": [], "decisions": []}))
+    kept, gone, log = _Cache(tmp_path, "seed").load("k", source)
+    assert kept.equals(source.slice(0, 1)) and gone.equals(removed) and log["flags"] == []
+
+
+ids = st.sampled_from(["a", "b", "c", "d", None])
+values = st.one_of(st.none(), st.text(max_size=3))
+
+
+@settings(max_examples=examples(0.6), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(ids, values, st.integers(-3, 3)), max_size=12),
+       picks=st.lists(st.integers(0, 11), max_size=12),
+       change=st.sampled_from(["none", "text", "type", "add", "drop", "rename", "metadata", "no id"]))
+def test_a_stored_difference_rebuilds_the_table_exactly(tmp_path_factory, rows, picks, change):
+    """Whatever a stage returns — rows of its input in any order and number (ids may repeat and
+    differ elsewhere), changed, added, dropped or retyped columns, other metadata — the entry
+    rebuilds it value for value, schema and metadata included."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from dsc.engines.local import Outcome, _Cache
+
+    source = pa.table({"_dsc_id": [r[0] for r in rows], "t": [r[1] for r in rows], "n": [r[2] for r in rows]},
+                      schema=pa.schema([("_dsc_id", pa.string()), ("t", pa.string()), ("n", pa.int64())]))
+    table = source.take(pa.array([p for p in picks if p < len(rows)], pa.int64()))
+    if change == "text":
+        table = table.set_column(1, "t", pc.utf8_upper(table.column("t")))
+    elif change == "type":
+        table = table.set_column(2, "n", table.column("n").cast(pa.int8()))
+    elif change == "add":
+        table = table.append_column("_dsc_reason", pa.array(["why"] * table.num_rows))
+    elif change == "drop":
+        table = table.drop_columns(["t"])
+    elif change == "rename":
+        table = table.rename_columns(["_dsc_id", "u", "n"])
+    elif change == "metadata":
+        table = table.replace_schema_metadata({"k": "v"})
+    elif change == "no id":
+        table = table.drop_columns(["_dsc_id"])
+    root = tmp_path_factory.mktemp("cache")
+    cache = _Cache(root, "seed")
+    cache.save("k", source, Outcome(table, source.slice(0, 0), [], []))
+    kept, removed, _ = cache.load("k", source)
+    assert kept.equals(table) and kept.schema.equals(table.schema, check_metadata=True)
+    assert removed.num_rows == 0 and removed.schema.equals(source.schema, check_metadata=True)

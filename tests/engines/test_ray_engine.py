@@ -228,6 +228,35 @@ def test_rules_after_every_row_is_gone_still_match(tmp_path):
     assert_same_rows(tmp_path / "local", tmp_path / "ray")
 
 
+def template_rows(n: int = 600, seed: int = 11) -> list[dict]:
+    """Template-heavy prompts: one long shared preamble (every row in one LSH bucket of most bands)
+    and a short tail, each tail copied a few times with one word changed."""
+    rng = random.Random(seed)
+    preamble = " ".join(f"t{i}" for i in range(40))
+    tails = [[f"w{rng.randrange(500)}" for _ in range(10)] for _ in range(n // 3)]
+    rows = []
+    for i in range(n):
+        tail = list(tails[i % len(tails)])
+        if i >= len(tails):
+            tail[rng.randrange(len(tail))] = f"w{rng.randrange(500)}"
+        rows.append({"id": f"r{i:04d}", "q": f"{preamble} {' '.join(tail)}"})
+    rng.shuffle(rows)
+    return rows
+
+
+@pytest.mark.parametrize("options", ["jaccard >= 0.85 keep first", "jaccard >= 0.7 keep hash cluster components",
+                                     "jaccard >= 0.8 keep last"])
+def test_template_heavy_buckets_give_the_local_rows(tmp_path, options):
+    _write(tmp_path, template_rows())
+    plan = plan_of(f'source s {{\n  files "rows.jsonl"\n  key id\n}}\n\nclean {{\n  dedupe near on q {options}\n}}\n')
+    run_local(plan, tmp_path, tmp_path / "local")
+    [removed] = [r["removed"] for r in json.loads((tmp_path / "local" / "manifest.json").read_text())["rules"]
+                 if r["op"] == "dedupe_near"]
+    assert 0 < removed < 600  # something is similar enough, not everything
+    run_ray(plan, tmp_path, tmp_path / "ray", partitions=4)
+    assert_same_rows(tmp_path / "local", tmp_path / "ray")
+
+
 @pytest.mark.parametrize("rule, code, message", [
     ("standardize q as money EUR", 2, "writes the column 'q_currency', which the data already has"),
     ("dedupe exact on missing", 4, "rule dedupe_exact[missing] names column 'missing'"),

@@ -396,18 +396,17 @@ def _template_heavy(rows: int = 400, seed: int = 5) -> list[str]:
 
 
 def _all_pairs_reference(texts, threshold, ngram=5, num_perm=128):
-    """Candidates as every pair of every bucket at once (what the kernel did before it streamed)."""
-    arr = pa.array(texts, type=pa.large_string())
+    """Candidates as every pair of every bucket at once, listed in plain Python (what the kernel
+    did before it streamed), verified by the public `verify`."""
     bands, rows = lsh_params(threshold, num_perm)
-    a, b = near._permutations(bands * rows, 0)
-    sh, off = shingle_hashes(arr, ngram, "word")
-    with near.ThreadPoolExecutor(1) as pool:
-        keys = near._band_keys(near._minhash(sh, off, a, b, pool), bands, rows)
-    ids = np.flatnonzero(np.diff(off) > 0)
-    n = len(texts)
-    codes = near._sorted_unique(np.concatenate([near._bucket_pairs(keys[j, ids], ids, n) for j in range(bands)]))
-    cands = np.stack((codes // n, codes % n), axis=1)
-    passed, jac = near._verify(arr, cands, threshold, ngram, "word")
+    keys, has = near.signatures(texts, bands=bands, rows=rows, ngram=ngram, threads=1)
+    buckets: dict = {}
+    for j in range(bands):
+        for i in np.flatnonzero(has).tolist():
+            buckets.setdefault((j, int(keys[j, i])), []).append(i)
+    cands = np.array(sorted({p for rows_ in buckets.values() for p in itertools.combinations(rows_, 2)}),
+                     dtype=np.int64).reshape(-1, 2)
+    passed, jac = near.verify(texts, cands, threshold=threshold, ngram=ngram)
     return cands.shape[0], cands[passed], jac[passed]
 
 
@@ -469,3 +468,71 @@ def test_similarity_histogram_bins_are_fixed_and_skip_edges_below_the_threshold(
     empty = near.similarity_histogram([], 0.8)
     assert (empty["rows"], empty["min"], empty["median"]) == (0, None, None)
     assert sum(b["rows"] for b in empty["bins"]) == 0
+
+
+# --------------------------------------------------------------------------- the public staged API
+
+
+def test_the_stages_compose_to_near_duplicates():
+    """signatures -> candidate_pairs -> verify -> cluster_rows is what near_duplicates does."""
+    texts = _template_heavy(200)
+    bands, rows = near.lsh_shape(0.8, 128)
+    keys, has = near.signatures(texts, bands=bands, rows=rows, threads=1)
+    slices = list(near.candidate_pairs(keys, np.flatnonzero(has), chunk=500))
+    assert len(slices) > 1 and all(s.shape[0] <= 500 for s in slices)
+    cands = np.concatenate(slices)
+    assert len({tuple(p) for p in cands.tolist()}) == cands.shape[0]  # each candidate once
+    assert (cands[:, 0] < cands[:, 1]).all()
+    passed, jac = near.verify(texts, cands, threshold=0.8)
+    order = np.lexsort((cands[passed][:, 1], cands[passed][:, 0]))
+    pairs, jaccard = cands[passed][order], jac[passed][order]
+    whole = near_duplicates(texts, threshold=0.8)
+    assert whole.candidate_pairs == cands.shape[0]
+    np.testing.assert_array_equal(pairs, whole.pairs)
+    np.testing.assert_array_equal(jaccard, whole.jaccard)
+    cluster, sim = near.cluster_rows(texts, pairs, jaccard)
+    np.testing.assert_array_equal(cluster, whole.cluster)
+    np.testing.assert_array_equal(sim, whole.similarity)
+    found = near.similar_pairs(texts, threshold=0.8)
+    np.testing.assert_array_equal(found.pairs, whole.pairs)
+    assert found.candidate_pairs == whole.candidate_pairs
+
+
+def test_signatures_of_a_subset_are_its_rows_signatures():
+    """A row's band keys do not depend on its neighbours: a Ray group recomputes the same keys."""
+    texts = _template_heavy(120)
+    keys, has = near.signatures(texts, bands=18, rows=7)
+    pick = [5, 90, 17, 3]
+    sub_keys, sub_has = near.signatures([texts[i] for i in pick], bands=18, rows=7, threads=1)
+    np.testing.assert_array_equal(sub_keys, keys[:, pick])
+    np.testing.assert_array_equal(sub_has, has[pick])
+
+
+def test_verify_gives_exact_jaccard_in_the_callers_order():
+    texts = ["a b c d e", "a b c d f", None, "a b c d e", "x y", " ", " ", None]
+    pairs = np.array([[3, 0], [1, 0], [2, 4], [0, 1], [5, 6], [2, 7], [5, 0]])
+    keep, jac = near.verify(texts, pairs, threshold=0.0, ngram=2)
+    # Nulls and blank texts have no shingles and match nothing, not even a copy, even at threshold 0.
+    assert keep.tolist() == [True, True, False, True, False, False, False]
+    assert jac[0] == 1.0 and jac[1] == jac[3] == 3 / 5 and np.isnan(jac[[2, 4, 5, 6]]).all()
+    with pytest.raises(ValueError, match="pair indices"):
+        near.verify(texts, np.array([[0, 8]]), threshold=0.5)
+
+
+def test_bucket_links_connect_what_the_bucket_pairs_connect():
+    rng = np.random.default_rng(3)
+    keys = rng.integers(0, 6, 300).astype(np.uint64)
+    ids = rng.permutation(1000)[:300].astype(np.int64)
+    links = near.bucket_links(keys, ids)
+    assert links.shape[0] == 300 - np.unique(keys).size  # k - 1 edges per bucket: linear, not k(k-1)/2
+    pairs = [(a, b) for k in np.unique(keys) for a, b in itertools.combinations(ids[keys == k].tolist(), 2)]
+    nodes = np.unique(ids)
+    at = lambda e: np.searchsorted(nodes, np.asarray(e, dtype=np.int64).reshape(-1, 2))  # noqa: E731
+    np.testing.assert_array_equal(components(nodes.size, at(links)), components(nodes.size, at(pairs)))
+
+
+def test_lsh_shape_clips_threshold_one_and_checks_bands():
+    assert near.lsh_shape(1.0, 128) == lsh_params(0.999, 128)
+    assert near.lsh_shape(0.5, 64, bands=10) == (10, 6)
+    with pytest.raises(ValueError, match="bands"):
+        near.lsh_shape(0.8, 64, bands=65)

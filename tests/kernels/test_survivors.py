@@ -92,6 +92,30 @@ def test_empty_and_errors():
         survivors(np.array([0, 0]), "first", position=np.array([1]))
 
 
+def test_keep_hash_keeps_the_smallest_row_id_whatever_the_order():
+    ids = pa.array(["c", "a", "f", "b", "e", "d", "g"])
+    # cluster 0: rows 0, 1, 3, 5 -> "a" (row 1); cluster 2: rows 2, 4 -> "e" (row 4)
+    assert run("hash", row_ids=ids) == [1, 1, 4, 1, 4, 1, 6]
+    assert keep_order("hash", 7, row_ids=ids).tolist() == [1, 3, 0, 5, 4, 2, 6]
+    # the same rows in another order (positions too) keep the same ids
+    perm = np.array([6, 3, 5, 0, 2, 1, 4])
+    again = survivors(CLUSTER[perm], "hash", position=POSITION[perm], row_ids=ids.take(pa.array(perm)))
+    assert sorted({ids[perm[s]].as_py() for s in again.tolist()}) == ["a", "e", "g"]
+    # equal ids (a key column that repeats) go to the row read first
+    assert survivors(np.array([0, 0, 0]), "hash", position=np.array([4, 1, 7]),
+                     row_ids=["k", "k", "j"]).tolist() == [2, 2, 2]
+    assert survivors(np.array([0, 0]), "hash", row_ids=["k", "k"]).tolist() == [0, 0]
+
+
+def test_keep_hash_needs_a_row_id_on_every_row():
+    with pytest.raises(ValueError, match="row ids"):
+        run("hash")
+    with pytest.raises(ValueError, match="every row"):
+        survivors(np.array([0, 0]), "hash", row_ids=["a", None])
+    with pytest.raises(ValueError, match="entries"):
+        survivors(np.array([0, 0]), "hash", row_ids=["a"])
+
+
 @st.composite
 def _tables(draw):
     n = draw(st.integers(1, 30))
@@ -109,9 +133,14 @@ def _labels(group: np.ndarray) -> np.ndarray:
     return np.array([first.setdefault(int(g), i) for i, g in enumerate(group)])
 
 
+def _hash_of(position: int) -> str:
+    """A row id unlike its position (an odd multiplier is a bijection mod 2**32): what content hashes look like."""
+    return f"{(position * 2654435761) % 2**32:010d}"
+
+
 def _surviving_ids(group, ids, lengths, by, keep, descending):
     out = survivors(_labels(group), keep, position=np.array(ids), lengths=lengths, by=pa.array(by, pa.int64()),
-                    descending=descending)
+                    descending=descending, row_ids=pa.array([_hash_of(i) for i in ids]))
     return [None if s < 0 else ids[s] for s in out]
 
 

@@ -112,3 +112,17 @@ def test_it_compiles_into_the_plan():
     assert (step.id, step.params) == ("dedupe_exact[b,a]", {
         "columns": ["b", "a"], "ignoring": ["case", "punctuation", "whitespace"], "keep": "by", "keep_by": "s",
         "descending": False})
+
+
+def test_keep_hash_keeps_the_smallest_row_id_in_any_input_order(monkeypatch):
+    """`keep hash`: the survivor is the smallest row id (content hash), so re-ordered inputs keep the same rows."""
+    out = assert_laws("dedupe_exact", ROWS, {"columns": ["q"], "keep": "hash"}, monkeypatch)
+    assert removed(out) == [("e", "exact duplicate", "e", "a"), ("g", "exact duplicate", "g", "f")]
+    backwards = assert_laws("dedupe_exact", ROWS.take(pa.array(range(6, -1, -1))), {"columns": ["q"], "keep": "hash"},
+                            monkeypatch)
+    assert sorted(r[0] for r in removed(backwards)) == ["e", "g"]  # keep first would now remove a and f
+    for mode, extra in (("exact", ""), ("near", " jaccard >= 0.9"), ("fuzzy", ' pairs "p.json" threshold 0.5')):
+        got = compile_text(SourceFile("x.dspec", SPEC.format(rule=f"dedupe {mode} on a{extra} keep hash")))
+        assert "'keep' policy" not in " ".join(d.message for d in got.diagnostics), got.diagnostics
+    [typo] = compile_text(SourceFile("x.dspec", SPEC.format(rule="dedupe exact on a keep hsah"))).diagnostics
+    assert (typo.code, typo.hint, typo.span.line) == ("DSC203", "did you mean 'hash'?", 13)

@@ -124,3 +124,74 @@ def test_toolformer_example_merges_rewordings_and_keeps_look_alikes_apart(tmp_pa
         assert reject["_dsc_reason"] == "fuzzy duplicate record"
         merged.setdefault(int(reject["_dsc_duplicate_of"]), []).append(int(reject["_dsc_id"]))
     assert {k: sorted(v) for k, v in merged.items()} == {k: sorted(v) for k, v in MERGED.items()}
+
+
+# --------------------------------------------------------------------------
+# Caching as the engine runs the rule: the pairs file's sha256 is part of the stage's key, and the
+# kernel keeps dedupe's scored pairs in the run's cache folder (dsc.kernels.fuzzy, "Cost and caching")
+
+
+def _execute(spec, work_dir):
+    from dsc.api import compile_file
+    from dsc.engines.local import execute
+
+    compiled = compile_file(spec)
+    assert compiled.ok, compiled.diagnostics
+    result = execute(compiled.plan, spec.parent, work_dir)
+    fuzzy_stage = next(s for s in result.stages if s.op == "dedupe_fuzzy")
+    return result, fuzzy_stage
+
+
+@pytest.fixture
+def trainings(monkeypatch):
+    """Whether each clustering call of the kernel trained (True) or clustered cached scores (False)."""
+    from dsc.kernels import fuzzy
+
+    calls = []
+    real_cluster, real_child = fuzzy._cluster, fuzzy._cluster_in_child
+    monkeypatch.setattr(fuzzy, "_cluster", lambda *job: calls.append(job[5] is None) or real_cluster(*job))
+    monkeypatch.setattr(fuzzy, "_cluster_in_child", lambda job: calls.append(job[5] is None) or real_child(job))
+    return calls
+
+
+def test_an_edited_pairs_file_reruns_the_rule_and_retrains(people_spec, tmp_path, trainings):
+    pytest.importorskip("dedupe")
+    work = tmp_path / "work"
+    first, stage = _execute(people_spec, work)
+    assert not stage.cached and trainings == [True] and stage.rows_out == 30
+    _, stage = _execute(people_spec, work)
+    assert stage.cached and trainings == [True]  # the whole stage came from the stage cache
+
+    pairs_file = people_spec.parent / "people_pairs.json"
+    pairs = json.loads(pairs_file.read_text())
+    pairs["match"] = pairs["match"][1:]
+    pairs_file.write_text(json.dumps(pairs))
+    _, stage = _execute(people_spec, work)
+    assert not stage.cached and trainings == [True, True]
+    assert len(list((work / ".dsc-cache" / "fuzzy").glob("*.scores.npy"))) == 2
+
+
+def test_a_new_threshold_clusters_the_cached_scores(people_spec, tmp_path, trainings):
+    pytest.importorskip("dedupe")
+    work = tmp_path / "work"
+    cold, _ = _execute(people_spec, work)
+    people_spec.write_text(people_spec.read_text().replace('"people_pairs.json"',
+                                                           '"people_pairs.json" threshold 0.95'))
+    stricter, stage = _execute(people_spec, work)
+    assert not stage.cached and trainings == [True, False]
+    # The same as a run that trains from scratch at 0.95.
+    fresh, _ = _execute(people_spec, tmp_path / "fresh")
+    assert trainings == [True, False, True]
+    assert stage.rows_out == 32 and stricter.kept.equals(fresh.kept) and stricter.rejects.equals(fresh.rejects)
+    assert not stricter.kept.equals(cold.kept)
+
+
+def test_one_or_two_workers_write_the_same_bytes(people_spec, tmp_path):
+    pytest.importorskip("dedupe")
+    outs = []
+    for workers in (1, 2):
+        ran = dsc("run", people_spec, "--out", tmp_path / f"w{workers}", "--workers", workers)
+        assert ran.exit_code == EXIT_OK, ran.stderr
+        outs.append([(tmp_path / f"w{workers}" / name).read_bytes() for name in ("kept.jsonl", "rejects.jsonl")])
+    assert outs[0] == outs[1]
+    assert len(outs[0][1].splitlines()) == 12

@@ -249,3 +249,19 @@ def test_stats_json_bins_the_similarity_of_removals(tmp_path):
     assert (comp["cluster"], comp["removed"], comp["below_threshold"], comp["min"]) == (
         "components", 4, 1, round(10 / 12, 6))
     assert comp["bins"][0] == {"bin": "[0, 0.9)", "from": 0.0, "to": 0.9, "rows": 1}
+
+
+def test_keep_hash_keeps_the_smallest_row_id_in_any_input_order(monkeypatch):
+    tbl = table(a=["one two three four", "one two three four", "one two three four five", "zz"])
+    tbl = tbl.set_column(0, ID, pa.array(["z9", "a1", "m5", "b2"]))
+    params = {"columns": ["a"], "threshold": "0.5", "ngram": 1, "keep": "hash"}
+    out = assert_laws("dedupe_near", tbl, params, monkeypatch)
+    # a1 is visited first: its star takes z9 (J = 1) and m5 (J = 0.8)
+    assert gone(out) == [("z9", "near duplicate", "a1", "a1"), ("m5", "near duplicate", "a1", "a1")]
+    assert out.removed.column(SIMILARITY).to_pylist() == [1.0, 0.8]
+    backwards = assert_laws("dedupe_near", tbl.take(pa.array([3, 2, 1, 0])), params, monkeypatch)
+    assert sorted(gone(backwards)) == sorted(gone(out))  # keep first would now keep m5
+    ok = _plan_of("dedupe near on a jaccard >= 0.8 keep hash")
+    assert ok.ok and ok.plan.steps[0].params["keep"] == "hash", ok.diagnostics
+    bad = _plan_of("dedupe near on a keep hashes")
+    assert not bad.ok and "hash" in " ".join(d.hint or "" for d in bad.diagnostics)
