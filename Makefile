@@ -51,7 +51,7 @@ demo: install
 	  echo; echo "== $$spec"; \
 	  $(DSC) check $$spec || exit $$?; \
 	  $(DSC) compile $$spec -o out/plans/$$name.plan.json || exit $$?; \
-	  $(DSC) run $$spec --out out/$$name || exit $$?; \
+	  $(DSC) run $$spec --out out/$$name --quiet || exit $$?; \
 	done
 	@echo; echo "== dsc explain specs/common_gen.dspec"; $(DSC) explain specs/common_gen.dspec
 
