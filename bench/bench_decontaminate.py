@@ -30,7 +30,6 @@ import argparse
 import json
 import string
 import sys
-import time
 import unicodedata
 from pathlib import Path
 
@@ -39,6 +38,7 @@ import pyarrow as pa
 
 import dsc.ops.decontaminate as decon
 from bench.corpus import make_corpus
+from bench.timing import best
 from dsc.ops import OPERATORS
 from dsc.ops.runtime import RunContext
 from dsc.reserved import ID
@@ -107,14 +107,6 @@ def planted(rows: int, texts: list[str], seed: int) -> list[str]:
 
 # --------------------------------------------------------------------------- timing
 
-
-def best(fn, repeat: int):
-    times, result = [], None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), result
 
 
 def bench_set(name, pattern, fields, texts, table, folder, repeat) -> dict:

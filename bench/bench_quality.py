@@ -29,7 +29,6 @@ import argparse
 import json
 import platform
 import re
-import time
 import unicodedata
 from collections import Counter
 from pathlib import Path
@@ -37,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from bench.timing import best
 from dsc.kernels import lang, quality
 from dsc.kernels.exact import duplicate_groups
 
@@ -120,15 +120,6 @@ PYTHON = {"words": lambda t: len(t.split()), "chars": len, "alpha_ratio": _py_al
           "dup_line_ratio": _py_dup_lines, "top_2gram_ratio": _py_top(2), "top_3gram_ratio": _py_top(3),
           "top_4gram_ratio": _py_top(4), "line_punct_ratio": _py_line_punct}
 
-
-def best(fn, repeat: int) -> tuple[float, object]:
-    """The fastest of `repeat` runs of fn(), and its result."""
-    times, out = [], None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), out
 
 
 def main(argv: list[str] | None = None) -> None:

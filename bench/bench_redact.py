@@ -27,11 +27,11 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import time
 from pathlib import Path
 
 import pyarrow as pa
 
+from bench.timing import best
 from dsc.ops import OPERATORS
 from dsc.ops.runtime import RunContext
 from dsc.reserved import ID, SRC
@@ -94,14 +94,6 @@ def make_table(rows: int, seed: int = 1) -> tuple[pa.Table, dict[str, list[int]]
                       SRC: [f"data.jsonl:{i + 1}" for i in range(rows)]})
     return table, planted
 
-
-def best(fn, repeat: int):
-    times, result = [], None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), result
 
 
 def main(argv=None) -> dict:

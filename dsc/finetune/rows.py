@@ -3,7 +3,8 @@
 `trl_example` is copied verbatim into every generated `train.py` (see `embedded_source`), which
 hands its examples to TRL's `SFTTrainer`; dsc counts the tokens of the same examples the way
 `SFTTrainer` tokenizes them (`example_tokens`), so the estimates count the tokens training
-sees. `trl_example` therefore imports nothing at module level and uses no name from this module.
+sees. `trl_example` therefore imports nothing at module level, and the one name it reads, the
+export shapes' `FIELDS` table, is its default argument, written out ahead of it in train.py.
 """
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ import inspect
 import json
 from pathlib import Path
 
+from dsc.engines.shapes import FIELDS
 from dsc.finetune.errors import FinetuneError
 
 
-def trl_example(row, chat_template=None):
+def trl_example(row, chat_template=None, fields=FIELDS):
     """The example TRL's `SFTTrainer` is given for one exported row, or None when the row has no
     shape dsc knows. The one formatting function of train.py and of dsc's token estimates.
 
@@ -27,7 +29,7 @@ def trl_example(row, chat_template=None):
     assistant turn. Without a chat template, rows are TRL's standard prompt-completion text: a
     conversation as `### Role:` sections, an instruction row in the Stanford Alpaca prompt format.
     A preference row is trained on its chosen answer. The columns each field may come from are
-    the export shapes' own (`dsc.engines.shapes.FIELDS`).
+    `fields`: the export shapes' own (`dsc.engines.shapes.FIELDS`), so both read the same columns.
 
     >>> trl_example({"prompt": "2+2=", "completion": "4"})
     {'prompt': '2+2=', 'completion': '4'}
@@ -47,15 +49,6 @@ def trl_example(row, chat_template=None):
     """
     import re
 
-    # The columns each field may come from, in order (the export shapes read the same).
-    fields = {
-        "instruction": ("instruction", "prompt", "question", "query"),
-        "input": ("input", "context"),
-        "output": ("output", "response", "completion", "answer"),
-        "system": ("system",),
-        "chosen": ("chosen",),
-        "rejected": ("rejected",),
-    }
     if isinstance(chat_template, dict):  # a template shipped as named variants: the default one
         chat_template = chat_template.get("default")
     chat = isinstance(chat_template, str) and chat_template.strip() != ""
@@ -169,8 +162,10 @@ def example_text(example):
 
 
 def embedded_source() -> str:
-    """The source of `trl_example`, as pasted into train.py."""
-    return inspect.getsource(trl_example)
+    """The source of `trl_example`, as pasted into train.py, after the `FIELDS` table it defaults to
+    (written out: train.py runs without dsc)."""
+    table = "".join(f"    {name!r}: {columns!r},\n" for name, columns in FIELDS.items())
+    return f"FIELDS = {{\n{table}}}\n\n\n" + inspect.getsource(trl_example)
 
 
 def read_rows(path: Path) -> list[dict]:

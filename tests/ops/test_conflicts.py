@@ -2,26 +2,10 @@
 target, each group resolved by its policy and its decision logged, and the laws."""
 import pytest
 
-from dsc.api import compile_text
 from dsc.reserved import ID
-from dsc.syntax.source import SourceFile
-from laws import apply, assert_laws, table
+from laws import apply, assert_laws, compiled, spec, table
 
-SPEC = """dataset d version 1 {{
-  seed 1
-}}
-source s {{
-  files "rows.jsonl"
-}}
-schema {{
-  a : text
-  b : text
-  c : text
-}}
-clean {{
-  {rule}
-}}
-"""
+SCHEMA = "a: text, b: text, c: text"
 
 # Three groups: "2+2?" (r0, r1, r10: 4; r2: 5; by row id r10 sorts before r2), "capital of France?" (Paris
 # and paris: case counts), "Ünï" (a null answer and "ja"). Null questions share no key; "solo" is alone.
@@ -103,8 +87,7 @@ def test_a_numeric_key_is_logged_as_its_value():
 
 
 def test_it_compiles_into_the_plan():
-    got = compile_text(SourceFile("x.dspec", SPEC.format(rule="conflicts on b, a -> c resolve majority else flag")))
-    assert got.ok, got.diagnostics
+    got = compiled(spec(SCHEMA, "conflicts on b, a -> c resolve majority else flag"))
     step = got.plan.steps[0]
     assert (step.id, step.params) == ("conflicts[b,a->c]", {"columns": ["b", "a"], "target": "c",
                                                              "resolve": "majority", "otherwise": "flag"})

@@ -13,18 +13,16 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 import dsc.ops.decontaminate as decon
 from dsc.api import compile_file, compile_text
-from dsc.commands import app
 from dsc.engines.local import run_plan
 from dsc.exitcodes import EXIT_INPUT_ERROR, EXIT_OK, EXIT_SPEC_ERROR
 from dsc.ops.runtime import RunError
 from dsc.reserved import CLUSTER, DUPLICATE_OF, ID, REASON
 from dsc.syntax.source import SourceFile
 from hypothesis_budget import examples
-from laws import apply, assert_laws, table
+from laws import apply, assert_laws, dsc, table
 
 REPO = Path(__file__).resolve().parents[2]
 WORDS = [f"w{i}" for i in range(1, 31)]  # an eval text of 30 distinct words
@@ -247,12 +245,6 @@ gate {{
 """
 RULE = 'decontaminate prompt, answer against "evals/a.jsonl"'
 GATE = 'contaminated("evals/a.jsonl") <= 0 warn'
-
-
-def dsc(*args):
-    result = CliRunner().invoke(app, [str(a) for a in args])
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return result
 
 
 @pytest.fixture

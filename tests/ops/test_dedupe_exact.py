@@ -4,26 +4,10 @@ records, and the laws."""
 import pyarrow as pa
 import pytest
 
-from dsc.api import compile_text
 from dsc.reserved import ID
-from dsc.syntax.source import SourceFile
-from laws import apply, assert_laws, table
+from laws import apply, assert_laws, compile_spec, compiled, spec, table
 
-SPEC = """dataset d version 1 {{
-  seed 1
-}}
-source s {{
-  files "rows.jsonl"
-}}
-schema {{
-  a : text
-  b : text
-  s : int
-}}
-clean {{
-  {rule}
-}}
-"""
+SCHEMA = "a: text, b: text, s: int"
 NONE = "exact duplicate (keep none: whole cluster dropped)"
 
 
@@ -105,9 +89,7 @@ def test_ignoring_more_never_splits_a_cluster():
 
 
 def test_it_compiles_into_the_plan():
-    got = compile_text(SourceFile("x.dspec", SPEC.format(
-        rule="dedupe exact on b, a ignoring whitespace, punctuation, case keep by s asc")))
-    assert got.ok, got.diagnostics
+    got = compiled(spec(SCHEMA, "dedupe exact on b, a ignoring whitespace, punctuation, case keep by s asc"))
     step = got.plan.steps[0]
     assert (step.id, step.params) == ("dedupe_exact[b,a]", {
         "columns": ["b", "a"], "ignoring": ["case", "punctuation", "whitespace"], "keep": "by", "keep_by": "s",
@@ -122,7 +104,7 @@ def test_keep_hash_keeps_the_smallest_row_id_in_any_input_order(monkeypatch):
                             monkeypatch)
     assert sorted(r[0] for r in removed(backwards)) == ["e", "g"]  # keep first would now remove a and f
     for mode, extra in (("exact", ""), ("near", " jaccard >= 0.9"), ("fuzzy", ' pairs "p.json" threshold 0.5')):
-        got = compile_text(SourceFile("x.dspec", SPEC.format(rule=f"dedupe {mode} on a{extra} keep hash")))
+        got = compile_spec(spec(SCHEMA, f"dedupe {mode} on a{extra} keep hash"))
         assert "'keep' policy" not in " ".join(d.message for d in got.diagnostics), got.diagnostics
-    [typo] = compile_text(SourceFile("x.dspec", SPEC.format(rule="dedupe exact on a keep hsah"))).diagnostics
+    [typo] = compile_spec(spec(SCHEMA, "dedupe exact on a keep hsah")).diagnostics
     assert (typo.code, typo.hint, typo.span.line) == ("DSC203", "did you mean 'hash'?", 13)

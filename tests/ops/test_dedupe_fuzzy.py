@@ -6,11 +6,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from dsc.commands import app
 from dsc.exitcodes import EXIT_INPUT_ERROR, EXIT_OK
 from dsc.kernels.fuzzy import load_pairs
+from laws import dsc
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "fuzzy"
@@ -30,12 +29,6 @@ clean {
 }
 """
 NO_DEDUPE = "dedupe fuzzy needs the package dedupe, which is not installed here"
-
-
-def dsc(*args):
-    result = CliRunner().invoke(app, [str(a) for a in args])
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return result
 
 
 @pytest.fixture

@@ -10,26 +10,11 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dsc.api import compile_text
 from dsc.reserved import DUPLICATE_OF, ID, SIMILARITY
-from dsc.syntax.source import SourceFile
 from hypothesis_budget import examples
-from laws import apply, assert_laws, table
+from laws import apply, assert_laws, compile_spec, compiled, spec, table
 
-SPEC = """dataset d version 1 {{
-  seed 1
-}}
-source s {{
-  files "rows.jsonl"
-}}
-schema {{
-  a : text
-  b : text
-}}
-clean {{
-  {rule}
-}}
-"""
+SCHEMA = "a: text, b: text"
 
 # ten words give nine word bigrams
 RIVER = "the river rose over the old stone bridge before dawn"
@@ -159,9 +144,7 @@ def test_several_columns_are_compared_as_one_text(monkeypatch):
 
 
 def test_it_compiles_into_the_plan():
-    got = compile_text(SourceFile("x.dspec", SPEC.format(
-        rule="dedupe near on b, a jaccard >= 0.75 ngram 3 chars permutations 64 keep shortest")))
-    assert got.ok, got.diagnostics
+    got = compiled(spec(SCHEMA, "dedupe near on b, a jaccard >= 0.75 ngram 3 chars permutations 64 keep shortest"))
     step = got.plan.steps[0]
     assert (step.id, step.params) == ("dedupe_near[b,a]", {
         "columns": ["b", "a"], "threshold": Decimal("0.75"), "ngram": 3, "unit": "chars", "permutations": 64,
@@ -196,8 +179,7 @@ def test_cluster_components_removes_a_superset_of_star(monkeypatch):
 
 
 def _plan_of(rule: str):
-    got = compile_text(SourceFile("x.dspec", SPEC.format(rule=rule)))
-    return got
+    return compile_spec(spec(SCHEMA, rule))
 
 
 def test_cluster_star_is_the_default_and_keeps_the_plan_fingerprint():
@@ -232,9 +214,8 @@ def test_stats_json_bins_the_similarity_of_removals(tmp_path):
     (tmp_path / "rows.jsonl").write_text("".join(json.dumps({"a": r, "b": None}) + "\n" for r in rows))
     out = {}
     for cluster in ("star", "components"):
-        spec = SPEC.format(rule=f"dedupe near on a jaccard >= 0.9 ngram 1 cluster {cluster}")
-        got = compile_text(SourceFile(str(tmp_path / "x.dspec"), spec), base_dir=tmp_path)
-        assert got.ok, got.diagnostics
+        got = compiled(spec(SCHEMA, f"dedupe near on a jaccard >= 0.9 ngram 1 cluster {cluster}"),
+                       str(tmp_path / "x.dspec"), tmp_path)
         run_plan(got.plan, tmp_path, tmp_path / cluster)
         (section,) = json.loads((tmp_path / cluster / "stats.json").read_text())["near_similarity"]
         out[cluster] = section

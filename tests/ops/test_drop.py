@@ -2,25 +2,9 @@
 reason every removed row carries, and the laws."""
 import pytest
 
-from dsc.api import compile_text
-from dsc.syntax.source import SourceFile
-from laws import apply, assert_laws, table
+from laws import apply, assert_laws, compiled, spec, table
 
-SPEC = """dataset d version 1 {{
-  seed 1
-}}
-source s {{
-  files "rows.jsonl"
-}}
-schema {{
-  a : text
-  n : int
-  f : float
-}}
-clean {{
-  {rule}
-}}
-"""
+SCHEMA = "a: text, n: int, f: float"
 
 MESSY = ["two words", None, "", "   ", "\u3000", "zero\u200bwidth", "\u00dcn\u00efc\u00f6d\u00e9 \u2713 three",
          " padded one "]
@@ -82,8 +66,7 @@ def test_words_count_like_str_split(op, value, removed):
     ("drop where not not not empty(a)", None, True, ["r0", "r1"], "drop where not empty(a)"),
 ])
 def test_negations_cancel_in_pairs_in_the_plan(text, values, negate, removed, reason):
-    got = compile_text(SourceFile("x.dspec", SPEC.format(rule=text)))
-    assert got.ok, got.diagnostics
+    got = compiled(spec(SCHEMA, text))
     params = got.plan.steps[0].params
     assert (params["values"], params["negate"]) == (values, negate)
     out = apply("drop", table(a=["x", "y", "", None], n=[1, 2, 3, 4], f=[1.0, 2.0, 3.0, 4.0]), params)
@@ -92,8 +75,7 @@ def test_negations_cancel_in_pairs_in_the_plan(text, values, negate, removed, re
 
 
 def test_in_compares_numbers_as_their_text():
-    got = compile_text(SourceFile("x.dspec", SPEC.format(rule="drop where f in {1, 2.5}")))
-    assert got.ok, got.diagnostics
+    got = compiled(spec(SCHEMA, "drop where f in {1, 2.5}"))
     out = apply("drop", table(a=["x", "y", "z"], n=[1, 2, 3], f=[1.0, 2.5, None]), got.plan.steps[0].params)
     assert out.removed.column("_dsc_id").to_pylist() == ["r0", "r1"]
 
@@ -104,7 +86,6 @@ def test_in_compares_numbers_as_their_text():
     ("drop where n in {1e2}", ["r1"]),
 ])
 def test_in_matches_a_number_however_it_is_written(text, removed):
-    got = compile_text(SourceFile("x.dspec", SPEC.format(rule=text)))
-    assert got.ok, got.diagnostics
+    got = compiled(spec(SCHEMA, text))
     out = apply("drop", table(a=["x", "y", "z"], n=[1, 100, None], f=[1.0, 2.5, None]), got.plan.steps[0].params)
     assert out.removed.column("_dsc_id").to_pylist() == removed

@@ -2,47 +2,25 @@
 found exactly as `redact` finds it (dsc.kernels.pii), national phone numbers read in the region of
 the dataset's locale."""
 import pytest
-from laws import apply, assert_laws, table
 
-from dsc.api import compile_text
-from dsc.syntax.source import SourceFile
-
-SPEC = """dataset d version 1 {{
-  seed 1
-  {locale}
-}}
-
-source s {{
-  files "rows.jsonl"
-}}
-
-schema {{
-  text : text
-}}
-
-clean {{
-  drop where {pred}
-}}
-"""
+from laws import apply, assert_laws, compiled, spec, table
 
 ROWS = ["mail me at ada@example.org", "no personal data here", None, "call +44 20 7946 0958 today",
         "call 030 901820 tomorrow", "card 4111 1111 1111 1111", "IBAN GB82 WEST 1234 5698 7654 32"]
 
 
-def _params(pred="has_pii(text)", locale="locale de_DE"):
-    result = compile_text(SourceFile("x.dspec", SPEC.format(pred=pred, locale=locale)))
-    assert result.ok and not [d for d in result.diagnostics if d.severity == "error"], result.diagnostics
-    return result.plan.steps[0].params
+def _params(pred="has_pii(text)", locale="de_DE"):
+    return compiled(spec("text: text", f"drop where {pred}", locale=locale)).plan.steps[0].params
 
 
 def test_the_region_comes_from_the_locale():
     assert _params()["region"] == "DE"
-    assert _params(locale="")["region"] is None
+    assert _params(locale=None)["region"] is None
 
 
 @pytest.mark.parametrize("locale, dropped", [
-    ("locale de_DE", [True, False, False, True, True, True, True]),
-    ("", [True, False, False, True, False, True, True]),  # 030 … is a national number: no region, no match
+    ("de_DE", [True, False, False, True, True, True, True]),
+    (None, [True, False, False, True, False, True, True]),  # 030 … is a national number: no region, no match
 ])
 def test_rows_with_personal_data_are_dropped(locale, dropped):
     out = apply("drop", table(text=ROWS), _params(locale=locale))

@@ -6,27 +6,12 @@ from decimal import Decimal
 import pyarrow as pa
 import pytest
 
-from dsc.api import compile_text
 from dsc.fmt import format_spec
 from dsc.kernels import lang
 from dsc.ops import OPERATORS
-from dsc.syntax.source import SourceFile
-from laws import apply, assert_laws, table
+from laws import apply, assert_laws, compile_spec, compiled, spec, table
 
-SPEC = """dataset d version 1 {{
-  seed 1
-}}
-source s {{
-  files "rows.jsonl"
-}}
-schema {{
-  a : text
-  n : int
-}}
-clean {{
-  {rule}
-}}
-"""
+SCHEMA = "a: text, n: int"
 
 TEXTS = [
     "The committee will publish its annual report on the state of the economy next week.",   # r0 en
@@ -106,8 +91,7 @@ def test_repeated_texts_and_more_workers_give_the_same_bytes(monkeypatch):
     ("not lang(a) in {\"fr\"} confidence >= 0.80", ["fr"], True, "0.8"),
 ])
 def test_one_plan_per_meaning(written, values, negate, confidence):
-    got = compile_text(SourceFile("x.dspec", SPEC.format(rule=f"drop where {written}")))
-    assert got.ok, got.diagnostics
+    got = compiled(spec(SCHEMA, f"drop where {written}"))
     params = got.plan.steps[0].params
     assert (params["kind"], params["values"], params["negate"], params["confidence"]) == \
         ("lang", values, negate, Decimal(confidence))
@@ -131,7 +115,7 @@ def test_one_plan_per_meaning(written, values, negate, confidence):
      "only lang() is compared with a set, e.g. drop where lang(text) not in {en, und}"),
 ])
 def test_check_errors_point_at_the_word(rule_text, message, hint):
-    got = compile_text(SourceFile("x.dspec", SPEC.format(rule=rule_text)))
+    got = compile_spec(spec(SCHEMA, rule_text))
     assert [(d.message, d.hint) for d in got.diagnostics] == [(message, hint)]
     assert got.diagnostics[0].span.line == 12 and got.diagnostics[0].span.column > 12
 
@@ -142,9 +126,7 @@ def test_check_errors_point_at_the_word(rule_text, message, hint):
     "drop where lang(a) in {zh} confidence >= 75%",
 ])
 def test_a_rule_prints_back_as_written(written):
-    text = SPEC.format(rule=written)
-    got = compile_text(SourceFile("x.dspec", text))
-    assert got.ok, got.diagnostics
+    got = compiled(spec(SCHEMA, written))
     assert f"  {written}\n" in format_spec(got.spec)
 
 

@@ -8,28 +8,13 @@ from decimal import Decimal
 import pyarrow as pa
 import pytest
 
-from dsc.api import compile_text
 from dsc.checks.options import MEASURE_FUNCS
 from dsc.checks.ranges import NUMBERS
 from dsc.kernels import quality
 from dsc.ops.drop import MEASURES
-from dsc.syntax.source import SourceFile
-from laws import apply, assert_laws, table
+from laws import apply, assert_laws, compile_spec, compiled, spec, table
 
-SPEC = """dataset d version 1 {{
-  seed 1
-}}
-source s {{
-  files "rows.jsonl"
-}}
-schema {{
-  a : text
-  n : int
-}}
-clean {{
-  {rule}
-}}
-"""
+SCHEMA = "a: text, n: int"
 
 TEXTS = [
     "The cat sat on the mat with the hat.",      # r0: plain English
@@ -178,8 +163,7 @@ def test_words_and_chars_keep_their_reasons():
 # --------------------------------------------------------------------------- compile and check
 @pytest.mark.parametrize("written", ["alpha_ratio(a) < 0.6", "alpha_ratio(a) < 60%", "alpha_ratio(a) < 0.60"])
 def test_a_threshold_has_one_spelling_in_the_plan(written):
-    got = compile_text(SourceFile("x.dspec", SPEC.format(rule=f"drop where {written}")))
-    assert got.ok, got.diagnostics
+    got = compiled(spec(SCHEMA, f"drop where {written}"))
     params = got.plan.steps[0].params
     assert (params["func"], params["value"], "confidence" in params) == ("alpha_ratio", Decimal("0.6"), False)
 
@@ -192,7 +176,7 @@ def test_a_threshold_has_one_spelling_in_the_plan(written):
     ("drop where alpa_ratio(a) < 0.5", "unknown function 'alpa_ratio'"),
 ])
 def test_check_errors(rule, message):
-    got = compile_text(SourceFile("x.dspec", SPEC.format(rule=rule)))
+    got = compile_spec(spec(SCHEMA, rule))
     assert [d.message for d in got.diagnostics] == [message]
     assert got.diagnostics[0].span.line == 12
 

@@ -8,10 +8,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from dsc.api import compile_file, compile_text
-from dsc.commands import app
 from dsc.engines.local import run_plan
 from dsc.exitcodes import EXIT_INPUT_ERROR, EXIT_OK, EXIT_SPEC_ERROR
 from dsc.finetune.model import resolve_base
@@ -19,7 +17,7 @@ from dsc.finetune.rows import example_tokens, read_rows, trl_example
 from dsc.finetune.tokens import example_lengths, text_tokens
 from dsc.ops.runtime import RunError
 from dsc.syntax.source import SourceFile
-from laws import apply, assert_laws, table
+from laws import apply, assert_laws, dsc, table
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "examples" / "models" / "tiny-gpt2"  # a 512-token BPE tokenizer with a chat template
@@ -110,12 +108,6 @@ def write_spec(project: Path, finetune: str = TINY_BLOCK, shape: str = "chat") -
     spec = project / "spec.dspec"
     spec.write_text(SPEC.format(finetune=finetune, shape=shape))
     return spec
-
-
-def dsc(*args):
-    result = CliRunner().invoke(app, [str(a) for a in args])
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return result
 
 
 def test_the_plan_names_the_tokenizer_as_written_and_pins_its_files(project):

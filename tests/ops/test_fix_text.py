@@ -3,11 +3,9 @@ correct text, in any script, is left as it is; the step runs first, before any n
 import pyarrow as pa
 import pytest
 
-from dsc.api import compile_text
 from dsc.kernels.repair import fix_text
 from dsc.kernels.text import normalize
-from dsc.syntax.source import SourceFile
-from laws import assert_laws, table
+from laws import assert_laws, compile_spec, compiled, spec, table
 
 
 @pytest.mark.parametrize("broken, fixed", [
@@ -59,27 +57,14 @@ def test_as_a_normalize_step_it_keeps_the_laws(monkeypatch):
     assert out.table.column("b").to_pylist() == ["cafÃ©", "x", "y", "z"]  # not the rule's column
 
 
-SPEC = """dataset d version 1 {{
-  seed 1
-}}
-source s {{
-  files "rows.jsonl"
-}}
-schema {{
-  a : text
-}}
-clean {{
-  {rule}
-}}
-"""
+SCHEMA = "a: text"
 
 
 def test_it_compiles_first_in_the_canonical_order():
-    got = compile_text(SourceFile("x.dspec", SPEC.format(rule="normalize a: nfc, fix_text")))
-    assert got.ok, got.diagnostics
+    got = compiled(spec(SCHEMA, "normalize a: nfc, fix_text"))
     assert got.plan.steps[0].params == {"columns": ["a"], "steps": ["fix_text", "nfc"]}
 
 
 def test_a_misspelt_step_is_a_check_error():
-    [d] = compile_text(SourceFile("x.dspec", SPEC.format(rule="normalize a: fixtext"))).diagnostics
+    [d] = compile_spec(spec(SCHEMA, "normalize a: fixtext")).diagnostics
     assert (d.code, d.span.line, d.hint) == ("DSC203", 11, "did you mean 'fix_text'?")

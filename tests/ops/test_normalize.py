@@ -3,24 +3,9 @@ each column keeps its type, and the laws."""
 import pyarrow as pa
 import pytest
 
-from dsc.api import compile_text
-from dsc.syntax.source import SourceFile
-from laws import apply, assert_laws, table
+from laws import apply, assert_laws, compiled, spec, table
 
-SPEC = """dataset d version 1 {{
-  seed 1
-}}
-source s {{
-  files "rows.jsonl"
-}}
-schema {{
-  a : text
-  b : text
-}}
-clean {{
-  {rule}
-}}
-"""
+SCHEMA = "a: text, b: text"
 
 
 def test_all_steps_listed_backwards_run_in_canonical_order_and_nulls_stay_null(monkeypatch):
@@ -58,7 +43,6 @@ def test_several_columns_each_keep_their_type(monkeypatch):
 
 
 def test_the_plan_holds_the_steps_in_canonical_order():
-    got = compile_text(SourceFile("x.dspec", SPEC.format(rule="normalize b, a: casefold, strip, nfc")))
-    assert got.ok, got.diagnostics
+    got = compiled(spec(SCHEMA, "normalize b, a: casefold, strip, nfc"))
     step = got.plan.steps[0]
     assert (step.id, step.params) == ("normalize[b,a]", {"columns": ["b", "a"], "steps": ["nfc", "strip", "casefold"]})

@@ -7,32 +7,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dsc.api import compile_text
 from dsc.engines.local import run_plan
 from dsc.kernels.pii import KINDS, _candidates, find, has_any, iban_ok, luhn_ok, redact
-from dsc.syntax.source import SourceFile
 from hypothesis_budget import examples
-from laws import apply, assert_laws, table
+from laws import apply, assert_laws, compile_spec, compiled, spec, table
 
-SPEC = """dataset d version 1 {{
-  seed 1{locale}
-}}
-source s {{
-  files "rows.jsonl"
-}}
-schema {{
-  a : text
-  b : text
-  n : int
-}}
-clean {{
-  {rule}
-}}
-"""
-
-
-def spec(rule: str, locale: str = "en_US") -> str:
-    return SPEC.format(rule=rule, locale=f"\n  locale {locale}" if locale else "")
+SCHEMA = "a: text, b: text, n: int"
 
 
 ALL = list(KINDS)
@@ -167,13 +147,12 @@ def test_the_flags_are_the_same_with_two_workers(monkeypatch):
 
 
 def test_it_compiles_with_the_locales_region_and_replacements_by_kind():
-    got = compile_text(SourceFile("x.dspec", spec('redact phone, email in a, b with "<tel>", "<mail>"', "en_GB")))
-    assert got.ok, got.diagnostics
+    got = compiled(spec(SCHEMA, 'redact phone, email in a, b with "<tel>", "<mail>"', locale="en_GB"))
     step = got.plan.steps[0]
     assert step.id == "redact[a,b]"
     assert step.params == {"columns": ["a", "b"], "kinds": ["email", "phone"],
                            "replacements": {"phone": "<tel>", "email": "<mail>"}, "region": "GB"}
-    one = compile_text(SourceFile("x.dspec", spec('redact iban, ip in a with "X"', None))).plan.steps[0]
+    one = compiled(spec(SCHEMA, 'redact iban, ip in a with "X"')).plan.steps[0]
     assert one.params["replacements"] == {"iban": "X", "ip": "X"} and one.params["region"] is None
 
 
@@ -186,14 +165,14 @@ def test_it_compiles_with_the_locales_region_and_replacements_by_kind():
     ("redact email in a, a", "DSC202", "a"),
 ])
 def test_bad_rules_are_check_errors(rule, code, words):
-    got = compile_text(SourceFile("x.dspec", spec(rule)))
+    got = compile_spec(spec(SCHEMA, rule, locale="en_US"))
     errors = [d for d in got.diagnostics if d.is_error]
     assert [(d.code, words in d.message) for d in errors] == [(code, True)], errors
     assert errors[0].span.line == 14 and errors[0].hint
 
 
 def test_an_unknown_kind_hint_lists_the_kinds():
-    [d] = compile_text(SourceFile("x.dspec", spec("redact mail in a"))).diagnostics
+    [d] = compile_spec(spec(SCHEMA, "redact mail in a", locale="en_US")).diagnostics
     assert d.hint == "the kinds are email, iban, credit_card, ip, phone"
 
 
@@ -202,7 +181,7 @@ def test_a_run_counts_redactions_per_column_and_kind_in_stats(tmp_path):
             {"a": "two: x@y.org, z@y.org", "b": "nothing", "n": 2},
             {"a": "clean", "b": "clean", "n": 3}]
     (tmp_path / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    got = compile_text(SourceFile("x.dspec", spec("redact email, credit_card in a, b")))
+    got = compiled(spec(SCHEMA, "redact email, credit_card in a, b", locale="en_US"))
     result = run_plan(got.plan, tmp_path, tmp_path / "out")
     assert result.kept.num_rows == 3 and result.rejects.num_rows == 0
     stats = json.loads((tmp_path / "out" / "stats.json").read_text())

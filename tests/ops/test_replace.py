@@ -1,25 +1,10 @@
 """`replace COLS "pattern" with "text"`: RE2 rewrites, groups, nulls, checks, and the laws."""
 import pytest
 
-from dsc.api import compile_text
 from dsc.ops.replace import rewrite_error
-from dsc.syntax.source import SourceFile
-from laws import apply, assert_laws, table
+from laws import apply, assert_laws, compile_spec, compiled, spec, table
 
-SPEC = """dataset d version 1 {{
-  seed 1
-}}
-source s {{
-  files "rows.jsonl"
-}}
-schema {{
-  a : text
-  n : int
-}}
-clean {{
-  {rule}
-}}
-"""
+SCHEMA = "a: text, n: int"
 
 
 def test_every_match_is_rewritten_with_groups_and_nulls_stay_null(monkeypatch):
@@ -36,8 +21,7 @@ def test_several_columns_and_the_whole_match():
 
 
 def test_it_compiles_into_the_plan_and_prints_back():
-    got = compile_text(SourceFile("x.dspec", SPEC.format(rule='replace a "\\\\s+$" with ""')))
-    assert got.ok, got.diagnostics
+    got = compiled(spec(SCHEMA, 'replace a "\\\\s+$" with ""'))
     step = got.plan.steps[0]
     assert (step.id, step.params) == ("replace[a]", {"columns": ["a"], "pattern": r"\s+$", "replacement": ""})
 
@@ -50,7 +34,7 @@ def test_it_compiles_into_the_plan_and_prints_back():
     ('replace b "x" with "y"', "DSC201", "unknown column 'b'"),
 ])
 def test_bad_rules_are_check_errors(rule, code, words):
-    got = compile_text(SourceFile("x.dspec", SPEC.format(rule=rule)))
+    got = compile_spec(spec(SCHEMA, rule))
     assert not got.ok
     assert [(d.code, words in d.message) for d in got.diagnostics if d.is_error] == [(code, True)]
 

@@ -1,24 +1,9 @@
 """`strip COLS suffix|prefix "text"`: a literal end or start removed once, and the laws."""
 import pytest
 
-from dsc.api import compile_text
-from dsc.syntax.source import SourceFile
-from laws import apply, assert_laws, table
+from laws import apply, assert_laws, compile_spec, compiled, spec, table
 
-SPEC = """dataset d version 1 {{
-  seed 1
-}}
-source s {{
-  files "rows.jsonl"
-}}
-schema {{
-  a : text
-  n : int
-}}
-clean {{
-  {rule}
-}}
-"""
+SCHEMA = "a: text, n: int"
 
 
 def test_the_suffix_is_removed_once_where_present(monkeypatch):
@@ -34,8 +19,7 @@ def test_a_prefix_counts_characters_not_bytes():
 
 
 def test_it_compiles_into_the_plan():
-    got = compile_text(SourceFile("x.dspec", SPEC.format(rule='strip a suffix "</s>"')))
-    assert got.ok, got.diagnostics
+    got = compiled(spec(SCHEMA, 'strip a suffix "</s>"'))
     step = got.plan.steps[0]
     assert (step.id, step.params) == ("strip[a]", {"columns": ["a"], "side": "suffix", "text": "</s>"})
 
@@ -46,10 +30,10 @@ def test_it_compiles_into_the_plan():
     ('strip b suffix "x"', "DSC201", "unknown column 'b'"),
 ])
 def test_bad_rules_are_check_errors(rule, code, words):
-    got = compile_text(SourceFile("x.dspec", SPEC.format(rule=rule)))
+    got = compile_spec(spec(SCHEMA, rule))
     assert [(d.code, words in d.message) for d in got.diagnostics if d.is_error] == [(code, True)]
 
 
 def test_a_side_other_than_suffix_or_prefix_does_not_parse():
-    got = compile_text(SourceFile("x.dspec", SPEC.format(rule='strip a middle "x"')))
+    got = compile_spec(spec(SCHEMA, 'strip a middle "x"'))
     assert not got.ok and got.diagnostics[0].code.startswith("DSC1")
