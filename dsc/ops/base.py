@@ -41,6 +41,13 @@ class Operator:
 
     `effect` tells reviewers what kind of change a rule makes: "drops rows" (filters,
     dedupe, conflicts) or "changes values" (normalize, standardize, replace).
+
+    Every operator also writes three classmethods of its own, which `@operator` requires:
+
+    - `build(cls, b, tree, children) -> ast.Node`: the AST node of a parse tree of `grammar`
+      (`b` is the syntax builder: spans, leaves);
+    - `fmt(cls, node) -> str`: the node as one canonical line of spec text;
+    - `compile(cls, node, env: CompileEnv) -> (raw parameters, subject of the rule id)`.
     """
 
     name: ClassVar[str]
@@ -60,21 +67,6 @@ class Operator:
     def selects(cls, node: ast.Node) -> bool:
         """Whether this operator is the one for `node` (operators sharing a node tell by a field)."""
         return True
-
-    @classmethod
-    def build(cls, b, tree, children) -> ast.Node:
-        """The AST node of a parse tree of `grammar`; `b` is the syntax builder (spans, leaves)."""
-        raise NotImplementedError
-
-    @classmethod
-    def fmt(cls, node: ast.Node) -> str:
-        """The node as one canonical line of spec text."""
-        raise NotImplementedError
-
-    @classmethod
-    def compile(cls, node: ast.Node, env: CompileEnv) -> tuple[dict[str, Any], str]:
-        """(raw parameters, subject of the rule id) of a checked node."""
-        raise NotImplementedError
 
     @classmethod
     def check(cls, node: ast.Node) -> list[Diagnostic]:
@@ -113,14 +105,12 @@ class Operator:
         return None
 
 
-_REQUIRED = ("name", "keyword", "effect", "Params", "node", "grammar")
-_OWN = ("build", "fmt", "compile")
+_REQUIRED = ("name", "keyword", "effect", "Params", "node", "grammar", "build", "fmt", "compile")
 
 
 def operator(cls: type[Operator]) -> type[Operator]:
     """Class decorator: register an operator under its plan name, refusing one with a piece missing."""
     missing = [a for a in _REQUIRED if not hasattr(cls, a)]
-    missing += [m for m in _OWN if getattr(cls, m).__func__ is getattr(Operator, m).__func__]
     missing += ["apply (a family base of dsc.ops.runtime)"] if not hasattr(cls, "apply") else []
     missing += [f"reads '{r}' (not a field of Params)" for r in cls.reads
                 if hasattr(cls, "Params") and r not in cls.Params.model_fields]
