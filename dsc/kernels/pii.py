@@ -296,3 +296,18 @@ def _known(kinds: Sequence[str]) -> None:
     unknown = [k for k in kinds if k not in KINDS]
     if unknown:
         raise ValueError(f"unknown kinds of personal data {unknown}; expected some of {KINDS}")
+
+
+def region_of(locale: str | None) -> str | None:
+    """The territory of the spec's locale as babel reads it (`en_US` → `US`), where phone numbers
+    without a country code are read; None for a locale without one, or with a numeric region
+    (`es_419`), which phonenumbers does not know.
+
+    >>> region_of("en_US"), region_of("de"), region_of("zh_Hant_TW"), region_of("es_419"), region_of(None)
+    ('US', None, 'TW', None, None)
+    """
+    from dsc.locale.locales import parse_locale
+
+    parsed = parse_locale(locale) if locale else None
+    territory = parsed.territory if parsed is not None else None
+    return territory if territory and territory.isalpha() else None

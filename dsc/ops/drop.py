@@ -99,7 +99,7 @@ class Drop(RowOperator, Operator):
         elif isinstance(pred, ast.TestPred):
             params = {"kind": "test", "func": pred.func.value}
             if pred.func.value == "has_pii":
-                from dsc.ops.redact import region_of
+                from dsc.kernels.pii import region_of
 
                 params["region"] = region_of(env.locale)
         elif isinstance(pred, ast.MatchesPred):

@@ -21,13 +21,11 @@ from dataclasses import dataclass
 
 from dsc import ast
 from dsc.diagnostics import error
+from dsc.kernels.pii import KINDS, region_of  # the kernel's imports are light: pyarrow and phonenumbers load late
 from dsc.ops.base import Operator, Params, cols, operator
 from dsc.ops.runtime import Outcome, RowOperator, removed_rows, text_column
 from dsc.syntax.write import listing, opt, words
 
-# The kinds (the order in which they win an overlap; dsc.kernels.pii.KINDS, spelled here too so
-# that checking a spec does not load the kernel's imports).
-KINDS = ("email", "iban", "credit_card", "ip", "phone")
 #: The key of a redact rule's flags holding {column: {kind: matches}}; stats.json sums them.
 FLAG_KEY = "redactions"
 
@@ -117,14 +115,3 @@ def _reason(by_column: dict[str, dict[str, int]]) -> str:
                                    for kind, n in kinds.items())
 
 
-def region_of(locale: str | None) -> str | None:
-    """The territory of a locale (`en_US` → `US`), where phone numbers without a country code are
-    read; None without one.
-
-    >>> region_of("en_US"), region_of("de"), region_of("zh_Hant_TW"), region_of(None)
-    ('US', None, 'TW', None)
-    """
-    if not locale:
-        return None
-    parts = locale.replace("-", "_").split("_")[1:]
-    return next((p.upper() for p in parts if len(p) == 2 and p.isalpha()), None)
