@@ -72,7 +72,7 @@ def check_clean_options(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
         elif isinstance(rule, ast.Conflicts):
             out += _conflicts(rule)
         out += operator_for(rule).check(rule)  # the operator's own checks
-        out += getattr(operator_for(rule), "check_in_spec", lambda r, s: [])(rule, spec)  # … that read the spec
+        out += operator_for(rule).check_in_spec(rule, spec)  # … and those that read the rest of the spec
     standardized = [(r.column.value, r.column) for r in rules if isinstance(r, ast.Standardize)]
     for repeat, first in first_seen(standardized):
         out.append(error("DSC202", f"column '{repeat.value}' is standardized twice", repeat.span,

@@ -425,8 +425,8 @@ def _handed_on(table: pa.Table, outcome: Outcome) -> Outcome:
 def _files_of(op, params: dict, base_dir: Path) -> str:
     """The content of the files a rule reads besides the rows (decontaminate's eval sets: its
     `input_files`), for its stage's cache key: an edited file reruns the rule. '' for other rules."""
-    files = getattr(op, "input_files", None)
-    return "" if files is None else "\n" + json.dumps(files(params, base_dir), sort_keys=True)
+    files = op.input_files(params, base_dir)
+    return "\n" + json.dumps(files, sort_keys=True) if files else ""
 
 
 def _input_key(plan: Plan, inputs: list[dict]) -> str:

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args, get_origin
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from dsc import ast
     from dsc.diagnostics import Diagnostic
 
@@ -73,7 +75,18 @@ class Operator:
         """Diagnostics of the operator's own (the generic checks read the node's declared roles)."""
         return []
 
+    @classmethod
+    def check_in_spec(cls, node: ast.Node, spec: ast.Spec) -> list[Diagnostic]:
+        """Diagnostics of the operator's own that need the rest of the spec (e.g. a source it names)."""
+        return []
+
     # ── plan and run time ───────────────────────────────────────────────────────────────
+    @classmethod
+    def input_files(cls, params: dict[str, Any], base_dir: Path) -> list[dict[str, str]]:
+        """The files the rule reads besides the rows, each with its sha256: part of its stage's
+        cache key, so an edited file reruns the rule. None for most rules."""
+        return []
+
     @classmethod
     def columns_of(cls, params: dict[str, Any]) -> list[str]:
         """The data columns a rule with these parameters reads, in order."""
