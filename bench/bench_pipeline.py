@@ -17,7 +17,13 @@ process's peak. The corpus is written out and dropped before the child starts. E
 `--repeat` times into a fresh output folder (no stage cache) and the fastest time is kept, as
 other work on the machine slows single runs.
 
-    python -m bench.bench_pipeline [--rows 1000000] [--quick] [--repeat 1] [--export]
+The floor is what any tool pays for the same input and output: pyarrow reading the jsonl
+(`pyarrow.json.read_json`) and writing it as one zstd parquet file, timed in a child process the
+same way; the run is reported as a multiple of it (the issue's target: at most 6 ×). With
+`--workers N` (default 2) every size also runs with N workers: the speedup is the one-worker time
+over the N-worker time (target ≥ 1.6 at 1M rows), and the kept rows must be the same bytes.
+
+    python -m bench.bench_pipeline [--rows 1000000] [--quick] [--repeat 1] [--export] [--workers 2]
 """
 from __future__ import annotations
 
@@ -95,14 +101,33 @@ def write_corpus(rows: int, workdir: Path, export: bool = False) -> tuple[int, i
     return text_bytes, injected
 
 
-def run_child(workdir: Path, out: Path) -> tuple[float, int]:
+# The floor: read the jsonl with pyarrow and write it as parquet, nothing else.
+_FLOOR = """
+import sys, pyarrow.json, pyarrow.parquet
+pyarrow.parquet.write_table(pyarrow.json.read_json(sys.argv[1]), sys.argv[2], compression="zstd")
+"""
+
+
+def floor_seconds(workdir: Path, repeat: int = 1) -> float:
+    """The fastest of `repeat` floor runs (pyarrow read_json + parquet write) in a child process."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", _FLOOR, str(workdir / "corpus.jsonl"), str(workdir / "floor.parquet")],
+                       check=True)
+        best = min(best, time.perf_counter() - start)
+    (workdir / "floor.parquet").unlink()
+    return best
+
+
+def run_child(workdir: Path, out: Path, workers: int = 1) -> tuple[float, int]:
     """One `dsc run` into a fresh `out`: its wall time (s) and peak RSS (kB)."""
     shutil.rmtree(out, ignore_errors=True)
     hwm = workdir / "hwm.txt"
     env = dict(os.environ, DSC_BENCH_HWM=str(hwm))
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", _CHILD, "run", str(workdir / "bench.dspec"), "--out", str(out)],
-                          capture_output=True, text=True, env=env)
+    proc = subprocess.run([sys.executable, "-c", _CHILD, "run", str(workdir / "bench.dspec"), "--out", str(out),
+                           "--workers", str(workers)], capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"dsc run failed ({proc.returncode}):\n{proc.stderr}")
@@ -133,10 +158,19 @@ def bytes_written(out: Path) -> dict[str, int]:
     return dict(sorted(sizes.items(), key=lambda kv: -kv[1]))
 
 
-def run_once(rows: int, workdir: Path, repeat: int = 1, export: bool = False) -> dict:
+def run_once(rows: int, workdir: Path, repeat: int = 1, export: bool = False, workers: int = 2) -> dict:
     text_bytes, injected = write_corpus(rows, workdir, export)
+    floor = floor_seconds(workdir, repeat)
+    parallel = None
+    if workers > 1:
+        out = workdir / f"out{rows}w{workers}"
+        parallel = min(run_child(workdir, out, workers)[0] for _ in range(repeat))
+        kept_n = (out / "kept.parquet").read_bytes()
+        shutil.rmtree(out)
     out = workdir / f"out{rows}"
     timings = [run_child(workdir, out) for _ in range(repeat)]
+    if workers > 1 and (out / "kept.parquet").read_bytes() != kept_n:
+        raise SystemExit(f"kept.parquet differs between 1 and {workers} workers at {rows} rows")
     seconds = min(t for t, _ in timings)
     peak_mb = max(p for _, p in timings) / 1024
     budget_mb = 4 * text_bytes / 2**20 + 300
@@ -147,7 +181,10 @@ def run_once(rows: int, workdir: Path, repeat: int = 1, export: bool = False) ->
         "rows": rows, "seconds": round(seconds, 2), "rows_per_s": round(rows / seconds),
         "peak_rss_mb": round(peak_mb), "text_mb": round(text_bytes / 2**20, 1), "budget_mb": round(budget_mb),
         "within_budget": peak_mb <= budget_mb, "rejected": manifest["counts"]["rejected"],
-        "injected_duplicates": injected, "repeats": repeat,
+        "injected_duplicates": injected, "repeats": repeat, "floor_seconds": round(floor, 2),
+        "floor_ratio": round(seconds / floor, 2), "workers": workers,
+        "workers_seconds": None if parallel is None else round(parallel, 2),
+        "workers_speedup": None if parallel is None else round(seconds / parallel, 2),
         "written_mb": round(total / 2**20, 1), "written_ratio": round(total / text_bytes, 2),
         "written_by_kind_mb": {k: round(v / 2**20, 1) for k, v in written.items()},
     }
@@ -159,13 +196,19 @@ def main(argv=None) -> None:
     parser.add_argument("--quick", action="store_true", help="10k and 100k rows only")
     parser.add_argument("--repeat", type=int, default=1, help="runs per size; the fastest is reported")
     parser.add_argument("--export", action="store_true", help="add a split and a parquet export per split")
+    parser.add_argument("--workers", type=int, default=2, help="also run with this many workers (1: only one)")
     args = parser.parse_args(argv)
     sizes = [10_000, 100_000] if args.quick else [100_000, args.rows]
     results = []
     for rows in sizes:
         with tempfile.TemporaryDirectory() as tmp:
-            results.append(run_once(rows, Path(tmp), args.repeat, args.export))
+            results.append(run_once(rows, Path(tmp), args.repeat, args.export, args.workers))
         r = results[-1]
+        print(f"{'':>9} floor (pyarrow read_json + parquet write) {r['floor_seconds']:.1f} s: dsc = "
+              f"{r['floor_ratio']:.1f} × the floor (target ≤ 6)", flush=True)
+        if r["workers_seconds"] is not None:
+            print(f"{'':>9} {r['workers']} workers {r['workers_seconds']:.1f} s: {r['workers_speedup']:.2f} × one "
+                  f"worker (target ≥ 1.6 at 1M rows), kept.parquet the same bytes", flush=True)
         print(f"{r['rows']:>9} rows  {r['seconds']:>7.1f} s  {r['rows_per_s']:>8} rows/s  peak RSS "
               f"{r['peak_rss_mb']} MB (budget {r['budget_mb']} MB for {r['text_mb']} MB of text: "
               f"{'within' if r['within_budget'] else 'OVER'})  rejected {r['rejected']} "

@@ -6,6 +6,10 @@ so the suite's coverage is what it was when tests spelled their counts out); `de
 that needs more or fewer than its neighbours says so as a scale of the profile,
 `settings(max_examples=examples(3))` (tests/hypothesis_budget.py), never as a count of its own.
 `pytest --hypothesis-profile NAME` also works and wins over the variable.
+
+Neither profile has a deadline: the first example of a test that reaches a compiled kernel
+(dsc/kernels/jit.py) pays its compilation or its load from the disk cache, and a deadline would
+fail that example for a cost later examples never pay. Speed is measured in bench/, not here.
 """
 from __future__ import annotations
 
@@ -13,8 +17,8 @@ import os
 
 from hypothesis import settings
 
-settings.register_profile("ci", max_examples=100)
-settings.register_profile("dev", max_examples=10)
+settings.register_profile("ci", max_examples=100, deadline=None)
+settings.register_profile("dev", max_examples=10, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or "ci")
 
 # `--doctest-modules` would import every conftest.py as a test module too, and the conftests here

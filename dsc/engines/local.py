@@ -270,8 +270,8 @@ class _Cache:
         """Store `outcome` of the stage whose input was `table`; the log, written last, makes it an entry."""
         self.root.mkdir(parents=True, exist_ok=True)
         log = {"flags": outcome.flags, "decisions": outcome.decisions}
-        for name, tbl in (("kept", outcome.table), ("removed", outcome.removed)):
-            log[name], stored = _delta(table, tbl)
+        for k, (name, tbl) in enumerate((("kept", outcome.table), ("removed", outcome.removed))):
+            log[name], stored = _delta(table, tbl, None if outcome.positions is None else outcome.positions[k])
             target = self.root / f"{key}.{name}.arrow"
             if stored is None:
                 target.unlink(missing_ok=True)
@@ -291,9 +291,10 @@ _POSITION = "position"
 _COMPARE_ROWS = 65_536  # rows taken from the input at a time to compare: bounds the memory it takes
 
 
-def _delta(source: pa.Table, table: pa.Table) -> tuple[dict, pa.Table | None]:
+def _delta(source: pa.Table, table: pa.Table, positions=None) -> tuple[dict, pa.Table | None]:
     """How to store `table`, a result of the stage whose input was `source`: (its log entry, the
-    table to write, None for nothing).
+    table to write, None for nothing). `positions`: where the stage says `table`'s rows are in
+    `source` (`Outcome.positions`), which saves searching for them; checked like a found guess.
 
     `{"stored": "input"}`: it is `source` itself. `{"stored": "rows", "columns": [...]}`: its rows
     are `source` rows (found by `_dsc_id`, or by position when no row was removed), and the file
@@ -304,7 +305,8 @@ def _delta(source: pa.Table, table: pa.Table) -> tuple[dict, pa.Table | None]:
     if table.schema.metadata != source.schema.metadata or len(set(table.column_names)) < table.num_columns \
             or len(set(source.column_names)) < source.num_columns:
         return whole
-    positions = _positions(source, table)
+    if positions is None or len(positions) != table.num_rows:
+        positions = _positions(source, table)
     if positions is None:
         return whole
     same = [f.name for f in table.schema if f.name in source.schema.names and source.schema.field(f.name).equals(

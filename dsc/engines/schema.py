@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dsc.io import Declared
-from dsc.ops.runtime import Outcome, RunError, removed_rows
+from dsc.ops.runtime import Outcome, RunError, split_rows
 from dsc.plan import ColumnPlan, Plan
 from dsc.reserved import ID, RESERVED_PREFIX
 
@@ -98,7 +98,7 @@ def validate(table: pa.Table, columns: list[ColumnPlan], filled_later: set[str] 
             mark(_repeats(table, col.name, reason), f"column '{col.name}' must be unique: value repeats an "
                                                     "earlier row (by row id)")
     drop = reason != None  # noqa: E711
-    return Outcome(table.filter(pa.array(~drop)), removed_rows(read, drop, [str(r) for r in reason[drop]]))
+    return split_rows(read, drop, [str(r) for r in reason[drop]], kept=table)
 
 
 def _coerce(table: pa.Table, col: ColumnPlan) -> tuple[pa.Table, np.ndarray]:

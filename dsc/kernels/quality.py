@@ -83,18 +83,15 @@ class Measure:
 
 
 def words(text):
-    """Words per row, as `str.split()` counts them (Unicode whitespace; the existing `words()`).
+    """Words per row, as `str.split()` counts them (Unicode whitespace; `dsc.kernels.words`).
 
     >>> import pyarrow as pa
     >>> words(pa.array(["two words", "", "  padded  one ", "tab\\tand\\u00a0nbsp"])).tolist()
     [2, 0, 2, 3]
     """
-    import pyarrow.compute as pc
+    from dsc.kernels.words import count_words
 
-    trimmed = pc.utf8_trim_whitespace(text)
-    count = pc.list_value_length(pc.utf8_split_whitespace(trimmed)).to_numpy(zero_copy_only=False).astype("int64")
-    count[pc.equal(pc.utf8_length(trimmed), 0).to_numpy(zero_copy_only=False)] = 0  # "" splits into [""]
-    return count
+    return count_words(text)
 
 
 def chars(text):

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from dsc import ast
 from dsc.diagnostics import error
 from dsc.ops.base import Operator, Params, operator
-from dsc.ops.runtime import Outcome, RunError, removed_rows
+from dsc.ops.runtime import Outcome, RunError, split_rows
 from dsc.syntax.write import words
 from dsc.ops.sample import MAX_ROWS
 
@@ -107,7 +107,7 @@ class Cap(Operator):
             drop[order[place >= limit]] = True
         values = encoded.dictionary.to_pylist()
         reasons = [f"over the cap of {limit} for {name}={_shown(values[g])}" for g in groups[drop]]
-        return Outcome(table.filter(pa.array(~drop)), removed_rows(table, drop, reasons))
+        return split_rows(table, drop, reasons)
 
 
 # The longest value a reason shows (a cap per a long text column would copy the text into every reject).

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 from dsc import ast
 from dsc.ops.base import Operator, Params, cols, operator
-from dsc.ops.runtime import Outcome, RowOperator, RunError, removed_rows, text_column
+from dsc.ops.runtime import RowOperator, RunError, split_rows, text_column
 from dsc.syntax.write import listing, opt, words
 
 if TYPE_CHECKING:
@@ -131,7 +131,6 @@ class Decontaminate(RowOperator, Operator):
     @classmethod
     def transform(cls, table, params, ctx):
         import numpy as np
-        import pyarrow as pa
 
         n_rows = table.num_rows
         if n_rows == 0:
@@ -146,9 +145,8 @@ class Decontaminate(RowOperator, Operator):
         matches = [found[row] for row in sorted(found)]
         reasons = [f"{params['columns'][m.column]} shares the {params['ngram']}-gram \"{m.ngram}\" with eval row "
                    f"{m.source} ({m.field})" for m in matches]
-        removed = removed_rows(table, mask, reasons, cluster=[m.pattern for m in matches],
-                               duplicate_of=[m.source for m in matches])
-        return Outcome(table.filter(pa.array(~mask)), removed)
+        return split_rows(table, mask, reasons, cluster=[m.pattern for m in matches],
+                          duplicate_of=[m.source for m in matches])
 
 
 # --------------------------------------------------------------------------- words and n-grams

@@ -24,7 +24,7 @@ from dsc.exitcodes import EXIT_SPEC_ERROR
 from dsc.ops.base import Operator, Params, operator
 from dsc.kernels.quality import MEASURES as TEXT_MEASURES
 from dsc.kernels.quality import Measure
-from dsc.ops.runtime import Outcome, RowOperator, RunError, removed_rows, text_column
+from dsc.ops.runtime import RowOperator, RunError, split_rows, text_column
 from dsc.syntax.write import listing, words
 
 _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "!=", "!=": "=="}
@@ -124,9 +124,15 @@ class Drop(RowOperator, Operator):
         return f"drop rows where {_text(p)}{counted}"
 
     @classmethod
+    def pool(cls, params):
+        # Python per row: language detection, PII matching and tokenizers; the rest is Arrow compute
+        # and compiled kernels
+        python = params["kind"] == "lang" or params.get("func") in ("has_pii", "tokens")
+        return "processes" if python else "threads"
+
+    @classmethod
     def transform(cls, table, params, ctx):
         import numpy as np
-        import pyarrow as pa
         import pyarrow.compute as pc
 
         hit, shown = _matches(table, params, ctx)
@@ -137,8 +143,8 @@ class Drop(RowOperator, Operator):
         if shown is None:
             return mask, reason
         # The rule and, per removed row, what it measured (a quality value, a detected language).
-        reasons = [f"{reason} ({v})" for v in np.asarray(shown, dtype=object)[mask]]
-        return Outcome(table.filter(pa.array(~mask)), removed_rows(table, mask, reasons))
+        reasons = [f"{reason} ({v})" for v in shown(mask)]
+        return split_rows(table, mask, reasons)
 
     @classmethod
     def strictness(cls, old, new):
@@ -209,7 +215,8 @@ _COMPARE = {"<": "less", "<=": "less_equal", ">": "greater", ">=": "greater_equa
 
 def _matches(table, params, ctx=None):
     """The predicate's value per row (nulls count as empty text, so they are never unknown), and
-    what each row measured, for the reasons of the rows removed (None where a reason names none)."""
+    a function giving what the rows of a mask measured, for the reasons of the rows removed (None
+    where a reason names none): only the removed rows' values are ever turned into text."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -260,9 +267,11 @@ def _measure(text, params, ctx):
     value = params["value"]
     bound = int(value) if value == int(value) else float(value)
     hit = getattr(np, _COMPARE[params["op"]])(np.asarray(values), bound)
-    shown = None
-    if entry.shows_value:
-        shown = np.array([f"measured {_shown(v, entry.integer)}" for v in np.asarray(values).tolist()], dtype=object)
+    if not entry.shows_value:
+        return pa.array(hit, type=pa.bool_()), None
+
+    def shown(mask):
+        return [f"measured {_shown(v, entry.integer)}" for v in np.asarray(values)[mask].tolist()]
     return pa.array(hit, type=pa.bool_()), shown
 
 
@@ -286,8 +295,9 @@ def _lang(text, params):
 
     langs, confs = detect(text, float(params.get("confidence") or 0))
     hit = pc.is_in(pa.array(langs, type=pa.string()), value_set=pa.array(params["values"], type=pa.string()))
-    shown = np.array([f"detected {lang}, confidence {c:.4g}" if c else f"detected {lang}, too short to judge"
-                      for lang, c in zip(langs, confs)], dtype=object)
+    def shown(mask):
+        return [f"detected {langs[i]}, confidence {confs[i]:.4g}" if confs[i] else
+                f"detected {langs[i]}, too short to judge" for i in np.flatnonzero(mask).tolist()]
     return hit, shown
 
 

@@ -38,6 +38,11 @@ class Normalize(RowOperator, Operator):
         return f"normalise {cols(p['columns'])}: {', '.join(p['steps'])}"
 
     @classmethod
+    def pool(cls, params):
+        # Arrow compute and compiled kernels, except ftfy's repairs (Python)
+        return "processes" if "fix_text" in params["steps"] else "threads"
+
+    @classmethod
     def transform(cls, table, params, ctx):
         from dsc.kernels.text import normalize
         from dsc.ops.runtime import text_column

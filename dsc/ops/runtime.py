@@ -8,7 +8,7 @@ functions that run rows, never at import time.
 """
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,6 +56,25 @@ class Outcome:
     removed: pa.Table  # the removed rows (data, id, source) with dsc.reserved.REMOVED_FIELDS attached
     flags: list[dict[str, Any]] = field(default_factory=list)
     decisions: list[dict[str, Any]] = field(default_factory=list)
+    # Where the rows came from, when the step knows: the input position of every kept row and of
+    # every removed row (numpy int64). The stage cache stores a result as positions into its input
+    # plus the columns that changed; given these, it need not search the input for each row's id.
+    positions: tuple[np.ndarray, np.ndarray] | None = None
+
+
+def split_rows(table: pa.Table, drop: np.ndarray, reason: str | list[str], *, kept: pa.Table | None = None,
+               flags: list[dict[str, Any]] | None = None, **removed: Any) -> Outcome:
+    """The outcome of removing the `drop` rows of `table` (a numpy bool mask) for `reason` (one, or
+    one per removed row; `removed` holds `removed_rows`' cluster, duplicate_of and similarity).
+    `kept`: the kept rows' values when the step also changed them (a table with `table`'s rows,
+    which `drop` filters); by default they are `table`'s."""
+    import numpy as np
+    import pyarrow as pa
+
+    drop = np.asarray(drop, dtype=bool)
+    kept = (table if kept is None else kept).filter(pa.array(~drop))
+    return Outcome(kept, removed_rows(table, drop, reason, **removed), flags or [],
+                   positions=(np.flatnonzero(~drop), np.flatnonzero(drop)))
 
 
 def removed_rows(table: pa.Table, mask: np.ndarray, reason: str | list[str],
@@ -98,16 +117,24 @@ class RowOperator:
     distributed = "rows"
 
     @classmethod
+    def pool(cls, params: dict) -> str:
+        """How the slices run on N workers: "processes" (the default: each slice is pickled to a
+        process, for rules whose work is Python code, which holds the GIL) or "threads" (no copy
+        at all, for rules whose work is Arrow compute or compiled kernels, which release it)."""
+        return "processes"
+
+    @classmethod
     def apply(cls, table: pa.Table, params: dict, ctx: RunContext) -> Outcome:
         import pyarrow as pa
 
         if ctx.workers > 1 and table.num_rows >= PARALLEL_MIN_ROWS:
-            with ProcessPoolExecutor(ctx.workers) as pool:
-                parts = list(pool.map(cls._apply_slice, _slices(table, ctx.workers),
-                                      [params] * ctx.workers, [ctx] * ctx.workers))
+            executor = ThreadPoolExecutor if cls.pool(params) == "threads" else ProcessPoolExecutor
+            with executor(ctx.workers) as pool:
+                slices = _slices(table, ctx.workers)
+                parts = list(pool.map(cls._apply_slice, slices, [params] * ctx.workers, [ctx] * ctx.workers))
             kept = pa.concat_tables([p.table for p in parts])
             removed = pa.concat_tables([p.removed for p in parts])
-            return Outcome(kept, removed, [f for p in parts for f in p.flags])
+            return Outcome(kept, removed, [f for p in parts for f in p.flags], positions=_joined(parts, slices))
         return cls._apply_slice(table, params, ctx)
 
     @classmethod
@@ -119,9 +146,19 @@ class RowOperator:
         if isinstance(result, Outcome):
             return result
         if isinstance(result, pa.Table):
-            return Outcome(result, removed_rows(result, np.zeros(result.num_rows, dtype=bool), ""))
+            return split_rows(table, np.zeros(result.num_rows, dtype=bool), "", kept=result)
         mask, reason = result
-        return Outcome(table.filter(pa.array(~mask)), removed_rows(table, mask, reason))
+        return split_rows(table, mask, reason)
+
+
+def _joined(parts: list[Outcome], slices: list[pa.Table]):
+    """The slices' positions as positions into the whole table (None if a slice has none)."""
+    import numpy as np
+
+    if any(p.positions is None for p in parts):
+        return None
+    starts = np.cumsum([0] + [s.num_rows for s in slices[:-1]])
+    return tuple(np.concatenate([p.positions[k] + start for p, start in zip(parts, starts)]) for k in (0, 1))
 
 
 class DedupeOperator:
@@ -179,8 +216,8 @@ class DedupeOperator:
         dup_of = _combined(ids.take(pa.array(np.maximum(survivor[dropped], 0), mask=whole)))
         reasons = [cls.reason + (" (keep none: whole cluster dropped)" if w else "") for w in whole.tolist()] \
             if whole.any() else cls.reason
-        return Outcome(table.filter(pa.array(~drop)), removed_rows(
-            table, drop, reasons, cluster_ids, dup_of, None if similarity is None else similarity[dropped]))
+        return split_rows(table, drop, reasons, cluster=cluster_ids, duplicate_of=dup_of,
+                          similarity=None if similarity is None else similarity[dropped])
 
 
 def _combined(col):

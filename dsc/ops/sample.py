@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Literal
 from dsc import ast
 from dsc.diagnostics import error
 from dsc.ops.base import Operator, Params, cols, operator
-from dsc.ops.runtime import Outcome, RunError, removed_rows
+from dsc.ops.runtime import Outcome, RunError, split_rows
 from dsc.syntax.write import listing, opt, words
 
 if TYPE_CHECKING:
@@ -134,7 +134,6 @@ class Sample(Operator):
     @classmethod
     def apply(cls, table: pa.Table, params: dict, ctx) -> Outcome:
         import numpy as np
-        import pyarrow as pa
 
         scope = in_sources(table, params, Path(ctx.base_dir))
         ranks = row_ranks(table, ctx.seed, b"dsc-sample\x00")
@@ -151,7 +150,7 @@ class Sample(Operator):
                 order = rank_order(table, ranks, candidates)
                 drop[candidates[order[n:]]] = True
             reason = f"sampled out: not among the {n} rows{where} kept of {int(candidates.size)} (seed {ctx.seed})"
-        return Outcome(table.filter(pa.array(~drop)), removed_rows(table, drop, reason))
+        return split_rows(table, drop, reason)
 
 
 def _hub_label(hub) -> str:

@@ -33,13 +33,12 @@ from pydantic import model_serializer
 from dsc import ast
 from dsc.exitcodes import EXIT_SPEC_ERROR
 from dsc.ops.base import Operator, Params, operator
-from dsc.ops.runtime import Outcome, RowOperator, RunError, removed_rows
+from dsc.ops.runtime import RowOperator, RunError, split_rows
 from dsc.reserved import ID
 from dsc.syntax.write import listing, value, words
 
 if TYPE_CHECKING:
     import numpy as np
-    import pyarrow as pa
 
 _INT64 = (-(2**63), 2**63 - 1)
 
@@ -165,13 +164,13 @@ class Standardize(RowOperator, Operator):
         policy = params.get("on_error", "reject")
         reasons = [f"{name} as {kind}: {results[i].reason}" for i in index[failed]]
         if policy == "reject":
-            return Outcome(new.filter(_mask(~failed)), removed_rows(table, failed, reasons))
+            return split_rows(table, failed, reasons, kept=new)
         flags = []
         if policy == "flag":
             ids = table.column(ID).to_pylist()
             flags = [{"row_id": ids[row], "reason": reason, "column": name, "value": _json_safe(values[index[row]])}
                      for row, reason in zip(np.flatnonzero(failed), reasons)]
-        return Outcome(new, removed_rows(table, np.zeros(table.num_rows, dtype=bool), ""), flags)
+        return split_rows(table, np.zeros(table.num_rows, dtype=bool), "", kept=new, flags=flags)
 
 
 def _typed(result, type_: str, name: str):
