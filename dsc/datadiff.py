@@ -15,7 +15,7 @@ by a rule — and the report counts, in total and per rule:
 - each gate's verdict before → after;
 
 with a few examples per change (row id, source file:line, a short excerpt, old fate → new fate).
-The counts are exactly what comparing the two runs' `kept.jsonl` and `rejects.jsonl` by `_dsc_id`
+The counts are exactly what comparing the two runs' `kept.parquet` and `rejects.jsonl` by `_dsc_id`
 gives (the tests check it on random policy changes).
 
 Both sides share one stage cache (a temporary folder unless `work_dir` is given), so stages

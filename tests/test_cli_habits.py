@@ -126,7 +126,8 @@ def test_run_summary_as_json(tmp_path):
     assert summary["fingerprint"] == manifest["plan_fingerprint"] and summary["exit_code"] == EXIT_OK
     assert {s["name"]: s["rows"] for s in summary["splits"]} == {s["name"]: s["rows"] for s in manifest["splits"]}
     assert summary["gates"] and all("passed" in g and "severity" in g for g in summary["gates"])
-    assert "kept.jsonl" in summary["outputs"] and summary["counts"] == manifest["counts"]
+    assert "kept.parquet" in summary["outputs"] and summary["counts"] == manifest["counts"]
+    assert summary["outputs"] == sorted(manifest["outputs"]) and "kept.jsonl" not in summary["outputs"]
     # Not a terminal: one plain line per stage on standard error, with rows and seconds.
     lines = result.stderr.splitlines()
     assert any(line.startswith("dsc: source:common_gen: 200 -> 200 rows in ") and line.endswith("s")

@@ -1,7 +1,7 @@
 """`dsc diff --data` (dsc.datadiff): real runs of the shipped specs over the shipped data.
 
 The counts are checked against the id-level comparison of two independent `dsc run` outputs
-(kept.jsonl and rejects.jsonl by `_dsc_id`), on real changes and on random ones (hypothesis).
+(kept.parquet and rejects.jsonl by `_dsc_id`), on real changes and on random ones (hypothesis).
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from dsc.engines.local import run_plan
 from dsc.errors import DscError
 from dsc.exitcodes import EXIT_DATA_CHANGED, EXIT_INPUT_ERROR, EXIT_OK, EXIT_SPEC_ERROR, EXIT_USAGE
 from tests.hypothesis_budget import examples
+from tests.run_outputs import kept_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = ["annotated", "code_alpaca", "common_gen", "self_instruct", "toolformer"]
@@ -74,8 +75,7 @@ def validate(report: dict) -> None:
 
 def _outcome(out: Path) -> tuple[dict, dict]:
     fate, data = {}, {}
-    for line in (out / "kept.jsonl").read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
+    for row in kept_rows(out, as_json=True):
         if row.get("_dsc_aug_rule"):
             continue
         fate[row["_dsc_id"]] = ("kept", row.get("_dsc_split"))

@@ -29,6 +29,10 @@ def run(
                                                   "DSC_ALLOW_ENDPOINTS. None by default."),
     allow_outside_project: bool = typer.Option(False, "--allow-outside-project",
                                                help="Let the run read files that links lead outside the project."),
+    # Off by default: kept.parquet already holds every kept row, and the jsonl copy doubled what a run wrote.
+    kept_jsonl: bool = typer.Option(False, "--kept-jsonl",
+                                    help="Also write kept.jsonl, the kept rows as JSON lines (kept.parquet is "
+                                         "always written). Without it, a kept.jsonl an earlier run wrote is removed."),
     format: str = typer.Option("text", "--format", help="text (for people) or json (the run's summary as one JSON "
                                                          "object on standard output; docs/cli.md)."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress on standard error."),
@@ -67,12 +71,12 @@ def run(
                 from dsc.engines.ray import run_plan as run_on_ray
 
                 outcome = run_on_ray(result.plan, spec.resolve().parent, out_dir, address=address,
-                                     progress=progress, permissions=permissions)
+                                     progress=progress, permissions=permissions, kept_jsonl=kept_jsonl)
             else:
                 from dsc.engines.local import run_plan
 
                 outcome = run_plan(result.plan, spec.resolve().parent, out_dir, workers=workers,
-                                   progress=progress, permissions=permissions)
+                                   progress=progress, permissions=permissions, kept_jsonl=kept_jsonl)
     except DscError as err:  # located at the spec's line, with its code (dsc.errors.render)
         typer.echo(render(err, result.source or spec), err=True)
         raise typer.Exit(err.exit_code)
@@ -102,9 +106,21 @@ def run(
     if gates:
         typer.echo(f"gates: {len(gates) - len(failed)} passed, {len(errors)} failed, "
                    f"{len(failed) - len(errors)} warning{'s' * (len(failed) - len(errors) != 1)}")
-    typer.echo(f"outputs in {out_dir}/ (manifest.json, kept.jsonl, rejects.jsonl, stats.json); "
+    typer.echo(f"outputs in {out_dir}/ ({', '.join(_main_outputs(outcome.manifest))}); "
                f"report: {out_dir / 'report.md'} and {out_dir / 'report.html'}")
     raise typer.Exit(code)
+
+
+def _main_outputs(manifest: dict) -> list[str]:
+    """The files the summary line names: the manifest and the run's rows, only those this run wrote
+    (`kept.jsonl` is there only with `--kept-jsonl`).
+
+    >>> _main_outputs({"outputs": {"kept.parquet": {}, "rejects.jsonl": {}, "stats.json": {}}})
+    ['manifest.json', 'kept.parquet', 'rejects.jsonl', 'stats.json']
+    """
+    written = manifest.get("outputs", {})
+    names = ("kept.parquet", "kept.jsonl", "rejects.jsonl", "stats.json")
+    return ["manifest.json", *(n for n in names if n in written)]
 
 
 def run_summary(spec: Path, out_dir: Path, manifest: dict, annotation_failures: list[str], code: int) -> dict:

@@ -16,7 +16,11 @@ from pathlib import PurePosixPath
 from typing import Any, Iterator, Sequence
 
 # The run's own files at the top of the output folder (`augment_rejects.jsonl` with an augment block).
-RUN_FILES = ("kept.jsonl", "kept.parquet", "rejects.jsonl", "flags.jsonl", "conflicts.jsonl", "labels.jsonl",
+# KEPT_JSONL is written only on request (`dsc run --kept-jsonl`): kept.parquet is the one full copy of
+# the kept rows. Its name stays the run's all the same, so a run without the flag removes the one
+# an earlier run wrote (a stale copy never sits beside the new rows) and refuses one dsc did not write.
+KEPT_JSONL = "kept.jsonl"
+RUN_FILES = (KEPT_JSONL, "kept.parquet", "rejects.jsonl", "flags.jsonl", "conflicts.jsonl", "labels.jsonl",
              "stats.json", "report.md", "report.html", "manifest.json")
 AUGMENT_REJECTS = "augment_rejects.jsonl"
 SHARDS = "shards"  # the ray engine's per-split parquet shards

@@ -85,12 +85,13 @@ class RunResult:
 
 
 def run_plan(plan: Plan, base_dir: Path, out_dir: Path, workers: int = 1,
-             progress: Callable[[str], None] | None = None, permissions: Permissions | None = None) -> RunResult:
+             progress: Callable[[str], None] | None = None, permissions: Permissions | None = None,
+             kept_jsonl: bool = False) -> RunResult:
     """Execute `plan` (paths relative to `base_dir`) and write its outputs to `out_dir`.
 
     `permissions`: what the operator lets the run reach (`dsc.engines.permissions`); none by default."""
     enforce(plan, base_dir, permissions or Permissions())
-    with outputs.claim(out_dir, plan, base_dir) as folder:
+    with outputs.claim(out_dir, plan, base_dir, kept_jsonl=kept_jsonl) as folder:  # kept.jsonl on request
         return _run_claimed(plan, base_dir, folder, workers, progress or (lambda _msg: None))
 
 

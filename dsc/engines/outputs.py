@@ -15,11 +15,15 @@ naming each path (exit 4): a run never deletes or overwrites what it did not wri
 is updated before the first output is written (so a killed run's files stay dsc's) and trimmed
 to what exists when the run ends.
 
-**Then the outputs.** Exports and the report are rendered first. Every output is streamed, the
-kept rows and rejects batch by batch, into the staging folder (`.dsc-staging`), each file hashed
-as it is written and synced (the annotation stage writes its task files there too, the ray
-engine's workers their shards); a failure there deletes the staging folder and leaves the output
-folder as it was. Only then are the files renamed into place (an `hf_disk` folder is swapped in
+**Then the outputs.** `kept.parquet` is the one full copy of the kept rows; `kept.jsonl`, the same
+rows as JSON lines, is written only when the run asks for it (`dsc run --kept-jsonl`), as it
+doubles what a run writes. Without it, a `kept.jsonl` an earlier run left goes with the other
+replaced outputs, and the manifest lists only the files this run wrote.
+
+Exports and the report are rendered first. Every output is streamed, the kept rows and rejects
+batch by batch, into the staging folder (`.dsc-staging`), each file hashed as it is written and
+synced (the annotation stage writes its task files there too, the ray engine's workers their
+shards); a failure there deletes the staging folder and leaves the output folder as it was. Only then are the files renamed into place (an `hf_disk` folder is swapped in
 whole; what an output replaces is moved into the staging folder and goes with it), with the
 manifest — which lists every output's hash — removed first and written last: a killed run leaves
 either the old outputs or no manifest, never a half-written file that looks finished.
@@ -43,8 +47,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dsc import __version__
-from dsc.engines.layout import (AUGMENT_REJECTS, CACHE, INTERNAL, LOCK, OWNED, RUN_FILES, SHARDS, STAGING, WHOLE,
-                                Output, normal, problems, task_files)
+from dsc.engines.layout import (AUGMENT_REJECTS, CACHE, INTERNAL, KEPT_JSONL, LOCK, OWNED, RUN_FILES, SHARDS, STAGING,
+                                WHOLE, Output, normal, problems, task_files)
 from dsc.exitcodes import EXIT_SPEC_ERROR
 from dsc.io import jsonscan
 from dsc.ops.runtime import RunError
@@ -109,13 +113,16 @@ class RunFolder:
     """An output folder claimed for one run (see `claim`): locked, checked, its staging folder ready.
 
     `targets` are the paths the run writes, relative to the folder; `owned` those dsc wrote there
-    before. `place` may replace only these: `claim` has checked that whatever is in their way is."""
+    before. `place` may replace only these: `claim` has checked that whatever is in their way is.
+    `kept_jsonl`: whether the run writes `kept.jsonl` (a target either way, so an old one is replaced
+    or removed)."""
 
-    def __init__(self, out_dir: Path, targets: list[str], owned: set[str]):
+    def __init__(self, out_dir: Path, targets: list[str], owned: set[str], kept_jsonl: bool = False):
         self.out_dir = out_dir
         self.staging = out_dir / STAGING
         self.targets = targets
         self.owned = owned
+        self.kept_jsonl = kept_jsonl
         self._replaced = 0
 
     def stage(self, relative: str, fill: Callable[[_HashingFile], Any]) -> dict[str, Any]:
@@ -165,9 +172,11 @@ class RunFolder:
 
 
 @contextmanager
-def claim(out_dir: Path, plan, base_dir: Path, engine: str = "local") -> Iterator[RunFolder]:
+def claim(out_dir: Path, plan, base_dir: Path, engine: str = "local",
+          kept_jsonl: bool = False) -> Iterator[RunFolder]:
     """Claim `out_dir` for a run of `plan` (paths relative to `base_dir`) on `engine`, for the `with`
-    block: the checks, the lock and the record described above; RunError before any work."""
+    block: the checks, the lock and the record described above; RunError before any work.
+    `kept_jsonl`: write `kept.jsonl` beside `kept.parquet` (`dsc run --kept-jsonl`)."""
     out_dir, base_dir = Path(out_dir), Path(base_dir)
     loop = link_loop(out_dir)
     if loop is not None:
@@ -199,7 +208,7 @@ def claim(out_dir: Path, plan, base_dir: Path, engine: str = "local") -> Iterato
             raise RunError(f"{out_dir}/ holds what this run would replace, which dsc did not write; nothing was "
                            "read or written:\n  " + "\n  ".join(in_way) + "\nmove them away, or choose another --out",
                            code="DSC305")
-        folder = RunFolder(out_dir, targets, owned)
+        folder = RunFolder(out_dir, targets, owned, kept_jsonl)
         folder._open()
         try:
             yield folder
@@ -443,7 +452,8 @@ def write(folder: RunFolder, plan, result, base_dir: Path | None = None, engine:
              for p in task_files(normal(a.tasks)) if (folder.staging / p).is_file()}  # the annotation stage's
 
     (folder.out_dir / MANIFEST).unlink(missing_ok=True)
-    for name in [*run_files, *tasks, *placed, *(e.path for e in exports)]:
+    # KEPT_JSONL is placed even when not written: with nothing staged, an earlier run's copy goes.
+    for name in [*dict.fromkeys([*run_files, KEPT_JSONL]), *tasks, *placed, *(e.path for e in exports)]:
         folder.place(name)
     written = {**run_files, **tasks, **{e.path: entry for e, entry in zip(exports, staged_exports)}}
     manifest = _manifest(plan, result, written, exports, engine)
@@ -506,7 +516,6 @@ def _stage_run_files(folder: RunFolder, result, report: tuple[str, str]) -> dict
     markdown, html = report
     stats = (json.dumps(result.stats, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
     written = {
-        "kept.jsonl": folder.stage("kept.jsonl", lambda sink: _write_table_jsonl(sink, kept)),
         "kept.parquet": folder.stage("kept.parquet",
                                      lambda sink: pq.write_table(kept, sink, compression=PARQUET_CODEC)),
         "rejects.jsonl": folder.stage("rejects.jsonl",
@@ -522,7 +531,10 @@ def _stage_run_files(folder: RunFolder, result, report: tuple[str, str]) -> dict
         written[AUGMENT_REJECTS] = folder.stage(
             AUGMENT_REJECTS, lambda sink: _write_table_jsonl(sink, augmented.rejected, decode_row=True))
         written[AUGMENT_REJECTS]["rows"] = augmented.rejected.num_rows
-    written["kept.jsonl"]["rows"] = kept.num_rows
+    if folder.kept_jsonl:  # on request only: the same rows as kept.parquet, as JSON lines
+        written[KEPT_JSONL] = folder.stage(KEPT_JSONL, lambda sink: _write_table_jsonl(sink, kept))
+        written[KEPT_JSONL]["rows"] = kept.num_rows
+    written["kept.parquet"]["rows"] = kept.num_rows
     written["rejects.jsonl"]["rows"] = result.rejects.num_rows
     return written
 

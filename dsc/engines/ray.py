@@ -50,7 +50,8 @@ ROWS_PER_PART = 200_000  # rows per shuffle group at most, so a group fits a wor
 
 def run_plan(plan: Plan, base_dir: Path, out_dir: Path, address: str | None = None,
              progress: Callable[[str], None] | None = None, *, num_cpus: int | None = None,
-             partitions: int | None = None, permissions: Permissions | None = None) -> RunResult:
+             partitions: int | None = None, permissions: Permissions | None = None,
+             kept_jsonl: bool = False) -> RunResult:
     """Execute `plan` on Ray (paths relative to `base_dir`) and write its outputs to `out_dir`.
 
     `address` is that of an existing cluster (`auto` or the head's `HOST:PORT`; Ray Client's
@@ -59,6 +60,7 @@ def run_plan(plan: Plan, base_dir: Path, out_dir: Path, address: str | None = No
     process, that session is used and left running. `partitions` fixes the number of shuffle
     groups (default: from the cluster and the data); it changes nothing in the result, only how
     the work is cut. `permissions`: what the operator lets the run reach (`dsc.engines.permissions`).
+    `kept_jsonl`: write `kept.jsonl` too, as the local engine does (`dsc run --kept-jsonl`).
     """
     from dsc.engines.ray_cluster import connect, original_error
 
@@ -66,7 +68,8 @@ def run_plan(plan: Plan, base_dir: Path, out_dir: Path, address: str | None = No
     if not plan.sources:
         raise RunError("the plan has no source", exit_code=EXIT_SPEC_ERROR, code="DSC310")
     enforce(plan, base_dir, permissions or Permissions())
-    with outputs.claim(out_dir, plan, base_dir, engine="ray") as folder, connect(address, num_cpus, note) as cluster:
+    with outputs.claim(out_dir, plan, base_dir, engine="ray", kept_jsonl=kept_jsonl) as folder, \
+            connect(address, num_cpus, note) as cluster:
         try:
             return _Run(plan, Path(base_dir), folder, cluster, note, partitions).execute()
         except Exception as err:  # a RunError raised inside a Ray task arrives wrapped

@@ -9,6 +9,7 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pytest
 from aug_support import ChatServer
+from run_outputs import kept_rows
 from typer.testing import CliRunner
 
 import dsc.augment as augment_pkg
@@ -99,7 +100,7 @@ def test_generated_rows_are_counted_apart_and_stay_in_their_split(tmp_path, serv
     para, back = stats["augment"]["rules"]
     assert (para["rule"], back["rule"]) == ("paraphrase[prompt]", "backtranslate[prompt]")
     assert back["requests"] == 2 * 2 * back["selected"]
-    kept = [json.loads(line) for line in (tmp_path / "out" / "kept.jsonl").read_text().splitlines()]
+    kept = kept_rows(tmp_path / "out")
     by_id = {r["_dsc_id"]: r for r in kept}
     generated = [r for r in kept if "+" in r["_dsc_id"]]
     assert len(generated) == counts["generated"]

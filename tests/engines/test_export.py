@@ -14,6 +14,7 @@ from dsc.errors import render
 from dsc.ops.runtime import RunError
 from dsc.plan import ExportPlan
 from dsc.syntax.source import SourceFile
+from run_outputs import kept_rows
 
 ROWS = [{"instruction": f"task {i}", "input": f"context {i}" if i % 3 else "", "output": f"answer {i}",
          "system": "be brief" if i % 5 == 0 else None} for i in range(40)]
@@ -33,7 +34,7 @@ def run(base: Path, exports: str, out: Path, rows=ROWS, schema=SCHEMA):
 
 
 def by_split(out: Path) -> dict[str, list[dict]]:
-    rows = [json.loads(line) for line in (out / "kept.jsonl").read_text(encoding="utf-8").splitlines()]
+    rows = kept_rows(out, as_json=True)
     return {name: [r for r in rows if r["_dsc_split"] == name] for name in ("train", "validation")}
 
 

@@ -14,6 +14,7 @@ from dsc.ops import runtime
 from dsc.ops.runtime import RunError
 from dsc.syntax.source import SourceFile
 from hypothesis_budget import examples
+from run_outputs import kept_by_id, kept_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "examples" / "data"
@@ -64,7 +65,7 @@ def test_every_removed_duplicate_names_its_survivor(data_dir):
                      "  dedupe exact on prompt, completion ignoring case, whitespace")
     out = data_dir / "out"
     run_plan(plan_of(text), data_dir, out)
-    kept = {r["_dsc_id"]: r for r in read_jsonl(out / "kept.jsonl")}
+    kept = kept_by_id(out)
     rejects = read_jsonl(out / "rejects.jsonl")
     assert len(rejects) == 59  # pandas finds 59 exact duplicate rows in this file
     lines = read_jsonl(data_dir / "wiqa.jsonl")
@@ -103,9 +104,10 @@ def test_byte_identical_runs_and_worker_counts(data_dir, monkeypatch):
              'gate {\n  rows(test) >= 10\n  leakage train, test jaccard >= 0.7 warn\n}\n')
     plan = plan_of(text)
     monkeypatch.setattr(runtime, "PARALLEL_MIN_ROWS", 100)  # make 2 workers really split the table
-    run_plan(plan, data_dir, data_dir / "a", workers=1)
-    run_plan(plan, data_dir, data_dir / "b", workers=1)
-    run_plan(plan, data_dir, data_dir / "c", workers=2)
+    # kept.jsonl is written on request only: asked for here, so its bytes are compared too.
+    run_plan(plan, data_dir, data_dir / "a", workers=1, kept_jsonl=True)
+    run_plan(plan, data_dir, data_dir / "b", workers=1, kept_jsonl=True)
+    run_plan(plan, data_dir, data_dir / "c", workers=2, kept_jsonl=True)
     a, b, c = (_outputs(data_dir / d) for d in "abc")
     assert a == b == c
     assert set(a) >= {"kept.jsonl", "kept.parquet", "rejects.jsonl", "manifest.json", "stats.json", "report.md",
@@ -167,7 +169,7 @@ def test_kept_plus_rejected_equals_input(tmp_path_factory, rows, rules):
     (base / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     run_plan(plan_of(spec_over("rows.jsonl", "  a : text\n  b : text", "\n".join(rules))), base,
                       base / "out")
-    kept = [r["_dsc_id"] for r in read_jsonl(base / "out" / "kept.jsonl")]
+    kept = [r["_dsc_id"] for r in kept_rows(base / "out")]
     rejected = [r["_dsc_id"] for r in read_jsonl(base / "out" / "rejects.jsonl")]
     assert len(kept) + len(rejected) == len(rows)
     assert len(set(kept + rejected)) == len(rows)  # every input row is in exactly one place
@@ -206,7 +208,7 @@ def test_label_resolutions_are_written_to_labels_jsonl(tmp_path):
     assert len(labels) == 200 and {r["rule"] for r in labels} == {"annotate[question_type]"}
     removed = {r["_dsc_id"]: r["_dsc_reason"] for r in read_jsonl(out / "rejects.jsonl")}
     assert {r["row_id"]: r["reason"] for r in labels if not r["kept"]} == removed
-    kept = {r["_dsc_id"]: r["question_type"] for r in read_jsonl(out / "kept.jsonl")}
+    kept = {r["_dsc_id"]: r["question_type"] for r in kept_rows(out)}
     assert {r["row_id"]: r["label"] for r in labels if r["kept"]} == kept
     assert labels[0]["line"] == 27 and set(labels[0]) == {"field", "row_id", "votes", "item_agreement", "status",
                                                           "method", "label", "kept", "reason", "rule", "line"}

@@ -12,13 +12,17 @@ import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
 from dsc.api import compile_text
+from dsc.commands import app
 from dsc.engines import outputs
 from dsc.engines.local import CACHE_DIR, run_plan
 from dsc.engines.outputs import STAGING, row_json
+from dsc.ops.runtime import RunError
 from dsc.syntax.source import SourceFile
 from hypothesis_budget import examples
+from run_outputs import kept_rows
 
 DATA = Path(__file__).resolve().parents[2] / "examples" / "data"
 
@@ -117,13 +121,14 @@ def data_dir(tmp_path):
 
 
 def test_manifest_lists_the_hash_and_size_of_every_file_written(data_dir):
-    manifest = run_plan(plan_of(SPEC), data_dir, data_dir / "out").manifest
+    manifest = run_plan(plan_of(SPEC), data_dir, data_dir / "out", kept_jsonl=True).manifest
     out = data_dir / "out"
     for name in ("kept.jsonl", "kept.parquet", "rejects.jsonl", "stats.json", "report.md", "sft/train.jsonl"):
         data = (out / name).read_bytes()
         assert manifest["outputs"][name]["sha256"] == hashlib.sha256(data).hexdigest()
         assert manifest["outputs"][name]["bytes"] == len(data)
     assert manifest["outputs"]["kept.jsonl"]["rows"] == len((out / "kept.jsonl").read_text().splitlines())
+    assert manifest["outputs"]["kept.parquet"]["rows"] == len(kept_rows(out)) == manifest["counts"]["kept"]
     assert manifest["outputs"]["disk/train"]["files"] >= 2
     assert not (out / STAGING).exists()
 
@@ -159,12 +164,12 @@ def test_a_rerun_from_the_stage_cache_writes_the_same_bytes(data_dir):
 
 def test_parquet_outputs_are_zstd_compressed_and_hold_the_kept_rows(data_dir):
     """kept.parquet and parquet exports are written with zstd (a third smaller than snappy on text),
-    and still read back as the rows kept.jsonl holds."""
+    and still read back as the rows kept.jsonl (asked for) holds."""
     import pyarrow.parquet as pq
 
     text = SPEC + 'export parquet "pq/{split}.parquet"\n'
     out = data_dir / "out"
-    run_plan(plan_of(text), data_dir, out)
+    run_plan(plan_of(text), data_dir, out, kept_jsonl=True)
     kept = [json.loads(line) for line in (out / "kept.jsonl").read_text(encoding="utf-8").splitlines()]
     for name in ("kept.parquet", "pq/train.parquet", "pq/test.parquet"):
         meta = pq.ParquetFile(out / name).metadata
@@ -180,7 +185,7 @@ def test_outputs_of_real_data_equal_the_row_by_row_rendering(tmp_path):
     shutil.copy(DATA / "code_alpaca_2k.json", tmp_path / "code_alpaca.json")
     spec = ('source s {\n  files "code_alpaca.json"\n}\n\nclean {\n  normalize instruction: nfkc, strip\n'
             '  dedupe near on instruction jaccard >= 0.7 ngram 3 keep longest\n}\n')
-    result = run_plan(plan_of(spec), tmp_path, tmp_path / "out")
+    result = run_plan(plan_of(spec), tmp_path, tmp_path / "out", kept_jsonl=True)
     kept = result.kept.select([c for c in result.kept.column_names if not c.startswith("_dsc_")] + ["_dsc_id"])
     expected = "".join(row_json(r) + "\n" for r in kept.to_pylist()).encode("utf-8")
     assert (tmp_path / "out" / "kept.jsonl").read_bytes() == expected
@@ -195,3 +200,60 @@ def test_non_json_values_are_written_as_text():
     table = pa.table({"d": pa.array([decimal.Decimal("1.50")], pa.decimal128(5, 2)),
                       "t": pa.array([dt.datetime(2024, 5, 1, 12)], pa.timestamp("s"))})
     assert jsonl_of(table) == b'{"d": "1.50", "t": "2024-05-01 12:00:00"}\n'
+
+
+# --- kept.jsonl is written on request only (`dsc run --kept-jsonl`) ------------------------
+
+
+def test_kept_jsonl_is_written_only_when_asked_and_holds_the_rows_of_kept_parquet(data_dir):
+    """`--kept-jsonl` writes the kept rows as JSON lines, the same rows in the same order as
+    kept.parquet; without it there is no kept.jsonl, the manifest does not list one, and the
+    summary line names kept.parquet alone."""
+    spec = data_dir / "t.dspec"
+    spec.write_text(SPEC, encoding="utf-8")
+    plain = CliRunner().invoke(app, ["run", str(spec), "--out", str(data_dir / "plain"), "-q"])
+    asked = CliRunner().invoke(app, ["run", str(spec), "--out", str(data_dir / "asked"), "-q", "--kept-jsonl"])
+    assert plain.exit_code == asked.exit_code == 0, (plain.output, asked.output)
+    assert not (data_dir / "plain" / "kept.jsonl").exists()
+    manifest = json.loads((data_dir / "plain" / "manifest.json").read_text())
+    assert "kept.jsonl" not in manifest["outputs"] and "kept.parquet" in manifest["outputs"]
+    assert "kept.parquet, rejects.jsonl" in plain.stdout and "kept.jsonl" not in plain.stdout
+    assert "kept.parquet, kept.jsonl, rejects.jsonl" in asked.stdout
+    jsonl = (data_dir / "asked" / "kept.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line) for line in jsonl] == kept_rows(data_dir / "asked") == kept_rows(data_dir / "plain")
+    assert len(jsonl) == manifest["counts"]["kept"] > 0
+    # Everything else is the same file, byte for byte: the flag adds one output and changes no other.
+    asked_tree, plain_tree = tree(data_dir / "asked"), tree(data_dir / "plain")
+    assert set(asked_tree) - set(plain_tree) == {"kept.jsonl"}
+    assert all(asked_tree[n] == plain_tree[n] for n in plain_tree if n not in ("manifest.json", ".dsc-owned"))
+
+
+def test_a_kept_jsonl_an_earlier_run_wrote_goes_when_the_next_run_does_not_ask(data_dir):
+    """A rerun without --kept-jsonl removes the kept.jsonl an earlier run wrote (dsc's own, so it
+    may), rather than leave old rows beside the new ones; the record of dsc's paths drops it."""
+    out = data_dir / "out"
+    run_plan(plan_of(SPEC), data_dir, out, kept_jsonl=True)
+    assert (out / "kept.jsonl").is_file()
+    other = [json.dumps({"q": f"other {i}", "tags": [], "n": i}) for i in range(60)]
+    (data_dir / "rows.jsonl").write_text("\n".join(other), encoding="utf-8")
+    manifest = run_plan(plan_of(SPEC), data_dir, out).manifest
+    assert not (out / "kept.jsonl").exists() and "kept.jsonl" not in manifest["outputs"]
+    assert "kept.jsonl" not in json.loads((out / ".dsc-owned").read_text())["paths"]
+    assert {r["q"] for r in kept_rows(out)} <= {f"other {i}" for i in range(60)}
+    assert not (out / STAGING).exists()
+    # Asked for again, it is back, with the new rows.
+    run_plan(plan_of(SPEC), data_dir, out, kept_jsonl=True)
+    assert [json.loads(line) for line in (out / "kept.jsonl").read_text().splitlines()] == kept_rows(out)
+
+
+def test_a_kept_jsonl_dsc_did_not_write_stops_the_run_with_or_without_the_flag(data_dir):
+    """The name stays the run's own: a kept.jsonl someone else put in a fresh folder is neither
+    deleted nor left beside the run's outputs as if it were one of them; the run stops (exit 4)."""
+    out = data_dir / "out"
+    out.mkdir()
+    (out / "kept.jsonl").write_text("mine\n")
+    for asked in (False, True):
+        with pytest.raises(RunError, match="kept.jsonl: dsc did not write it") as err:
+            run_plan(plan_of(SPEC), data_dir, out, kept_jsonl=asked)
+        assert err.value.exit_code == 4
+        assert (out / "kept.jsonl").read_text() == "mine\n" and not (out / "kept.parquet").exists()

@@ -24,6 +24,7 @@ from dsc.engines.ray import run_plan as run_ray  # noqa: E402
 from dsc.exitcodes import EXIT_INPUT_ERROR, EXIT_SPEC_ERROR, EXIT_USAGE  # noqa: E402
 from dsc.ops.runtime import RunError  # noqa: E402
 from dsc.syntax.source import SourceFile  # noqa: E402
+from run_outputs import kept_rows  # noqa: E402
 
 # Ray Data's own context copies touch its deprecated settings; nothing dsc can act on. Every test
 # here starts or uses the module's Ray session (seconds each), so all are `slow`.
@@ -62,7 +63,7 @@ def files(out: Path) -> dict[str, bytes]:
 
 def assert_same_rows(local: Path, on_ray: Path) -> None:
     """The comparison the engine promises, as sets keyed by row id, then byte for byte."""
-    kept_l, kept_r = read_jsonl(local / "kept.jsonl"), read_jsonl(on_ray / "kept.jsonl")
+    kept_l, kept_r = kept_rows(local), kept_rows(on_ray)
     split_of = lambda rows: {r["_dsc_id"]: r.get("_dsc_split") for r in rows}  # noqa: E731
     assert split_of(kept_r) == split_of(kept_l)
     rejected = lambda out: {(r["_dsc_id"], r["_dsc_rule"], r["_dsc_reason"], r["_dsc_cluster"],  # noqa: E731
@@ -200,8 +201,10 @@ def test_unique_schema_runs_on_the_driver_and_says_so(tmp_path):
     _write(tmp_path, [{"k": k, "v": v} for k, v in [("a", "1"), ("b", "2"), ("a", "3"), ("c", "2"), ("b", "2")]])
     plan = plan_of('source s {\n  files "rows.jsonl"\n}\n\nschema {\n  k : string unique\n  v : text\n}\n\n'
                    "clean {\n  dedupe exact on v\n}\n")
-    run_local(plan, tmp_path, tmp_path / "local")
-    result = run_ray(plan, tmp_path, tmp_path / "ray")
+    # kept.jsonl asked for on both engines: `files` compares it byte for byte with the rest.
+    run_local(plan, tmp_path, tmp_path / "local", kept_jsonl=True)
+    result = run_ray(plan, tmp_path, tmp_path / "ray", kept_jsonl=True)
+    assert (tmp_path / "ray" / "kept.jsonl").is_file() and "kept.jsonl" in result.manifest["outputs"]
     assert_same_rows(tmp_path / "local", tmp_path / "ray")
     [schema] = [p for p in result.manifest["placement"] if p["id"] == "schema"]
     assert schema["where"] == "driver" and "unique" in schema["why"]
@@ -317,17 +320,22 @@ def test_augmentation_runs_on_the_driver_with_the_local_rows(tmp_path, monkeypat
         run_local(plan, tmp_path, tmp_path / "local", permissions=allowed)
         result = run_ray(plan, tmp_path, tmp_path / "ray", permissions=allowed)
     assert_same_rows(tmp_path / "local", tmp_path / "ray")
-    assert len(read_jsonl(tmp_path / "ray" / "kept.jsonl")) > 40  # generated rows were added
+    assert len(kept_rows(tmp_path / "ray")) > 40  # generated rows were added
     [augment] = [p for p in result.manifest["placement"] if p["id"] == "paraphrase[prompt]"]
     assert augment["where"] == "driver"
 
 
 def test_cli_runs_on_ray(tmp_path):
     result = CliRunner().invoke(app, ["run", str(ROOT / "specs" / "common_gen.dspec"), "--out", str(tmp_path),
-                                      "--engine", "ray"])
+                                      "--engine", "ray", "--kept-jsonl"])
     assert result.exit_code == 0, result.output
     assert "shards/train/part-00000.parquet" in result.output
     assert json.loads((tmp_path / "manifest.json").read_text())["engine"] == "ray"
+    assert read_jsonl(tmp_path / "kept.jsonl") == kept_rows(tmp_path)  # --kept-jsonl on Ray as on local
+    again = CliRunner().invoke(app, ["run", str(ROOT / "specs" / "common_gen.dspec"), "--out", str(tmp_path),
+                                     "--engine", "ray"])
+    assert again.exit_code == 0, again.output
+    assert not (tmp_path / "kept.jsonl").exists()  # not asked for: the earlier run's copy is gone
 
 
 def test_without_ray_the_engine_says_how_to_install_it(tmp_path, monkeypatch):

@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dsc.commands import app
+from run_outputs import kept_rows
 
 SPEC = """dataset mixed version 1 {{
   seed 3
@@ -117,11 +118,11 @@ def test_mixed_numbers_and_text_through_dsc_run_on_both_engines(tmp_path, file, 
     spec.write_text(SPEC.format(file=file), encoding="utf-8")
     dsc_run(spec, tmp_path / "local", "local")
     dsc_run(spec, tmp_path / "ray", "ray")
-    for name in ("kept.jsonl", "rejects.jsonl", "flags.jsonl", "kept.parquet"):
+    for name in ("kept.parquet", "rejects.jsonl", "flags.jsonl"):
         assert (tmp_path / "ray" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
 
     out = tmp_path / "local"
-    kept = lines(out / "kept.jsonl")
+    kept = kept_rows(out, as_json=True)
     assert [r["_dsc_id"] for r in kept] == ["a", "b", "c", "d", "e", "j"]
     assert [{k: v for k, v in r.items() if k not in ("_dsc_id", "id")} for r in kept] == [
         {**NONE, **row} for row in KEPT]
@@ -143,6 +144,6 @@ def test_a_parquet_column_of_numbers_is_left_to_its_rule(tmp_path):
     spec.write_text('source s {\n  files "rows.parquet"\n  key id\n}\n\nschema {\n  id : string\n  age : int\n}\n\n'
                     "clean {\n  standardize age as number\n}\n", encoding="utf-8")
     dsc_run(spec, tmp_path / "out", "local")
-    assert [(r["id"], r["age"]) for r in lines(tmp_path / "out" / "kept.jsonl")] == [("a", 4), ("c", None)]
+    assert [(r["id"], r["age"]) for r in kept_rows(tmp_path / "out")] == [("a", 4), ("c", None)]
     assert [(r["_dsc_id"], r["_dsc_reason"]) for r in lines(tmp_path / "out" / "rejects.jsonl")] == [
         ("b", "age as number: not a whole number (4.5), and the schema declares age int")]

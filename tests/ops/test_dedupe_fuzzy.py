@@ -185,6 +185,6 @@ def test_one_or_two_workers_write_the_same_bytes(people_spec, tmp_path):
     for workers in (1, 2):
         ran = dsc("run", people_spec, "--out", tmp_path / f"w{workers}", "--workers", workers)
         assert ran.exit_code == EXIT_OK, ran.stderr
-        outs.append([(tmp_path / f"w{workers}" / name).read_bytes() for name in ("kept.jsonl", "rejects.jsonl")])
+        outs.append([(tmp_path / f"w{workers}" / name).read_bytes() for name in ("kept.parquet", "rejects.jsonl")])
     assert outs[0] == outs[1]
     assert len(outs[0][1].splitlines()) == 12

@@ -216,7 +216,7 @@ def test_a_mixture_by_source_in_a_run_with_one_or_two_workers(tmp_path, monkeypa
     one = run_plan(plan, tmp_path, tmp_path / "out1")
     monkeypatch.setattr(runtime, "PARALLEL_MIN_ROWS", 2)
     two = run_plan(plan, tmp_path, tmp_path / "out2", workers=2)
-    for name in ("kept.jsonl", "rejects.jsonl", "stats.json"):
+    for name in ("kept.parquet", "rejects.jsonl", "stats.json"):
         assert (tmp_path / "out1" / name).read_bytes() == (tmp_path / "out2" / name).read_bytes(), name
     assert one.kept.num_rows + one.rejects.num_rows == 150
     labels = one.kept.column("label").to_pylist()

@@ -14,6 +14,7 @@ from dsc.ops import runtime
 from dsc.ops.runtime import RunContext, RunError
 from dsc.ops.standardize import Standardize
 from dsc.syntax.source import SourceFile
+from run_outputs import kept_by_id
 
 CTX = RunContext(base_dir=Path("."))
 
@@ -221,7 +222,7 @@ def test_a_messy_file_through_the_engine(messy):
     ])
     assert all(r["_dsc_rule"] == "standardize[opened]" for r in rejects.values())
 
-    kept = {r["id"]: r for r in read_jsonl(folder / "out" / "kept.jsonl")}
+    kept = kept_by_id(folder / "out", "id", as_json=True)  # dates and decimals as the text they became
     assert kept["a"]["opened"] == "2019-01-10" and kept["b"]["opened"] == "2019-04-03"
     assert kept["c"]["opened"] == "2019-01-10" and kept["d"]["opened"] == "2020-03-03"
     assert kept["k"]["opened"] == "2021-06-01" and kept["g"]["opened"] is None
@@ -246,7 +247,7 @@ def test_a_messy_file_through_the_engine(messy):
 def test_the_same_bytes_with_one_or_two_workers(messy, monkeypatch):
     folder, plan = messy
     monkeypatch.setattr(runtime, "PARALLEL_MIN_ROWS", 4)  # make 2 workers really split the table
-    run_plan(plan, folder, folder / "one", workers=1)
-    run_plan(plan, folder, folder / "two", workers=2)
+    run_plan(plan, folder, folder / "one", workers=1, kept_jsonl=True)  # kept.jsonl compared too
+    run_plan(plan, folder, folder / "two", workers=2, kept_jsonl=True)
     files = ("kept.jsonl", "rejects.jsonl", "flags.jsonl", "kept.parquet")
     assert all((folder / "one" / f).read_bytes() == (folder / "two" / f).read_bytes() for f in files)

@@ -20,6 +20,7 @@ from dsc.commands import app
 from dsc.exitcodes import EXIT_OK
 from dsc.io.jsonscan import decode_row, loads
 from dsc.io.model import MAX_DEPTH, MAX_REJECT_TEXT
+from run_outputs import kept_rows
 
 DEPTHS = [MAX_DEPTH - 1, MAX_DEPTH, MAX_DEPTH + 1, 100, 490, 999, 10_000, 200_000]
 SPEC = 'dataset deep version 1 {\n  seed 7\n}\nsource s {\n  files "data/*"\n}\n' \
@@ -60,8 +61,9 @@ def lines(path: Path) -> list[dict]:
 @pytest.mark.parametrize("fmt", ["jsonl", "json"])
 def test_a_deep_row_is_rejected_with_its_text_and_the_run_goes_on(tmp_path, fmt, depth):
     write_data(tmp_path, fmt, depth)
-    out = run(tmp_path)
-    kept = [row["prompt"] for row in lines(out / "kept.jsonl")]
+    out = run(tmp_path, "--kept-jsonl")  # the jsonl writer meets the kept deep row too
+    assert lines(out / "kept.jsonl") == kept_rows(out, as_json=True)
+    kept = [row["prompt"] for row in kept_rows(out)]
     rejects = lines(out / "rejects.jsonl")
     stats = json.loads((out / "stats.json").read_text(encoding="utf-8"))
     assert stats["counts"]["input"] == 4 == stats["counts"]["kept"] + stats["counts"]["rejected"]
@@ -114,7 +116,7 @@ def test_deep_rows_flow_through_the_ray_engine_as_through_the_local_one(tmp_path
         on_ray = run(tmp_path, "--engine", "ray")
     finally:
         ray.shutdown()
-    for name in ("kept.jsonl", "rejects.jsonl", "stats.json", "report.md"):
+    for name in ("kept.parquet", "rejects.jsonl", "stats.json", "report.md"):
         assert (on_ray / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
     assert len(lines(on_ray / "rejects.jsonl")) == 3
 

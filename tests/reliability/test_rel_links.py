@@ -23,6 +23,7 @@ from dsc.api import compile_file
 from dsc.commands import app
 from dsc.engines.permissions import Permissions, enforce
 from dsc.exitcodes import EXIT_INPUT_ERROR, EXIT_OK, EXIT_SPEC_ERROR
+from run_outputs import kept_rows
 
 
 def project(tmp_path: Path, files: str, extra: str = "") -> Path:
@@ -53,8 +54,7 @@ def test_a_glob_over_link_cycles_ends_and_reads_each_file_once(tmp_path):
     (data / "sub" / "a_again.jsonl").symlink_to("../a.jsonl")
     result = run_dsc(spec)
     assert result.returncode == EXIT_OK, result.stderr
-    kept = [json.loads(line)["prompt"] for line in (tmp_path / "out" / "kept.jsonl").read_text().splitlines()]
-    assert kept == ["a", "b"]
+    assert [r["prompt"] for r in kept_rows(tmp_path / "out")] == ["a", "b"]
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert [i["path"] for i in manifest["inputs"]] == ["data/a.jsonl", "data/sub/b.jsonl"]
 

@@ -58,7 +58,9 @@ def _run(spec: Path, out: Path, key: str, url: str, debug: bool = False) -> subp
     env.pop("DSC_DEBUG", None)
     if debug:
         env["DSC_DEBUG"] = "1"
-    return subprocess.run([sys.executable, "-m", "dsc", "run", str(spec), "--out", str(out),
+    # --kept-jsonl: the kept rows as plain text too (kept.parquet is compressed), so `_leaks`, which
+    # scans every file's bytes, sees every kept value.
+    return subprocess.run([sys.executable, "-m", "dsc", "run", str(spec), "--out", str(out), "--kept-jsonl",
                            "--allow-endpoint", f"{url}#{ENV}"], env=env,
                           capture_output=True, timeout=120)
 

@@ -1,0 +1,34 @@
+"""Reading a finished run's kept rows in tests, from `kept.parquet`: the one copy every run writes.
+
+`kept.jsonl` is written only with `dsc run --kept-jsonl` (`dsc.engines.outputs`), so tests that
+check which rows a run kept read the parquet file through here, and only tests about the jsonl
+itself read `kept.jsonl`. Values come back as pyarrow gives them (a `date` column as
+`datetime.date`, not the text the jsonl writes).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from dsc.engines.outputs import row_json
+
+# pyarrow (26) refuses to read a parquet schema more than 100 levels deep unless told otherwise, and
+# a list takes two levels: a kept row nested 50 or more deep (the readers accept 64, MAX_DEPTH)
+# gives such a kept.parquet. Every level a row may have fits under this one.
+SCHEMA_DEPTH = 1000
+
+
+def kept_rows(out: Path, as_json: bool = False) -> list[dict]:
+    """The kept rows of the run written to `out`, in file order, one dict per row.
+
+    `as_json`: each value as a JSON reader sees it in `kept.jsonl` (`dsc.engines.outputs.row_json`:
+    dates, timestamps and decimals as text), for tests that check the text a value became."""
+    rows = pq.read_table(Path(out) / "kept.parquet", schema_depth_limit=SCHEMA_DEPTH).to_pylist()
+    return [json.loads(row_json(row)) for row in rows] if as_json else rows
+
+
+def kept_by_id(out: Path, key: str = "_dsc_id", as_json: bool = False) -> dict:
+    """The kept rows of the run written to `out`, by the value of column `key` (the row id by default)."""
+    return {row[key]: row for row in kept_rows(out, as_json)}
