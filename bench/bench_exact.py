@@ -1,4 +1,4 @@
-"""Benchmark exact dedupe and text normalisation against pandas and pyarrow.
+"""Benchmark exact dedupe (with the filtering) and text normalisation against pandas, polars and pyarrow.
 
 Run from the repository root::
 
@@ -16,15 +16,22 @@ Datasets:
 * ``alpaca-tiled``: all Alpaca rows above, repeated to half the synthetic
   size, so that most rows are duplicates and the text is newline-heavy.
 
-**Exact dedupe.**  dsc is :func:`dsc.kernels.exact.duplicate_groups` on the
-Arrow columns.  pandas is ``DataFrame.drop_duplicates()`` on the same columns
-as Python ``str`` objects (``dtype=object``, classic pandas), rebuilt from
-Arrow before every repeat so no run benefits from string hashes cached by an
+**Exact dedupe.**  dsc is the ``dedupe exact on <key columns>`` operator's
+whole ``apply`` (``DedupeExact.apply``, keep first): the labels
+(:func:`dsc.kernels.exact.duplicate_groups`), the survivors, the kept table
+and the removed rows with their reason, cluster and ``duplicate_of`` ids;
+``labels`` is the kernel alone.  The peers produce the same kept rows, in the
+same order: pandas is ``DataFrame.drop_duplicates()`` on the same columns as
+Python ``str`` objects (``dtype=object``, classic pandas), rebuilt from Arrow
+before every repeat so no run benefits from string hashes cached by an
 earlier one; ``pandas[str]`` is the same call on pandas' default string dtype
-(pyarrow-backed in pandas 3).  Both run in this process on the same data; the
-best of ``--repeat`` runs is reported.  The duplicate counts must agree, and
-pandas' kept rows must be exactly the rows dsc labels as first occurrences
-(asserted).  RSS is the peak increase during the call (``VmHWM`` reset via
+(pyarrow-backed in pandas 3); polars is ``DataFrame.unique(keep="first",
+maintain_order=True)`` on a frame built from the Arrow table (untimed).  All
+run in this process on the same data, rounds interleaved; the best of
+``--repeat`` runs is reported, and the ratios are peer time / dsc apply time
+(above 1: dsc is faster).  The kept rows must agree: pandas' kept index must be
+exactly the rows dsc keeps, and polars must keep as many (asserted).  RSS is
+the peak increase during the call (``VmHWM`` reset via
 ``/proc/self/clear_refs``; on other systems the process peak).
 
 **Normalisation.**  ``normalize(col, ["collapse_whitespace", "casefold"])``
@@ -72,12 +79,6 @@ NORMALIZE_STEPS = ["collapse_whitespace", "casefold"]
 
 
 # --------------------------------------------------------------------------- measurement
-
-
-
-
-
-
 
 
 def race(contenders: dict[str, tuple[Callable, Callable | None]], repeat: int) -> dict[str, tuple]:
@@ -136,31 +137,51 @@ def text_column(table: pa.Table) -> pa.Array:
 
 
 def bench_dedupe(name: str, table: pa.Table, repeat: int) -> dict:
-    columns = [table.column(c).combine_chunks() for c in table.column_names]
+    import polars as pl
+
+    from dsc.ops.dedupe_exact import DedupeExact
+    from dsc.ops.runtime import RunContext
+    from dsc.reserved import ID
+
+    keys = table.column_names
+    columns = [table.column(c).combine_chunks() for c in keys]
     n = table.num_rows
+    with_ids = table.append_column(ID, pc.cast(pa.array(np.arange(n)), pa.string()))
+    params = {"columns": keys, "keep": "first", "ignoring": []}
+    ctx = RunContext(base_dir=".")
 
     def objects():  # fresh str objects: no hash cached from an earlier run
-        return pd.DataFrame({c: pd.Series(table.column(c).to_pylist(), dtype=object)
-                             for c in table.column_names})
+        return pd.DataFrame({c: pd.Series(table.column(c).to_pylist(), dtype=object) for c in keys})
 
     arrow_backed = table.to_pandas()  # pandas' default string dtype
+    frame = pl.from_arrow(table)
     res = race({
-        "dsc": (lambda: duplicate_groups(columns), None),
+        "labels": (lambda: duplicate_groups(columns), None),
+        "dsc": (lambda: DedupeExact.apply(with_ids, params, ctx), None),
         "pandas": (lambda df: df.drop_duplicates(), objects),
         "pandas_str": (lambda: arrow_backed.drop_duplicates(), None),
+        "polars": (lambda: frame.unique(keep="first", maintain_order=True), None),
     }, repeat)
-    (dsc_s, dsc_rss, cluster), (pd_s, pd_rss, deduped), (pds_s, _, deduped_str) = res.values()
+    seconds = {k: v[0] for k, v in res.items()}
+    rss = {k: v[1] for k, v in res.items()}
+    cluster, outcome = res["labels"][2], res["dsc"][2]
+    deduped, deduped_str, unique = res["pandas"][2], res["pandas_str"][2], res["polars"][2]
     kept = np.flatnonzero(cluster == np.arange(n))
-    dups_pandas = n - len(deduped)
-    assert dups_pandas == n - kept.size, (name, dups_pandas, n - kept.size)
+    kept_ids = outcome.table.column(ID).to_numpy(zero_copy_only=False).astype(np.int64)
+    assert np.array_equal(kept_ids, kept), f"{name}: the operator keeps other rows than its labels say"
     assert np.array_equal(deduped.index.to_numpy(), kept), f"{name}: pandas keeps other rows than dsc"
     assert np.array_equal(deduped_str.index.to_numpy(), kept), f"{name}: pandas[str] keeps other rows"
+    assert unique.height == kept.size, f"{name}: polars keeps {unique.height} rows, dsc {kept.size}"
+    assert outcome.removed.num_rows == n - kept.size
     return {
-        "dataset": name, "rows": n, "columns": table.column_names, "mb": table.nbytes / 1e6,
-        "dsc_rows_per_s": n / dsc_s, "pandas_rows_per_s": n / pd_s, "pandas_str_rows_per_s": n / pds_s,
-        "ratio": pd_s / dsc_s, "ratio_pandas_str": pds_s / dsc_s,
-        "duplicates_dsc": n - kept.size, "duplicates_pandas": dups_pandas,
-        "dsc_rss_mb": dsc_rss, "pandas_rss_mb": pd_rss,
+        "dataset": name, "rows": n, "columns": keys, "mb": table.nbytes / 1e6,
+        "labels_s": seconds["labels"], "dsc_s": seconds["dsc"], "pandas_s": seconds["pandas"],
+        "pandas_str_s": seconds["pandas_str"], "polars_s": seconds["polars"],
+        "dsc_rows_per_s": n / seconds["dsc"],
+        "ratio": seconds["pandas"] / seconds["dsc"], "ratio_pandas_str": seconds["pandas_str"] / seconds["dsc"],
+        "ratio_polars": seconds["polars"] / seconds["dsc"],
+        "duplicates_dsc": n - kept.size, "duplicates_pandas": n - len(deduped),
+        "dsc_rss_mb": rss["dsc"], "pandas_rss_mb": rss["pandas"], "polars_rss_mb": rss["polars"],
     }
 
 
@@ -180,16 +201,16 @@ def bench_normalize(name: str, col: pa.Array, repeat: int) -> dict:
     }
 
 
-DEDUPE_HEADER = (f"{'dataset':<16}{'rows':>10}{'MB':>7}{'dsc rows/s':>13}{'pandas rows/s':>15}"
-                 f"{'ratio':>7}{'pd[str] rows/s':>16}{'ratio':>7}{'dups dsc':>10}{'dups pd':>9}"
-                 f"{'RSS+ dsc':>10}{'pd':>6}")
+DEDUPE_HEADER = (f"{'dataset':<16}{'rows':>10}{'MB':>6}{'labels s':>10}{'dsc s':>8}{'pandas s':>10}"
+                 f"{'pd/dsc':>8}{'pd[str]/dsc':>12}{'polars s':>10}{'pl/dsc':>8}{'dups':>9}"
+                 f"{'RSS+ dsc':>10}{'pd':>6}{'pl':>6}")
 
 
 def print_dedupe(r: dict) -> None:
-    print(f"{r['dataset']:<16}{r['rows']:>10,}{r['mb']:>7.0f}{r['dsc_rows_per_s']:>13,.0f}"
-          f"{r['pandas_rows_per_s']:>15,.0f}{r['ratio']:>6.1f}x{r['pandas_str_rows_per_s']:>16,.0f}"
-          f"{r['ratio_pandas_str']:>6.1f}x{r['duplicates_dsc']:>10,}{r['duplicates_pandas']:>9,}"
-          f"{r['dsc_rss_mb']:>10.0f}{r['pandas_rss_mb']:>6.0f}", flush=True)
+    print(f"{r['dataset']:<16}{r['rows']:>10,}{r['mb']:>6.0f}{r['labels_s']:>10.3f}{r['dsc_s']:>8.3f}"
+          f"{r['pandas_s']:>10.3f}{r['ratio']:>7.1f}x{r['ratio_pandas_str']:>11.1f}x{r['polars_s']:>10.3f}"
+          f"{r['ratio_polars']:>7.2f}x{r['duplicates_dsc']:>9,}"
+          f"{r['dsc_rss_mb']:>10.0f}{r['pandas_rss_mb']:>6.0f}{r['polars_rss_mb']:>6.0f}", flush=True)
 
 
 NORM_HEADER = (f"{'dataset':<16}{'rows':>10}{'MB':>7}{'non-ASCII':>10}{'normalize ms':>14}"
@@ -202,11 +223,18 @@ def print_normalize(r: dict) -> None:
           f"{r['regex_ms']:>10.0f}{r['regex_vs_lower']:>12.1f}x", flush=True)
 
 
+def _polars_version() -> str:
+    import polars as pl
+
+    return pl.__version__
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000, help="rows of the synthetic corpus")
     ap.add_argument("--quick", action="store_true", help="100k synthetic rows, fewer repeats")
     ap.add_argument("--repeat", type=int, default=None, help="runs per measurement (best is kept)")
+    ap.add_argument("--only", choices=["dedupe", "normalize"], help="run one of the two parts")
     args = ap.parse_args(argv)
     rows = 100_000 if args.quick else args.rows
     repeat = args.repeat or (2 if args.quick else 3)
@@ -221,35 +249,40 @@ def main(argv: list[str] | None = None) -> None:
     real = real_tables()
     datasets += real + [("alpaca-tiled", tiled_alpaca(real, rows // 2))]
 
-    print(f"exact dedupe: dsc duplicate_groups vs pandas drop_duplicates; best of {repeat}; "
-          f"{os.cpu_count()} cpus")
-    print(DEDUPE_HEADER, flush=True)
-    dedupe = []
-    for name, table in datasets:
-        dedupe.append(bench_dedupe(name, table, repeat if table.num_rows > 50_000 else 3 * repeat))
-        print_dedupe(dedupe[-1])
-    assert dedupe[0]["duplicates_dsc"] >= injected, "synthetic corpus: injected exact duplicates missed"
-    print("pandas: object-dtype str columns; pd[str]: pandas' default (pyarrow-backed) string dtype.")
-    print("RSS+: peak RSS increase during the call, MB.")
+    dedupe, norm = [], []
+    if args.only in (None, "dedupe"):
+        print(f"exact dedupe incl. filtering: dsc `dedupe exact` apply vs pandas drop_duplicates and polars "
+              f"unique; best of {repeat}; {os.cpu_count()} cpus")
+        print(DEDUPE_HEADER, flush=True)
+        for name, table in datasets:
+            dedupe.append(bench_dedupe(name, table, repeat if table.num_rows > 50_000 else 3 * repeat))
+            print_dedupe(dedupe[-1])
+        assert dedupe[0]["duplicates_dsc"] >= injected, "synthetic corpus: injected exact duplicates missed"
+        print("dsc s: the operator's whole apply (labels s: the kernel alone); pd/dsc, pd[str]/dsc, pl/dsc: peer "
+              "seconds over dsc's (above 1: dsc faster).")
+        print("pandas: object-dtype str columns; pd[str]: pandas' default (pyarrow-backed) string dtype; polars: "
+              "unique(keep='first', maintain_order=True).  RSS+: peak RSS increase during the call, MB.")
 
-    print(f"\nnormalisation: normalize({NORMALIZE_STEPS}) vs pyarrow utf8_lower and regex \\s+ replace")
-    print(NORM_HEADER, flush=True)
-    norm = []
-    for name, table in datasets:
-        col = text_column(table)
-        norm.append(bench_normalize(name, col, 2 * repeat if len(col) > 50_000 else 10 * repeat))
-        print_normalize(norm[-1])
+    if args.only in (None, "normalize"):
+        print(f"\nnormalisation: normalize({NORMALIZE_STEPS}) vs pyarrow utf8_lower and regex \\s+ replace")
+        print(NORM_HEADER, flush=True)
+        for name, table in datasets:
+            col = text_column(table)
+            norm.append(bench_normalize(name, col, 2 * repeat if len(col) > 50_000 else 10 * repeat))
+            print_normalize(norm[-1])
 
     seconds = time.perf_counter() - started
+    suffix = f"_{args.only}" if args.only else ""  # a partial run keeps the full run's file
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = {
         "params": {"rows": rows, "repeat": repeat, "normalize_steps": NORMALIZE_STEPS},
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
-                    "pyarrow": pa.__version__, "pandas": pd.__version__, "platform": platform.platform()},
+                    "pyarrow": pa.__version__, "pandas": pd.__version__, "polars": _polars_version(),
+                    "platform": platform.platform()},
         "dedupe": dedupe, "normalize": norm, "seconds": seconds,
     }
-    (RESULTS / "exact.json").write_text(json.dumps(out, indent=2))
-    print(f"wrote {RESULTS / 'exact.json'} ({seconds:.0f} s)")
+    (RESULTS / f"exact{suffix}.json").write_text(json.dumps(out, indent=2))
+    print(f"wrote {RESULTS / f'exact{suffix}.json'} ({seconds:.0f} s)")
 
 
 if __name__ == "__main__":

@@ -44,9 +44,9 @@ import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from dsc import __version__
+from dsc.engines.export import write_parquet
 from dsc.engines.layout import (AUGMENT_REJECTS, CACHE, INTERNAL, KEPT_JSONL, LOCK, OWNED, RUN_FILES, SHARDS, STAGING,
                                 WHOLE, Output, normal, problems, task_files)
 from dsc.exitcodes import EXIT_SPEC_ERROR
@@ -58,10 +58,6 @@ from dsc.reserved import AUG_PREFIX, ID, RESERVED_PREFIX, ROW, SPLIT
 MANIFEST = "manifest.json"
 # Rows turned into Python objects at a time while writing jsonl: bounds the memory it takes.
 BATCH_ROWS = 8192
-# Parquet's codec for kept.parquet and parquet exports: zstd writes text a third smaller than the
-# default snappy, in less time, and every parquet reader (pyarrow, pandas, polars, duckdb, Spark,
-# Hugging Face `datasets`) reads it.
-PARQUET_CODEC = "zstd"
 # Where what an output replaces waits, inside the staging folder, until the staging folder goes.
 _REPLACED = INTERNAL + "replaced"
 
@@ -410,15 +406,16 @@ def _clear(path: Path) -> None:
 
 def _stage_export(folder: RunFolder, export) -> dict[str, Any]:
     """Write one rendered export (a file, or a folder of files) to the staging folder; its hash entry."""
-    if list(export.files) == [""]:
-        return folder.stage(export.path, lambda sink: sink.write(export.files[""]))
-    listing = []
-    for name, data in sorted(export.files.items()):
-        entry = folder.stage(f"{export.path}/{name}", lambda sink, d=data: sink.write(d))
+    if list(export.writers) == [""]:
+        return folder.stage(export.path, export.writers[""])
+    listing, size = [], 0
+    for name, writer in sorted(export.writers.items()):
+        entry = folder.stage(f"{export.path}/{name}", writer)
         listing.append(f"{entry['sha256']}  {name}\n")
+        size += entry["bytes"]
     # A folder's hash is the hash of its sorted `sha256  name` listing (the format of sha256sum).
-    return {"sha256": hashlib.sha256("".join(listing).encode()).hexdigest(),
-            "bytes": sum(len(d) for d in export.files.values()), "files": len(export.files)}
+    return {"sha256": hashlib.sha256("".join(listing).encode()).hexdigest(), "bytes": size,
+            "files": len(export.writers)}
 
 
 def _staged_entry(path: Path) -> dict[str, Any]:
@@ -507,8 +504,7 @@ def _stage_run_files(folder: RunFolder, result, report: tuple[str, str]) -> dict
     data_cols += [SPLIT] if SPLIT in kept.column_names else []
     # Where each generated row came from (dsc.reserved.AUG_PROVENANCE; null on input rows).
     data_cols += [c for c in kept.column_names if c.startswith(AUG_PREFIX)]
-    # One chunk per column: parquet bytes depend on chunking, which the worker count must not change.
-    kept = kept.select(data_cols).combine_chunks()
+    kept = kept.select(data_cols)
     augmented = getattr(result, "augment", None)
     flags = [dict(f, rule=s.id, line=s.line) for s in result.stages for f in s.flags]
     decisions = [dict(d, rule=s.id, line=s.line) for s in result.stages for d in s.decisions]
@@ -517,7 +513,7 @@ def _stage_run_files(folder: RunFolder, result, report: tuple[str, str]) -> dict
     stats = (json.dumps(result.stats, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
     written = {
         "kept.parquet": folder.stage("kept.parquet",
-                                     lambda sink: pq.write_table(kept, sink, compression=PARQUET_CODEC)),
+                                     lambda sink: write_parquet(kept, sink)),
         "rejects.jsonl": folder.stage("rejects.jsonl",
                                       lambda sink: _write_table_jsonl(sink, result.rejects, decode_row=True)),
         "flags.jsonl": folder.stage("flags.jsonl", lambda sink: _write_jsonl(sink, flags)),

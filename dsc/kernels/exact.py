@@ -24,13 +24,14 @@ How it works (numpy / pyarrow over whole columns, no Python loop over rows):
    where the running maximum of the codes grows.  Codes of several columns
    are combined arithmetically (exactly) and renumbered the same way when
    the sample says few combinations are distinct.  Otherwise (and for
-   signatures) one numpy sort of ``digest << 32 | row``, with a 32-bit
-   digest of the key, puts every group together, its smallest row first.
-3. **Verification.**  A row grouped on a signature or on a hashed digest is
-   compared with its group's first row: the keys themselves, then the full
-   values of the signature columns (``pyarrow.compute.equal``: a memcmp per
-   pair).  A row that differs (same length and same first and last 32
-   bytes, or a digest collision) is alone or is regrouped, with the other
+   signatures) the 64-bit keys go through a compiled hash table in row order
+   (numba; a numpy sort for short inputs), which labels each row with the
+   first row that had its key.
+3. **Verification.**  A row grouped on a signature is compared with its
+   group's first row: the codes mixed into it, then the full values of the
+   signature columns (``pyarrow.compute.equal``: a memcmp per pair).  A row
+   that differs (same length and same first and last 32 bytes, or a
+   signature collision) is alone or is regrouped, with the other
    such rows of its group, on exact ``dictionary_encode`` codes.
 
 So only the duplicates of mostly-distinct text columns are read twice in
@@ -77,7 +78,6 @@ _NULL_SIG = np.uint64(0x6E756C6C6E756C6C)  # any fixed value: nulls only need to
 _COMBINE = np.uint64(0x9FB21C651E98DF25)
 _ALL_ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
 _LOW32 = np.uint64(0xFFFFFFFF)
-_DIGEST_VALUES = 1 << 32  # digests (and row numbers) sorted side by side in one uint64
 # A text column of more than _SAMPLE_FROM rows is dictionary-encoded when a random sample
 # of its rows suggests that at most _FEW_DISTINCT of them are distinct: below that, Arrow's
 # hash table stays small and beats signatures plus verification.  The sample (at least
@@ -129,12 +129,7 @@ def duplicate_groups(columns: Sequence[pa.Array | pa.ChunkedArray]) -> np.ndarra
             return _labels_of_codes(*codes)
         if _few_distinct_codes(codes[0]):  # Arrow's hash table stays small: renumber, no sort
             return _labels_of_codes(*_exact_codes(pa.array(codes[0])))
-        cluster, moved = _group_by_digest(codes[0], exact=codes[1] <= _DIGEST_VALUES)
-        if codes[1] > _DIGEST_VALUES:  # hashed digests of codes may collide: compare codes
-            wrong = moved[codes[0][moved] != codes[0][cluster[moved]]]
-            if wrong.size:
-                _regroup_exactly([], codes, cluster, wrong)
-        return cluster
+        return _first_of_keys(codes[0])[0]  # combined codes are exact keys
 
     sig = None
     for col in hashed:
@@ -142,16 +137,14 @@ def duplicate_groups(columns: Sequence[pa.Array | pa.ChunkedArray]) -> np.ndarra
         sig = key if sig is None else _fmix64(sig * _COMBINE + key)
     if codes is not None:
         sig = _fmix64(sig * _COMBINE + codes[0].astype(np.uint64))
-    cluster, moved = _group_by_digest(sig)
-    moved.sort()  # rows read in order: better locality than in digest order
+    cluster, moved = _first_of_keys(sig)  # moved rows come in row order: good locality
 
     same = np.ones(moved.size, dtype=bool)
     for lo in range(0, moved.size, _ROWS_PER_PASS):  # batches bound the copied values
         part = slice(lo, lo + _ROWS_PER_PASS)
         a, b = moved[part], cluster[moved[part]]
-        same[part] = sig[a] == sig[b]  # rows whose 32-bit digests merely collide
-        if codes is not None:
-            same[part] &= codes[0][a] == codes[0][b]
+        if codes is not None:  # signatures mixed with codes may collide
+            same[part] = codes[0][a] == codes[0][b]
         for col in hashed:
             same[part] &= _equal_rows(col, a, b)
     if not same.all():
@@ -422,32 +415,55 @@ def _fmix64(h: np.ndarray) -> np.ndarray:
     return h
 
 
-def _group_by_digest(keys: np.ndarray, exact: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Label each row with the smallest row whose key has the same 32-bit digest; and
-    the rows so labelled with another row.
+def _first_of_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Label each row with the smallest row whose (64-bit integer) key is equal; and the rows
+    so labelled with another row, ascending.
 
-    Rows with equal keys always share a label.  Rows with different keys share
-    one only where their digests collide (exactly never with ``exact``: the
-    keys are codes below 2**32, their own digest), which callers check.  One
-    sort of ``digest << 32 | row`` both finds the repeated digests and orders
-    each group by row, so its first entry is its smallest row.
+    Exact on the whole key: rows share a label exactly when their keys are equal (callers still
+    compare the values behind equal signatures).  From ``_JIT_FROM`` rows on, one pass of a
+    compiled open-addressing hash table in row order, so the first row to reach a key is its
+    smallest (a sort costs ``n log n`` and a second pass to find the groups' first rows; the
+    table touches each row once: 15-35 ms for 1M keys where the sort took 45-95 ms).  Shorter
+    inputs are sorted with numpy (see :func:`_hash_table` for why); both routes give the same
+    labels.
 
-    >>> first, moved = _group_by_digest(np.array([7, 3, 7, 3, 9]), exact=True)
-    >>> first.tolist(), sorted(moved.tolist())
+    >>> first, moved = _first_of_keys(np.array([7, 3, 7, 3, 9]))
+    >>> first.tolist(), moved.tolist()
     ([0, 1, 0, 1, 4], [2, 3])
     """
     n = len(keys)
-    if n > _DIGEST_VALUES:  # row numbers do not fit beside the digest
+    keys = np.ascontiguousarray(keys).view(np.uint64) if keys.dtype.itemsize == 8 \
+        else keys.astype(np.uint64)
+    if n >= _LOW32:  # row numbers do not fit beside a tag or a digest
         first = _first_of_groups(keys)
         return first, np.flatnonzero(first != np.arange(n))
-    if exact:
-        packed = keys.astype(np.uint64)
-    elif keys.dtype == np.uint64:  # signatures: well mixed, the top half will do
-        packed = keys >> np.uint64(32)
-        if n >= _PREFILTER_FROM:
-            return _group_shared_buckets(packed, n)
-    else:
-        packed = _fmix64(keys.astype(np.uint64)) >> np.uint64(32)
+    if n < _JIT_FROM:
+        return _sort_first_of_keys(keys)
+    # about twice as many slots as rows: short probe runs, 8 bytes a slot
+    bits = max(1, (2 * n - 1).bit_length())
+    slots = np.full(1 << bits, _ALL_ONES, dtype=np.uint64)
+    first = np.empty(n, dtype=np.int64)
+    moved = np.empty(n, dtype=np.int64)
+    count = _hash_table()(keys, slots, np.uint64(64 - bits), first, moved)
+    return first, moved[:count]
+
+
+_JIT_FROM = 1 << 16  # rows from which the compiled hash table groups keys
+_MIX = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: odd, so a bijection on 64 bits
+
+
+def _sort_first_of_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_first_of_keys` by one numpy sort of ``digest << 32 | row``, with a 32-bit digest
+    of the key: the sort both puts equal digests together and orders each group by row, so its
+    first entry is its smallest row (twice as fast as an argsort of the keys).  Rows whose key
+    differs from their group's first key (digests that merely collide) are regrouped, with the
+    rest of their group, on the whole keys.
+
+    >>> _sort_first_of_keys(np.array([7, 3, 7, 3, 9], dtype=np.uint64))[0].tolist()
+    [0, 1, 0, 1, 4]
+    """
+    n = len(keys)
+    packed = _fmix64(keys) >> np.uint64(32)
     packed <<= np.uint64(32)
     packed |= np.arange(n, dtype=np.uint64)
     packed.sort()  # numpy's SIMD sort: several times faster than an argsort
@@ -465,32 +481,59 @@ def _group_by_digest(keys: np.ndarray, exact: bool = False) -> tuple[np.ndarray,
     np.maximum.accumulate(head, out=head)
     moved = (packed[pos] & _LOW32).astype(np.int64)
     first[moved] = (packed[head] & _LOW32).astype(np.int64)
+    wrong = keys[moved] != keys[first[moved]]
+    if wrong.any():
+        rows = np.flatnonzero(np.isin(first, first[moved[wrong]]))
+        first[rows] = rows[_first_of_groups(keys[rows])]
+    moved = np.flatnonzero(first != np.arange(n))
     return first, moved
 
 
-_PREFILTER_FROM = 1 << 16  # rows from which the sort is kept to rows whose bucket is shared
+def _hash_table_loop(keys, slots, shift, first, moved):  # pragma: no cover - runs compiled
+    """The loop of :func:`_first_of_keys` (compiled by :func:`_hash_table`).
 
-
-def _group_shared_buckets(digest: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_group_by_digest` for well-mixed 32-bit digests, sorting only rows that may repeat.
-
-    Counting rows per bucket of the digest's top bits (about four buckets a row) is one pass;
-    a row alone in its bucket has a digest no other row has, so it is its own group, and only
-    the rest (the duplicates and about a fifth of the other rows) are sorted.  The same labels
-    as sorting every row, at a fraction of the cost when most rows are distinct.
+    A slot holds a 32-bit tag of its key (the low half of ``key * _MIX``: distinct keys below
+    2**32, such as codes, never share one) above the row number; ``~0`` is an empty slot (no
+    row number is ``2**32 - 1``).  The slot index is the top bits of the same product, so a
+    slot's tag is independent of where it sits.  Equal tags are confirmed on the whole key.
     """
-    bits = min(24, max(16, int(n).bit_length() + 2))  # at most 2**24 counts: 128 MiB
-    bucket = (digest >> np.uint64(32 - bits)).astype(np.intp)
-    shared = np.bincount(bucket, minlength=1 << bits)[bucket] > 1
-    del bucket
-    rows = np.flatnonzero(shared)
-    first = np.arange(n, dtype=np.int64)
-    if rows.size == 0:
-        return first, first[:0]
-    sub_first, sub_moved = _group_by_digest(digest[rows], exact=True)  # digests < 2**32: their own key
-    moved = rows[sub_moved]
-    first[moved] = rows[sub_first[sub_moved]]
-    return first, moved
+    empty = np.uint64(0xFFFFFFFFFFFFFFFF)
+    low = np.uint64(0xFFFFFFFF)
+    half = np.uint64(32)
+    mask = np.uint64(slots.size - 1)
+    count = 0
+    for i in range(keys.size):
+        key = keys[i]
+        mixed = key * _MIX
+        tag = mixed & low
+        at = mixed >> shift
+        while True:
+            slot = slots[at]
+            if slot == empty:
+                slots[at] = (tag << half) | np.uint64(i)
+                first[i] = i
+                break
+            if slot >> half == tag:
+                row = np.int64(slot & low)
+                if keys[row] == key:
+                    first[i] = row
+                    moved[count] = i
+                    count += 1
+                    break
+            at = (at + np.uint64(1)) & mask
+    return count
+
+
+@functools.cache
+def _hash_table():
+    """:func:`_hash_table_loop` compiled, on first use.  The first compiled kernel a process
+    runs starts numba's code generator (0.3 s to 1 s, once per process, shared with the
+    normalise and near-dedupe kernels; this one's machine code then loads from the disk cache
+    in milliseconds), so tables below ``_JIT_FROM`` rows, where a sort costs a few milliseconds,
+    never start it (schema checks, profiles, small runs)."""
+    from dsc.kernels.jit import kernel
+
+    return kernel(_hash_table_loop)
 
 
 def _first_of_groups(keys: np.ndarray) -> np.ndarray:

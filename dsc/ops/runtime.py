@@ -86,9 +86,9 @@ def removed_rows(table: pa.Table, mask: np.ndarray, reason: str | list[str],
 
     picked = table.filter(pa.array(mask, type=pa.bool_()))
     n = picked.num_rows
-    reasons = reason if isinstance(reason, list) else [reason] * n
-    extra = {
-        REASON: pa.array(reasons, type=pa.string()),
+    extra = {  # one reason for all: repeated by Arrow, not a list of n Python strings
+        REASON: pa.array(reason, type=pa.string()) if isinstance(reason, list) else
+        pa.repeat(pa.scalar(reason, pa.string()), n),
         CLUSTER: pa.array(cluster if cluster is not None else [None] * n, type=pa.string()),
         DUPLICATE_OF: pa.array(duplicate_of if duplicate_of is not None else [None] * n, type=pa.string()),
         SIMILARITY: pa.array(similarity if similarity is not None else [None] * n, type=pa.float64(),
@@ -213,7 +213,9 @@ class DedupeOperator:
         # Ids gathered by Arrow, not a Python object per row: a cluster is named by its label row.
         cluster_ids = _combined(ids.take(pa.array(cluster[dropped])))
         whole = survivor[dropped] < 0  # keep none
-        dup_of = _combined(ids.take(pa.array(np.maximum(survivor[dropped], 0), mask=whole)))
+        # `keep first` over first-row labels (exact, fuzzy): each survivor is its cluster's label row
+        dup_of = cluster_ids if np.array_equal(survivor[dropped], cluster[dropped]) else \
+            _combined(ids.take(pa.array(np.maximum(survivor[dropped], 0), mask=whole)))
         reasons = [cls.reason + (" (keep none: whole cluster dropped)" if w else "") for w in whole.tolist()] \
             if whole.any() else cls.reason
         return split_rows(table, drop, reasons, cluster=cluster_ids, duplicate_of=dup_of,

@@ -174,4 +174,4 @@ def test_shapes_need_their_columns(tmp_path):
 def test_prompt_completion_columns_map_to_the_instruction_shape():
     table = pa.table({"prompt": ["p"], "completion": ["c"], "_dsc_id": ["r"]})
     [f] = render_exports([ExportPlan(format="jsonl", path="x.jsonl", shape="instruction")], {"all": table}, Path("."))
-    assert json.loads(f.files[""]) == {"instruction": "p", "input": "", "output": "c"}
+    assert json.loads(f.content()) == {"instruction": "p", "input": "", "output": "c"}

@@ -24,7 +24,7 @@ TABLE = pa.table({
 
 def shaped(shape: str, table: pa.Table = TABLE) -> list[dict]:
     [out] = render_exports([ExportPlan(format="jsonl", path="x.jsonl", shape=shape, line=3)], {"all": table}, Path("."))
-    return [json.loads(line) for line in out.files[""].decode().splitlines()]
+    return [json.loads(line) for line in out.content().decode().splitlines()]
 
 
 def test_prompt_completion_is_trls_standard_format():

@@ -141,7 +141,7 @@ def test_a_failure_while_writing_changes_nothing_in_the_output_directory(data_di
     def disk_full(*_args, **_kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(outputs.pq, "write_table", disk_full)
+    monkeypatch.setattr(outputs, "write_parquet", disk_full)
     other = [json.dumps({"q": f"other {i}", "tags": [], "n": i}) for i in range(60)]
     (data_dir / "rows.jsonl").write_text("\n".join(other), encoding="utf-8")
     with pytest.raises(OSError, match="No space left"):

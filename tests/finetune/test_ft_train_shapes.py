@@ -38,7 +38,7 @@ CASES = {  # export shape: (finetune method, its settings)
 def export(shape: str, path: Path) -> Path:
     table = pa.Table.from_pylist([{**r, "_dsc_id": f"r{i}"} for i, r in enumerate(DATA)])
     [out] = render_exports([ExportPlan(format="jsonl", path="{split}.jsonl", shape=shape)], {"train": table}, Path("."))
-    path.write_bytes(out.files[""])
+    path.write_bytes(out.content())
     return path
 
 

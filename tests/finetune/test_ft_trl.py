@@ -52,7 +52,7 @@ def exported(shape: str | None, tmp_path: Path, template: str | None = None) -> 
     [out] = render_exports([ExportPlan(format="jsonl", path="{split}.jsonl", shape=shape,
                                        template="t.j2" if template else None)], {"train": table}, base)
     path = tmp_path / f"{shape or 'text'}.jsonl"
-    path.write_bytes(out.files[""])
+    path.write_bytes(out.content())
     return datasets.load_dataset("json", data_files=str(path), split="train", cache_dir=str(tmp_path / "cache"))
 
 

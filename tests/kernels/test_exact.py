@@ -185,13 +185,12 @@ def test_work_split_into_passes_gives_the_same_labels(monkeypatch):
     check([values, [1, 1, 2, 1, 1, 0, 3, 3, 2, 0, 1]], [pa.string(), pa.int64()])
 
 
-@pytest.mark.parametrize("collide", ["digest", "everything"])
-def test_exact_when_digests_collide(monkeypatch, collide):
-    # Every 32-bit digest equal (a finaliser returning zeros also zeroes combined
-    # signatures), or digests hashed because the codes do not fit in 32 bits.
-    if collide == "everything":
-        monkeypatch.setattr(exact, "_fmix64", lambda h: np.zeros_like(h))
-    monkeypatch.setattr(exact, "_DIGEST_VALUES", 4)
+@pytest.mark.parametrize("jit_from", [0, 1 << 62], ids=["hash table", "sort"])
+def test_exact_when_every_combined_signature_collides(monkeypatch, jit_from):
+    # A finaliser returning zeros gives every row of several columns the same key: the values
+    # themselves must still tell the rows apart, on either grouping route.
+    monkeypatch.setattr(exact, "_fmix64", lambda h: np.zeros_like(h))
+    monkeypatch.setattr(exact, "_JIT_FROM", jit_from)
     rng = np.random.default_rng(11)
     words = ["ab", "ba", "", None, "x" * 50, "x" * 49 + "y"]
     a = [words[i] for i in rng.integers(0, len(words), 200)]

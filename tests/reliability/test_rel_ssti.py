@@ -80,7 +80,7 @@ def _export(template: str, tmp: Path) -> tuple[str, object]:
                              {"train": table}, tmp)
     except RunError as err:
         return "error", err
-    return "text", json.loads(f.files[""].decode("utf-8"))["text"]
+    return "text", json.loads(f.content().decode("utf-8"))["text"]
 
 
 def _prompt(template: str) -> tuple[str, object]:
