@@ -16,10 +16,11 @@ from dsc.exitcodes import EXIT_GATE_FAILED, EXIT_INPUT_ERROR, EXIT_OK
 def run(
     spec: Path = typer.Argument(..., help="The .dspec file."),
     out: str = typer.Option(..., "--out", help="Output directory (kept rows, rejects, exports, report, manifest)."),
-    # 64: more workers than cores adds nothing (outputs are the same for any N), and every worker is
-    # a forked process started at once, so an unbounded N would be a fork bomb.
+    # 64: more workers than cores adds nothing (outputs are the same for any N), and a rule that runs
+    # Python per row forks every worker at once, so an unbounded N would be a fork bomb.
     workers: int = typer.Option(1, "--workers", min=1, max=64,
-                                help="Worker processes for row-wise rules (local engine, at most 64)."),
+                                help="Workers for the local engine (at most 64): threads for compiled and "
+                                     "Arrow kernels, processes for rules that run Python per row."),
     engine: str = typer.Option("local", "--engine", help="local (this process) or ray (Ray Data; see docs/ray.md)."),
     address: Optional[str] = typer.Option(None, "--address", help="With --engine ray: the cluster to join, auto or "
                                           "the head's HOST:PORT (default: start a local Ray instance)."),
