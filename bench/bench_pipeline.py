@@ -23,7 +23,10 @@ same way; the run is reported as a multiple of it (the issue's target: at most 6
 `--workers N` (default 2) every size also runs with N workers: the speedup is the one-worker time
 over the N-worker time (target ≥ 1.6 at 1M rows), and the kept rows must be the same bytes.
 
-    python -m bench.bench_pipeline [--rows 1000000] [--quick] [--repeat 1] [--export] [--workers 2]
+`--peers` also runs the same pipeline written with polars and numpy (bench/peer_pipeline.py,
+what a user would write without dsc) on the same corpus, timed and measured the same way.
+
+    python -m bench.bench_pipeline [--rows 1000000] [--quick] [--repeat 1] [--export] [--workers 2] [--peers]
 """
 from __future__ import annotations
 
@@ -81,7 +84,7 @@ def _report():
 
 atexit.register(_report)
 sys.argv = ["dsc", *sys.argv[1:]]
-runpy.run_module("dsc", run_name="__main__", alter_sys=True)
+runpy.run_module(os.environ.get("DSC_BENCH_MODULE", "dsc"), run_name="__main__", alter_sys=True)
 """
 _WRITE_ROWS = 100_000  # rows turned into JSON text at a time while writing the corpus
 
@@ -158,9 +161,23 @@ def bytes_written(out: Path) -> dict[str, int]:
     return dict(sorted(sizes.items(), key=lambda kv: -kv[1]))
 
 
-def run_once(rows: int, workdir: Path, repeat: int = 1, export: bool = False, workers: int = 2) -> dict:
+def run_peer(workdir: Path) -> tuple[float, int]:
+    """bench/peer_pipeline.py on the corpus: its wall time (s) and peak RSS (kB)."""
+    hwm = workdir / "hwm.txt"
+    env = dict(os.environ, DSC_BENCH_HWM=str(hwm), DSC_BENCH_MODULE="bench.peer_pipeline")
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", _CHILD, str(workdir / "corpus.jsonl"), str(workdir / "peer")],
+                   check=True, env=env, cwd=Path(__file__).resolve().parent.parent)
+    seconds = time.perf_counter() - start
+    shutil.rmtree(workdir / "peer")
+    return seconds, int(hwm.read_text())
+
+
+def run_once(rows: int, workdir: Path, repeat: int = 1, export: bool = False, workers: int = 2,
+             peers: bool = False) -> dict:
     text_bytes, injected = write_corpus(rows, workdir, export)
     floor = floor_seconds(workdir, repeat)
+    peer = run_peer(workdir) if peers else None
     parallel = None
     if workers > 1:
         out = workdir / f"out{rows}w{workers}"
@@ -182,6 +199,8 @@ def run_once(rows: int, workdir: Path, repeat: int = 1, export: bool = False, wo
         "peak_rss_mb": round(peak_mb), "text_mb": round(text_bytes / 2**20, 1), "budget_mb": round(budget_mb),
         "within_budget": peak_mb <= budget_mb, "rejected": manifest["counts"]["rejected"],
         "injected_duplicates": injected, "repeats": repeat, "floor_seconds": round(floor, 2),
+        "peer_seconds": None if peer is None else round(peer[0], 2),
+        "peer_peak_rss_mb": None if peer is None else round(peer[1] / 1024),
         "floor_ratio": round(seconds / floor, 2), "workers": workers,
         "workers_seconds": None if parallel is None else round(parallel, 2),
         "workers_speedup": None if parallel is None else round(seconds / parallel, 2),
@@ -197,15 +216,19 @@ def main(argv=None) -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs per size; the fastest is reported")
     parser.add_argument("--export", action="store_true", help="add a split and a parquet export per split")
     parser.add_argument("--workers", type=int, default=2, help="also run with this many workers (1: only one)")
+    parser.add_argument("--peers", action="store_true", help="also run the polars + numpy pipeline (peer_pipeline)")
     args = parser.parse_args(argv)
     sizes = [10_000, 100_000] if args.quick else [100_000, args.rows]
     results = []
     for rows in sizes:
         with tempfile.TemporaryDirectory() as tmp:
-            results.append(run_once(rows, Path(tmp), args.repeat, args.export, args.workers))
+            results.append(run_once(rows, Path(tmp), args.repeat, args.export, args.workers, args.peers))
         r = results[-1]
         print(f"{'':>9} floor (pyarrow read_json + parquet write) {r['floor_seconds']:.1f} s: dsc = "
               f"{r['floor_ratio']:.1f} × the floor (target ≤ 6)", flush=True)
+        if r["peer_seconds"] is not None:
+            print(f"{'':>9} polars + numpy peer {r['peer_seconds']:.1f} s, peak RSS {r['peer_peak_rss_mb']} MB: dsc is "
+                  f"{r['peer_seconds'] / r['seconds']:.2f} × faster", flush=True)
         if r["workers_seconds"] is not None:
             print(f"{'':>9} {r['workers']} workers {r['workers_seconds']:.1f} s: {r['workers_speedup']:.2f} × one "
                   f"worker (target ≥ 1.6 at 1M rows), kept.parquet the same bytes", flush=True)
