@@ -46,14 +46,22 @@ Determinism
     cached scores runs in the calling interpreter.
 
 Cost and caching
-    Training is most of the cost (on 2,000 Toolformer rows 26 s of 33 s
-    under cProfile: dedupe samples and covers record pairs of the data to
-    learn its blocking rules), then blocking and scoring the blocked pairs
-    (4 s; ``python -m bench.bench_fuzzy``).  dedupe
-    already compares only rows that share a blocking key, never all pairs.
-    The learnt blocking rules depend on the rows as well as on the labelled
-    pairs, so a model trained on other rows would block other pairs and could
-    give other clusters: nothing trained is reused across different rows.
+    dedupe learns its blocking rules from the rows: it calls every candidate
+    predicate on every row (its TF-IDF and Levenshtein canopy searches are
+    now the largest cost) and counts the row pairs each one blocks together.
+    Its own code also builds every such pair as a tuple in a frozenset, draws
+    pairs for active labelling and blocks with an SQLite self-join -- most of
+    its time on 2,000 Toolformer rows, and 141 s of 287 on 7,673 for the
+    join.  This module runs dedupe's training and blocking with those steps
+    replaced by equivalents that give the same model and the same pairs
+    ("Faster block learning" below; ``python -m bench.bench_fuzzy`` measures
+    both paths and asserts equal clusters).  dedupe already compares only
+    rows that share a blocking key, never all pairs.  The learnt blocking
+    rules depend on the rows as well as on the labelled pairs, so a model
+    trained on other rows would block other pairs and could give other
+    clusters: nothing trained is reused across different rows (a model cached
+    by its labelled pairs alone would make one run's clusters depend on which
+    rows an earlier run trained on).
     With ``cache_dir``, what training and scoring produce -- dedupe's scored
     pairs -- is stored under a key made of the compared values of every row,
     the labelled pairs, the fields, the seed and the dedupe version
@@ -71,6 +79,7 @@ DEBUG level only.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import itertools
 import json
@@ -92,6 +101,11 @@ import numpy as np
 from dsc.errors import DscError
 
 log = logging.getLogger(__name__)
+
+#: Learn blocking rules and block with this module's faster equivalents of
+#: dedupe's steps (see "Faster block learning"); False runs dedupe's own, which
+#: the tests and bench/bench_fuzzy.py compare against.
+FAST = True
 
 #: Fewest labelled pairs of each kind ("match", "distinct") accepted.
 MIN_EXAMPLES = 2
@@ -305,7 +319,7 @@ def fuzzy_duplicates(
             cluster, scores, used = done
         else:
             scored = cache.scored(len(rows)) if cache is not None else None
-            job = (rows, fields, checked, float(threshold), seed, scored)
+            job = (rows, fields, checked, float(threshold), seed, scored, FAST)
             # Clustering scored pairs is hash-seed free (integer ids, scipy's
             # linkage), so only training and scoring need the child interpreter.
             if sys.flags.hash_randomization == 0 or scored is not None:
@@ -335,7 +349,7 @@ def _row(rec: Mapping[str, Any], fields: tuple[str, ...], i: int) -> tuple:
 
 def _cluster(
     rows: list[tuple], fields: tuple[str, ...], pairs: dict, threshold: float, seed: int,
-    scored: np.ndarray | None = None,
+    scored: np.ndarray | None = None, fast: bool = True,
 ) -> tuple[list[int], list[float], int, np.ndarray | None]:
     """Train dedupe and cluster two or more non-empty rows; reproducible only
     under ``PYTHONHASHSEED=0``.
@@ -343,7 +357,8 @@ def _cluster(
     ``scored``: the scored pairs of an earlier call with the same rows, pairs,
     fields and seed (from the cache), which skips training and scoring.
     Returns the clusters, confidences, labelled pairs used, and the scored
-    pairs as a plain array (None when they were given)."""
+    pairs as a plain array (None when they were given).  ``fast``: see
+    :func:`_train`; the same result either way."""
     cluster = list(range(len(rows)))
     scores = [1.0] * len(rows)
     data = {i: {f: _comparable(v) for f, v in zip(fields, row)}
@@ -354,6 +369,8 @@ def _cluster(
 
     try:
         import dedupe
+        import dedupe.api
+        import dedupe.blocking
         import dedupe.canopy_index
         import dedupe.clustering
         import dedupe.core
@@ -364,9 +381,10 @@ def _cluster(
     given = scored is not None
     with _quiet_dedupe(), _seeded_dedupe(seed, dedupe.labeler, dedupe.canopy_index):
         if not given:
-            deduper = _train(dedupe, data, pairs, fields)
+            deduper = _train(dedupe, data, pairs, fields, fast)
             try:
-                scored = deduper.score(deduper.pairs(data))
+                blocked = _blocked_pairs(deduper, data) if fast else deduper.pairs(data)
+                scored = deduper.score(blocked)
             except dedupe.core.BlockingError:
                 scored = _NO_SCORES  # the learnt blocking rules put no two rows together
         # cluster() fails on an empty score array; there is nothing to cluster then.
@@ -389,8 +407,14 @@ def _cluster(
     return cluster, scores, sum(len(pairs[kind]) for kind in _KINDS), plain
 
 
-def _train(dedupe: types.ModuleType, data: dict, pairs: dict, fields: tuple[str, ...]) -> Any:
-    """A ``dedupe.Dedupe`` trained on ``pairs``, or FuzzyError if it learns nothing."""
+def _train(dedupe: types.ModuleType, data: dict, pairs: dict, fields: tuple[str, ...],
+           fast: bool = True) -> Any:
+    """A ``dedupe.Dedupe`` trained on ``pairs``, or FuzzyError if it learns nothing.
+
+    ``fast``: learn blocking rules with :func:`_prepare_training` and
+    :func:`_learn_blocking` rather than dedupe's ``prepare_training`` and
+    ``train`` -- the same model in a fraction of the time (see "Faster block
+    learning" below); False runs dedupe's own path, kept to check that claim."""
     labelled = [rec for kind in _KINDS for pair in pairs[kind] for rec in pair]
     records = [*data.values(), *labelled]
     variables = [
@@ -402,30 +426,37 @@ def _train(dedupe: types.ModuleType, data: dict, pairs: dict, fields: tuple[str,
     deduper.classifier.cv = min(_MAX_FOLDS, *(len(pairs[kind]) for kind in _KINDS))
     try:
         deduper.mark_pairs(pairs)
-        # Fit the pair classifier first, as train() will again: cheap, and it
+        # Fit the pair classifier first, exactly as train() does: cheap, and it
         # lets a useless model fail before the costly blocking-rule learning.
-        _check_classifier_learns(deduper, pairs, fields)
-        deduper.prepare_training(_training_sample(data, labelled))
-        deduper.train(recall=1.0, index_predicates=True)
+        _check_classifier_learns(dedupe, deduper, fields)
+        sample = _training_sample(data, labelled)
+        if fast:
+            _prepare_training(dedupe, deduper, sample)
+            _learn_blocking(dedupe, deduper)
+        else:
+            deduper.prepare_training(sample)
+            deduper.train(recall=1.0, index_predicates=True)
     except (ValueError, AssertionError, UserWarning) as exc:
         log.debug("dedupe training failed", exc_info=True)
         raise FuzzyError(f"dedupe could not train on the labelled pairs: {exc}") from None
     return deduper
 
 
-def _check_classifier_learns(deduper: Any, pairs: dict, fields: tuple[str, ...]) -> None:
+def _check_classifier_learns(dedupe: types.ModuleType, deduper: Any, fields: tuple[str, ...]) -> None:
     # dedupe happily fits a model that cannot tell the labels apart, then
     # gives every pair of rows about the same score near 0.5, which at the
     # default threshold merges most of the data.  Refuse such a model: on its
     # own labelled pairs it must beat always answering the commoner label.
-    examples = pairs["match"] + pairs["distinct"]
-    is_match = np.array([True] * len(pairs["match"]) + [False] * len(pairs["distinct"]))
+    # The fit is train()'s own (same examples, order and labels), so the fast
+    # path can keep it instead of fitting again.
+    examples, y = dedupe.api.flatten_training(deduper.training_pairs)
     features = deduper.data_model.distances(examples)
-    deduper.classifier.fit(features, is_match)
+    deduper.classifier.fit(features, y)
     predicted = deduper.classifier.predict_proba(features)[:, 1] > 0.5
-    right = int((predicted == is_match).sum())
-    commoner = "match" if len(pairs["match"]) >= len(pairs["distinct"]) else "distinct"
-    if right <= len(pairs[commoner]):
+    right = int((predicted == (y == 1)).sum())
+    counts = {"match": int((y == 1).sum()), "distinct": int((y == 0).sum())}
+    commoner = "match" if counts["match"] >= counts["distinct"] else "distinct"
+    if right <= counts[commoner]:
         raise FuzzyError(
             f"the labelled pairs teach dedupe nothing: comparing {', '.join(fields)} by string "
             f"similarity, the trained model gets {right} of {len(examples)} labelled pairs right, "
@@ -448,6 +479,228 @@ def _training_sample(data: dict, labelled: list[dict]) -> dict:
             seen.add(tuple(rec.values()))
             sample[next(new_ids)] = rec
     return sample
+
+
+# --------------------------------------------------------------------------
+# Faster block learning and blocking, same predicates and same pairs
+#
+# Profiled on 2,000 Toolformer rows (34 s of dedupe's prepare_training under
+# cProfile), most of dedupe's training went to two things its result does
+# not need: ``coveredPairs`` building, for every candidate blocking predicate,
+# the frozenset of every record pair it puts in a block (20 million tuples,
+# 20 s), where block learning only reads how many there are unless it builds
+# random-forest rules; and drawing 10,000 record pairs, weighted by those
+# sets, for *active* labelling (``_sample_indices`` plus featurising the
+# draw, 9 s), which a fixed labelled-pairs file never asks for.  The classes
+# below are dedupe's own with those two steps replaced: the pairs are counted
+# with bit sets and only built if a rule needs them, and no pairs are drawn.
+# The learnt predicates are the same: every predicate is still called on
+# every sampled record in dedupe's order (its canopy predicates remember who
+# asked first), the counts are exact, no shared random state is drawn from,
+# and the drawn pairs served only to re-index records that are already
+# indexed (``TfIdfIndex.index`` and ``LevenshteinIndex.index`` skip known
+# documents) and to freeze canopy answers of sampled records, which
+# coveredPairs has already fixed, ahead of the labelled records, which are
+# still frozen in the same order.  ``tests/kernels/test_fuzzy_fast.py`` and
+# ``bench/bench_fuzzy.py`` check scored pairs and clusters against dedupe's
+# own path (2,000 and 7,673 Toolformer rows: identical).  Blocking likewise:
+# dedupe self-joins a (block key, record) table in SQLite, which took 141 s
+# of 287 on 7,673 rows; :func:`_blocked_pairs` finds the same distinct pairs
+# with a sparse matrix product.
+
+# dedupe.labeler.DedupeBlockLearner's sample sizes (local constants there).
+_INDEX_SAMPLE, _COVER_SAMPLE = 50000, 5000
+
+
+def _bit_mask(ids: Sequence[int]) -> int:
+    """The set ``ids`` as a Python int with bit ``i`` set for each ``i``."""
+    if len(ids) <= 64:
+        mask = 0
+        for i in ids:
+            mask |= 1 << i
+        return mask
+    bits = np.zeros(max(ids) + 1, dtype=bool)
+    bits[np.asarray(ids)] = True
+    return int.from_bytes(np.packbits(bits, bitorder="little").tobytes(), "little")
+
+
+def _count_pairs(blocks: Sequence[Sequence[int]]) -> int:
+    """How many distinct unordered pairs of ids share at least one block.
+
+    A record in one block only contributes C(k, 2) pairs per block; where
+    records sit in several blocks, each record ORs the bit sets of its blocks
+    and counts the members above it, so a pair shared by many blocks counts
+    once, without materialising any pair.
+    """
+    blocks_of: dict[int, list[int]] = {}
+    for b, ids in enumerate(blocks):
+        for i in ids:
+            blocks_of.setdefault(i, []).append(b)
+    if all(len(bs) == 1 for bs in blocks_of.values()):
+        return sum(len(ids) * (len(ids) - 1) // 2 for ids in blocks)
+    masks = [_bit_mask(ids) for ids in blocks]
+    total = 0
+    for i, bs in blocks_of.items():
+        mask = masks[bs[0]]
+        for b in bs[1:]:
+            mask |= masks[b]
+        total += (mask >> (i + 1)).bit_count()
+    return total
+
+
+class _CoveredPairs:
+    """The record pairs one predicate blocks together, counted; built on demand.
+
+    Stands in for the frozenset that dedupe's ``coveredPairs`` returns: block
+    learning reads its length, and only its random-forest candidates (100 or
+    more labelled matches) intersect it with others, which builds the set
+    once, exactly as dedupe would have.
+    """
+
+    __slots__ = ("_blocks", "_count", "_pairs")
+
+    def __init__(self, blocks: list[list[int]], count: int) -> None:
+        self._blocks, self._count, self._pairs = blocks, count, None
+
+    def __len__(self) -> int:
+        return self._count
+
+    def pairs(self) -> frozenset:
+        if self._pairs is None:
+            self._pairs = frozenset(pair for ids in self._blocks
+                                    for pair in itertools.combinations(sorted(ids), 2))
+        return self._pairs
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        return iter(self.pairs())
+
+    def __contains__(self, pair: object) -> bool:
+        return pair in self.pairs()
+
+    def __and__(self, other: Any) -> frozenset:
+        return self.pairs() & (other.pairs() if isinstance(other, _CoveredPairs) else other)
+
+    __rand__ = __and__
+
+
+def _covered_pairs(blocker: Any, records: Mapping[int, dict]) -> dict:
+    """dedupe's ``training.DedupeBlockLearner.coveredPairs``, counting instead
+    of building: the same predicates in the same order, called on the same
+    records in the same order, skipped on the same conditions."""
+    cover = {}
+    n_records = len(records)
+    predicates = list(blocker.predicates)
+    # Record by record rather than predicate by predicate: each predicate still
+    # sees the records in dedupe's order (all a canopy's memory depends on, as
+    # predicates share nothing but read-only indexes), and the canopy
+    # thresholds' identical searches come one after another (_seeded_dedupe).
+    all_blocks: list[dict[str, list[int]]] = [{} for _ in predicates]
+    for rid, record in records.items():
+        for predicate, blocks in zip(predicates, all_blocks):
+            for key in predicate(record):
+                blocks.setdefault(key, []).append(rid)
+    for predicate, blocks in zip(predicates, all_blocks):
+        if not blocks or max(len(ids) for ids in blocks.values()) == n_records:
+            continue
+        shared = [ids for ids in blocks.values() if len(ids) > 1]
+        count = _count_pairs(shared)
+        if count:
+            cover[predicate] = _CoveredPairs(shared, count)
+    return cover
+
+
+@functools.cache
+def _learner_class() -> type:
+    """dedupe's ``DedupeDisagreementLearner`` with the two costly steps of its
+    block learner replaced (see the section notes); made on first use, as
+    dedupe is an optional import."""
+    from dedupe import core, labeler, training
+
+    class BlockCover(training.DedupeBlockLearner):
+        coveredPairs = staticmethod(_covered_pairs)
+
+    class BlockLearner(labeler.DedupeBlockLearner):
+        def __init__(self, candidate_predicates: Any, data: dict, index_include: list) -> None:
+            labeler.BlockLearner.__init__(self)
+            index_data = labeler.sample_records(data, _INDEX_SAMPLE)
+            sampled_records = labeler.sample_records(index_data, _COVER_SAMPLE)
+            preds = labeler._filter_canopy_predicates(candidate_predicates, canopies=True)
+            self.block_learner = BlockCover(preds, sampled_records, index_data)
+            self._candidates = []  # pairs to ask a person about: never asked here
+            self._index_predicates(index_include)
+
+    class Learner(labeler.DedupeDisagreementLearner):
+        def __init__(self, candidate_predicates: Any, featurizer: Any, data: dict,
+                     index_include: list) -> None:
+            labeler.DisagreementLearner.__init__(self)
+            data = core.index(data)
+            random_pair = (random.choice(list(data.values())), random.choice(list(data.values())))
+            exact_match = (random_pair[0], random_pair[0])
+            index_include = [*index_include, exact_match]
+            self.blocker = BlockLearner(candidate_predicates, data, index_include)
+            self._candidates = []
+            self.matcher = labeler.MatchLearner(featurizer, self.candidates)
+            self.mark([exact_match] * 4 + [random_pair], [1] * 4 + [0])
+
+    return Learner
+
+
+def _prepare_training(dedupe: types.ModuleType, deduper: Any, sample: dict) -> None:
+    """``deduper.prepare_training(sample)`` with :func:`_learner_class`'s learner."""
+    deduper._checkData(sample)
+    examples, y = dedupe.api.flatten_training(deduper.training_pairs)
+    learner = _learner_class()
+    deduper.active_learner = learner(deduper.data_model.predicates, deduper.data_model.distances,
+                                     sample, index_include=examples)
+    deduper.active_learner.mark(examples, y)
+
+
+def _learn_blocking(dedupe: types.ModuleType, deduper: Any) -> None:
+    """``deduper.train(recall=1.0, index_predicates=True)`` less its first
+    step, fitting the classifier, which :func:`_check_classifier_learns` has
+    just done on the same examples."""
+    deduper.predicates = deduper.active_learner.learn_predicates(1.0, True)
+    deduper._fingerprinter = dedupe.blocking.Fingerprinter(deduper.predicates)
+    deduper.fingerprinter.reset_indices()
+
+
+def _blocked_pairs(deduper: Any, data: dict[int, dict]) -> Iterator[tuple]:
+    """The record pairs ``deduper.pairs(data)`` yields -- every two records
+    sharing a block key of the learnt predicates, each pair once -- without
+    dedupe's SQLite self-join, in ascending (id, id) order.
+
+    With ``M`` the record-by-block incidence matrix, the pairs are the
+    nonzero entries of ``M @ M.T`` above the diagonal (scipy's sparse
+    product, in C; blocks of one record are left out first)."""
+    import scipy.sparse
+
+    fingerprinter = deduper.fingerprinter
+    fingerprinter.index_all(data)
+    blocks: dict[str, list[int]] = {}
+    try:
+        for key, rid in fingerprinter(data.items()):
+            blocks.setdefault(key, []).append(rid)
+    finally:
+        fingerprinter.reset_indices()
+    members = [ids for ids in blocks.values() if len(ids) > 1]
+    del blocks
+    if not members:
+        return
+    rows = np.fromiter(itertools.chain.from_iterable(members), dtype=np.int64)
+    cols = np.repeat(np.arange(len(members)), [len(ids) for ids in members])
+    n = max(data) + 1
+    incidence = scipy.sparse.csr_matrix(
+        (np.ones(len(rows), dtype=np.int32), (rows, cols)), shape=(n, len(members)))
+    shared = scipy.sparse.triu(incidence @ incidence.T, k=1, format="csr")
+    del incidence
+    shared.sort_indices()
+    indptr, partners = shared.indptr, shared.indices
+    for a in range(n):
+        start, stop = indptr[a], indptr[a + 1]
+        if start != stop:
+            record_a = data[a]
+            for b in partners[start:stop].tolist():
+                yield (a, record_a), (b, data[b])
 
 
 # dedupe's own layout of scored pairs (dedupe.core.scoreDuplicates, integer ids).
@@ -568,30 +821,56 @@ class _NumpySeededRng:
         return getattr(np, name)
 
 
+# Weighted unions kept by _seeded_dedupe: a few TF-IDF indexes' worth of one record's queries.
+_RECENT_UNIONS = 8
+
+
 class _ByValue:
     """A BTrees bucket with the ``byValue`` method that BTrees 6.5 removed from
     the float-valued families and dedupe 3.0.3's canopy index still calls
     (dedupeio/dedupe#1230).  Its callers only use the keys, in no particular
-    order, so scaling and order of the pairs need not match the old method."""
+    order, so scaling and order of the pairs need not match the old method.
+
+    The bucket is read once into arrays, since the same union is filtered at
+    each canopy threshold in turn (see ``_seeded_dedupe``).  The values are
+    C floats compared as Python floats before; float64 arrays compare them
+    the same way (a float32 array would round the threshold instead)."""
 
     def __init__(self, bucket: Any) -> None:
-        self._bucket = bucket
+        self._keys = np.fromiter(bucket.keys(), dtype=np.int64)
+        self._values = np.fromiter(bucket.values(), dtype=np.float64)
 
     def byValue(self, min_value: float) -> list[tuple[float, int]]:
-        return sorted(((v, k) for k, v in self._bucket.items() if v >= min_value), reverse=True)
+        keep = self._values >= min_value
+        return list(zip(self._values[keep].tolist(), self._keys[keep].tolist()))
 
 
 @contextlib.contextmanager
 def _seeded_dedupe(seed: int, labeler: types.ModuleType, canopy_index: types.ModuleType
                    ) -> Iterator[None]:
     """Seed everything dedupe draws random numbers from, and mend its canopy
-    index for BTrees >= 6.5; global state is put back afterwards."""
+    index for BTrees >= 6.5; global state is put back afterwards.
+
+    dedupe has one TF-IDF canopy predicate per threshold (0.2 to 0.8), all
+    searching one index, and record by record (as dedupe blocks, and as
+    :func:`_covered_pairs` learns) they ask it the same query in a row: the
+    last few queries' weighted unions -- the costly part of a search -- are
+    kept and reused.  The key is the query's (posting list, weight) pairs, by
+    the posting lists' identity; the entry holds the lists, so no other list
+    can take their id while it is kept."""
     py_state, np_state = random.getstate(), np.random.get_state()
     real_numpy, real_union = labeler.numpy, canopy_index.mass_weightedUnion
+    recent: dict[tuple, tuple[list, Any]] = {}  # key -> (posting lists, union), oldest first
 
-    def union(*args: Any) -> Any:
-        merged = real_union(*args)
-        return merged if hasattr(merged, "byValue") else _ByValue(merged)
+    def union(weighted: Any) -> Any:
+        key = tuple((id(docs), weight) for docs, weight in weighted)
+        if key not in recent:
+            if len(recent) >= _RECENT_UNIONS:
+                del recent[next(iter(recent))]
+            merged = real_union(weighted)
+            recent[key] = ([docs for docs, _ in weighted],
+                           merged if hasattr(merged, "byValue") else _ByValue(merged))
+        return recent[key][1]
 
     random.seed(seed)
     np.random.seed(seed)
