@@ -1,4 +1,4 @@
-"""Benchmark the near-duplicate kernel against datasketch and exact ground truth.
+"""Benchmark the near-duplicate kernel against datasketch, rensa and exact ground truth.
 
 Run from the repository root::
 
@@ -21,10 +21,21 @@ input (``VmHWM`` on Linux, ``resource.getrusage`` elsewhere; see
 Each phase first runs once on the first 2k rows (warm-up, untimed), then
 reports the best of 3 timed runs (datasketch: 2 above 20k rows, as it is
 slow); the ``runs`` column says which.
-dsc gets a pyarrow array (how the engine feeds it); datasketch gets Python
-strings (converted before timing), shingled the same way, one ``MinHash`` + ``MinHashLSH.insert`` per
-row and then one ``query`` per row (candidates, unverified).  For the large
-synthetic set datasketch runs on its first 100k rows only and the table says so.
+dsc gets a pyarrow array (how the engine feeds it) and runs once with one worker and once
+with two (``workers=2``: its compiled stages on two threads; the ``2w/1w`` column is the
+speed-up, and the two runs' pairs must be the same bytes).  The peers get Python strings
+(converted before timing), shingled the same way (word 5-gram strings, ``str.split``), each
+called the way its README shows:
+
+* datasketch: one ``MinHash`` + ``MinHashLSH.insert`` per row, then one ``query`` per row
+  (candidates, unverified);
+* rensa: one ``RMinHash`` per row fed with ``update(shingles)``, ``RMinHashLSH.insert`` (16 bands
+  of 8), one ``query`` per row, and a candidate kept when its sketch Jaccard reaches the
+  threshold (what rensa's deduplicator does: estimated, not exact).
+
+For the large synthetic set the peers run on its first 100k rows only and the table says so.
+Every phase runs in its own child process of the same run, one after the other on the same
+input file, so the ratios compare runs on the same machine at the same time.
 
 Ground truth is the exact Jaccard of word 5-gram sets computed by an
 independent pure-Python shingler (``str.split``):
@@ -132,7 +143,8 @@ def _phase_dsc(arr: pa.Array, args) -> dict:
     from dsc.kernels.near import lsh_params, near_duplicates
 
     t = time.perf_counter()
-    res = near_duplicates(arr, threshold=args.threshold, ngram=args.ngram, num_perm=args.num_perm)
+    res = near_duplicates(arr, threshold=args.threshold, ngram=args.ngram, num_perm=args.num_perm,
+                          workers=args.workers)
     seconds = time.perf_counter() - t
     bands, _ = lsh_params(args.threshold, args.num_perm)
     np.save(args.pairs_out, res.pairs)
@@ -169,36 +181,81 @@ def _phase_datasketch(arr: pa.Array, args) -> dict:
     return {"seconds": seconds, "candidate_pairs": len(pairs)}
 
 
+RENSA_BANDS = 16  # rensa's README example: 16 bands of 8 for 128 permutations
+
+
+def _phase_rensa(arr: pa.Array, args) -> dict:
+    from rensa import RMinHash, RMinHashLSH
+
+    texts = arr.to_pylist()  # not timed, as for datasketch
+    t = time.perf_counter()
+    lsh = RMinHashLSH(threshold=args.threshold, num_perm=args.num_perm, num_bands=RENSA_BANDS)
+    sigs = {}
+    for i, text in enumerate(texts):
+        sh = shingles(text, args.ngram)
+        if not sh:
+            continue
+        m = RMinHash(num_perm=args.num_perm, seed=42)
+        m.update(list(sh))
+        lsh.insert(i, m)
+        sigs[i] = m
+    pairs = set()
+    candidates = 0
+    for i, m in sigs.items():
+        for j in lsh.query(m):
+            if j > i:
+                candidates += 1
+                if m.jaccard(sigs[j]) >= args.threshold:
+                    pairs.add((i, j))
+    seconds = time.perf_counter() - t
+    np.save(args.pairs_out, np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2))
+    return {"seconds": seconds, "candidate_pairs": candidates}
+
+
+PHASES = {"dsc": _phase_dsc, "datasketch": _phase_datasketch, "rensa": _phase_rensa}
 
 
 
 
+
+
+
+
+def _cpu_timed(phase, arr: pa.Array, args) -> dict:
+    """The phase's result with the CPU seconds of this process (all its threads) added: on a
+    shared machine wall time swings with the neighbours' load, CPU time much less."""
+    cpu = time.process_time()
+    out = phase(arr, args)
+    out["cpu_seconds"] = time.process_time() - cpu
+    return out
 
 
 def _child(args) -> None:
     arr = _load(args.input, args.limit)
-    phase = _phase_dsc if args.phase == "dsc" else _phase_datasketch
+    phase = PHASES[args.phase]
     # Warm both kernels on a small slice (imports, allocator, first-touch pages)
     # so the timed run measures throughput; its outputs are overwritten below.
     phase(arr.slice(0, WARMUP_ROWS), args)
     base = reset_peak()
-    out = phase(arr, args)
+    out = _cpu_timed(phase, arr, args)
     peak = peak_kb()
     # Best of N where cheap: the machine may be shared, and the fastest run is
     # the one least disturbed by other processes.  Results are deterministic.
-    repeats = REPEATS if args.phase == "dsc" or len(arr) <= 20_000 else 2
+    repeats = REPEATS if args.phase != "datasketch" or len(arr) <= 20_000 else 2
     for _ in range(repeats - 1):
-        out["seconds"] = min(out["seconds"], phase(arr, args)["seconds"])
+        again = _cpu_timed(phase, arr, args)
+        out["seconds"] = min(out["seconds"], again["seconds"])
+        out["cpu_seconds"] = min(out["cpu_seconds"], again["cpu_seconds"])
     out.update(rows=len(arr), repeats=repeats, peak_rss_mb=peak / 1024, phase_rss_mb=(peak - base) / 1024)
     print(json.dumps(out))
 
 
-def run_phase(phase: str, path: str, args, limit: int | None = None) -> tuple[dict, np.ndarray]:
+def run_phase(phase: str, path: str, args, limit: int | None = None, workers: int = 1) -> tuple[dict, np.ndarray]:
     with tempfile.NamedTemporaryFile(suffix=".npy", delete=False) as f:
         pairs_out = f.name
     cmd = [sys.executable, "-m", "bench.bench_near", "--phase", phase, "--input", path,
            "--pairs-out", pairs_out, "--threshold", str(args.threshold), "--ngram", str(args.ngram),
-           "--num-perm", str(args.num_perm)]
+           "--num-perm", str(args.num_perm), "--workers", str(workers)]
     if limit:
         cmd += ["--limit", str(limit)]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
@@ -260,7 +317,11 @@ def bench_dataset(name: str, texts: list[str], truth: set, args, tmp: str, ds_li
     path = os.path.join(tmp, name.replace("/", "-") + ".arrow")
     write_arrow(texts, path)
     dsc_stats, dsc_pairs = run_phase("dsc", path, args)
+    two_stats, two_pairs = run_phase("dsc", path, args, workers=2)
+    if two_pairs.tobytes() != dsc_pairs.tobytes():
+        raise RuntimeError(f"{name}: dsc found different pairs with 2 workers than with 1")
     ds_stats, ds_pairs = ({}, None) if args.no_datasketch else run_phase("datasketch", path, args, ds_limit)
+    rs_stats, rs_pairs = ({}, None) if args.no_rensa else run_phase("rensa", path, args, ds_limit)
     cache: dict[int, set] = {}
 
     def is_true(i: int, j: int) -> bool:
@@ -276,6 +337,10 @@ def bench_dataset(name: str, texts: list[str], truth: set, args, tmp: str, ds_li
         "true_pairs": len(truth),
         "dsc_rows_per_s": len(texts) / dsc_stats["seconds"],
         "dsc_seconds": dsc_stats["seconds"],
+        "dsc_cpu_seconds": dsc_stats["cpu_seconds"],
+        "dsc2_rows_per_s": len(texts) / two_stats["seconds"],
+        "dsc2_seconds": two_stats["seconds"],
+        "workers_speedup": dsc_stats["seconds"] / two_stats["seconds"],
         "candidate_pairs": dsc_stats["candidate_pairs"],
         "verified_pairs": dsc_stats["verified_pairs"],
         "candidates_per_row": dsc_stats["candidate_pairs"] / len(texts),
@@ -292,32 +357,51 @@ def bench_dataset(name: str, texts: list[str], truth: set, args, tmp: str, ds_li
             ds_rows=ds_rows,
             ds_rows_per_s=ds_rows / ds_stats["seconds"],
             ratio=row["dsc_rows_per_s"] / (ds_rows / ds_stats["seconds"]),
+            cpu_ratio=(ds_stats["cpu_seconds"] / ds_rows) / (dsc_stats["cpu_seconds"] / len(texts)),
             ds_candidate_pairs=ds_stats["candidate_pairs"],
             ds_peak_rss_mb=ds_stats["peak_rss_mb"],
             ds_phase_rss_mb=ds_stats["phase_rss_mb"],
         )
         if ds_rows == len(texts):  # datasketch's own (unverified) candidate quality
             row["ds_precision"], row["ds_recall"] = score(ds_pairs, truth, is_true)
+    if rs_stats:
+        rs_rows = rs_stats["rows"]
+        row.update(rs_rows=rs_rows, rs_rows_per_s=rs_rows / rs_stats["seconds"],
+                   rs_ratio=row["dsc_rows_per_s"] / (rs_rows / rs_stats["seconds"]),
+                   rs_cpu_ratio=(rs_stats["cpu_seconds"] / rs_rows) / (dsc_stats["cpu_seconds"] / len(texts)),
+                   rs_peak_rss_mb=rs_stats["peak_rss_mb"])
+        if rs_rows == len(texts):  # rensa's sketch-checked candidates
+            row["rs_precision"], row["rs_recall"] = score(rs_pairs, truth, is_true)
     print_row(row)
     return row
 
 
 HEADER = (
-    f"{'dataset':<22}{'rows':>9}{'true':>8}{'dsc rows/s':>12}{'ds rows/s':>14}{'ratio':>7}"
-    f"{'cand/row':>9}{'prec':>7}{'recall':>8}{'ds P/R':>12}{'RSS MB dsc':>15}{'ds':>12}{'B/row':>7}{'runs':>6}"
+    f"{'dataset':<22}{'rows':>9}{'true':>8}{'dsc rows/s':>12}{'2w/1w':>7}{'ds rows/s':>12}{'x ds':>7}"
+    f"{'rensa r/s':>12}{'x rs':>6}{'cpu x ds/rs':>13}{'cand/row':>9}{'prec':>7}{'recall':>8}{'ds P/R':>11}{'rs P/R':>11}"
+    f"{'RSS MB dsc':>15}{'ds':>12}{'rs':>6}{'B/row':>7}{'runs':>6}"
 )
 
 
 def print_row(r: dict) -> None:
-    ds = "-" if "ds_rows_per_s" not in r else f"{r['ds_rows_per_s']:,.0f}" + ("*" if r["ds_rows"] < r["rows"] else "")
+    def rate(key: str, rows_key: str) -> str:
+        return "-" if key not in r else f"{r[key]:,.0f}" + ("*" if r[rows_key] < r["rows"] else "")
+
+    def pr(prefix: str) -> str:
+        return f"{r[prefix + '_precision']:.2f}/{r[prefix + '_recall']:.2f}" if prefix + "_precision" in r else "-"
+
     ratio = f"{r['ratio']:.1f}x" if "ratio" in r else "-"
-    dspr = f"{r['ds_precision']:.2f}/{r['ds_recall']:.2f}" if "ds_precision" in r else "-"
+    rs_ratio = f"{r['rs_ratio']:.1f}x" if "rs_ratio" in r else "-"
     rss = f"{r['dsc_peak_rss_mb']:.0f} (+{r['dsc_phase_rss_mb']:.0f})"
     ds_rss = f"{r['ds_peak_rss_mb']:.0f} (+{r['ds_phase_rss_mb']:.0f})" if "ds_peak_rss_mb" in r else "-"
+    rs_rss = f"{r['rs_peak_rss_mb']:.0f}" if "rs_peak_rss_mb" in r else "-"
+    cpu = "/".join(f"{r[k]:.1f}" if k in r else "-" for k in ("cpu_ratio", "rs_cpu_ratio"))
     print(
-        f"{r['dataset']:<22}{r['rows']:>9,}{r['true_pairs']:>8,}{r['dsc_rows_per_s']:>12,.0f}{ds:>14}{ratio:>7}"
-        f"{r['candidates_per_row']:>9.3f}{r['precision']:>7.3f}{r['recall']:>8.3f}{dspr:>12}{rss:>15}{ds_rss:>12}"
-        f"{r['state_bytes_per_row']:>7}{r['runs']:>6}",
+        f"{r['dataset']:<22}{r['rows']:>9,}{r['true_pairs']:>8,}{r['dsc_rows_per_s']:>12,.0f}"
+        f"{r['workers_speedup']:>6.2f}x{rate('ds_rows_per_s', 'ds_rows'):>12}{ratio:>7}"
+        f"{rate('rs_rows_per_s', 'rs_rows'):>12}{rs_ratio:>6}{cpu:>13}"
+        f"{r['candidates_per_row']:>9.3f}{r['precision']:>7.3f}{r['recall']:>8.3f}{pr('ds'):>11}{pr('rs'):>11}"
+        f"{rss:>15}{ds_rss:>12}{rs_rss:>6}{r['state_bytes_per_row']:>7}{r['runs']:>6}",
         flush=True,
     )
 
@@ -327,12 +411,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--rows", type=int, default=1_000_000, help="size of the large synthetic set")
     ap.add_argument("--quick", action="store_true", help="skip the large synthetic set (100k only)")
     ap.add_argument("--no-datasketch", action="store_true")
+    ap.add_argument("--no-rensa", action="store_true")
     ap.add_argument("--threshold", type=float, default=0.8)
     ap.add_argument("--ngram", type=int, default=5)
     ap.add_argument("--num-perm", type=int, default=128)
     ap.add_argument("--seed", type=int, default=0, help="synthetic corpus seed")
     # internal: child-process phases
-    ap.add_argument("--phase", choices=["dsc", "datasketch"], help=argparse.SUPPRESS)
+    ap.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
+    ap.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
     ap.add_argument("--input", help=argparse.SUPPRESS)
     ap.add_argument("--pairs-out", help=argparse.SUPPRESS)
     ap.add_argument("--limit", type=int, help=argparse.SUPPRESS)
@@ -361,7 +447,10 @@ def main(argv: list[str] | None = None) -> None:
             ds_limit = DATASKETCH_SAMPLE if n > DATASKETCH_SAMPLE else None
             rows.append(bench_dataset(f"synthetic/{n // 1000}k", corpus["text"], truth, args, tmp, ds_limit))
             del corpus
-    print("* datasketch rate measured on the first 100k rows of that set (sample), same params.")
+    print("* peer rate measured on the first 100k rows of that set (sample), same params.")
+    print("2w/1w: dsc with 2 workers vs 1 (same pairs, checked).  x ds / x rs: dsc (1 worker) rows/s over the peer's.")
+    print("cpu x ds/rs: the same ratios on CPU seconds per row (dsc with 1 worker), steadier on a shared machine.")
+    print("rs P/R: rensa's LSH candidates kept by sketch Jaccard >= threshold (estimated, not exact).")
     print("RSS MB: peak of the phase's process (+ increase over the loaded input).  B/row: dsc state kept")
     print("between chunks (LSH band keys + flag).  ds P/R: datasketch's unverified LSH candidates.")
     print("runs: timed runs dsc/datasketch (best of N reported).")

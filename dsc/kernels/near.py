@@ -1,57 +1,55 @@
 """Near-duplicate detection: shingling, MinHash, LSH banding, exact verification.
 
-Pipeline (all heavy lifting is numpy / pyarrow on flat arrays, never a
-Python loop per row or per shingle):
+The loops over bytes, shingles and candidate pairs are compiled kernels (numba, through
+:mod:`dsc.kernels.jit`: machine code cached on disk, GIL released), so ``workers`` threads run
+them over row ranges of about equal bytes (``in_parts``) with no copy of the data; each part
+writes only its own rows, and every result is the same bytes with one worker or many.  The
+glue between stages is numpy on flat arrays, never a Python loop per row or per shingle.
 
 1. **Shingles.**  ``unit="word"`` splits on Unicode whitespace exactly like
-   ``str.split()`` (``pyarrow.compute.utf8_split_whitespace``, or the faster
-   ASCII splitter when a chunk is plain ASCII); ``unit="char"`` decodes the
-   UTF-8 bytes to one value per code point.  Each token gets a 64-bit hash
-   (words: xxh3-64 with a fixed seed, computed once per distinct token of a
-   chunk via ``dictionary_encode``; chars: a fixed 64-bit mixer of the code
-   point's bytes).  An n-gram's hash chains its token hashes with
-   xor-multiply and finishes with the murmur3 ``fmix64`` avalanche, computed
-   as ``ngram`` vectorised passes over the flat token array.  A row with
-   fewer than ``ngram`` tokens yields one shingle covering all of them; a row
-   with no tokens (or a null) yields none and can never match.
+   ``str.split()`` (the 29 code points ``str.isspace`` accepts: ASCII by a byte-class
+   table, the multi-byte ones by their UTF-8 bytes); ``unit="char"`` takes each code point.
+   Each token gets a 64-bit hash computed in the same pass over the UTF-8 bytes.  A word's
+   hash: its bytes fill 8-byte little-endian words, each folded into a state seeded with
+   ``_TOKEN_SEED`` by ``h = (h ^ w) * K; h ^= h >> 29`` (``K`` = the odd golden-ratio
+   constant), then the last partial word and the byte length are folded in and murmur3's
+   ``fmix64`` finishes (:func:`_row_tokens`).  A code point's hash: its 1-4 bytes packed
+   little-endian, salted, ``fmix64``.  An n-gram's hash chains its token hashes with
+   xor-multiply from a length salt and finishes with ``fmix64`` (:func:`_shingle_at`).  A row
+   with fewer than ``ngram`` tokens yields one shingle covering all of them; a row with no
+   tokens (or a null) yields none and can never match.
 2. **MinHash.**  Permutation ``i`` is the multiply-add-shift hash
    ``h_i(x) = ((a_i * x + b_i) mod 2**64) >> 32`` of the shingle hash folded
    to 32 bits, with uniform 64-bit ``a_i``, ``b_i`` drawn from
    ``numpy.random.default_rng(seed)``.  For 32-bit ``x`` this family is
    strongly universal onto 32 bits (Dietzfelbinger 1996), like datasketch's
    ``(a*x + b) mod (2**61 - 1)``, but it needs no modulo and has no overflow
-   to avoid: numpy's wrapping uint64 arithmetic *is* the mod 2**64.
+   to avoid: wrapping uint64 arithmetic *is* the mod 2**64.
    Because ``>> 32`` is monotone, the row minimum is taken over the full
-   64-bit values and shifted once.  Rows are processed in cache-sized blocks
-   of shingles (and blocks spread over threads; numpy releases the GIL),
-   which is what makes 128 permutations cheap.
+   64-bit values and shifted once.  Tokens, shingles, the minima and the band keys of a row
+   are computed in one pass (:func:`_signature_rows`): no shingle array is ever stored, and
+   the permutation loop is branch-free, so it compiles to vector instructions.
 3. **LSH.**  Each band's ``rows`` signature values are chained into one
    64-bit bucket key; rows sharing a key in a band are found by sorting the
-   key column and every pair inside a bucket becomes a candidate (a bucket of
+   key column and every pair inside a bucket is a candidate (a bucket of
    ``k`` rows gives ``k(k-1)/2`` pairs, so template-heavy data yields many:
    120M for toolformer repeated 20x).  Only these keys (and a has-shingles
    flag) are kept between chunks: ``8 * bands + 1`` bytes per row, 145 B at
-   the defaults.  Candidates are never all held at once: they are generated
-   band by band in slices of ``_CAND_CHUNK`` pairs and each slice is verified
-   at once, a pair counting only in the first band it shares a bucket in (its
-   earlier bands' keys are compared), so memory is bounded by the slice and
-   not by the number of candidates (see :func:`candidate_pairs`).
-4. **Verification.**  Pairs of byte-identical texts are accepted at once
-   (J = 1).  For the others, shingle sets are computed once for the rows
-   that share a bucket with another row (so verification memory scales with
-   candidate rows, not with the input), deduplicated, and numbered by dense
-   rank, one chunk of rows at a time.  Pairs
-   failing the exact length filter ``min/max size < threshold`` are dropped;
-   for the rest, 64 left rows at a time each own one bit of a per-rank mark
-   word, and a pair's intersection is a count of marked ranks in the right
-   row: gathers only, no per-pair Python.  Ranks are numbered rarest first,
-   and the right row's first few (rarest) ranks are probed before the rest:
-   a pair whose hits plus unprobed ranks cannot reach the threshold is
-   dropped there (exact pruning; on template-heavy data, where most candidate
-   pairs share the template but not the rare words, it skips most probes).
-   Pairs are verified in slices, which bounds the per-pair arrays.  A pair is kept iff
-   ``|A & B| / |A | B| >= threshold`` exactly (up to 64-bit shingle-hash
-   collisions), so LSH only affects recall, never precision.
+   the defaults.  Candidates are never stored: a compiled loop walks each band's buckets and
+   verifies every pair as it is made, a pair counting only in the first band it shares a
+   bucket in (its earlier bands' keys are compared), so memory is bounded by the keys, the
+   shingle sets and the passing pairs, never by the candidates (:func:`candidate_pairs`
+   yields them in slices for callers that want them).
+4. **Verification.**  Shingle sets are computed once for the rows that share a bucket with
+   another row (so verification memory scales with candidate rows, not with the input), each
+   sorted and deduplicated in place, with a 256-bit bitmap of its hashes' top bytes.  A pair
+   is dropped by the exact length filter ``min/max size < threshold``, then by the bitmap
+   bound (bits one set has and the other lacks are elements missing from the other), and
+   otherwise its two sorted sets are merged, stopping as soon as the threshold is out of
+   reach (:func:`_set_jaccard`).  A pair is kept iff ``|A & B| / |A | B| >= threshold``
+   exactly (up to 64-bit shingle-hash collisions), so LSH only affects recall, never
+   precision.  (:func:`verify`, for pairs a caller brings, first accepts pairs of
+   byte-identical texts, J = 1, without shingling them.)
 5. **Clusters.**  Verified pairs are the edges of a graph, and clusters are
    *stars* formed greedily in a given order of preference (the dedupe's keep
    order; default: row order): each row not yet in a cluster becomes a
@@ -72,12 +70,11 @@ distributed grouping), so that other engines and gates compose them rather than 
 Output depends only on the texts and the parameters: hashes are seeded
 constants, permutations come from a seeded generator, and every result array
 is built by sorting, never by dict/set iteration order.  Chunking and
-threading change nothing but speed and memory.
+threads (``workers``) change nothing but speed and memory.
 """
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -85,7 +82,10 @@ from functools import lru_cache
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import xxhash
+
+import numba
+
+from dsc.kernels.jit import in_parts, kernel, utf8_buffers
 
 __all__ = ["NearResult", "SIMILARITY_EDGES", "SimilarPairs", "bucket_links", "candidate_pairs", "cluster_rows",
            "components_in_order", "lsh_params", "lsh_shape", "near_duplicates", "shingle_hashes", "signatures",
@@ -93,23 +93,22 @@ __all__ = ["NearResult", "SIMILARITY_EDGES", "SimilarPairs", "bucket_links", "ca
 
 # Fixed seeds: shingle hashes never depend on the caller's ``seed``, so the
 # verified pairs (exact Jaccard) are the same for every MinHash seed.
-_TOKEN_SEED = 0x5EED_D5C0
+_TOKEN_SEED = np.uint64(0x5EED_D5C0)
 _CHAR_SALT = np.uint64(0x2545F4914F6CDD1D)
 _CHAIN_MUL = np.uint64(0x9E3779B97F4A7C15)  # odd golden-ratio constant for chaining
 _LEN_MUL = np.uint64(0xC2B2AE3D27D4EB4F)  # salts short-row shingles by their length
 _FMIX_C1 = np.uint64(0xFF51AFD7ED558CCD)
 _FMIX_C2 = np.uint64(0xC4CEB9FE1A85EC53)
 _U32 = np.uint64(0xFFFFFFFF)
+_ALL_ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
+_S29, _S32, _S33 = np.uint64(29), np.uint64(32), np.uint64(33)
 _trapezoid = getattr(np, "trapezoid", None) or np.trapz  # renamed in numpy 2.0; pyproject allows 1.26
 
-_CHUNK_ROWS = 32_768  # rows shingled at once: bounds transient memory
-_BLOCK_SHINGLES = 32_768  # MinHash block: big enough to amortise call overhead,
-_PERM_GROUP = 16  # x 16 permutations = 4 MiB of uint64, small enough to stay in cache
-_PAIR_BLOCK = 2_000_000  # max set elements probed per verification step
+_CHUNK_ROWS = 32_768  # rows whose shingle sets are built at once: bounds their text copies
+_SIGNATURE_ROWS = 1 << 17  # rows signed at once: bounds a copy of their text (null filling, chunks)
 _VERIFY_PAIRS = 1 << 18  # candidate pairs verified per slice: bounds per-pair arrays
-_CAND_CHUNK = 1 << 19  # candidate pairs generated (then verified) at once: bounds their memory
+_CAND_CHUNK = 1 << 19  # candidate pairs per slice that candidate_pairs yields: bounds their memory
 _EQUAL_PAIRS = 1 << 15  # equal-length pairs whose texts are copied and compared at once
-_RADIX_MIN = 1 << 20  # argsorts at least this long bucket by top bits first
 # Error weights for lsh_params.  Exact verification removes false positives,
 # so they cost only time, while false negatives are lost recall.  Real data
 # puts most true pairs just above the threshold (toolformer: median J 0.81),
@@ -155,168 +154,228 @@ def _sorted_unique(x: np.ndarray) -> np.ndarray:
     return s[keep]
 
 
-def _argsort_u64(x: np.ndarray) -> np.ndarray:
-    """Indices sorting uint64 ``x`` (ties in any order).
-
-    Large inputs are first bucketed by their top 10 bits with a stable radix
-    pass on uint16, then each bucket is argsorted while it fits in cache:
-    ~2.5x faster than one argsort over ~10M values, which would otherwise make
-    verification grow faster than linearly with the input.
-    """
-    if x.size < _RADIX_MIN:
-        return np.argsort(x)
-    top = (x >> np.uint64(54)).astype(np.uint16)
-    order = np.argsort(top, kind="stable")
-    ends = np.cumsum(np.bincount(top, minlength=1 << 10))
-    for lo, hi in zip(np.concatenate(([0], ends[:-1])).tolist(), ends.tolist()):
-        if hi - lo > 1:
-            seg = order[lo:hi]
-            order[lo:hi] = seg[np.argsort(x[seg])]
-    return order
+def _inline(fn):
+    """A helper of the kernels below, compiled into each of them (no call per byte)."""
+    return numba.njit(cache=True, nogil=True, inline="always")(fn)
 
 
-def _dense_rank(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(sorted distinct values, rank of each element among them) for uint64 ``x``.
-
-    Same as ``np.unique(x, return_inverse=True)`` but several times faster:
-    numpy's version uses a stable argsort, which ranking does not need.
-    """
-    order = _argsort_u64(x)
-    s = x[order]
-    new = np.empty(s.size, dtype=bool)
-    new[:1] = True
-    np.not_equal(s[1:], s[:-1], out=new[1:])
-    rank = np.empty(s.size, dtype=np.int64)
-    rank[order] = np.cumsum(new) - 1
-    return s[new], rank
+# Byte classes for the word splitter: 0 inside a word, 1 an ASCII space (str.isspace), 2 the
+# lead byte of a multi-byte character that may be a space (U+0085 ... U+3000, see _space_width).
+_BYTE_CLASS = np.zeros(256, dtype=np.uint8)
+_BYTE_CLASS[[0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x1F, 0x20]] = 1
+_BYTE_CLASS[[0xC2, 0xE1, 0xE2, 0xE3]] = 2
 
 
-def _fmix64(x: np.ndarray) -> np.ndarray:
-    """murmur3 64-bit finaliser, in place; a bijection with full avalanche."""
-    x ^= x >> np.uint64(33)
+@_inline
+def _fmix(x):
+    """murmur3 64-bit finaliser of one uint64: a bijection with full avalanche."""
+    x ^= x >> _S33
     x *= _FMIX_C1
-    x ^= x >> np.uint64(33)
+    x ^= x >> _S33
     x *= _FMIX_C2
-    x ^= x >> np.uint64(33)
+    x ^= x >> _S33
     return x
 
 
-def _utf8_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """(uint8 data, int64 byte offsets of len+1) of a string array; zero-copy.
+@_inline
+def _space_width(data, i):
+    """Width in bytes of the multi-byte whitespace character at byte ``i`` (a lead byte of class
+    2: U+0085, U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000, what
+    ``str.isspace`` accepts beyond ASCII), or 0 when it is not whitespace.  The text is valid
+    UTF-8, so a lead byte's continuation bytes are there."""
+    b = data[i]
+    if b == 0xC2:
+        c = data[i + 1]
+        return 2 if (c == 0x85 or c == 0xA0) else 0
+    if b == 0xE1:
+        return 3 if (data[i + 1] == 0x9A and data[i + 2] == 0x80) else 0
+    if b == 0xE2:
+        c, d = data[i + 1], data[i + 2]
+        if c == 0x80:
+            return 3 if (d <= 0x8A or d == 0xA8 or d == 0xA9 or d == 0xAF) else 0
+        return 3 if (c == 0x81 and d == 0x9F) else 0
+    if b == 0xE3:
+        return 3 if (data[i + 1] == 0x80 and data[i + 2] == 0x80) else 0
+    return 0
 
-    Byte ranges of null slots are whatever Arrow stored (normally empty);
-    callers that need nulls as '' fill them first.
-    """
+
+@_inline
+def _word_end(h, w, length):
+    """The hash of a word from its running state: see :func:`_row_tokens`."""
+    return _fmix(((h ^ w) * _CHAIN_MUL) ^ np.uint64(length))
+
+
+@kernel
+def _row_tokens(data, s, e, chars, tok):
+    """Token hashes of the row ``data[s:e]`` into ``tok`` (room for ``(e - s + 1) // 2 + 1``
+    words, ``e - s`` characters); returns how many.
+
+    Words are runs of non-whitespace (as ``str.split()``).  A word's hash is computed while it
+    is scanned: its bytes fill 8-byte little-endian words, each xor-multiplied into a seeded
+    state (``h = (h ^ w) * K; h ^= h >> 29``); the last, partial word and the byte length are
+    folded in the same way and ``fmix64`` finishes.  Characters are code points: their 1-4
+    UTF-8 bytes packed little-endian, salted and mixed with ``fmix64``."""
+    count = 0
+    i = s
+    if chars:
+        while i < e:
+            b = data[i]
+            width = 1 if b < 0xC0 else (2 if b < 0xE0 else (3 if b < 0xF0 else 4))
+            v = np.uint64(0)
+            for k in range(width):
+                v |= np.uint64(data[i + k]) << np.uint64(8 * k)
+            tok[count] = _fmix(v ^ _CHAR_SALT)
+            count += 1
+            i += width
+        return count
+    h = _TOKEN_SEED
+    w = np.uint64(0)
+    k = 0
+    length = 0
+    while i < e:
+        b = data[i]
+        cls = _BYTE_CLASS[b]
+        width = 1
+        if cls == 2:
+            width = _space_width(data, i)
+            cls = 1 if width else 0
+            width = max(width, 1)
+        if cls == 0:
+            w |= np.uint64(b) << np.uint64(8 * k)
+            k += 1
+            length += 1
+            if k == 8:
+                h = (h ^ w) * _CHAIN_MUL
+                h ^= h >> _S29
+                w = np.uint64(0)
+                k = 0
+        elif length:
+            tok[count] = _word_end(h, w, length)
+            count += 1
+            h = _TOKEN_SEED
+            w = np.uint64(0)
+            k = 0
+            length = 0
+        i += width
+    if length:
+        tok[count] = _word_end(h, w, length)
+        count += 1
+    return count
+
+
+@_inline
+def _shingle_at(tok, first, span):
+    """Hash of the shingle of ``span`` tokens from ``tok[first]``: chained from a length salt
+    (so a short row's one shingle never equals a full n-gram), then ``fmix64``."""
+    acc = np.uint64(span) * _LEN_MUL
+    for k in range(first, first + span):
+        acc ^= tok[k]
+        acc *= _CHAIN_MUL
+    return _fmix(acc)
+
+
+@kernel
+def _token_room(off, lo, hi, chars):
+    """Size of a token buffer that holds any row of ``lo..hi``."""
+    widest = 0
+    for r in range(lo, hi):
+        widest = max(widest, off[r + 1] - off[r])
+    return widest + 1 if chars else widest // 2 + 2
+
+
+@kernel
+def _count_shingles(data, off, lo, hi, n, chars, counts):
+    """Shingles of each row ``lo..hi`` (``max(L - n + 1, 1)``, 0 for no tokens) into ``counts``."""
+    tok = np.empty(_token_room(off, lo, hi, chars), dtype=np.uint64)
+    for r in range(lo, hi):
+        length = _row_tokens(data, off[r], off[r + 1], chars, tok)
+        counts[r] = length - n + 1 if length >= n else (1 if length > 0 else 0)
+
+
+@kernel
+def _fill_shingles(data, off, lo, hi, n, chars, sh_off, out, as_sets, sizes):
+    """Each row's shingle hashes into ``out[sh_off[r]:]``, in text order; with ``as_sets``
+    sorted and deduplicated in place instead, the set's size in ``sizes[r]``."""
+    tok = np.empty(_token_room(off, lo, hi, chars), dtype=np.uint64)
+    for r in range(lo, hi):
+        length = _row_tokens(data, off[r], off[r + 1], chars, tok)
+        at = sh_off[r]
+        if length >= n:
+            for s in range(length - n + 1):
+                out[at + s] = _shingle_at(tok, s, n)
+        elif length > 0:
+            out[at] = _shingle_at(tok, 0, length)
+        if as_sets:
+            end = sh_off[r + 1]
+            if end > at:
+                out[at:end] = np.sort(out[at:end])
+                u = at + 1
+                for p in range(at + 1, end):
+                    if out[p] != out[u - 1]:
+                        out[u] = out[p]
+                        u += 1
+                sizes[r] = u - at
+            else:
+                sizes[r] = 0
+
+
+@kernel
+def _signature_rows(data, off, lo, hi, n, chars, a, b, bands, rows, keys, has, base):
+    """Band keys of rows ``lo..hi`` (columns ``base + r`` of ``keys``) straight from their bytes:
+    tokens, shingles, MinHash and banding in one pass per row, with no shingle array (see
+    :func:`signatures`)."""
+    tok = np.empty(_token_room(off, lo, hi, chars), dtype=np.uint64)
+    perms = a.size
+    mins = np.empty(perms, dtype=np.uint64)
+    for r in range(lo, hi):
+        length = _row_tokens(data, off[r], off[r + 1], chars, tok)
+        mins[:] = _ALL_ONES
+        has[base + r] = length > 0
+        count = length - n + 1 if length >= n else (1 if length > 0 else 0)
+        for s in range(count):
+            h = _shingle_at(tok, s, n) if length >= n else _shingle_at(tok, 0, length)
+            x = (h ^ (h >> _S32)) & _U32  # folded to 32 bits: a*x+b is then strongly universal
+            for p in range(perms):  # branch-free, so it compiles to vector min instructions
+                mins[p] = min(mins[p], a[p] * x + b[p])
+        for j in range(bands):
+            acc = np.uint64(j + 1) * _LEN_MUL
+            for c in range(j * rows, (j + 1) * rows):
+                acc ^= mins[c] >> _S32  # the signature value: high 32 bits of the minimum
+                acc *= _CHAIN_MUL
+            keys[j, base + r] = _fmix(acc)
+
+
+def _text_buffers(arr) -> tuple[np.ndarray, np.ndarray]:
+    """(int64 row offsets from 0, UTF-8 bytes) of a string array; nulls have empty ranges."""
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
-    _, off_buf, data_buf = arr.buffers()
-    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
-    offsets = np.frombuffer(off_buf, dtype=width)[arr.offset : arr.offset + len(arr) + 1].astype(np.int64)
-    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
-    return data, offsets
-
-
-def _plain_ascii(arr: pa.Array) -> bool:
-    """True if every byte is ASCII and none is 0x1C-0x1F.
-
-    Then ``ascii_split_whitespace`` (~1.7x faster) splits exactly like
-    ``utf8_split_whitespace``; the two disagree only on those four separator
-    controls, which Unicode (and ``str.split``) count as whitespace.
-    """
-    data, off = _utf8_buffers(arr)
-    data = data[off[0] : off[-1]]
-    return data.size == 0 or (data.max() < 0x80 and not ((data - np.uint8(0x1C)) < 4).any())
-
-
-def _word_tokens(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """Whitespace tokens of each row as (uint64 hashes, int64 row offsets)."""
-    split = pc.ascii_split_whitespace if _plain_ascii(arr) else pc.utf8_split_whitespace
-    lists = split(arr)
-    offsets = lists.offsets.to_numpy().astype(np.int64)  # null rows have empty ranges
-    flat = lists.values.slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
-    offsets -= offsets[0]
-    # Arrow emits '' for leading/trailing whitespace and for '' itself; str.split does not.
-    nonempty = pc.binary_length(flat).to_numpy() > 0
-    if not nonempty.all():
-        kept = np.zeros(nonempty.size + 1, dtype=np.int64)
-        np.cumsum(nonempty, out=kept[1:])
-        offsets = kept[offsets]
-        flat = flat.filter(pa.array(nonempty))
-    if len(flat) == 0:
-        return np.zeros(0, dtype=np.uint64), offsets
-    # Hash each distinct token once; real text repeats tokens heavily.
-    enc = pc.dictionary_encode(flat)
-    vocab = enc.dictionary.cast(pa.large_binary()).to_pylist()
-    vocab_hash = np.fromiter(
-        (xxhash.xxh3_64_intdigest(tok, _TOKEN_SEED) for tok in vocab), dtype=np.uint64, count=len(vocab)
-    )
-    return vocab_hash[enc.indices.to_numpy()], offsets
-
-
-def _char_tokens(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """Code points of each row as (uint64 hashes, int64 row offsets).
-
-    A code point's value is its 1-4 UTF-8 bytes packed little-endian into a
-    uint32 (unique per code point; no decoding tables needed), then mixed.
-    """
     if arr.null_count:
-        arr = pc.fill_null(arr, "")
-    data, byte_off = _utf8_buffers(arr)
-    lo, hi = int(byte_off[0]), int(byte_off[-1])
-    data = data[lo:hi]
-    lead = (data & 0xC0) != 0x80  # first byte of each code point
-    starts = np.flatnonzero(lead)
-    clen = np.diff(np.append(starts, data.size))
-    value = data[starts].astype(np.uint64)
-    for k in range(1, 4):
-        more = clen > k
-        value[more] |= data[starts[more] + k].astype(np.uint64) << np.uint64(8 * k)
-    lead_before = np.zeros(data.size + 1, dtype=np.int64)
-    np.cumsum(lead, out=lead_before[1:])
-    offsets = lead_before[byte_off - lo]
-    return _fmix64(value ^ _CHAR_SALT), offsets
+        arr = pc.fill_null(arr, "")  # Arrow may leave bytes under a null slot
+    return utf8_buffers(arr)
 
 
-def _ngrams(tok: np.ndarray, tok_off: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Chain ``n`` consecutive token hashes into one shingle hash per position.
-
-    Returns (uint64 shingle hashes, int64 per-row shingle offsets).  Rows with
-    ``0 < L < n`` tokens get a single shingle over all ``L`` tokens (salted by
-    ``L`` so it cannot equal a full n-gram); rows with no tokens get none.
-    """
-    lengths = np.diff(tok_off)
-    per_row = np.where(lengths >= n, lengths - n + 1, (lengths > 0).astype(np.int64))
-    sh_off = np.zeros(lengths.size + 1, dtype=np.int64)
-    np.cumsum(per_row, out=sh_off[1:])
-    if sh_off[-1] == 0:
-        return np.zeros(0, dtype=np.uint64), sh_off
-    # Chain over every flat position with contiguous shifted slices (no gathers);
-    # windows that run past their row's end are dropped by ``keep`` below.
-    padded = np.concatenate((tok, np.zeros(n - 1, dtype=np.uint64)))
-    acc = np.full(tok.size, n, dtype=np.uint64)
-    acc *= _LEN_MUL
-    for k in range(n):
-        acc ^= padded[k : k + tok.size]
-        acc *= _CHAIN_MUL
-    # Keep window p iff [p, p+n) lies inside its row: drop each row's last n-1 starts.
-    keep = np.ones(tok.size, dtype=bool)
-    for k in range(1, n):
-        tail = tok_off[1:] - k
-        keep[tail[tail >= tok_off[:-1]]] = False
-    short = np.flatnonzero((lengths > 0) & (lengths < n))
-    if short.size:
-        # One shingle per short row, at its first token, over all its tokens.
-        first, span = tok_off[short], lengths[short]
-        sacc = span.astype(np.uint64) * _LEN_MUL
-        for k in range(int(span.max())):
-            step = (sacc ^ tok[np.minimum(first + k, tok.size - 1)]) * _CHAIN_MUL
-            sacc = np.where(k < span, step, sacc)
-        acc[first] = sacc
-        keep[first] = True
-    return _fmix64(acc[keep]), sh_off
+def _shingles(arr, ngram: int, unit: str, workers: int = 1, as_sets: bool = False):
+    """(uint64 shingle hashes, int64 row offsets) of every row, computed in ``workers`` threads;
+    with ``as_sets`` each row's distinct hashes in increasing order (its shingle set)."""
+    off, data = _text_buffers(arr)
+    rows = off.size - 1
+    chars = unit == "char"
+    counts = np.zeros(rows, dtype=np.int64)
+    in_parts(lambda lo, hi: _count_shingles(data, off, lo, hi, ngram, chars, counts), off, workers)
+    sh_off = np.zeros(rows + 1, dtype=np.int64)
+    np.cumsum(counts, out=sh_off[1:])
+    out = np.empty(int(sh_off[-1]), dtype=np.uint64)
+    sizes = np.zeros(rows, dtype=np.int64)
+    in_parts(lambda lo, hi: _fill_shingles(data, off, lo, hi, ngram, chars, sh_off, out, as_sets, sizes),
+             off, workers)
+    if not as_sets or np.array_equal(sizes, counts):
+        return out, sh_off
+    set_off = np.zeros(rows + 1, dtype=np.int64)
+    np.cumsum(sizes, out=set_off[1:])
+    return out[_ragged_arange(sh_off[:-1], sizes)] if set_off[-1] else out[:0], set_off
 
 
-def shingle_hashes(arr: pa.Array, ngram: int, unit: str) -> tuple[np.ndarray, np.ndarray]:
+def shingle_hashes(arr: pa.Array, ngram: int, unit: str, *, workers: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """64-bit shingle hashes of every row: (uint64 flat hashes, int64 offsets).
 
     Row ``i``'s shingles are ``hashes[offsets[i]:offsets[i+1]]`` (with repeats,
@@ -326,15 +385,9 @@ def shingle_hashes(arr: pa.Array, ngram: int, unit: str) -> tuple[np.ndarray, np
     >>> off.tolist(), bool(h[0] == h[2]), bool(h[0] == h[1])
     ([0, 2, 2, 4, 5], True, False)
     """
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    if unit == "word":
-        tok, tok_off = _word_tokens(arr)
-    elif unit == "char":
-        tok, tok_off = _char_tokens(arr)
-    else:
+    if unit not in ("word", "char"):
         raise ValueError(f"unit must be 'word' or 'char', not {unit!r}")
-    return _ngrams(tok, tok_off, ngram)
+    return _shingles(arr, ngram, unit, workers)
 
 
 # --------------------------------------------------------------------------- MinHash + LSH
@@ -381,53 +434,18 @@ def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-def _minhash(sh: np.ndarray, sh_off: np.ndarray, a: np.ndarray, b: np.ndarray, pool) -> np.ndarray:
-    """uint32 signatures ``(rows, num_perm)``; rows without shingles are all-ones."""
-    rows = sh_off.size - 1
-    sig = np.full((rows, a.size), np.uint32(0xFFFFFFFF), dtype=np.uint32)
-    x = (sh ^ (sh >> np.uint64(32))) & _U32  # fold to 32 bits so a*x+b is the universal family
-    # Block boundaries on row edges, ~_BLOCK_SHINGLES shingles each.
-    cuts = np.searchsorted(sh_off, np.arange(0, int(sh_off[-1]), _BLOCK_SHINGLES), side="right") - 1
-    edges = _sorted_unique(np.concatenate((cuts, [rows])))
-
-    def block(lo: int, hi: int) -> None:
-        off = sh_off[lo : hi + 1]
-        nonempty = np.flatnonzero(np.diff(off) > 0)
-        if nonempty.size == 0:
-            return
-        xb = x[off[0] : off[-1]]
-        starts = off[nonempty] - off[0]
-        for p in range(0, a.size, _PERM_GROUP):
-            y = np.multiply.outer(a[p : p + _PERM_GROUP], xb)
-            y += b[p : p + _PERM_GROUP, None]
-            mins = np.minimum.reduceat(y, starts, axis=1)
-            sig[lo + nonempty, p : p + _PERM_GROUP] = (mins >> np.uint64(32)).T
-
-    list(pool.map(lambda i: block(int(edges[i]), int(edges[i + 1])), range(edges.size - 1)))
-    return sig
-
-
-def _band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
-    """uint64 bucket keys ``(bands, rows)``: each band's signature values chained."""
-    keys = np.empty((bands, sig.shape[0]), dtype=np.uint64)
-    for j in range(bands):
-        acc = np.full(sig.shape[0], j + 1, dtype=np.uint64)
-        acc *= _LEN_MUL  # array ops wrap mod 2**64 silently; scalar ops would warn
-        for c in range(j * rows, (j + 1) * rows):
-            acc ^= sig[:, c]
-            acc *= _CHAIN_MUL
-        keys[j] = _fmix64(acc)
-    return keys
-
-
 # --------------------------------------------------------------------------- verification
 
 
 def _ragged_arange(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Concatenation of ``arange(s, s + c)`` for each (s, c), all ``c >= 1``.
+    """Concatenation of ``arange(s, s + c)`` for each (s, c), ``c >= 0``.
 
     One scatter and one cumsum: cheaper than the repeat/arange formulation.
     """
+    keep = counts > 0
+    starts, counts = starts[keep], counts[keep]
+    if counts.size == 0:
+        return np.zeros(0, dtype=np.int64)
     steps = np.ones(int(counts.sum()), dtype=np.int64)
     heads = np.cumsum(counts) - counts
     steps[0] = starts[0]
@@ -435,107 +453,196 @@ def _ragged_arange(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return np.cumsum(steps)
 
 
-def _row_sets(arr, rows: np.ndarray, ngram: int, unit: str) -> tuple[np.ndarray, np.ndarray, int]:
-    """Shingle sets of ``rows`` as CSR over dense ranks: (offsets, ranks, U).
+def _row_sets(arr, rows: np.ndarray, ngram: int, unit: str, workers: int = 1
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Shingle sets of ``rows`` as CSR: (int64 offsets, uint64 hashes, bitmaps), each row's
+    distinct shingle hashes in increasing order, so that two sets intersect by one merge, and
+    its 256-bit bitmap filter (see :func:`_set_jaccard`).
 
-    Ranks number the distinct shingles 0..U-1 rarest first (by how many of
-    ``rows`` hold them, ties by hash value), and each row lists its ranks in
-    increasing order, so a row's rarest shingles come first: the ones most
-    likely to be missing from a dissimilar row (see :func:`_verify`).  Ranks
-    are int32 when U allows (it always does below 2**31 distinct shingles).
-
-    Every step but the global numbering works on one chunk of rows at a
-    time, replacing its hashes by ranks in place: the peak is the deduplicated
-    shingles of all rows (8 bytes each) plus one chunk's sorting, not several
-    full-size sort buffers (this runs on every row of a template-heavy input).
-    """
-    sets, offs, distinct = [], [np.zeros(1, dtype=np.int64)], []
-    for lo in range(0, rows.size, _CHUNK_ROWS):
-        h, off = shingle_hashes(arr.take(pa.array(rows[lo : lo + _CHUNK_ROWS])), ngram, unit)
-        # Each row's distinct shingles, numbered within the chunk: (row, local rank) as one
-        # int64 sorts and dedupes every row's set in one pass.
-        uniq_c, local = _dense_rank(h)
-        del h
-        u_c = np.int64(max(uniq_c.size, 1))
-        local += np.repeat(np.arange(off.size - 1, dtype=np.int64) * u_c, np.diff(off))
-        local = _sorted_unique(local)
-        offs.append(np.searchsorted(local, np.arange(1, off.size, dtype=np.int64) * u_c) + offs[-1][-1])
-        local %= u_c
-        sets.append(local)
-        distinct.append(uniq_c)
-    seg = np.concatenate(offs)  # row i's set is ranks[seg[i]:seg[i+1]]
-    uniq = _sorted_unique(np.concatenate(distinct)) if distinct else np.zeros(0, dtype=np.uint64)
-    u = max(uniq.size, 1)
-    small = np.int32 if u < 2**31 else np.int64
-    freq = np.zeros(u, dtype=np.int64)
-    for c, local in enumerate(sets):  # chunk ranks -> dense ranks over all rows (hash order)
-        r = np.searchsorted(uniq, distinct[c]).astype(small)[local]
-        distinct[c] = None
-        freq += np.bincount(r, minlength=u)
-        sets[c] = r
-    del uniq, distinct
-    # Renumber rarest first (stable: ties keep hash order) and re-sort each row's ranks.
-    rare = np.empty(u, dtype=small)
-    rare[np.argsort(freq, kind="stable")] = np.arange(u, dtype=small)
-    del freq
-    for c, r in enumerate(sets):
-        lo = c * _CHUNK_ROWS
-        sizes = np.diff(seg[lo : lo + _CHUNK_ROWS + 1])
-        keys = rare[r].astype(np.int64)
-        keys += np.repeat(np.arange(sizes.size, dtype=np.int64) * np.int64(u), sizes)
-        keys.sort()
-        keys %= np.int64(u)
-        sets[c] = keys.astype(small)
-    ranks = np.concatenate(sets) if sets else np.zeros(0, dtype=small)
-    return seg, ranks, u
+    Rows are taken ``_CHUNK_ROWS`` at a time (bounded copies of their text), twice: once to
+    count their shingles, then to write each row's set straight into one array sized by those
+    counts, compacted in place at the end.  So the sets are never held twice (chunk parts and
+    their concatenation), which on template-heavy input, where nearly every row shares a
+    bucket, is the largest array of the run."""
+    chars = unit == "char"
+    chunks = [(lo, min(rows.size, lo + _CHUNK_ROWS)) for lo in range(0, rows.size, _CHUNK_ROWS)]
+    counts = np.zeros(rows.size, dtype=np.int64)
+    for lo, hi in chunks:
+        off, data = _text_buffers(arr.take(pa.array(rows[lo:hi])))
+        part = counts[lo:hi]
+        in_parts(lambda a, b: _count_shingles(data, off, a, b, ngram, chars, part), off, workers)
+    room = np.zeros(rows.size + 1, dtype=np.int64)
+    np.cumsum(counts, out=room[1:])
+    del counts
+    out = np.empty(int(room[-1]), dtype=np.uint64)
+    sizes = np.zeros(rows.size, dtype=np.int64)
+    for lo, hi in chunks:
+        off, data = _text_buffers(arr.take(pa.array(rows[lo:hi])))
+        at, size = room[lo : hi + 1], sizes[lo:hi]
+        in_parts(lambda a, b: _fill_shingles(data, off, a, b, ngram, chars, at, out, True, size), off, workers)
+    seg = np.zeros(rows.size + 1, dtype=np.int64)
+    np.cumsum(sizes, out=seg[1:])
+    _compact_sets(out, room, seg)
+    sets = out[: seg[-1]]
+    bits = _set_bitmaps(seg)
+    in_parts(lambda lo, hi: _fill_bitmaps(seg, sets, bits, lo, hi), seg, workers)
+    return seg, sets, bits
 
 
-def _intersections(
-    seg: np.ndarray, ranks: np.ndarray, u: int, i: np.ndarray, start: np.ndarray, count: np.ndarray
-) -> np.ndarray:
-    """For each pair, how many of ``ranks[start:start + count]`` lie in row ``i``'s set.
-
-    Pairs must be sorted by ``i`` (a row of the sets); ``start``/``count`` pick
-    a slice of the other row's ranks (``count`` may be 0).  Left rows are taken
-    64 at a time; each owns one bit of a uint64 mark per shingle rank.  A
-    pair's count is then how many probed ranks carry the left row's bit: plain
-    gathers, no per-pair search or merge.
-    """
-    mark = np.zeros(u, dtype=np.uint64)
-    size = np.diff(seg)
-    inter = np.zeros(i.size, dtype=np.int64)
-    left = _sorted_unique(i)
-    if left.size == 0:
-        return inter
-    slot_of = np.zeros(size.size, dtype=np.uint64)  # left row -> its bit within its block of 64
-    slot_of[left] = np.arange(left.size, dtype=np.uint64) & np.uint64(63)
-    edges = np.append(np.searchsorted(i, left[::64]), i.size).tolist()
-    bit = np.uint64(1) << np.arange(64, dtype=np.uint64)
-    for blk, lo in enumerate(range(0, left.size, 64)):
-        block = left[lo : lo + 64]
-        p_lo, p_hi = edges[blk], edges[blk + 1]
-        own = ranks[_ragged_arange(seg[block], size[block])]
-        np.bitwise_or.at(mark, own, np.repeat(bit[: block.size], size[block]))
-        # Slices of the block's pairs, each probing at most _PAIR_BLOCK elements.
-        probes = np.cumsum(count[p_lo:p_hi])
-        cut = p_lo
-        while cut < p_hi:
-            base = probes[cut - p_lo - 1] if cut > p_lo else 0
-            end = max(cut + 1, p_lo + int(np.searchsorted(probes, base + _PAIR_BLOCK, side="right")))
-            idx = cut + np.flatnonzero(count[cut:end])  # empty slices count 0 (reduceat cannot do them)
-            if idx.size:
-                cnt = count[idx]
-                hits = mark[ranks[_ragged_arange(start[idx], cnt)]] >> np.repeat(slot_of[i[idx]], cnt)
-                hits &= np.uint64(1)
-                inter[idx] = np.add.reduceat(hits, np.cumsum(cnt) - cnt)
-            cut = end
-        mark[own] = 0
-    return inter
+@kernel
+def _compact_sets(out, room, seg):
+    """Move set ``r`` from ``out[room[r]:]`` to ``out[seg[r]:seg[r + 1]]``, in place: ``seg[r] <=
+    room[r]`` and rows go in order, so nothing is overwritten before it is moved."""
+    for r in range(seg.size - 1):
+        src, dst = room[r], seg[r]
+        if src != dst:
+            for k in range(seg[r + 1] - dst):
+                out[dst + k] = out[src + k]
 
 
-def _verify(arr, pairs: np.ndarray, threshold: float, ngram: int, unit: str) -> tuple[np.ndarray, np.ndarray]:
-    """(boolean mask over ``pairs`` (sorted by first column): exact Jaccard >= threshold,
-    float64 exact Jaccard of each pair the mask keeps, NaN elsewhere)."""
+_BITMAP_WORDS = 4  # a set's bitmap filter: 256 bits, one per value of a hash's top byte
+
+
+@kernel
+def _set_bitmaps(seg):
+    """Zeroed bitmap filters, one row of ``_BITMAP_WORDS`` uint64 per set (see :func:`_fill_bitmaps`)."""
+    return np.zeros((seg.size - 1, _BITMAP_WORDS), dtype=np.uint64)
+
+
+@kernel
+def _fill_bitmaps(seg, sets, bits, lo, hi):
+    """Sets ``lo..hi``: bit ``h >> 56`` of each element ``h`` in the set's bitmap."""
+    for r in range(lo, hi):
+        for p in range(seg[r], seg[r + 1]):
+            top = sets[p] >> np.uint64(56)
+            bits[r, top >> np.uint64(6)] |= np.uint64(1) << (top & np.uint64(63))
+
+
+@_inline
+def _popcount(x):
+    """Set bits of a uint64 (SWAR; LLVM turns it into one popcnt)."""
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return (x * np.uint64(0x0101010101010101)) >> np.uint64(56)
+
+
+@_inline
+def _set_jaccard(seg, sets, bits, i, j, threshold):
+    """Exact Jaccard of sets ``i`` and ``j`` (rows of ``seg``/``sets``) if it reaches ``threshold``,
+    else -1.0, by merging the two sorted sets.  Empty sets match nothing.
+
+    Two exact filters come first.  Every bit set in A's bitmap (``bits``) and not in B's
+    stands for at least one element of A missing from B, so ``|A & B| <= |A| - popcount(a & ~b)``
+    (and the same for B): a pair whose bound is below the fewest hits that pass is dropped
+    without touching its sets (most candidates of template-heavy data).  The merge then stops
+    as soon as the hits found plus the elements left in the smaller remainder cannot reach that
+    fewest.  Both are exact because ``x / (|A| + |B| - x)`` grows with ``x``, and the fewest is
+    found with the same floating-point test as the final one."""
+    a0, a1, b0, b1 = seg[i], seg[i + 1], seg[j], seg[j + 1]
+    sa, sb = a1 - a0, b1 - b0
+    small = min(sa, sb)
+    if small == 0 or small / max(sa, sb) < threshold:  # length filter: J <= min / max
+        return -1.0
+    total = sa + sb
+    need = min(small, max(0, int(np.ceil(threshold * total / (1.0 + threshold)))))
+    while need > 0 and (need - 1) / (total - need + 1) >= threshold:
+        need -= 1
+    while need <= small and need / (total - need) < threshold:
+        need += 1
+    if need > small:
+        return -1.0
+    only_a = 0
+    only_b = 0
+    for w in range(_BITMAP_WORDS):
+        x, y = bits[i, w], bits[j, w]
+        only_a += _popcount(x & ~y)
+        only_b += _popcount(y & ~x)
+    if min(sa - np.int64(only_a), sb - np.int64(only_b)) < need:
+        return -1.0
+    hits = 0
+    p, q = a0, b0
+    while p < a1 and q < b1:
+        if hits + min(a1 - p, b1 - q) < need:
+            return -1.0
+        x, y = sets[p], sets[q]
+        if x == y:
+            hits += 1
+            p += 1
+            q += 1
+        elif x < y:
+            p += 1
+        else:
+            q += 1
+    if hits < need:
+        return -1.0
+    ratio = hits / (total - hits)
+    return ratio if ratio >= threshold else -1.0  # division, so exact ratios like 4/5 equal 0.8
+
+
+@kernel
+def _jaccard_pairs(seg, sets, bits, left, right, lo, hi, threshold, keep, jac):
+    """:func:`_set_jaccard` of the pairs ``lo..hi`` (``left[k]``, ``right[k]``); sets ``keep[k]``
+    and ``jac[k]`` where it reaches ``threshold``."""
+    for k in range(lo, hi):
+        ratio = _set_jaccard(seg, sets, bits, left[k], right[k], threshold)
+        if ratio >= 0.0:
+            keep[k] = True
+            jac[k] = ratio
+
+
+@kernel
+def _bucket_pairs_verified(members, after, lo, hi, band, row_keys, number, seg, sets, bits, threshold):
+    """Candidate pairs started by ``members[lo:hi]`` in one band, verified as they are made.
+
+    Member ``p`` pairs with the ``after[p]`` members after it in its bucket; a pair that shares a
+    key in an earlier band was that band's candidate and is skipped, so each candidate is
+    verified once.  Returns (first rows, second rows, Jaccards) of the pairs that pass (first <
+    second) and how many candidates were verified.  ``row_keys[number[r]]`` are row ``r``'s band
+    keys side by side, so the earlier-band check of a pair reads two cache lines, not
+    ``2 * band``.  No candidate is stored: memory follows the passing pairs, whatever the
+    bucket sizes."""
+    cap = 64
+    out_a = np.empty(cap, dtype=np.int64)
+    out_b = np.empty(cap, dtype=np.int64)
+    out_j = np.empty(cap, dtype=np.float64)
+    found = 0
+    candidates = 0
+    for p in range(lo, hi):
+        x = members[p]
+        for q in range(p + 1, p + 1 + after[p]):
+            y = members[q]
+            a, b = min(x, y), max(x, y)
+            na, nb = number[a], number[b]
+            seen = False
+            for e in range(band):
+                if row_keys[na, e] == row_keys[nb, e]:
+                    seen = True
+                    break
+            if seen:
+                continue
+            candidates += 1
+            ratio = _set_jaccard(seg, sets, bits, na, nb, threshold)
+            if ratio < 0.0:
+                continue
+            if found == cap:
+                cap *= 2
+                grown_a = np.empty(cap, dtype=np.int64)
+                grown_b = np.empty(cap, dtype=np.int64)
+                grown_j = np.empty(cap, dtype=np.float64)
+                grown_a[:found] = out_a[:found]
+                grown_b[:found] = out_b[:found]
+                grown_j[:found] = out_j[:found]
+                out_a, out_b, out_j = grown_a, grown_b, grown_j
+            out_a[found], out_b[found], out_j[found] = a, b, ratio
+            found += 1
+    return out_a[:found].copy(), out_b[:found].copy(), out_j[:found].copy(), candidates  # not the spare room
+
+
+def _verify(arr, pairs: np.ndarray, threshold: float, ngram: int, unit: str,
+            workers: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """(boolean mask over ``pairs``: exact Jaccard >= threshold, float64 exact Jaccard of each
+    pair the mask keeps, NaN elsewhere)."""
     keep, jac = _identical(arr, pairs, pc.binary_length(arr).to_numpy(zero_copy_only=False))
     todo = np.flatnonzero(~keep)
     if todo.size == 0:
@@ -548,7 +655,7 @@ def _verify(arr, pairs: np.ndarray, threshold: float, ngram: int, unit: str) -> 
     del used
     number = np.zeros(len(arr), dtype=np.int64)
     number[rows] = np.arange(rows.size, dtype=np.int64)
-    _verify_sets(pairs, todo, number, _row_sets(arr, rows, ngram, unit), threshold, keep, jac)
+    _verify_sets(pairs, todo, number, _row_sets(arr, rows, ngram, unit, workers), threshold, keep, jac, workers)
     return keep, jac
 
 
@@ -575,52 +682,36 @@ def _identical(arr, pairs: np.ndarray, nbytes: np.ndarray) -> tuple[np.ndarray, 
 
 
 def _verify_sets(pairs: np.ndarray, todo: np.ndarray, number: np.ndarray, sets: tuple, threshold: float,
-                 keep: np.ndarray, jac: np.ndarray) -> None:
+                 keep: np.ndarray, jac: np.ndarray, workers: int = 1) -> None:
     """Exact-Jaccard check of ``pairs[todo]`` against shingle ``sets`` (see :func:`_row_sets`;
-    ``number`` maps a row to its place there); sets ``keep`` and ``jac`` of the passing pairs."""
-    seg, ranks, u = sets
+    ``number`` maps a row to its place there), in ``workers`` threads over slices of the pairs
+    of about equal merge work; sets ``keep`` and ``jac`` of the passing pairs."""
+    seg, hashes, bits = sets
     size = np.diff(seg)
-    # Pairs go in slices (still sorted by first row), so the per-pair arrays below stay small.
-    for lo in range(0, todo.size, _VERIFY_PAIRS):
+    for lo in range(0, todo.size, _VERIFY_PAIRS):  # slices bound the per-pair arrays
         part = todo[lo : lo + _VERIFY_PAIRS]
-        i, j = number[pairs[part, 0]], number[pairs[part, 1]]
-        si, sj = size[i], size[j]
-        # Length filter (exact): J <= min(|A|,|B|) / max(|A|,|B|), so skip pairs below t.
-        # An empty set (a row without shingles, only ever given by a `verify` caller) matches nothing.
-        small = np.minimum(si, sj)
-        fits = np.flatnonzero((small > 0) & (small / np.maximum(np.maximum(si, sj), 1) >= threshold))
-        part, i, j, si, sj = part[fits], i[fits], j[fits], si[fits], sj[fits]
-        total = si + sj
-        # Two passes over B's ranks (rarest first).  Pass 1 probes a prefix of B one
-        # longer than the misses a passing pair can afford (|A & B| >= t(|A|+|B|)/(1+t));
-        # pairs whose upper bound  hits + unprobed  cannot reach t are dropped, which
-        # is exact (x / (total - x) is monotone in x, also in floating point), and
-        # only the rest probe the remainder.  The prefix length only affects speed.
-        head = np.clip(sj - np.ceil(threshold * total / (1.0 + threshold)).astype(np.int64) + 1, 1, sj)
-        inter = _intersections(seg, ranks, u, i, seg[j], head)
-        bound = inter + (sj - head)
-        alive = np.flatnonzero(bound / (total - bound) >= threshold)
-        del bound
-        inter = inter[alive]
-        inter += _intersections(seg, ranks, u, i[alive], seg[j[alive]] + head[alive], sj[alive] - head[alive])
-        # Division (not inter >= t * union) so exact ratios like 4/5 compare equal to 0.8.
-        ratio = inter / (total[alive] - inter)
-        passed = ratio >= threshold
-        keep[part[alive[passed]]] = True
-        jac[part[alive[passed]]] = ratio[passed]
+        left, right = number[pairs[part, 0]], number[pairs[part, 1]]
+        ok = np.zeros(part.size, dtype=bool)
+        ratio = np.full(part.size, np.nan)
+        work = np.zeros(part.size + 1, dtype=np.int64)
+        np.cumsum(size[left] + size[right] + 1, out=work[1:])
+        in_parts(lambda a, b: _jaccard_pairs(seg, hashes, bits, left, right, a, b, float(threshold), ok, ratio),
+                 work, workers)
+        keep[part[ok]] = True
+        jac[part[ok]] = ratio[ok]
 
 
-def _bucket_groups(keys: np.ndarray, ids: np.ndarray) -> tuple[list, np.ndarray]:
+def _bucket_groups(keys: np.ndarray, ids: np.ndarray, workers: int = 1) -> tuple[list, np.ndarray]:
     """Each band's buckets of two or more rows, and the rows in any of them.
 
     Returns ``(groups, rows)``: ``groups[j]`` is band ``j``'s (members bucket by bucket, how many
     members follow each in its bucket) or None, ``rows`` the sorted rows sharing a bucket with
-    another row in some band.  Memory is one entry per (band, row), never one per pair.
+    another row in some band.  Memory is one entry per (band, row), never one per pair.  Bands
+    are sorted on ``workers`` threads (numpy's sorts release the GIL); each band's groups depend
+    on that band alone, so the result does not depend on the threads.
     """
-    n = keys.shape[1]
-    groups: list[tuple[np.ndarray, np.ndarray] | None] = []
-    in_bucket = np.zeros(n, dtype=bool)
-    for j in range(keys.shape[0]):
+
+    def band(j: int) -> tuple[np.ndarray, np.ndarray] | None:
         k = keys[j, ids]
         order = np.argsort(k, kind="stable")
         k = k[order]
@@ -629,61 +720,69 @@ def _bucket_groups(keys: np.ndarray, ids: np.ndarray) -> tuple[list, np.ndarray]
         multi = sizes >= 2
         del k
         if not multi.any():
-            groups.append(None)
-            continue
+            return None
         g_start, g_size = starts[multi], sizes[multi]
         members = ids[order[_ragged_arange(g_start, g_size)]]  # bucket by bucket
         heads = np.cumsum(g_size) - g_size
         # How many members come after each one in its bucket: the pairs it starts.
         after = np.repeat(heads + g_size - 1, g_size) - np.arange(members.size, dtype=np.int64)
-        in_bucket[members] = True
-        groups.append((members, after))
+        return members, after
+
+    if workers > 1 and keys.shape[0] > 1:
+        with ThreadPoolExecutor(min(workers, keys.shape[0])) as pool:
+            groups = list(pool.map(band, range(keys.shape[0])))
+    else:
+        groups = [band(j) for j in range(keys.shape[0])]
+    in_bucket = np.zeros(keys.shape[1], dtype=bool)
+    for group in groups:
+        if group is not None:
+            in_bucket[group[0]] = True
     return groups, np.flatnonzero(in_bucket)
 
 
 def _verified_candidates(arr, keys: np.ndarray, ids: np.ndarray, threshold: float, ngram: int,
-                         unit: str) -> tuple[np.ndarray, np.ndarray, int]:
+                         unit: str, workers: int = 1) -> tuple[np.ndarray, np.ndarray, int]:
     """(verified pairs sorted lexicographically, their exact Jaccard, number of candidate pairs).
 
     The candidates are every pair of rows (``ids``: the rows with shingles) sharing a bucket
-    key in some band, but never all at once: a bucket of ``k`` rows holds ``k(k-1)/2`` pairs,
-    and template-heavy data has buckets of thousands of rows, whose pairs took gigabytes.
-    Instead pairs are generated band by band in slices of at most ``_CAND_CHUNK`` (see
-    :func:`candidate_pairs`), and each slice is verified at once, keeping only the pairs that
-    pass.  A pair sharing keys in several bands is a candidate only in the first of them, so no
-    candidate is verified twice and none is kept in a set of pairs seen.  Memory is bounded by
-    the slice, the band keys and the shingle sets of the rows in some shared bucket (computed
-    once), never by the number of candidate pairs.
+    key in some band, but they are never stored: a bucket of ``k`` rows holds ``k(k-1)/2``
+    pairs, and template-heavy data has buckets of thousands of rows, whose pairs took
+    gigabytes.  Instead the shingle sets of the rows in some shared bucket are built once, and
+    a compiled loop walks each band's buckets, verifying every pair as it is made
+    (:func:`_bucket_pairs_verified`) on ``workers`` threads over slices of the members of
+    about equal pair counts.  A pair sharing keys in several bands is a candidate only in the
+    first of them, so none is verified twice.  Memory is the band keys, the bucket groups, the
+    sets and the passing pairs, never the candidates; the result is sorted, so it does not
+    depend on the threads.
     """
     n = len(arr)
-    groups, rows = _bucket_groups(keys, ids)
+    groups, rows = _bucket_groups(keys, ids, workers)
     if rows.size == 0:
         return np.zeros((0, 2), dtype=np.int64), np.zeros(0), 0
-    slices = _candidate_slices(groups, keys, n, _CAND_CHUNK)
-    if sum(int(g[1].sum()) for g in groups if g is not None) <= _CAND_CHUNK:
-        # Few candidates (the common case): verify them in one go, which shingles only the rows
-        # of pairs that are not byte-identical copies.
-        codes = np.sort(np.concatenate([*slices, np.zeros(0, dtype=np.int64)]))
-        pairs = np.stack((codes // n, codes % n), axis=1)
-        keep, jac = _verify(arr, pairs, threshold, ngram, unit)
-        return pairs[keep], jac[keep], int(codes.size)
     number = np.zeros(n, dtype=np.int64)
     number[rows] = np.arange(rows.size, dtype=np.int64)
-    sets = _row_sets(arr, rows, ngram, unit)
-    nbytes = pc.binary_length(arr).to_numpy(zero_copy_only=False)
-    found, similar, candidates = [], [], 0
-    for codes in slices:
-        codes.sort()  # _verify_sets wants pairs sorted by their first row
-        candidates += codes.size
-        pairs = np.stack((codes // n, codes % n), axis=1)
-        keep, jac = _identical(arr, pairs, nbytes)
-        _verify_sets(pairs, np.flatnonzero(~keep), number, sets, threshold, keep, jac)
-        found.append(codes[keep])
-        similar.append(jac[keep])
-        del pairs, codes, keep, jac
-    codes = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
-    jaccard = np.concatenate(similar) if similar else np.zeros(0)
-    order = np.argsort(codes)
+    seg, sets, bits = _row_sets(arr, rows, ngram, unit, workers)
+    row_keys = np.ascontiguousarray(keys[:, rows].T)
+    found_a, found_b, similar, candidates = [], [], [], 0
+    for j, group in enumerate(groups):
+        if group is None:
+            continue
+        members, after = group
+        work = np.zeros(members.size + 1, dtype=np.int64)
+        np.cumsum(after + 1, out=work[1:])
+        parts = in_parts(lambda lo, hi: _bucket_pairs_verified(members, after, lo, hi, j, row_keys, number, seg, sets, bits,
+                                                               float(threshold)), work, workers)
+        for a, b, jac, count in parts:
+            found_a.append(a)
+            found_b.append(b)
+            similar.append(jac)
+            candidates += count
+        groups[j] = None
+    codes = np.concatenate([a * np.int64(n) + b for a, b in zip(found_a, found_b)] + [np.zeros(0, np.int64)])
+    del found_a, found_b
+    jaccard = np.concatenate(similar + [np.zeros(0)])
+    del similar
+    order = np.argsort(codes, kind="stable")
     codes, jaccard = codes[order], jaccard[order]
     return np.stack((codes // max(n, 1), codes % max(n, 1)), axis=1).astype(np.int64), jaccard, candidates
 
@@ -749,34 +848,37 @@ def lsh_shape(threshold: float, num_perm: int, bands: int | None = None) -> tupl
 
 
 def signatures(
-    texts, *, bands: int, rows: int, ngram: int = 5, unit: str = "word", seed: int = 0, threads: int | None = None
+    texts, *, bands: int, rows: int, ngram: int = 5, unit: str = "word", seed: int = 0,
+    threads: int | None = None, workers: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(LSH band keys, has-shingles mask) of every row: ``(bands, n)`` uint64 and ``(n,)`` bool.
 
     Each row is shingled (:func:`shingle_hashes`), MinHashed with ``bands * rows`` seeded
-    permutations and each band's ``rows`` values chained into one 64-bit key.  A row's keys
-    depend only on its text and the parameters, so any subset of the rows (a Ray batch, a
-    shuffle group) gets the keys it would get among all rows.  Rows are processed
-    ``_CHUNK_ROWS`` at a time (bounded transient memory) on up to ``threads`` threads (default:
-    up to 4); neither changes the result.  A row without shingles (null, no tokens) has
-    ``has[i] == False`` and must never be paired.
+    permutations and each band's ``rows`` values chained into one 64-bit key, all in one
+    compiled pass over the row's bytes.  A row's keys depend only on its text and the
+    parameters, so any subset of the rows (a Ray batch, a shuffle group) gets the keys it
+    would get among all rows.  Rows are processed ``_SIGNATURE_ROWS`` at a time, each batch
+    split into ``workers`` (``threads`` is its older name; default 1) ranges of about equal
+    bytes signed in parallel threads; neither changes the result.  A row without shingles
+    (null, no tokens) has ``has[i] == False`` and must never be paired.
 
     >>> keys, has = signatures(["a b c d", None, "a b c d", "e f"], bands=4, rows=2, ngram=2)
     >>> keys.shape, has.tolist(), bool((keys[:, 0] == keys[:, 2]).all()), bool((keys[:, 0] == keys[:, 3]).any())
     ((4, 4), [True, False, True, True], True, False)
     """
+    if unit not in ("word", "char"):
+        raise ValueError(f"unit must be 'word' or 'char', not {unit!r}")
     arr = _as_arrow(texts)
     n = len(arr)
     a, b = _permutations(bands * rows, seed)
     keys = np.empty((bands, n), dtype=np.uint64)
     has = np.zeros(n, dtype=bool)
-    workers = threads if threads is not None else max(1, min(4, os.cpu_count() or 1))
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for lo in range(0, n, _CHUNK_ROWS):
-            hi = min(n, lo + _CHUNK_ROWS)
-            sh, sh_off = shingle_hashes(_slice(arr, lo, hi), ngram, unit)
-            has[lo:hi] = np.diff(sh_off) > 0
-            keys[:, lo:hi] = _band_keys(_minhash(sh, sh_off, a, b, pool), bands, rows)
+    parts = max(1, int(workers if workers is not None else threads if threads is not None else 1))
+    chars = unit == "char"
+    for lo in range(0, n, _SIGNATURE_ROWS):
+        off, data = _text_buffers(_slice(arr, lo, min(n, lo + _SIGNATURE_ROWS)))
+        in_parts(lambda r0, r1: _signature_rows(data, off, r0, r1, ngram, chars, a, b, bands, rows, keys, has, lo),
+                 off, parts)
     return keys, has
 
 
@@ -804,14 +906,15 @@ def candidate_pairs(keys: np.ndarray, rows: np.ndarray | None = None, *, chunk: 
         yield np.stack((codes // n, codes % n), axis=1)
 
 
-def verify(texts, pairs: np.ndarray, *, threshold: float, ngram: int = 5, unit: str = "word"
-           ) -> tuple[np.ndarray, np.ndarray]:
+def verify(texts, pairs: np.ndarray, *, threshold: float, ngram: int = 5, unit: str = "word",
+           workers: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """(mask of the ``pairs`` whose exact Jaccard is >= ``threshold``, each pair's Jaccard: NaN where it fails).
 
     ``pairs`` is an ``(m, 2)`` array of row indices into ``texts``, in any order.  Shingle sets
     are built once for the rows in a pair (byte-identical texts are accepted without them), and
     the comparison is exact (up to 64-bit shingle-hash collisions), so verification decides
-    precision alone.  ``threshold=0`` gives every pair's Jaccard.
+    precision alone.  ``threshold=0`` gives every pair's Jaccard.  ``workers`` threads share
+    the shingling and the merges; the result does not depend on them.
 
     >>> verify(["a b c d", "a b c e", "a b c d"], np.array([[2, 0], [0, 1]]), threshold=0.6, ngram=2)
     (array([ True, False]), array([ 1., nan]))
@@ -821,10 +924,10 @@ def verify(texts, pairs: np.ndarray, *, threshold: float, ngram: int = 5, unit: 
     if pairs.size and (pairs.min() < 0 or pairs.max() >= len(arr)):
         raise ValueError("pair indices must lie in [0, len(texts))")
     order = np.argsort(pairs[:, 0], kind="stable")  # _verify wants pairs sorted by their first row
-    keep, jac = _verify(arr, pairs[order], float(threshold), ngram, unit)
+    keep, jac = _verify(arr, pairs[order], float(threshold), ngram, unit, workers)
     if keep.any():  # byte-identical texts pass unshingled: those without shingles ('', blank) must not
         rows = _sorted_unique(pairs[order][keep].ravel())
-        _, off = shingle_hashes(arr.take(pa.array(rows)), ngram, unit)
+        _, off = shingle_hashes(arr.take(pa.array(rows)), ngram, unit, workers=workers)
         empty = rows[np.diff(off) == 0]
         if empty.size:
             bad = keep & np.isin(pairs[order], empty).any(axis=1)
@@ -1064,13 +1167,15 @@ def similar_pairs(
     num_perm: int = 128,
     seed: int = 0,
     bands: int | None = None,
+    workers: int = 1,
 ) -> SimilarPairs:
     """Every pair of rows LSH proposes whose exact Jaccard is at least ``threshold``, unclustered.
 
     The stages :func:`signatures`, :func:`candidate_pairs` (streamed, so a huge bucket never has
     all its pairs in memory) and exact verification, which is what a caller needs that only asks
     *which* rows are similar (the leakage gate: pairs across two splits) and not which survive.
-    Arguments as :func:`near_duplicates`.
+    Arguments as :func:`near_duplicates`; ``workers`` threads run the compiled stages (the
+    result does not depend on them).
 
     >>> r = similar_pairs(["one two three four five six", "one two three four five seven",
     ...                    "one two three four five six", "nothing alike"], threshold=0.5, ngram=2)
@@ -1079,8 +1184,9 @@ def similar_pairs(
     """
     bands, rows = _checked(threshold, ngram, unit, num_perm, bands)
     arr = _as_arrow(texts)
-    keys, has = signatures(arr, bands=bands, rows=rows, ngram=ngram, unit=unit, seed=seed)
-    pairs, jaccard, candidates = _verified_candidates(arr, keys, np.flatnonzero(has), threshold, ngram, unit)
+    keys, has = signatures(arr, bands=bands, rows=rows, ngram=ngram, unit=unit, seed=seed, workers=workers)
+    pairs, jaccard, candidates = _verified_candidates(arr, keys, np.flatnonzero(has), threshold, ngram, unit,
+                                                      workers)
     return SimilarPairs(pairs, jaccard, int(candidates))
 
 
@@ -1095,6 +1201,7 @@ def near_duplicates(
     bands: int | None = None,
     order: np.ndarray | None = None,
     clustering: str = "star",
+    workers: int = 1,
 ) -> NearResult:
     """Find pairs of rows whose shingle sets have Jaccard similarity >= ``threshold``, and cluster them.
 
@@ -1109,7 +1216,8 @@ def near_duplicates(
     ``order`` (row indices, most preferred first; default: row order) by
     :func:`cluster_rows`: into stars (:func:`star_clusters`) or, with
     ``clustering="components"``, into connected components labelled by their
-    first row (:func:`components_in_order`).
+    first row (:func:`components_in_order`).  ``workers`` threads share the shingling, MinHash
+    and verification (compiled, GIL released); the result is the same with any number.
 
     >>> r = near_duplicates(["the quick brown fox jumps over the lazy dog",
     ...                      "a completely different sentence about cats",
@@ -1128,7 +1236,7 @@ def near_duplicates(
         if order.shape != (n,) or not np.array_equal(np.sort(order), np.arange(n)):
             raise ValueError("order must list every row index once")
     found = similar_pairs(arr, threshold=threshold, ngram=ngram, unit=unit, num_perm=num_perm, seed=seed,
-                          bands=bands)
+                          bands=bands, workers=workers)
     cluster, similarity = cluster_rows(arr, found.pairs, found.jaccard, order, clustering, ngram=ngram, unit=unit)
     return NearResult(
         cluster=cluster,

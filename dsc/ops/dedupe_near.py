@@ -72,13 +72,16 @@ class DedupeNear(DedupeRule, DedupeOperator, Operator):
     @classmethod
     def stars(cls, table, params, ctx, order):
         """Clusters formed in keep order, each labelled by its survivor, with every member's exact
-        Jaccard to it: stars (every removed row verified similar to its survivor) or components."""
+        Jaccard to it: stars (every removed row verified similar to its survivor) or components.
+
+        The run's workers become threads of the compiled shingling, MinHash and verification
+        (no pickled copies of the table); the clusters are the same bytes with any number."""
         from dsc.kernels.near import near_duplicates
 
         result = near_duplicates(joined_text(table, params["columns"]), threshold=float(params["threshold"]),
                                  ngram=params["ngram"], unit=params["unit"][:-1], num_perm=params["permutations"],
                                  seed=ctx.seed, bands=params.get("bands"), order=order,
-                                 clustering=params.get("cluster", "star"))
+                                 clustering=params.get("cluster", "star"), workers=ctx.workers)
         return result.cluster, result.similarity
 
     @classmethod

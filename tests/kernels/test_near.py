@@ -161,24 +161,15 @@ def test_deterministic_and_order_independent(monkeypatch):
     assert mapped == pair_set(first)
     assert shuffled.candidate_pairs == first.candidate_pairs
 
-    # Chunking and MinHash blocking are implementation details.
+    # Chunking, slicing and threads are implementation details.
     monkeypatch.setattr(near, "_CHUNK_ROWS", 97)
-    monkeypatch.setattr(near, "_BLOCK_SHINGLES", 1000)
-    monkeypatch.setattr(near, "_PAIR_BLOCK", 50)
-    small = near_duplicates(texts)
-    np.testing.assert_array_equal(small.pairs, first.pairs)
-    assert small.candidate_pairs == first.candidate_pairs
-
-
-def test_dense_rank_matches_numpy(monkeypatch):
-    monkeypatch.setattr(near, "_RADIX_MIN", 10)  # exercise the bucketed argsort on a small input
-    x = np.random.default_rng(0).integers(0, 2**64, 5000, dtype=np.uint64)
-    x[::4] = x[1::4][: x[::4].size]
-    x[:7] = [0, 2**64 - 1, 5, 5, 2**63, 2**54, 2**54 - 1]
-    uniq, rank = near._dense_rank(x)
-    expected_uniq, expected_rank = np.unique(x, return_inverse=True)
-    np.testing.assert_array_equal(uniq, expected_uniq)
-    np.testing.assert_array_equal(rank, expected_rank.ravel())
+    monkeypatch.setattr(near, "_SIGNATURE_ROWS", 101)
+    monkeypatch.setattr(near, "_VERIFY_PAIRS", 7)
+    for workers in (1, 3):
+        small = near_duplicates(texts, workers=workers)
+        np.testing.assert_array_equal(small.pairs, first.pairs)
+        np.testing.assert_array_equal(small.jaccard, first.jaccard)
+        assert small.candidate_pairs == first.candidate_pairs
 
 
 def test_verified_pairs_do_not_depend_on_minhash_seed():
@@ -424,23 +415,71 @@ def test_streamed_candidates_are_exactly_the_all_pairs_candidates(monkeypatch, c
     assert pair_set(got) == brute_pairs(texts, 0.8, 5)
 
 
-def test_row_sets_are_each_rows_distinct_shingles_rarest_first(monkeypatch):
-    monkeypatch.setattr(near, "_CHUNK_ROWS", 3)  # several chunks share one numbering
-    texts = ["a b c a b c", "b c d", "", "c d e f", "a b c", "x"]
+def test_row_sets_are_each_rows_distinct_shingles_in_increasing_order(monkeypatch):
+    monkeypatch.setattr(near, "_CHUNK_ROWS", 3)  # several chunks, one CSR
+    texts = ["a b c a b c", "b c d", "", "c d e f", "a b c", "x", None]
     arr = pa.array(texts, type=pa.large_string())
-    rows = np.array([0, 1, 2, 3, 4, 5])
-    seg, ranks, u = near._row_sets(arr, rows, 2, "word")
-    sets = [ref_shingles(t, 2) for t in texts]
-    holders = {g: sum(g in s for s in sets) for s in sets for g in s}
-    assert u == len(holders) and ranks.dtype == np.int32
-    by_rank: dict[int, tuple] = {}
-    for r, s in zip(rows, sets):
-        mine = ranks[seg[r]:seg[r + 1]].tolist()
-        assert mine == sorted(mine) and len(mine) == len(s)  # a set, in increasing rank
-        for g, k in zip(sorted(s, key=lambda g: holders[g]), mine):
-            by_rank.setdefault(k, g)
-    counts = [holders[by_rank[k]] for k in sorted(by_rank)]
-    assert counts == sorted(counts)  # rarest first
+    rows = np.array([0, 1, 2, 3, 4, 5, 6])
+    seg, hashes, _ = near._row_sets(arr, rows, 2, "word", workers=2)
+    flat, off = shingle_hashes(arr, 2, "word")
+    for r, t in zip(rows, texts):
+        mine = hashes[seg[r]:seg[r + 1]].tolist()
+        assert mine == sorted(set(flat[off[r]:off[r + 1]].tolist()))  # a set, in increasing order
+        assert len(mine) == len(ref_shingles(t, 2))
+
+
+def test_compiled_minhash_is_the_documented_permutation_family():
+    # The one-pass kernel must give what the module docstring promises: per permutation the
+    # minimum of ((a * x + b) mod 2**64) >> 32 over the row's folded shingle hashes, each band's
+    # values chained into one key (written here in plain numpy).
+    texts = ["one two three four five six seven", "x y", None, "héllo wörld\u3000again and again"]
+    bands, rows, seed = 4, 3, 9
+    keys, has = near.signatures(texts, bands=bands, rows=rows, ngram=3, seed=seed, workers=2)
+    a, b = near._permutations(bands * rows, seed)
+    h, off = shingle_hashes(pa.array(texts), 3, "word")
+    with np.errstate(over="ignore"):
+        for r in range(len(texts)):
+            x = h[off[r]:off[r + 1]]
+            x = (x ^ (x >> np.uint64(32))) & np.uint64(0xFFFFFFFF)
+            sig = ((np.multiply.outer(a, x) + b[:, None]).min(axis=1, initial=np.uint64(2**64 - 1))
+                   >> np.uint64(32))
+            for j in range(bands):
+                acc = np.uint64(j + 1) * near._LEN_MUL
+                for c in range(j * rows, (j + 1) * rows):
+                    acc = (acc ^ sig[c]) * near._CHAIN_MUL
+                acc ^= acc >> np.uint64(33)
+                acc *= near._FMIX_C1
+                acc ^= acc >> np.uint64(33)
+                acc *= near._FMIX_C2
+                acc ^= acc >> np.uint64(33)
+                assert keys[j, r] == acc
+    assert has.tolist() == [True, True, False, True]
+
+
+@pytest.mark.parametrize("unit", ["word", "char"])
+def test_workers_give_the_same_bytes(unit):
+    corpus = make_corpus(3000, seed=4, words=40)
+    texts = corpus["text"] + ["", None, " \u2003 ", "ünï cödé wörds hère ünï cödé wörds hère"] * 3
+    one = near_duplicates(texts, ngram=5 if unit == "word" else 9, unit=unit, workers=1)
+    two = near_duplicates(texts, ngram=5 if unit == "word" else 9, unit=unit, workers=2)
+    assert one.verified_pairs > 100
+    for field in ("cluster", "pairs", "jaccard", "similarity"):
+        assert getattr(one, field).tobytes() == getattr(two, field).tobytes()
+    k1, h1 = near.signatures(texts, bands=9, rows=3, unit=unit, workers=1)
+    k2, h2 = near.signatures(texts, bands=9, rows=3, unit=unit, workers=5)
+    assert k1.tobytes() == k2.tobytes() and h1.tobytes() == h2.tobytes()
+    h_1, o_1 = shingle_hashes(pa.array(texts), 3, unit)
+    h_2, o_2 = shingle_hashes(pa.array(texts), 3, unit, workers=2)
+    assert h_1.tobytes() == h_2.tobytes() and o_1.tobytes() == o_2.tobytes()
+
+
+def test_every_unicode_space_splits_words_like_str_split():
+    spaces = [chr(c) for c in range(0x110000) if chr(c).isspace()]
+    assert len(spaces) == 29
+    text = "w" + "w".join(spaces) + "w"  # 30 one-letter words, each separator a different space
+    h, off = shingle_hashes(pa.array([text, "w", "w\u200bw"]), 1, "word")  # U+200B is not a space
+    assert off.tolist() == [0, 30, 31, 32]
+    assert len(set(h[:30].tolist())) == 1 and h[30] == h[0] and h[31] != h[0]
 
 
 def test_components_in_order_label_each_component_by_its_first_row():
@@ -536,3 +575,23 @@ def test_lsh_shape_clips_threshold_one_and_checks_bands():
     assert near.lsh_shape(0.5, 64, bands=10) == (10, 6)
     with pytest.raises(ValueError, match="bands"):
         near.lsh_shape(0.8, 64, bands=65)
+
+
+@settings(max_examples=examples(0.6), deadline=None)
+@given(
+    st.lists(st.lists(st.integers(0, 40), max_size=60), min_size=2, max_size=8),
+    st.sampled_from([0.0, 0.3, 0.5, 0.8, 0.9, 1.0]),
+)
+def test_verify_pruning_is_exact(word_lists, threshold):
+    # Word unigrams over a small vocabulary: sets overlap in every proportion, and sets of up to
+    # 41 words fill much of the 256-bit bitmaps, so the length, bitmap and early-exit filters
+    # all get tried against the plain Python Jaccard.
+    texts = [" ".join(f"w{k}" for k in words) for words in word_lists]
+    pairs = np.array(list(itertools.combinations(range(len(texts)), 2)), dtype=np.int64)
+    keep, jac = near.verify(texts, pairs, threshold=threshold, ngram=1, workers=2)
+    for (i, j), ok, got in zip(pairs.tolist(), keep.tolist(), jac.tolist()):
+        a, b = ref_shingles(texts[i], 1), ref_shingles(texts[j], 1)
+        exact = len(a & b) / len(a | b) if a and b else None
+        assert ok == (exact is not None and exact >= threshold), (i, j, exact)
+        if ok:
+            assert got == exact

@@ -246,3 +246,14 @@ def test_keep_hash_keeps_the_smallest_row_id_in_any_input_order(monkeypatch):
     assert ok.ok and ok.plan.steps[0].params["keep"] == "hash", ok.diagnostics
     bad = _plan_of("dedupe near on a keep hashes")
     assert not bad.ok and "hash" in " ".join(d.hint or "" for d in bad.diagnostics)
+
+
+def test_two_workers_remove_the_same_rows_with_the_same_bytes():
+    # Enough rows that both worker threads get a share of the shingling, MinHash and verification.
+    from bench.corpus import make_corpus
+
+    texts = make_corpus(4000, seed=8, words=30)["text"] + [None, "", "\u00fcber den Fluss \u00fcber den Fluss"]
+    params = {"columns": ["a"], "threshold": "0.8", "ngram": 5}
+    one, two = (apply("dedupe_near", table(a=texts), params, workers=w) for w in (1, 2))
+    assert one.removed.num_rows >= 150  # 5% exact + 5% near copies in the corpus
+    assert two.table.equals(one.table) and two.removed.equals(one.removed)
