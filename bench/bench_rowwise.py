@@ -181,9 +181,9 @@ def python_chain(values: list) -> list:
 def bench_normalize(rows: int, repeat: int) -> None:
     print(f"normalise {', '.join(STEPS)}; {rows:,} rows; best of {repeat}")
     t = time.perf_counter()
-    normalize(pa.array(["warm up: \u00e9\u200b"]), STEPS)  # builds the code point tables, once per process
-    print(f"(once per process: code point tables and patterns built in {time.perf_counter() - t:.2f} s, "
-          "not in the figures below)")
+    normalize(pa.array(["warm up: e\u0301\u200b"]), STEPS)  # tables and compiled kernels, once per process
+    print(f"(once per process: code point tables read or built and compiled kernels loaded in "
+          f"{time.perf_counter() - t:.2f} s, not in the figures below)")
     print(f"{'text':<10}{'MB':>7}{'dsc s':>9}{'utf8_lower s':>14}{'dsc/lower':>11}{'python s':>10}"
           f"{'python/dsc':>12}")
     for kind in KINDS:

@@ -1,4 +1,4 @@
-"""Vectorised text normalisation over Arrow string arrays (for dedupe keys).
+"""Text normalisation over Arrow string arrays (for dedupe keys), in compiled passes.
 
 :func:`normalize` applies any subset of :data:`NORMALIZE_STEPS`, always in
 that canonical order, whatever order the caller lists them in:
@@ -39,42 +39,49 @@ that canonical order, whatever order the caller lists them in:
 Nulls stay null.  The result is idempotent: normalising twice gives the
 same as normalising once.
 
-How whitespace and controls are removed without a per-row Python loop: the
-UTF-8 bytes of each ~1 MiB block of rows are classified with a few numpy
-passes (non-ASCII characters are decoded only where non-ASCII bytes occur),
-unwanted bytes are marked in a bitmap, the survivors are compacted by
-Arrow's ``filter`` kernel, and new row offsets come from a running popcount
-of the bitmap.  An array in which no block needs a change is returned as is.
-
-Only rows a step can change are worked on (issue 22: the chain at the cost of one or two Arrow
-kernels on most text).  A row goes to ``utf8_normalize`` only if it holds a code point that can
-be out of the normal form (Unicode's quick check; see :func:`_form_unsafe_table`), found with
-one RE2 pass (``match_substring_regex``) over the non-ASCII rows: almost all text is in NFC
-already, and the normaliser costs ten times ``utf8_lower``.  On text with many non-ASCII bytes
-(where the byte kernels decode every character) one RE2 pass over a character class of what
-the steps change picks the rows first.  The classes are built from the same tables the kernels
-use, so every route gives the same bytes.
+How (issue 22: the chain at the cost of one or two Arrow kernels).  ``strip_control``,
+``collapse_whitespace`` and ``strip`` are one compiled pass over the UTF-8 bytes
+(:func:`_edit`, a numba :func:`dsc.kernels.jit.kernel`): printable ASCII with single spaces is
+tested and copied eight bytes at a time; any other character is decoded, looked up in one
+per-code-point class table (:func:`_classes`, from :func:`_control_table`,
+:func:`_whitespace_table` and :func:`_form_unsafe_table`) and written or dropped.  The same
+pass flags the rows holding a code point that can be out of the normal form (Unicode's quick
+check): almost all text is in NFC already, so only those rows are taken again from the input,
+stripped of controls, normalised and edited (:func:`_normalised_then_edited`), and spliced
+back.  Arrow's ``utf8_normalize`` (tens of times the cost of a byte copy) sees only windows of
+them: the few characters between two normalisation boundaries around each unsafe code point
+(:func:`_to_form`).  An array no step changes is returned as is.  The tables are built once
+per machine and kept beside numba's cache (:func:`_kept_on_disk`), keyed by this file's
+source and the Arrow and Unicode versions.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
 import re
+import tempfile
 import unicodedata
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import numba
+from llvmlite import ir
+from numba.core import types
+from numba.extending import intrinsic
 
+from dsc.kernels.jit import decode, kernel, utf8_buffers
 from dsc.vocabulary import NORMALIZE_STEPS
 
 __all__ = ["NORMALIZE_STEPS", "normalize"]
 
 
-_BLOCK_BYTES = 1 << 20  # bytes per block: the dozen numpy passes over it stay in cache
 _SPACE = 0x20
-_MOSTLY = 0.5  # above this share of rows needing a kernel, run it on the whole array
+_MOSTLY = 0.5  # above this share of rows needing Arrow's normaliser, run it on the whole array
 
 
 def normalize(arr: pa.Array | pa.ChunkedArray, steps: Sequence[str]) -> pa.Array | pa.ChunkedArray:
@@ -114,8 +121,8 @@ def _normalize_chunks(arr: pa.ChunkedArray, wanted: set[str]) -> pa.ChunkedArray
     """Each chunk normalised, the chunk layout kept.
 
     Small chunks are normalised together (one copy, then zero-copy slices back to the
-    original lengths): every screen compiles its RE2 pattern once per call, a millisecond
-    or two for the normal-form class, which would dominate a column of many small chunks.
+    original lengths): each call has a fixed cost (Python, Arrow's filter and splice) that
+    would dominate a column of many small chunks.
     """
     if arr.num_chunks > 1 and len(arr) < _SMALL_CHUNK * arr.num_chunks:
         whole = _normalize_array(arr.combine_chunks(), wanted)
@@ -136,129 +143,76 @@ def _normalize_array(arr: pa.Array, wanted: set[str]) -> pa.Array:
     if len(arr) == 0 or arr.null_count == len(arr):
         return arr
     form = "NFKC" if "nfkc" in wanted else "NFC" if "nfc" in wanted else None
-    patterns = [p for p, step in ((_form_pattern(form) if form else None, form),
-                                  (_control_pattern(), "strip_control" in wanted),
-                                  (_collapse_pattern(), "collapse_whitespace" in wanted)) if step]
-    if patterns:
-        text = _text_kind(arr)
-        if text == _DENSE:
-            # Much non-ASCII text, where the byte kernels cost more than a regex pass: one
-            # RE2 pass finds the rows any of these steps can change, and only they are worked on.
-            rows = _matching(arr, "|".join(patterns))
-            if rows.mean() > _MOSTLY:
-                arr = _screened_steps(arr, wanted, form, text)
-            elif rows.any():
-                mask = pa.array(rows)
-                arr = pc.replace_with_mask(arr, mask, _screened_steps(arr.filter(mask), wanted, form, text))
-        else:
-            arr = _screened_steps(arr, wanted, form, text)
-    if "strip" in wanted:
-        arr = _strip(arr)
+    edits = _Edits("strip_control" in wanted, "collapse_whitespace" in wanted, "strip" in wanted)
+    if form:
+        arr = _form_and_edits(arr, form, edits)
+    elif edits.any:
+        arr = _rewrite(arr, edits)[0]
     if "casefold" in wanted:
         arr = _casefold(arr)
         if form:  # folding can un-normalise: 'ß' + U+0301 -> 'ss' + U+0301, whose NFC is 's' + 'ś'
-            arr, _ = _to_form(arr, form)
+            arr = _to_form(arr, form)
     return arr
 
 
-# What text an array holds, which picks the cheaper route (every route gives the same result):
-_ASCII, _SPARSE, _DENSE = "ascii", "sparse", "dense"  # none, few, many non-ASCII bytes
-_DENSE_SHARE = 1 / 16  # share of non-ASCII bytes from which text is dense
+class _Edits:
+    """Which of the byte steps to apply (in the canonical order: controls, runs, ends)."""
+
+    def __init__(self, controls: bool, collapse: bool, strip: bool):
+        self.controls, self.collapse, self.strip = controls, collapse, strip
+        self.any = controls or collapse or strip
+
+    def without_controls(self) -> _Edits:
+        return _Edits(False, self.collapse, self.strip)
 
 
-def _text_kind(arr: pa.Array) -> str:
-    data = _raw(arr)[1]
-    if data.size == 0 or int(data.max()) < 0x80:
-        return _ASCII
-    return _DENSE if np.count_nonzero(data >= 0x80) > _DENSE_SHARE * data.size else _SPARSE
+def _form_and_edits(arr: pa.Array, form: str, edits: _Edits) -> pa.Array:
+    """Normal ``form``, then ``edits``, with Arrow's normaliser on the rows that need it only.
 
-
-def _screened_steps(arr: pa.Array, wanted: set[str], form: str | None, text: str) -> pa.Array:
-    """The normal form, ``strip_control`` and ``collapse_whitespace``.
-
-    The form runs on the rows its screen finds (``utf8_normalize`` is the costly kernel).  The
-    two byte kernels skip blocks they do not change, and cost little per ASCII byte; but they
-    decode every multi-byte character they meet, so on dense non-ASCII text an RE2 screen
-    keeps them to the rows they change.
+    One compiled pass applies the edits to every row and flags the rows holding a code point
+    that can be out of the form: on the others the form changes nothing, so their edited bytes
+    are final.  The flagged rows are taken again from ``arr`` and go the documented way
+    (:func:`_normalised_then_edited`).  When most of the first rows are flagged (text mostly
+    not in the form), the pass gives up and every row goes that way, which then costs no
+    splice; either way the bytes are the same.
     """
-    unsafe = None
-    if form and text != _ASCII:  # ASCII is in every normal form
-        arr, unsafe = _to_form(arr, form)
-
-    def kernel(a: pa.Array, block, pattern: str) -> pa.Array:
-        if text == _DENSE:
-            return _on_rows(a, _matching(a, pattern), lambda rows: _rewrite(rows, block))
-        return _rewrite(a, block)
-
-    if "strip_control" in wanted:
-        old_len = _lengths(arr) if unsafe is not None and unsafe.any() else None
-        arr = kernel(arr, _control_block, _control_pattern())
-        if old_len is not None:
-            # see module docstring: removal can un-normalise a row, but only a row that held a
-            # screened code point before (removing characters adds none)
-            arr, _ = _to_form(arr, form, (_lengths(arr) != old_len) & unsafe)
-    if "collapse_whitespace" in wanted:
-        arr = kernel(arr, _collapse_block, _collapse_pattern())
-    return arr
+    if not edits.any:
+        return _to_form(arr, form)
+    out, flags = _rewrite(arr, edits, form, give_up=True)
+    if out is None:
+        return _normalised_then_edited(arr, form, edits)
+    unsafe = (flags & _UNSAFE).astype(bool)
+    if not unsafe.any():
+        return out
+    mask = pa.array(unsafe)
+    return pc.replace_with_mask(out, mask, _normalised_then_edited(arr.filter(mask), form, edits))
 
 
-def _to_form(arr: pa.Array, form: str, rows: np.ndarray | None = None) -> tuple[pa.Array, np.ndarray]:
-    """``arr`` in normal ``form``, and the rows that were sent to ``utf8_normalize``.
+def _normalised_then_edited(arr: pa.Array, form: str, edits: _Edits) -> pa.Array:
+    """``arr`` in ``form``, then edited.
 
-    Without ``rows``, those are the rows holding a code point that can be out of the form
-    (:func:`_form_unsafe_table`): every other row is in the form already, by Unicode's quick
-    check.  With ``rows``, exactly those rows (a superset of such rows the caller knows).
+    As the steps are defined, a row is normalised, its controls removed, and normalised again
+    (removing a control can put a combining mark next to a new base letter), then its
+    whitespace collapsed.  Controls are normalisation boundaries that the forms never change
+    or create (``tests/kernels/test_text_screen.py`` checks this against Arrow over every code
+    point), so normalising before removing them adds nothing: removing them first and
+    normalising once gives the same text.
     """
-    if rows is None:
-        rows = _bitmap(pc.invert(pc.fill_null(pc.string_is_ascii(arr), True)))  # ASCII is in every form
-        if rows.mean() > _MOSTLY:
-            rows = _matching(arr, _form_pattern(form))
-        elif rows.any():
-            mask = pa.array(rows)
-            rows[rows] = _matching(arr.filter(mask), _form_pattern(form))
-    return _on_rows(arr, rows, lambda a: pc.utf8_normalize(a, form)), rows
-
-
-def _matching(arr: pa.Array, pattern: str) -> np.ndarray:
-    """Bool per row: the row holds a match of the RE2 ``pattern`` (nulls never do).
-
-    Arrow's RE2 runs a DFA over the UTF-8 bytes in compiled code, at one to three times the
-    cost of ``utf8_lower``, so finding the few rows a step changes costs one pass, and the
-    numpy kernels, which cost more per byte on non-ASCII text, only see those rows.  (Searching
-    runs of rows as one string was tried: no faster, the cost is per byte, not per row.)
-    """
-    found = pc.match_substring_regex(arr, pattern)
-    bits = _bitmap(found)
-    if found.null_count:
-        bits &= np.unpackbits(np.frombuffer(found.buffers()[0], np.uint8), count=found.offset + len(found),
-                              bitorder="little")[found.offset :].view(bool)
-    return bits
+    if edits.controls:  # a read-only screen first: most rows hold no control
+        arr = _on_rows(arr, _holding(arr, _control_table())[1], lambda a: _rewrite(a, _Edits(True, False, False))[0])
+    arr = _to_form(arr, form)
+    rest = edits.without_controls()
+    return _rewrite(arr, rest)[0] if rest.any else arr
 
 
 # ---------------------------------------------------------------------------
-# Raw buffers
-
-
-def _raw(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """int64 offsets starting at 0 and the UTF-8 bytes they index (zero-copy)."""
-    width = np.int32 if pa.types.is_string(arr.type) else np.int64
-    _, obuf, dbuf = arr.buffers()
-    off = np.frombuffer(obuf, dtype=width)[arr.offset : arr.offset + len(arr) + 1].astype(np.int64)
-    data = np.frombuffer(dbuf, dtype=np.uint8) if dbuf is not None else np.empty(0, np.uint8)
-    return off - off[0], data[off[0] : off[-1]]
+# Arrays from buffers, rows spliced
 
 
 def _rebuild(arr: pa.Array, off: np.ndarray, data: np.ndarray) -> pa.Array:
     """A new array of ``arr``'s type and validity over new offsets and bytes."""
-    width = np.int32 if pa.types.is_string(arr.type) else np.int64
     validity = arr.is_valid().buffers()[1] if arr.null_count else None
-    return pa.Array.from_buffers(
-        arr.type, len(arr), [validity, pa.py_buffer(off.astype(width)), pa.py_buffer(data)]
-    )
-
-
-def _lengths(arr: pa.Array) -> np.ndarray:
-    return np.diff(_raw(arr)[0])
+    return pa.Array.from_buffers(arr.type, len(arr), [validity, pa.py_buffer(off), pa.py_buffer(data)])
 
 
 def _on_rows(arr: pa.Array, rows: np.ndarray, fn: Callable[[pa.Array], pa.Array]) -> pa.Array:
@@ -271,83 +225,428 @@ def _on_rows(arr: pa.Array, rows: np.ndarray, fn: Callable[[pa.Array], pa.Array]
     return pc.replace_with_mask(arr, mask, fn(arr.filter(mask)))
 
 
-def _row_blocks(off: np.ndarray) -> list[tuple[int, int]]:
-    """Consecutive row ranges of about ``_BLOCK_BYTES`` bytes (a longer row is its own block)."""
-    n = len(off) - 1
-    cuts = np.searchsorted(off, np.arange(_BLOCK_BYTES, off[-1], _BLOCK_BYTES))
-    cuts = np.unique(np.concatenate(([0], cuts, [n])))
-    return list(zip(cuts[:-1].tolist(), cuts[1:].tolist()))
+def _valid(arr: pa.Array) -> np.ndarray:
+    """Bool per row: not null (the kernels never read a null row's bytes, which may be anything)."""
+    if not arr.null_count:
+        return np.ones(len(arr), dtype=bool)
+    return arr.is_valid().to_numpy(zero_copy_only=False)
 
 
 # ---------------------------------------------------------------------------
-# Finding non-ASCII characters
+# The compiled passes
 
 
-def _rows_with(arr: pa.Array, *tables: np.ndarray) -> list[np.ndarray]:
-    """Bool per row: holds a non-ASCII character; then, per table, one whose code point is set.
+def _holding(arr: pa.Array, table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bool per row: holds a non-ASCII character; holds a character whose code point is set in
+    ``table`` (the first is sure only where the second is False)."""
+    off, data = utf8_buffers(arr)
+    flags = np.zeros(len(arr), dtype=np.uint8)
+    ascii_too = bool(table[:0x80].any())
+    if table[0x21:0x7F].any():
+        raise ValueError("_holding's table may not hold printable ASCII (the screen skips it)")
+    _screen(off, data, _valid(arr), table, ascii_too, flags)
+    return (flags & _NON_ASCII).view(bool), (flags & _IN_TABLE).astype(bool)
 
-    Works block by block so memory stays proportional to a block, not to the
-    number of non-ASCII characters (which for CJK text is most of them).
-    """
-    off, data = _raw(arr)
-    masks = [np.zeros(len(arr), dtype=bool) for _ in range(1 + len(tables))]
-    for b0 in range(0, data.size, _BLOCK_BYTES):
-        lead = b0 + _lead_positions(data[b0 : b0 + _BLOCK_BYTES])
-        if lead.size == 0:
+
+_NON_ASCII, _IN_TABLE = 1, 2  # bits of a row's flags from _screen
+_EDITED, _UNSAFE = 1, 2  # bits of a row's flags from _edit
+
+
+@kernel
+def _screen(off: np.ndarray, data: np.ndarray, valid: np.ndarray, table: np.ndarray, ascii_too: bool,
+            flags: np.ndarray) -> None:
+    """flags[row]: _NON_ASCII if the row holds a non-ASCII character, | _IN_TABLE if one of them
+    (or, with ``ascii_too``, any character) is set in ``table``; the row's scan stops there,
+    so _NON_ASCII is only sure without _IN_TABLE. Eight bytes at a time are passed over when
+    they are ASCII (``ascii_too``: printable ASCII other than ' ', which the table must not hold)."""
+    for row in range(off.size - 1):
+        if not valid[row]:
             continue
-        row = np.searchsorted(off, lead, side="right") - 1
-        masks[0][row] = True
-        if tables:
-            cp = _decode(data, lead)  # the whole buffer: a character may cross the block end
-            for mask, table in zip(masks[1:], tables):
-                mask[row[table[cp]]] = True
-    return masks
+        i, end, f = off[row], off[row + 1], 0
+        while i < end:
+            if i + 8 <= end:
+                w = _load8(data, i)
+                if (_unusual_bytes(w) if ascii_too else w & _HIGH) == 0:  # eight bytes the table has not
+                    i += 8
+                    continue
+            if data[i] < 0x80:
+                if ascii_too and table[data[i]]:
+                    f |= _IN_TABLE
+                    break
+                i += 1
+                continue
+            cp, width = decode(data, i)
+            f = _NON_ASCII
+            if table[cp]:
+                f |= _IN_TABLE
+                break
+            i += width
+        flags[row] = f
 
 
-def _lead_positions(d: np.ndarray) -> np.ndarray:
-    """Positions of the first byte of every multi-byte UTF-8 character in ``d``.
+def _rewrite(arr: pa.Array, edits: _Edits, form: str | None = None,
+             give_up: bool = False) -> tuple[pa.Array | None, np.ndarray]:
+    """``arr`` with ``edits`` applied (itself when no row changes), and flags per row
+    (_EDITED, and with ``form`` _UNSAFE: see :func:`_edit`).
 
-    Mostly-ASCII text is the common case, so non-ASCII bytes are located
-    eight at a time (the byte mask read as uint64 words) before looking at
-    single bytes: ``flatnonzero`` over a sparse byte mask is the slow part.
+    With ``give_up``, None instead of the array when most of the first :data:`_SAMPLE` rows
+    hold a code point that can be out of ``form``.
     """
-    high = d >= 0x80
-    if not high.any():
-        return np.empty(0, dtype=np.int64)
-    m = d.size - d.size % 8
-    hot = np.flatnonzero(high[:m].view(np.uint64) != 0)  # groups of 8 bytes with a high byte
-    if hot.size * 4 > m // 8:  # dense (most text not in Latin script): one pass over the bytes
-        return np.flatnonzero(d >= 0xC0)
-    cand = np.concatenate(((hot[:, None] * 8 + np.arange(8)).ravel(), np.arange(m, d.size)))
-    return cand[d[cand] >= 0xC0]  # 0x80-0xBF are continuation bytes
+    off, data = utf8_buffers(arr)
+    width = np.int32 if pa.types.is_string(arr.type) else np.int64
+    out, out_off = np.empty(data.size, np.uint8), np.empty(len(arr) + 1, width)
+    flags = np.zeros(len(arr), dtype=np.uint8)
+    sample = min(len(arr), _SAMPLE) if give_up and form else 0
+    edited = _edit(off, data, _valid(arr), _classes(form), edits.controls, edits.collapse, edits.strip, sample,
+                   out, out_off, flags)
+    if edited < 0:
+        return None, flags
+    if not edited:
+        return arr, flags
+    return _rebuild(arr, out_off, out[: out_off[-1]]), flags
 
 
-def _decode(d: np.ndarray, lead: np.ndarray) -> np.ndarray:
-    """Code points of the (valid UTF-8) characters starting at ``lead``."""
-    last = max(d.size - 1, 0)
-    b0 = d[lead].astype(np.int64)
-    b1, b2, b3 = (d[np.minimum(lead + i, last)].astype(np.int64) & 0x3F for i in (1, 2, 3))
-    return np.select(
-        [b0 < 0xE0, b0 < 0xF0],
-        [((b0 & 0x1F) << 6) | b1, ((b0 & 0x0F) << 12) | (b1 << 6) | b2],
-        ((b0 & 0x07) << 18) | (b1 << 12) | (b2 << 6) | b3,
-    )
+_SAMPLE = 4096  # rows: when most of the first ones need the normaliser, all rows go to it
 
 
-def _char_bytes(lead: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """All byte positions of the characters starting at ``lead``."""
-    width = 2 + (d[lead] >= 0xE0) + (d[lead] >= 0xF0)
-    return np.repeat(lead, width) + _ragged_arange(width)
+_ONES = np.uint64(0x0101010101010101)
+_HIGH = np.uint64(0x8080808080808080)
+_LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
+_SPACES = np.uint64(0x2020202020202020)
+_U8, _U56 = np.uint64(8), np.uint64(56)
 
 
-def _ragged_arange(counts: np.ndarray) -> np.ndarray:
-    """``concatenate([arange(c) for c in counts])`` without the loop."""
-    ends = np.cumsum(counts)
-    return np.arange(ends[-1] if counts.size else 0) - np.repeat(ends - counts, counts)
+@intrinsic
+def _load8(typingctx, arr, i):
+    """Bytes i..i+7 of a uint8 array as one little-endian word, in one unaligned load.
+
+    Built byte by byte, the compiler keeps eight loads (a negative index could wrap), and the
+    word-at-a-time pass is then slower than Arrow's kernels instead of several times faster.
+    The caller keeps i + 8 within the array.
+    """
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        ptr = builder.bitcast(builder.gep(ary.data, [args[1]]), ir.IntType(64).as_pointer())
+        return builder.load(ptr, align=1)
+    return types.uint64(arr, types.intp), codegen
+
+
+@intrinsic
+def _store8(typingctx, arr, i, word):
+    """Word written as bytes i..i+7 of a uint8 array, in one unaligned store (see _load8)."""
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        ptr = builder.bitcast(builder.gep(ary.data, [args[1]]), ir.IntType(64).as_pointer())
+        builder.store(args[2], ptr, align=1)
+        return context.get_dummy_value()
+    return types.void(arr, types.intp, types.uint64), codegen
+
+
+@intrinsic
+def _zeros_below(typingctx, word):
+    """Count of trailing zero bits of a nonzero uint64 (one instruction)."""
+    def codegen(context, builder, signature, args):
+        return builder.cttz(args[0], ir.Constant(ir.IntType(1), 1))
+    return types.uint64(types.uint64), codegen
+
+
+@kernel
+def _unusual_bytes(w: np.uint64) -> np.uint64:
+    """0x80 in each byte of ``w`` that is not printable ASCII other than ' ' (0x21-0x7E): exact
+    per byte, with no carry between bytes, so the lowest one is the first byte to look at."""
+    below = ~((w | _HIGH) - _ONES * np.uint64(0x21))  # high bit where (b & 0x7F) < 0x21
+    return (below | w | ((w & _LOW7) + _ONES)) & _HIGH  # or b >= 0x80, or (b & 0x7F) == 0x7F
+
+
+@kernel
+def _plain_word(w: np.uint64) -> tuple[bool, np.uint64]:
+    """Whether all 8 bytes are printable ASCII (0x20-0x7E), and the mask of the spaces among them
+    (0x80 in each byte that is ' '): the test for a word the edits may copy as it is."""
+    low = (w - _ONES * np.uint64(0x20)) & ~w  # high bit where a byte < 0x20 (valid when none >= 0x80)
+    high = (w + _ONES) | w  # high bit where a byte >= 0x7F
+    t = w ^ _SPACES
+    spaces = ~(((t & _LOW7) + _LOW7) | t) & _HIGH
+    return ((low | high) & _HIGH) == 0, spaces
+
+
+@kernel
+def _edit(off, data, valid, classes, controls, collapse, strip, sample, out, out_off, flags):
+    """Controls dropped, whitespace runs collapsed, ends stripped, each as asked, in one pass.
+
+    Writes the rows into ``out`` / ``out_off`` (never longer than the input: every step only
+    drops characters or writes one space for a run) and sets flags[row]: _EDITED if the row
+    changed, _UNSAFE if it holds a code point with
+    that class (see :func:`_classes`). Returns the number of rows changed, or -1 (and stops)
+    when more than half of the first ``sample`` rows are _UNSAFE.
+
+    Character by character: a control is dropped; the first whitespace character of a run is
+    written as ' ' (collapse) or as it is, the rest of the run dropped (collapse), and leading
+    whitespace is dropped (strip); ``keep`` is where the row ends if its trailing whitespace is
+    stripped. Most text is printable ASCII with single spaces, which these rules copy as it is:
+    at an ASCII byte, eight such bytes are tested and copied as one word; when a word fails the
+    test, the bytes before its first space or other unusual byte are copied at once, and that
+    character goes the long way.
+    """
+    drop = _CONTROL if controls else 0
+    pos, edited, unsafe_rows = 0, 0, 0
+    out_off[0] = 0
+    for row in range(off.size - 1):
+        if row == sample and sample > 0 and 2 * unsafe_rows > sample:
+            return -1
+        if valid[row]:
+            i, end = off[row], off[row + 1]
+            keep, prev_space, started, change, f = pos, False, False, False, 0
+            while i < end:
+                cp = np.int64(data[i])
+                if 0x20 <= cp < 0x7F and i + 8 <= end:  # a control goes the long way
+                    w = _load8(data, i)
+                    plain, spaces = _plain_word(w)
+                    first_space = cp == _SPACE
+                    last_space = (w >> _U56) == np.uint64(_SPACE)
+                    if plain and not (strip and not started and first_space) and not (
+                            collapse and ((spaces & (spaces >> _U8)) != 0 or (prev_space and first_space))) and not (
+                            strip and last_space and not collapse):
+                        _store8(out, pos, w)  # pos <= i: the output never outgrows the input
+                        pos += 8
+                        i += 8
+                        started = True
+                        prev_space = last_space
+                        # with collapse the byte before a last space is not a space
+                        keep = pos - 1 if last_space else pos
+                        continue
+                    # the bytes before the first space or unusual byte are copied as they are
+                    n = np.int64(_zeros_below(_unusual_bytes(w)) >> np.uint64(3))
+                    if n:
+                        _store8(out, pos, w)  # the bytes past n are overwritten next
+                        pos += n
+                        i += n
+                        keep, started, prev_space = pos, True, False
+                        cp = np.int64(data[i])
+                width = 1
+                if cp >= 0x80:
+                    cp, width = decode(data, i)
+                c = classes[cp]
+                f |= c & _UNSAFE
+                if c & drop:
+                    change = True
+                elif c & _WHITESPACE:
+                    if (strip and not started) or (collapse and prev_space):
+                        change = True
+                    elif collapse:
+                        change |= cp != _SPACE
+                        out[pos] = _SPACE
+                        pos += 1
+                    else:
+                        _copy(data, i, width, out, pos)
+                        pos += width
+                    prev_space = True
+                else:
+                    if i + 8 <= end:
+                        _store8(out, pos, _load8(data, i))  # the bytes past width are overwritten next
+                    else:
+                        _copy(data, i, width, out, pos)
+                    pos += width
+                    keep, started, prev_space = pos, True, False
+                i += width
+            if strip and pos != keep:
+                pos, change = keep, True
+            if change:
+                f |= _EDITED
+                edited += 1
+            if f & _UNSAFE:
+                unsafe_rows += 1
+            flags[row] = f
+        out_off[row + 1] = pos
+    return edited
+
+
+_CONTROL, _WHITESPACE = 1, 4  # _classes bits besides _UNSAFE (2)
+
+
+@functools.cache
+def _classes(form: str | None) -> np.ndarray:
+    """uint8 per code point: _CONTROL (:func:`_control_table`), _WHITESPACE
+    (:func:`_whitespace_table`), _UNSAFE (:func:`_form_unsafe_table` of ``form``, if any): one
+    lookup per character in :func:`_edit`."""
+    classes = _control_table() * np.uint8(_CONTROL) | _whitespace_table() * np.uint8(_WHITESPACE)
+    if form:
+        classes |= _form_unsafe_table(form) * np.uint8(_UNSAFE)
+    return classes
+
+
+# ---------------------------------------------------------------------------
+# Normal forms, on the pieces of text that need it
+
+
+def _to_form(arr: pa.Array, form: str) -> pa.Array:
+    """``arr`` in normal ``form``, with Arrow's ``utf8_normalize`` run on windows of text only.
+
+    A character that is not in :func:`_form_unsafe_table` has combining class 0 and its own
+    normal form, and nothing composes with what precedes it, so the text before it and the
+    text from it on normalise separately (a normalisation boundary; ICU splits text the same
+    way).  The windows are the stretches from the last such character before an unsafe code
+    point to the next such character after it: in most text a letter and its marks, so the
+    normaliser (about forty times the cost of a byte copy) sees a few bytes per row.
+    """
+    if len(arr) > _FORM_ROWS:  # the window lists of a slice stay small (text in NFD has a window a word)
+        return pa.concat_arrays([_to_form(arr.slice(a, _FORM_ROWS), form) for a in range(0, len(arr), _FORM_ROWS)])
+    unsafe = _form_unsafe_table(form)
+    off, data = utf8_buffers(arr)
+    valid = _valid(arr)
+    count = _windows(off, data, valid, unsafe, np.empty(0, np.int64), np.empty(0, np.int64))
+    if not count:
+        return arr
+    starts, ends = np.empty(count, np.int64), np.empty(count, np.int64)
+    _windows(off, data, valid, unsafe, starts, ends)
+    win_off = np.concatenate(([0], np.cumsum(ends - starts)))
+    win_data = np.empty(win_off[-1], np.uint8)
+    _gather(data, starts, ends, win_data)
+    windows = pa.Array.from_buffers(pa.large_string(), count, [None, pa.py_buffer(win_off), pa.py_buffer(win_data)])
+    norm_off, norm_data = utf8_buffers(pc.utf8_normalize(windows, form))
+    width = np.int32 if pa.types.is_string(arr.type) else np.int64
+    size = data.size - win_data.size + norm_data.size
+    if size > np.iinfo(width).max:  # NFKC can lengthen text past a string array's offsets
+        raise OverflowError(f"{form} text of {size} bytes does not fit a {arr.type} array; use large_string")
+    out, out_off = np.empty(size, np.uint8), np.empty(len(arr) + 1, width)
+    _splice(off, data, valid, starts, ends, norm_off, norm_data, out, out_off)
+    return _rebuild(arr, out_off, out[: out_off[-1]])
+
+
+_FORM_ROWS = 1 << 16  # rows per slice in _to_form
+
+
+@kernel
+def _windows(off, data, valid, unsafe, starts, ends):
+    """The byte ranges of :func:`_to_form`'s windows, in order (written when ``starts`` has room
+    for them); returns how many there are. ASCII is never unsafe: eight ASCII bytes outside a
+    window are passed over at once."""
+    count, fill = 0, starts.size > 0
+    for row in range(off.size - 1):
+        if not valid[row]:
+            continue
+        i, end = off[row], off[row + 1]
+        boundary, inside = i, False  # where the last safe character starts; in a window
+        while i < end:
+            if not inside and i + 8 <= end and (_load8(data, i) & _HIGH) == 0:
+                i += 8
+                boundary = i - 1
+                continue
+            cp, width = np.int64(data[i]), 1
+            if cp >= 0x80:
+                cp, width = decode(data, i)
+            if unsafe[cp]:
+                if not inside:
+                    inside = True
+                    if fill:
+                        starts[count] = boundary
+            else:
+                if inside:
+                    inside = False
+                    if fill:
+                        ends[count] = i
+                    count += 1
+                boundary = i
+            i += width
+        if inside:
+            if fill:
+                ends[count] = end
+            count += 1
+    return count
+
+
+@kernel
+def _copy(src, i, n, dst, pos):
+    """dst[pos:pos + n] = src[i:i + n], eight bytes at a time."""
+    while n >= 8:
+        _store8(dst, pos, _load8(src, i))
+        i, pos, n = i + 8, pos + 8, n - 8
+    for k in range(n):
+        dst[pos + k] = src[i + k]
+
+
+@kernel
+def _gather(data, starts, ends, out):
+    pos = 0
+    for j in range(starts.size):
+        _copy(data, starts[j], ends[j] - starts[j], out, pos)
+        pos += ends[j] - starts[j]
+
+
+@kernel
+def _splice(off, data, valid, starts, ends, norm_off, norm_data, out, out_off):
+    """Each row with its windows replaced by their normal form (null rows left empty)."""
+    pos, j = 0, 0
+    out_off[0] = 0
+    for row in range(off.size - 1):
+        if valid[row]:
+            i, end = off[row], off[row + 1]
+            while j < starts.size and starts[j] < end:
+                _copy(data, i, starts[j] - i, out, pos)
+                pos += starts[j] - i
+                n = norm_off[j + 1] - norm_off[j]
+                _copy(norm_data, norm_off[j], n, out, pos)
+                pos += n
+                i = ends[j]
+                j += 1
+            _copy(data, i, end - i, out, pos)
+            pos += end - i
+        out_off[row + 1] = pos
 
 
 # ---------------------------------------------------------------------------
 # Code point tables (built once per process, on first use)
+
+
+def _kept_on_disk(build: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
+    """A code point table built once per machine rather than once per process.
+
+    Building the tables runs Arrow's normaliser and Python's ``unicodedata`` over every code
+    point (about half a second per process, more than normalising 100k rows).  The table is
+    kept as a bitmap beside numba's compiled kernels (``__pycache__``, or ``NUMBA_CACHE_DIR``),
+    named by a digest of what decides its content: this file's source, Arrow's version (its
+    utf8proc) and Python's Unicode version.  It is written to a temporary file and renamed, so a
+    reader sees a whole table or none; one that cannot be read or written is built instead.
+    """
+    @functools.cache
+    def table(*args: str) -> np.ndarray:
+        path = _table_dir() / f"{build.__name__}{''.join('.' + a for a in args)}.{_table_key()}.npy"
+        try:
+            bits = np.load(path, allow_pickle=False)
+            if bits.dtype == np.uint8 and bits.shape == (0x110000 // 8,):
+                return _frozen(np.unpackbits(bits, bitorder="little").view(bool))
+        except (OSError, ValueError):
+            pass
+        result = _frozen(build(*args))
+        temp = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as f:
+                temp = f.name
+                np.save(f, np.packbits(result, bitorder="little"))
+            os.replace(temp, path)
+        except OSError:
+            if temp is not None:
+                Path(temp).unlink(missing_ok=True)
+        return result
+
+    table.build = build  # the builder itself, for tests
+    return table
+
+
+def _frozen(table: np.ndarray) -> np.ndarray:
+    table.flags.writeable = False  # shared by every caller in the process
+    return table
+
+
+def _table_dir() -> Path:
+    return Path(numba.config.CACHE_DIR or Path(__file__).parent / "__pycache__")
+
+
+@functools.cache
+def _table_key() -> str:
+    source = Path(__file__).read_bytes()
+    return hashlib.sha256(b"\0".join([source, pa.__version__.encode(),
+                                       unicodedata.unidata_version.encode()])).hexdigest()[:16]
 
 
 @functools.cache
@@ -368,12 +667,12 @@ def _table(chars: Sequence[str] | str) -> np.ndarray:
     return table
 
 
-@functools.cache
+@_kept_on_disk
 def _whitespace_table() -> np.ndarray:
     return _table(re.findall(r"\s", _all_chars()))  # re's \s is str.isspace
 
 
-@functools.cache
+@_kept_on_disk
 def _control_table() -> np.ndarray:
     """Cc and Cf code points, minus tab and newline."""
     kept = "\t\n"
@@ -381,7 +680,7 @@ def _control_table() -> np.ndarray:
     return _table([c for c in chars if c not in kept and unicodedata.category(c) in ("Cc", "Cf")])
 
 
-@functools.cache
+@_kept_on_disk
 def _fold_unsafe_table() -> np.ndarray:
     """Code points where Arrow's ``utf8_lower`` and ``str.casefold`` disagree.
 
@@ -413,38 +712,7 @@ def _fold_unsafe_table() -> np.ndarray:
     return _table([chars[i] for i in unsafe])
 
 
-def _char_class(table: np.ndarray) -> str:
-    """An RE2 character class of the code points set in ``table`` (ranges, surrogates left out)."""
-    table = table.copy()
-    table[0xD800:0xE000] = False
-    cps = np.flatnonzero(table)
-    if cps.size == 0:
-        return "[^\\x{0}-\\x{10FFFF}]"  # matches nothing
-    gap = np.diff(cps) != 1
-    starts, ends = cps[np.r_[True, gap]], cps[np.r_[gap, True]]
-    return "[" + "".join(f"\\x{{{a:X}}}" if a == b else f"\\x{{{a:X}}}-\\x{{{b:X}}}"
-                         for a, b in zip(starts.tolist(), ends.tolist())) + "]"
-
-
-@functools.cache
-def _control_pattern() -> str:
-    return _char_class(_control_table())
-
-
-@functools.cache
-def _collapse_pattern() -> str:
-    """Rows ``collapse_whitespace`` changes: a whitespace character other than ' ', or two spaces."""
-    table = _whitespace_table().copy()
-    table[_SPACE] = False
-    return _char_class(table) + "|  "
-
-
-@functools.cache
-def _form_pattern(form: str) -> str:
-    return _char_class(_form_unsafe_table(form))
-
-
-@functools.cache
+@_kept_on_disk
 def _form_unsafe_table(form: str) -> np.ndarray:
     """Code points whose presence can put a string out of normal ``form`` (``NFC``/``NFKC``).
 
@@ -460,8 +728,9 @@ def _form_unsafe_table(form: str) -> np.ndarray:
       between Unicode versions);
     * code points Python's Unicode version has not assigned, in case Arrow's is newer.
 
-    A row holding none of them is left as is; the others go to ``utf8_normalize``, so the
-    result is Arrow's normal form for every row, as before this screen existed.
+    Text holding none of them is left as is; the windows around them go to ``utf8_normalize``
+    (:func:`_to_form`), so the result is Arrow's normal form for every row, as if every row
+    were sent to it.
     """
     chars = _all_chars()
     cps = _code_points()
@@ -488,155 +757,13 @@ def _bitmap(arr: pa.BooleanArray) -> np.ndarray:
                          bitorder="little")[arr.offset :].view(bool)
 
 
-# ---------------------------------------------------------------------------
-# Byte-level rewriting: drop some bytes, replace others, fix offsets
-
-
-def _rewrite(arr: pa.Array, kernel) -> pa.Array:
-    """Run ``kernel(bytes, offsets)`` per block; reassemble if any block changed.
-
-    A kernel returns None (block unchanged) or its new bytes and offsets.
-    """
-    off, data = _raw(arr)
-    pieces, offsets, pos, changed = [], [np.zeros(1, np.int64)], 0, False
-    for r0, r1 in _row_blocks(off):
-        b0, b1 = off[r0], off[r1]
-        d, o = data[b0:b1], off[r0 : r1 + 1] - b0
-        out = kernel(d, o) if d.size else None
-        if out is not None:
-            d, o = out
-            changed = True
-        pieces.append(d)
-        offsets.append(o[1:] + pos)
-        pos += d.size
-    if not changed:
-        return arr
-    return _rebuild(arr, np.concatenate(offsets), np.concatenate(pieces))
-
-
-def _compact(out: np.ndarray, drop: np.ndarray, o: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Remove the ``drop`` bytes from ``out`` and shift offsets ``o`` to match."""
-    if not drop.any():
-        return out, o
-    packed = np.packbits(drop, bitorder="little")
-    keep = pa.Array.from_buffers(pa.bool_(), out.size, [None, pa.py_buffer(np.invert(packed))])
-    kept = pa.Array.from_buffers(pa.uint8(), out.size, [None, pa.py_buffer(out)]).filter(keep)
-    data = np.frombuffer(kept.buffers()[1], dtype=np.uint8, count=len(kept), offset=kept.offset)
-    return data, o - _ones_before(packed, o)
-
-
-def _ones_before(packed: np.ndarray, pos: np.ndarray) -> np.ndarray:
-    """Number of set bits before each bit position in a little-endian bitmap."""
-    words = np.concatenate((packed, np.zeros(-packed.size % 8, np.uint8))).view("<u8")
-    cum = np.concatenate(([0], np.cumsum(_popcount(words))))
-    word, bit = pos >> 6, (pos & 63).astype(np.uint64)
-    below = words[np.minimum(word, words.size - 1)] & ((np.uint64(1) << bit) - np.uint64(1))
-    return cum[word] + _popcount(below)
-
-
-def _popcount(x: np.ndarray) -> np.ndarray:
-    if hasattr(np, "bitwise_count"):  # numpy >= 2.0
-        return np.bitwise_count(x).astype(np.int64)
-    return np.unpackbits(x.view(np.uint8)).reshape(x.size, -1).sum(axis=1, dtype=np.int64)
-
-
-def _follows_same_row(w: np.ndarray, o: np.ndarray) -> np.ndarray:
-    """True where ``w`` holds at a byte and at the byte before it in the same row."""
-    both = np.empty_like(w)
-    both[0] = False
-    np.logical_and(w[1:], w[:-1], out=both[1:])
-    starts = o[:-1]
-    both[starts[starts < w.size]] = False
-    return both
-
-
-_ASCII_CONTROL = np.zeros(256, dtype=bool)  # by byte: an ASCII control strip_control drops
-_ASCII_CONTROL[[*range(0x09), *range(0x0B, 0x20), 0x7F]] = True
-
-
-def _control_block(d: np.ndarray, o: np.ndarray):
-    """Drop Cc/Cf characters except tab and newline."""
-    drop = None
-    low = np.flatnonzero(d < 0x20) if d.min() < 0x20 else np.empty(0, np.int64)  # few: newlines, tabs
-    low = low[_ASCII_CONTROL[d[low]]]
-    delete = (d == 0x7F).any()
-    if low.size or delete:
-        drop = d == 0x7F if delete else np.zeros(d.size, dtype=bool)
-        drop[low] = True
-    lead = _lead_positions(d)
-    if lead.size:
-        bad = lead[_control_table()[_decode(d, lead)]]
-        if bad.size:
-            if drop is None:
-                drop = np.zeros(d.size, dtype=bool)
-            drop[_char_bytes(bad, d)] = True
-    if drop is None or not drop.any():
-        return None
-    return _compact(d, drop, o)
-
-
-def _ascii_whitespace(d: np.ndarray) -> tuple[np.ndarray, bool]:
-    """Mask of ASCII whitespace bytes, and whether ' ' is the only kind present.
-
-    ASCII whitespace is 0x09-0x0D and 0x1C-0x20.  The byte minimum picks the
-    cheapest exact test: no byte below 0x20 means only ' ' can occur; no
-    byte in 0x00-0x08 or 0x0E-0x1B means "<= 0x20" is exact; otherwise the
-    two ranges are tested separately.
-    """
-    low = d.min()
-    if low >= 0x20:
-        return d == _SPACE, True
-    t = d - np.uint8(0x0E)  # wraps: 0x0E-0x1B -> 0-13
-    if low >= 0x09 and t.min() >= 14:
-        return d <= _SPACE, False
-    np.subtract(d, np.uint8(0x09), out=t)  # 0x09-0x0D -> 0-4
-    w = t < 5
-    np.subtract(d, np.uint8(0x1C), out=t)  # 0x1C-0x20 -> 0-4
-    w |= t < 5
-    return w, False
-
-
-def _collapse_block(d: np.ndarray, o: np.ndarray):
-    """Turn each whitespace run into one space."""
-    w, plain = _ascii_whitespace(d)
-    lead = _lead_positions(d)
-    if lead.size:
-        lead = lead[_whitespace_table()[_decode(d, lead)]]
-        if lead.size:
-            w[_char_bytes(lead, d)] = True
-            plain = False
-    drop = _follows_same_row(w, o)  # whitespace right after whitespace: dropped
-    if plain and not drop.any():
-        return None  # every run is already a single ' '
-    # ASCII whitespace bytes are <= 0x20, so max() turns exactly them into ' '.
-    out = np.multiply(w.view(np.uint8), np.uint8(_SPACE))
-    np.maximum(d, out, out=out)
-    out[lead] = _SPACE  # first byte of a multi-byte space; the rest are dropped
-    return _compact(out, drop, o)
-
 
 # ---------------------------------------------------------------------------
-# strip and casefold
-
-
-def _strip(arr: pa.Array) -> pa.Array:
-    """Trim whitespace at both ends (Arrow's trim uses the same whitespace)."""
-    off, data = _raw(arr)
-    nonempty = np.flatnonzero(np.diff(off) > 0)
-    if nonempty.size == 0:
-        return arr
-    first, last = data[off[nonempty]], data[off[nonempty + 1] - 1]
-    # Conservative test: a non-ASCII first or last byte may be whitespace.
-    edge = _maybe_space(first) | (first >= 0xC2) | _maybe_space(last) | (last >= 0x80)
-    return pc.utf8_trim_whitespace(arr) if edge.any() else arr
-
-
-def _maybe_space(b: np.ndarray) -> np.ndarray:
-    return (b == _SPACE) | ((b >= 0x09) & (b <= 0x0D)) | ((b >= 0x1C) & (b <= 0x1F))
+# casefold
 
 
 def _casefold(arr: pa.Array) -> pa.Array:
-    nonascii, unsafe = _rows_with(arr, _fold_unsafe_table())
+    nonascii, unsafe = _holding(arr, _fold_unsafe_table())
     if not nonascii.any():
         return pc.ascii_lower(arr)  # ASCII casefold is exactly ASCII lowercasing
     out = _on_rows(pc.ascii_lower(arr), nonascii & ~unsafe, pc.utf8_lower)

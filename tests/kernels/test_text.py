@@ -6,6 +6,7 @@ import itertools
 import re
 import unicodedata
 
+import numpy as np
 import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -66,6 +67,8 @@ def norm(values, steps, type_=pa.large_string()):
         (["nfkc"], "a\u00a0b", "a b"),
         (["strip_control"], "a\x00b\x7fc\x9fd\u200be\u00adf\ufeffg", "abcdefg"),
         (["strip_control"], "line\r\n\tindent", "line\n\tindent"),  # \t and \n are kept
+        # a row both normalised and stripped of ASCII and other controls
+        (["nfc", "strip_control"], "e\u0301 \x00x\x07", "\u00e9 x"),
         (["strip_control"], "flag\U000e0067\U000e007f", "flag"),  # tag characters are Cf
         (["collapse_whitespace"], "a \u00a0\t\n b\u3000\u2003c", "a b c"),
         (["collapse_whitespace"], "\n\n a  b \t", " a b "),  # ends are kept, as one space
@@ -135,14 +138,26 @@ def test_bad_arguments():
         normalize(pa.array([1, 2]), ["casefold"])
 
 
-def test_many_blocks(monkeypatch):
-    # Tiny blocks put block boundaries inside whitespace runs and multi-byte
-    # characters; the result must not change.
-    values = ["  A\u3000\u3000b\n\n", "ß\u00a0\u00a0é", "", None, "x\x00  y\u200b", "\t\t"] * 7
-    expected = [reference(v, STEPS) for v in values]
-    for block in (1, 3, 8, 13):
-        monkeypatch.setattr(text, "_BLOCK_BYTES", block)
-        assert norm(values, STEPS) == expected
+def test_row_boundaries_and_slices():
+    # The compiled pass walks rows end to end over one byte buffer: a whitespace run or a
+    # multi-byte character at a row's end must not leak into the next row, at any slice offset.
+    values = ["  A\u3000\u3000b\n\n", "ß\u00a0\u00a0é", "", None, "x\x00  y\u200b", "\t\t", "\u3000"] * 3
+    arr = pa.array(values, pa.string())
+    for start in range(len(values)):
+        out = normalize(arr.slice(start), STEPS)
+        out.validate(full=True)
+        assert out.to_pylist() == [reference(v, STEPS) for v in values[start:]]
+
+
+def test_bytes_under_a_null_are_never_read():
+    # Arrow lets a null slot span any bytes, even invalid UTF-8: they are dropped, not decoded.
+    data = "ab ".encode() + b"\xff\xfe\xf4" + " c\u3000".encode()
+    offsets = np.array([0, 3, 6, len(data)], np.int32)
+    validity = np.packbits([1, 0, 1], bitorder="little")
+    arr = pa.Array.from_buffers(pa.string(), 3, [pa.py_buffer(validity), pa.py_buffer(offsets), pa.py_buffer(data)])
+    out = normalize(arr, ["nfc", "strip_control", "collapse_whitespace", "strip"])
+    out.validate(full=True)
+    assert out.to_pylist() == ["ab", None, "c"]
 
 
 def test_mostly_non_ascii_rows_take_the_whole_array_path():
@@ -167,3 +182,11 @@ def test_matches_reference_and_is_idempotent(rows, steps, large):
     out = norm(rows, steps, type_)
     assert out == [reference(r, steps) for r in rows]
     assert norm(out, steps, type_) == out
+
+
+def test_normal_forms_in_slices_of_rows(monkeypatch):
+    # _to_form works on slices of rows so its window lists stay small; the slices must not show
+    values = ["e\u0301 x\u0327", None, "", "\u212b\u200b\u0301", "plain", "\u1100\u1161\u11a8 a\u0308"] * 3
+    monkeypatch.setattr(text, "_FORM_ROWS", 4)
+    for steps in (["nfc"], ["nfkc", "strip_control", "collapse_whitespace"], STEPS):
+        assert norm(values, steps, pa.string()) == [reference(v, steps) for v in values]

@@ -1,6 +1,7 @@
-"""The row screens of dsc.kernels.text: each step runs only on the rows it can change, found by
-one RE2 pass, and the result equals the plain-Python definition of the step on every row, whether
-few rows need it (spliced back) or most do (run on the whole array)."""
+"""The row screens of dsc.kernels.text: Arrow's normaliser runs only on the rows holding a code
+point that can be out of the form, found by the same compiled pass that edits the bytes, and the
+result equals the plain-Python definition of each step on every row, whether few rows need the
+normaliser (spliced back) or most do (run on the whole array)."""
 from __future__ import annotations
 
 import unicodedata
@@ -48,16 +49,40 @@ def test_text_without_a_screened_code_point_is_already_in_form():
         assert pc.utf8_normalize(arr, form).to_pylist() == rows
 
 
+def test_controls_are_boundaries_the_forms_never_change_or_create():
+    # what lets rows needing a form have their controls removed first and be normalised once
+    chars = text._all_chars()
+    cps = text._code_points()
+    arr = pa.array(list(chars), pa.large_string())
+    controls = text._control_table()[cps]
+    for form in ("NFC", "NFKC"):
+        assert not (text._form_unsafe_table(form) & text._control_table()).any(), form
+        normal = pc.utf8_normalize(arr, form)
+        _, flags = text._rewrite(normal, text._Edits(True, False, False))
+        holds_control = (flags & text._EDITED).astype(bool)
+        assert np.array_equal(holds_control, controls), form  # only a control's form holds one
+        assert pc.all(pc.equal(normal.filter(pa.array(controls)), arr.filter(pa.array(controls)))).as_py()
+
+
 def test_screens_find_exactly_the_rows_a_step_changes():
     rows = ["plain words", "two  spaces", "tab\there", "nbsp\u00a0x", "zw\u200bj", "bell\x07", "e\u0301",
-            "\u212b", "한국어", "  edge", None]
+            "\u212b", "한국어", "  edge", None, "edge ", "\u3000", ""]
     arr = pa.array(rows)
-    assert text._matching(arr, text._collapse_pattern()).tolist() == [
-        False, True, True, True, False, False, False, False, False, True, False]
-    assert text._matching(arr, text._control_pattern()).tolist() == [
-        False, False, False, False, True, True, False, False, False, False, False]
-    assert text._matching(arr, text._form_pattern("NFC")).tolist() == [
-        False, False, False, False, False, False, True, True, False, False, False]
+    nfc = text._form_unsafe_table("NFC")
+
+    def flagged(edits, bit, form=None):
+        return (text._rewrite(arr, edits, form)[1] & bit).astype(bool).tolist()
+
+    assert flagged(text._Edits(False, True, False), text._EDITED) == [
+        False, True, True, True, False, False, False, False, False, True, False, False, True, False]
+    assert flagged(text._Edits(True, False, False), text._EDITED) == [False] * 4 + [True, True] + [False] * 8
+    assert flagged(text._Edits(False, False, True), text._EDITED) == [False] * 9 + [True, False, True, True, False]
+    # the editing pass flags the same rows as the screen alone, whatever it edits
+    unsafe = flagged(text._Edits(True, True, True), text._UNSAFE, "NFC")
+    nonascii, held = text._holding(arr, nfc)
+    assert unsafe == held.tolist() == [False] * 6 + [True, True] + [False] * 6
+    assert nonascii.tolist() == [False, False, False, True, True, False, True, True, True, False, False, False,
+                                True, False]
 
 
 @pytest.mark.parametrize("share", [0.0, 0.01, 0.3, 0.9, 1.0])
@@ -81,13 +106,13 @@ _row = st.one_of(st.none(), st.text(alphabet=_chars, max_size=30), st.sampled_fr
 
 @settings(max_examples=examples(3), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=st.lists(_row, max_size=40), steps=st.lists(st.sampled_from(STEPS), unique=True),
-       block=st.sampled_from([1, 7, 1 << 20]))
-def test_the_vectorised_chain_is_the_plain_python_definition_of_each_step(rows, steps, block):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(text, "_BLOCK_BYTES", block)
-        out = normalize(pa.array(rows, pa.string()), steps)
+       start=st.integers(0, 3))
+def test_the_compiled_chain_is_the_plain_python_definition_of_each_step(rows, steps, start):
+    # arbitrary Unicode: every whitespace kind, every control, combining marks, astral
+    # characters, empty strings and nulls, in a slice starting anywhere
+    out = normalize(pa.array(rows, pa.string()).slice(start), steps)
     out.validate(full=True)
-    assert out.to_pylist() == [reference(r, steps) for r in rows]
+    assert out.to_pylist() == [reference(r, steps) for r in rows[start:]]
 
 
 def test_many_small_chunks_are_normalised_together_and_keep_their_layout():
@@ -96,3 +121,18 @@ def test_many_small_chunks_are_normalised_together_and_keep_their_layout():
     out = normalize(pa.chunked_array(chunks), CHAIN)
     assert [len(c) for c in out.chunks] == [len(c) for c in chunks]
     assert out.to_pylist() == [reference(r, CHAIN) for c in chunks for r in c.to_pylist()]
+
+
+def test_tables_kept_on_disk_are_the_tables_built(tmp_path, monkeypatch):
+    # what the process reads back equals what it would build, and a damaged file is rebuilt
+    assert np.array_equal(text._form_unsafe_table("NFKC"), text._form_unsafe_table.build("NFKC"))
+    monkeypatch.setattr(text.numba.config, "CACHE_DIR", str(tmp_path))
+    built = text._whitespace_table.build()
+    written = text._kept_on_disk(text._whitespace_table.build)()
+    [path] = tmp_path.glob("_whitespace_table.*.npy")
+    read = text._kept_on_disk(text._whitespace_table.build)()
+    path.write_bytes(b"not a table")
+    rebuilt = text._kept_on_disk(text._whitespace_table.build)()
+    for table in (written, read, rebuilt):
+        assert np.array_equal(table, built) and not table.flags.writeable
+    assert not list(tmp_path.glob("*.tmp"))
