@@ -40,8 +40,8 @@ from dsc.reserved import RESERVED_PREFIX, SPLIT
 _DOMAIN = b"dsc-split\x00"
 # 0xFF never occurs in UTF-8, so a null key cannot collide with any text key.
 _NULL = b"\xff"
-# Keys turned into Python bytes at once: all of them at once held a second copy of a text key
-# column (700 MB at 1M rows of text), the peak of a run.
+# Rows hashed at a time: the whole column at once held a dictionary copy of a text key column
+# and its Python bytes (1 GB at 1M rows of 640 bytes), the peak of a run.
 _KEYS_AT_ONCE = 1 << 16
 
 
@@ -88,25 +88,35 @@ def _bounds(split: SplitPlan) -> np.ndarray:
 
 
 def _key_hashes(column: pa.ChunkedArray, seed: int) -> np.ndarray:
-    """A seeded 64-bit hash of every key, computed once per distinct key (real keys repeat)."""
+    """A seeded 64-bit hash of every key, a slice of rows at a time, each distinct key of a slice
+    hashed once (real keys repeat)."""
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
         try:
             column = pc.cast(column, pa.string())
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             raise RunError(f"the split key has type {column.type}, which has no text form to hash; "
                            "split by a text or number column", code="DSC303") from None
-    encoded = pc.dictionary_encode(column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column)
-    vocab = encoded.dictionary
     salt = seed % 2**64
-    hashes = np.empty(len(vocab), dtype=np.uint64)
-    for start in range(0, len(vocab), _KEYS_AT_ONCE):  # Python bytes for a slice of keys at a time
-        keys = vocab.slice(start, _KEYS_AT_ONCE).cast(pa.large_binary()).to_pylist()
-        hashes[start:start + len(keys)] = [xxhash.xxh3_64_intdigest(_DOMAIN + key, salt) for key in keys]
     null_hash = np.uint64(xxhash.xxh3_64_intdigest(_DOMAIN + _NULL, salt))
+    out = np.empty(len(column), dtype=np.uint64)
+    done = 0
+    for chunk in column.chunks if isinstance(column, pa.ChunkedArray) else [column]:
+        for start in range(0, len(chunk), _KEYS_AT_ONCE):
+            part = chunk.slice(start, _KEYS_AT_ONCE)
+            out[done:done + len(part)] = _slice_hashes(part, salt, null_hash)
+            done += len(part)
+    return out
+
+
+def _slice_hashes(part: pa.Array, salt: int, null_hash: np.uint64) -> np.ndarray:
+    encoded = pc.dictionary_encode(part)
+    keys = encoded.dictionary.cast(pa.large_binary()).to_pylist()
+    hashes = np.fromiter((xxhash.xxh3_64_intdigest(_DOMAIN + key, salt) for key in keys), dtype=np.uint64,
+                         count=len(keys))
     indices = encoded.indices
     if indices.null_count == 0:
         return hashes[indices.to_numpy()]
-    valid = pc.is_valid(indices).to_numpy(zero_copy_only=False)
     out = np.full(len(indices), null_hash, dtype=np.uint64)
+    valid = pc.is_valid(indices).to_numpy(zero_copy_only=False)
     out[valid] = hashes[pc.drop_null(indices).to_numpy()]
     return out

@@ -139,3 +139,22 @@ def test_a_split_with_no_rows_is_an_error_and_nothing_is_written(tmp_path):
         run_plan(plan_of(spec), tmp_path, tmp_path / "out")
     assert err.value.exit_code == 4
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").glob("*.jsonl"))
+
+
+@settings(max_examples=examples(), deadline=None)
+@given(chunks=st.lists(st.lists(st.one_of(st.none(), keys), max_size=7), min_size=1, max_size=4))
+def test_keys_hashed_a_slice_at_a_time_split_as_each_row_alone(chunks, monkeypatch_slices):
+    """Chunks and slices (3 rows here) change nothing: a row's split is its key's alone."""
+    split = plan()
+    table = pa.table({"k": pa.chunked_array(chunks, pa.string())})
+    alone = [splits_of([key], split)[0] for chunk in chunks for key in chunk]
+    assert assign_splits(table, split).column(SPLIT).to_pylist() == alone
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_slices():
+    from dsc.engines import splits
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(splits, "_KEYS_AT_ONCE", 3)
+        yield
