@@ -116,7 +116,7 @@ def _run_claimed(plan: Plan, base_dir: Path, folder: outputs.RunFolder, workers:
     """The run itself, in its claimed output folder (`dsc.engines.outputs.claim`)."""
     result = _execute(plan, base_dir, folder.out_dir, folder.staging, workers, note)
     note(outputs.progress_note(plan))
-    result.manifest = outputs.write(folder, plan, result, base_dir)
+    result.manifest = outputs.write(folder, plan, result, base_dir, workers=workers)
     return result
 
 

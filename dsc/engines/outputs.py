@@ -430,21 +430,24 @@ def progress_note(plan) -> str:
 
 
 def write(folder: RunFolder, plan, result, base_dir: Path | None = None, engine: str = "local",
-          placed: tuple[str, ...] = (), finish: Callable[[dict], dict] | None = None) -> dict:
+          placed: tuple[str, ...] = (), finish: Callable[[dict], dict] | None = None, workers: int = 1) -> dict:
     """Write all outputs of a run into its claimed `folder` and return the manifest (paths in the
     plan resolve against `base_dir`). `placed`: folders the engine has staged itself (the ray
-    engine's shards), put in place with the rest; `finish` adds the engine's part to the manifest."""
+    engine's shards), put in place with the rest; `finish` adds the engine's part to the manifest.
+    `workers`: the files of rows (exports, kept rows, rejects) are written on that many threads at
+    once (parquet's encoder and zstd release the GIL); each is the same bytes either way."""
     from dsc.engines.export import render_exports
     from dsc.report import render_report
 
     # Split tables are copies of the kept rows: made only when an export needs them.
     exports = render_exports(plan.exports, _split_tables(plan, result.kept), Path(base_dir or ".")) \
         if plan.exports else []
-    staged_exports = [dict(_stage_export(folder, e), rows=e.rows, split=e.split, format=e.format) for e in exports]
+    jobs = [lambda e=e: dict(_stage_export(folder, e), rows=e.rows, split=e.split, format=e.format) for e in exports]
+    *staged_exports, row_files = _in_threads([*jobs, lambda: _stage_rows(folder, result)], workers)
     if plan.finetune:
         result.stats["finetune"] = _finetune(plan, folder, Path(base_dir or "."))
         result.stats["tokens"] = _token_lengths(plan, folder, Path(base_dir or "."), exports)
-    run_files = _stage_run_files(folder, result, render_report(result.stats))
+    run_files = {**row_files, **_stage_run_files(folder, result, render_report(result.stats))}
     tasks = {p: _staged_entry(folder.staging / p) for a in plan.annotations if a.tasks
              for p in task_files(normal(a.tasks)) if (folder.staging / p).is_file()}  # the annotation stage's
 
@@ -497,8 +500,18 @@ def _token_lengths(plan, folder: RunFolder, base_dir: Path, exports) -> dict:
     return token_lengths(plan, base_dir, files, first)
 
 
-def _stage_run_files(folder: RunFolder, result, report: tuple[str, str]) -> dict[str, dict[str, Any]]:
-    """Write the run's own files (all but the manifest) to the staging folder; their hash entries."""
+def _in_threads(jobs: list[Callable[[], Any]], workers: int) -> list:
+    """Each job's result, in order, run on up to `workers` threads."""
+    if workers <= 1 or len(jobs) <= 1:
+        return [job() for job in jobs]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(min(workers, len(jobs))) as pool:
+        return list(pool.map(lambda job: job(), jobs))
+
+
+def _stage_rows(folder: RunFolder, result) -> dict[str, dict[str, Any]]:
+    """Write the run's files of rows (kept rows, rejects) to the staging folder; their hash entries."""
     kept = result.kept
     data_cols = [c for c in kept.column_names if not c.startswith(RESERVED_PREFIX)] + [ID]
     data_cols += [SPLIT] if SPLIT in kept.column_names else []
@@ -506,22 +519,10 @@ def _stage_run_files(folder: RunFolder, result, report: tuple[str, str]) -> dict
     data_cols += [c for c in kept.column_names if c.startswith(AUG_PREFIX)]
     kept = kept.select(data_cols)
     augmented = getattr(result, "augment", None)
-    flags = [dict(f, rule=s.id, line=s.line) for s in result.stages for f in s.flags]
-    decisions = [dict(d, rule=s.id, line=s.line) for s in result.stages for d in s.decisions]
-    labels = [dict(r, rule=s.id, line=s.line) for s in result.stages for r in s.resolutions]
-    markdown, html = report
-    stats = (json.dumps(result.stats, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
     written = {
-        "kept.parquet": folder.stage("kept.parquet",
-                                     lambda sink: write_parquet(kept, sink)),
+        "kept.parquet": folder.stage("kept.parquet", lambda sink: write_parquet(kept, sink)),
         "rejects.jsonl": folder.stage("rejects.jsonl",
                                       lambda sink: _write_table_jsonl(sink, result.rejects, decode_row=True)),
-        "flags.jsonl": folder.stage("flags.jsonl", lambda sink: _write_jsonl(sink, flags)),
-        "conflicts.jsonl": folder.stage("conflicts.jsonl", lambda sink: _write_jsonl(sink, decisions)),
-        "labels.jsonl": folder.stage("labels.jsonl", lambda sink: _write_jsonl(sink, labels)),
-        "stats.json": folder.stage("stats.json", lambda sink: sink.write(stats)),
-        "report.md": folder.stage("report.md", lambda sink: sink.write(markdown.encode("utf-8"))),
-        "report.html": folder.stage("report.html", lambda sink: sink.write(html.encode("utf-8"))),
     }
     if augmented is not None:  # rejected generations: apart from rejects.jsonl, which holds input rows only
         written[AUGMENT_REJECTS] = folder.stage(
@@ -533,6 +534,24 @@ def _stage_run_files(folder: RunFolder, result, report: tuple[str, str]) -> dict
     written["kept.parquet"]["rows"] = kept.num_rows
     written["rejects.jsonl"]["rows"] = result.rejects.num_rows
     return written
+
+
+def _stage_run_files(folder: RunFolder, result, report: tuple[str, str]) -> dict[str, dict[str, Any]]:
+    """Write the run's other files (flags, decisions, labels, stats, report; not the manifest) to
+    the staging folder; their hash entries."""
+    flags = [dict(f, rule=s.id, line=s.line) for s in result.stages for f in s.flags]
+    decisions = [dict(d, rule=s.id, line=s.line) for s in result.stages for d in s.decisions]
+    labels = [dict(r, rule=s.id, line=s.line) for s in result.stages for r in s.resolutions]
+    markdown, html = report
+    stats = (json.dumps(result.stats, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+    return {
+        "flags.jsonl": folder.stage("flags.jsonl", lambda sink: _write_jsonl(sink, flags)),
+        "conflicts.jsonl": folder.stage("conflicts.jsonl", lambda sink: _write_jsonl(sink, decisions)),
+        "labels.jsonl": folder.stage("labels.jsonl", lambda sink: _write_jsonl(sink, labels)),
+        "stats.json": folder.stage("stats.json", lambda sink: sink.write(stats)),
+        "report.md": folder.stage("report.md", lambda sink: sink.write(markdown.encode("utf-8"))),
+        "report.html": folder.stage("report.html", lambda sink: sink.write(html.encode("utf-8"))),
+    }
 
 
 def _manifest(plan, result, written: dict[str, dict[str, Any]], exports, engine: str) -> dict:
