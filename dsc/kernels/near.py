@@ -104,7 +104,7 @@ _ALL_ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
 _S29, _S32, _S33 = np.uint64(29), np.uint64(32), np.uint64(33)
 _trapezoid = getattr(np, "trapezoid", None) or np.trapz  # renamed in numpy 2.0; pyproject allows 1.26
 
-_CHUNK_ROWS = 32_768  # rows whose shingle sets are built at once: bounds their text copies
+_CHUNK_ROWS = 8_192  # rows whose shingle sets are built at once: bounds their text copies
 _SIGNATURE_ROWS = 1 << 17  # rows signed at once: bounds a copy of their text (null filling, chunks)
 _VERIFY_PAIRS = 1 << 18  # candidate pairs verified per slice: bounds per-pair arrays
 _CAND_CHUNK = 1 << 19  # candidate pairs per slice that candidate_pairs yields: bounds their memory
@@ -592,16 +592,16 @@ def _jaccard_pairs(seg, sets, bits, left, right, lo, hi, threshold, keep, jac):
 
 
 @kernel
-def _bucket_pairs_verified(members, after, lo, hi, band, row_keys, number, seg, sets, bits, threshold):
+def _bucket_pairs_verified(members, after, lo, hi, band, keys, number, seg, sets, bits, threshold):
     """Candidate pairs started by ``members[lo:hi]`` in one band, verified as they are made.
 
     Member ``p`` pairs with the ``after[p]`` members after it in its bucket; a pair that shares a
     key in an earlier band was that band's candidate and is skipped, so each candidate is
     verified once.  Returns (first rows, second rows, Jaccards) of the pairs that pass (first <
-    second) and how many candidates were verified.  ``row_keys[number[r]]`` are row ``r``'s band
-    keys side by side, so the earlier-band check of a pair reads two cache lines, not
-    ``2 * band``.  No candidate is stored: memory follows the passing pairs, whatever the
-    bucket sizes."""
+    second) and how many candidates were verified.  The earlier-band check reads ``keys``
+    itself: a copy of the rows' keys side by side was no faster on template-heavy data and cost
+    8 bytes per band and row.  No candidate is stored: memory follows the passing pairs,
+    whatever the bucket sizes."""
     cap = 64
     out_a = np.empty(cap, dtype=np.int64)
     out_b = np.empty(cap, dtype=np.int64)
@@ -616,7 +616,7 @@ def _bucket_pairs_verified(members, after, lo, hi, band, row_keys, number, seg, 
             na, nb = number[a], number[b]
             seen = False
             for e in range(band):
-                if row_keys[na, e] == row_keys[nb, e]:
+                if keys[e, a] == keys[e, b]:
                     seen = True
                     break
             if seen:
@@ -726,7 +726,8 @@ def _bucket_groups(keys: np.ndarray, ids: np.ndarray, workers: int = 1) -> tuple
         heads = np.cumsum(g_size) - g_size
         # How many members come after each one in its bucket: the pairs it starts.
         after = np.repeat(heads + g_size - 1, g_size) - np.arange(members.size, dtype=np.int64)
-        return members, after
+        # Held for every band at once: 4 bytes each (a row number, a count below the rows), not 8.
+        return members.astype(np.int32), after.astype(np.int32)
 
     if workers > 1 and keys.shape[0] > 1:
         with ThreadPoolExecutor(min(workers, keys.shape[0])) as pool:
@@ -762,29 +763,35 @@ def _verified_candidates(arr, keys: np.ndarray, ids: np.ndarray, threshold: floa
     number = np.zeros(n, dtype=np.int64)
     number[rows] = np.arange(rows.size, dtype=np.int64)
     seg, sets, bits = _row_sets(arr, rows, ngram, unit, workers)
-    row_keys = np.ascontiguousarray(keys[:, rows].T)
-    found_a, found_b, similar, candidates = [], [], [], 0
+    found, similar, candidates = [], [], 0  # each pair held as one code, i * n + j
     for j, group in enumerate(groups):
         if group is None:
             continue
         members, after = group
         work = np.zeros(members.size + 1, dtype=np.int64)
         np.cumsum(after + 1, out=work[1:])
-        parts = in_parts(lambda lo, hi: _bucket_pairs_verified(members, after, lo, hi, j, row_keys, number, seg, sets, bits,
+        parts = in_parts(lambda lo, hi: _bucket_pairs_verified(members, after, lo, hi, j, keys, number, seg, sets, bits,
                                                                float(threshold)), work, workers)
         for a, b, jac, count in parts:
-            found_a.append(a)
-            found_b.append(b)
+            found.append(a * np.int64(n) + b)
             similar.append(jac)
             candidates += count
+        del parts
         groups[j] = None
-    codes = np.concatenate([a * np.int64(n) + b for a, b in zip(found_a, found_b)] + [np.zeros(0, np.int64)])
-    del found_a, found_b
+    # The sets and keys go before the pairs are joined and sorted: the peak is one or the other.
+    del seg, sets, bits, number, groups
+    codes = np.concatenate(found + [np.zeros(0, np.int64)])
+    del found
     jaccard = np.concatenate(similar + [np.zeros(0)])
     del similar
     order = np.argsort(codes, kind="stable")
-    codes, jaccard = codes[order], jaccard[order]
-    return np.stack((codes // max(n, 1), codes % max(n, 1)), axis=1).astype(np.int64), jaccard, candidates
+    codes = codes[order]
+    jaccard = jaccard[order]
+    del order
+    pairs = np.empty((codes.size, 2), dtype=np.int64)
+    np.floor_divide(codes, max(n, 1), out=pairs[:, 0])
+    np.remainder(codes, max(n, 1), out=pairs[:, 1])
+    return pairs, jaccard, candidates
 
 
 def _candidate_slices(groups: list, keys: np.ndarray, n: int, chunk: int):
@@ -986,28 +993,42 @@ def star_clusters(n: int, pairs: np.ndarray, order: np.ndarray | None = None) ->
     rank = np.arange(n, dtype=np.int64)
     if order is not None:
         rank[np.asarray(order, dtype=np.int64)] = np.arange(n, dtype=np.int64)
-    # Both directions of every pair, grouped by row: row ``nodes[k]``'s partners are
-    # ``partner[starts[k]:ends[k]]``.
-    row = np.concatenate((edges[:, 0], edges[:, 1]))
-    partner = np.concatenate((edges[:, 1], edges[:, 0]))
-    by_row = np.argsort(row, kind="stable")
-    row, partner = row[by_row], partner[by_row]
-    nodes = _sorted_unique(row)
-    starts = np.searchsorted(row, nodes)
-    ends = np.searchsorted(row, nodes, side="right")
+    # Both directions of every pair, grouped by row: row r's partners are
+    # ``partner[start[r]:start[r + 1]]`` (a counting sort: no argsort of 2 × pairs).
+    start, partner = _partners(np.ascontiguousarray(edges[:, 0]), np.ascontiguousarray(edges[:, 1]), n)
+    nodes = np.flatnonzero(start[1:] > start[:-1])
     taken = np.zeros(n, dtype=bool)
     # Sequential by nature (whether a row is a center depends on earlier centers), but
     # only centers do any work: a member is skipped by one lookup.
-    for k in np.argsort(rank[nodes], kind="stable").tolist():
-        r = int(nodes[k])
+    for r in nodes[np.argsort(rank[nodes], kind="stable")].tolist():
         if taken[r]:
             continue
         taken[r] = True
-        mine = partner[starts[k] : ends[k]]
+        mine = partner[start[r] : start[r + 1]]
         mine = mine[~taken[mine]]
         taken[mine] = True
         center[mine] = r
     return center
+
+
+@kernel
+def _partners(a: np.ndarray, b: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's partners in the pairs ``(a[k], b[k])``, both directions, as CSR: (offsets by row,
+    partners)."""
+    start = np.zeros(n + 1, dtype=np.int64)
+    for k in range(a.size):
+        start[a[k] + 1] += 1
+        start[b[k] + 1] += 1
+    for r in range(n):
+        start[r + 1] += start[r]
+    fill = start[:-1].copy()
+    partner = np.empty(2 * a.size, dtype=np.int64)
+    for k in range(a.size):
+        partner[fill[a[k]]] = b[k]
+        fill[a[k]] += 1
+        partner[fill[b[k]]] = a[k]
+        fill[b[k]] += 1
+    return start, partner
 
 
 def components_in_order(n: int, pairs: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
