@@ -778,8 +778,8 @@ def _verified_candidates(arr, keys: np.ndarray, ids: np.ndarray, threshold: floa
             candidates += count
         del parts
         groups[j] = None
-    # The sets and keys go before the pairs are joined and sorted: the peak is one or the other.
-    del seg, sets, bits, number, groups
+    # The sets go before the pairs are joined and sorted: the peak is one or the other.
+    seg = sets = bits = number = groups = None
     codes = np.concatenate(found + [np.zeros(0, np.int64)])
     del found
     jaccard = np.concatenate(similar + [np.zeros(0)])
