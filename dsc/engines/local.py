@@ -272,7 +272,8 @@ class _Cache:
         self.root.mkdir(parents=True, exist_ok=True)
         log = {"flags": outcome.flags, "decisions": outcome.decisions}
         for k, (name, tbl) in enumerate((("kept", outcome.table), ("removed", outcome.removed))):
-            log[name], stored = _delta(table, tbl, None if outcome.positions is None else outcome.positions[k])
+            log[name], stored = _delta(table, tbl, None if outcome.positions is None else outcome.positions[k],
+                                       outcome.unchanged)
             target = self.root / f"{key}.{name}.arrow"
             if stored is None:
                 target.unlink(missing_ok=True)
@@ -292,10 +293,12 @@ _POSITION = "position"
 _COMPARE_ROWS = 65_536  # rows taken from the input at a time to compare: bounds the memory it takes
 
 
-def _delta(source: pa.Table, table: pa.Table, positions=None) -> tuple[dict, pa.Table | None]:
+def _delta(source: pa.Table, table: pa.Table, positions=None, unchanged: bool = False) -> tuple[dict, pa.Table | None]:
     """How to store `table`, a result of the stage whose input was `source`: (its log entry, the
     table to write, None for nothing). `positions`: where the stage says `table`'s rows are in
-    `source` (`Outcome.positions`), which saves searching for them; checked like a found guess.
+    `source` (`Outcome.positions`), which saves searching for them; checked like a found guess,
+    unless `unchanged` (`Outcome.unchanged`: `split_rows` filtered the input's own rows, so their
+    values are the input's by construction).
 
     `{"stored": "input"}`: it is `source` itself. `{"stored": "rows", "columns": [...]}`: its rows
     are `source` rows (found by `_dsc_id`, or by position when no row was removed), and the file
@@ -307,11 +310,12 @@ def _delta(source: pa.Table, table: pa.Table, positions=None) -> tuple[dict, pa.
             or len(set(source.column_names)) < source.num_columns:
         return whole
     if positions is None or len(positions) != table.num_rows:
-        positions = _positions(source, table)
+        positions, unchanged = _positions(source, table), False
     if positions is None:
         return whole
-    same = [f.name for f in table.schema if f.name in source.schema.names and source.schema.field(f.name).equals(
-        f, check_metadata=True) and _same_values(source.column(f.name), positions, table.column(f.name))]
+    same = [f.name for f in table.schema if f.name in source.schema.names
+            and source.schema.field(f.name).equals(f, check_metadata=True)
+            and (unchanged or _same_values(source.column(f.name), positions, table.column(f.name)))]
     if not same:
         return whole
     if len(same) == table.num_columns and table.num_rows == source.num_rows and len(source.schema) == len(same) \

@@ -60,6 +60,9 @@ class Outcome:
     # every removed row (numpy int64). The stage cache stores a result as positions into its input
     # plus the columns that changed; given these, it need not search the input for each row's id.
     positions: tuple[np.ndarray, np.ndarray] | None = None
+    # With `positions`: True when every column the rows share with the input holds the input's
+    # values at those positions (rows filtered, nothing changed), so the cache need not compare them.
+    unchanged: bool = False
 
 
 def split_rows(table: pa.Table, drop: np.ndarray, reason: str | list[str], *, kept: pa.Table | None = None,
@@ -72,9 +75,12 @@ def split_rows(table: pa.Table, drop: np.ndarray, reason: str | list[str], *, ke
     import pyarrow as pa
 
     drop = np.asarray(drop, dtype=bool)
-    kept = (table if kept is None else kept).filter(pa.array(~drop))
+    kept_values = kept
+    kept = table if kept is None else kept
+    if drop.any():  # a filter that keeps every row would still copy every value
+        kept = kept.filter(pa.array(~drop))
     return Outcome(kept, removed_rows(table, drop, reason, **removed), flags or [],
-                   positions=(np.flatnonzero(~drop), np.flatnonzero(drop)))
+                   positions=(np.flatnonzero(~drop), np.flatnonzero(drop)), unchanged=kept_values is None)
 
 
 def removed_rows(table: pa.Table, mask: np.ndarray, reason: str | list[str],
@@ -134,7 +140,8 @@ class RowOperator:
                 parts = list(pool.map(cls._apply_slice, slices, [params] * ctx.workers, [ctx] * ctx.workers))
             kept = pa.concat_tables([p.table for p in parts])
             removed = pa.concat_tables([p.removed for p in parts])
-            return Outcome(kept, removed, [f for p in parts for f in p.flags], positions=_joined(parts, slices))
+            return Outcome(kept, removed, [f for p in parts for f in p.flags], positions=_joined(parts, slices),
+                           unchanged=all(p.unchanged for p in parts))
         return cls._apply_slice(table, params, ctx)
 
     @classmethod
