@@ -23,7 +23,7 @@ import numba
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["kernel", "decode", "utf8_buffers", "in_parts", "part_bounds"]
+__all__ = ["kernel", "decode", "space_width", "utf8_buffers", "in_parts", "part_bounds"]
 
 
 def kernel(fn: Callable) -> Callable:
@@ -43,6 +43,32 @@ def decode(data: np.ndarray, i: int) -> tuple[int, int]:
         return ((b & 0x0F) << 12) | ((np.int64(data[i + 1]) & 0x3F) << 6) | (np.int64(data[i + 2]) & 0x3F), 3
     return (((b & 0x07) << 18) | ((np.int64(data[i + 1]) & 0x3F) << 12) | ((np.int64(data[i + 2]) & 0x3F) << 6)
             | (np.int64(data[i + 3]) & 0x3F)), 4
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def space_width(data: np.ndarray, i: int) -> int:
+    """The width in bytes of the whitespace character at byte `i`, or 0 when it is not one.
+
+    Whitespace is what `str.isspace` (and `str.split()`) calls it, the same set as Arrow's
+    `utf8_is_space`: `\\t \\n \\v \\f \\r`, `\\x1c`-`\\x1f`, space, U+0085, U+00A0, U+1680,
+    U+2000-U+200A, U+2028, U+2029, U+202F, U+205F and U+3000, matched by their UTF-8 bytes (the
+    text is valid UTF-8, so a lead byte's continuation bytes are there)."""
+    b = data[i]
+    if b < 0x80:
+        return 1 if (b == 0x20 or 0x09 <= b <= 0x0D or 0x1C <= b <= 0x1F) else 0
+    if b == 0xC2:
+        c = data[i + 1]
+        return 2 if (c == 0x85 or c == 0xA0) else 0
+    if b == 0xE1:
+        return 3 if (data[i + 1] == 0x9A and data[i + 2] == 0x80) else 0
+    if b == 0xE2:
+        c, d = data[i + 1], data[i + 2]
+        if c == 0x80:
+            return 3 if (d <= 0x8A or d == 0xA8 or d == 0xA9 or d == 0xAF) else 0
+        return 3 if (c == 0x81 and d == 0x9F) else 0
+    if b == 0xE3:
+        return 3 if (data[i + 1] == 0x80 and data[i + 2] == 0x80) else 0
+    return 0
 
 
 def utf8_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:

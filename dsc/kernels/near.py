@@ -85,7 +85,7 @@ import pyarrow.compute as pc
 
 import numba
 
-from dsc.kernels.jit import in_parts, kernel, utf8_buffers
+from dsc.kernels.jit import in_parts, kernel, space_width, utf8_buffers
 
 __all__ = ["NearResult", "SIMILARITY_EDGES", "SimilarPairs", "bucket_links", "candidate_pairs", "cluster_rows",
            "components_in_order", "lsh_params", "lsh_shape", "near_duplicates", "shingle_hashes", "signatures",
@@ -160,7 +160,7 @@ def _inline(fn):
 
 
 # Byte classes for the word splitter: 0 inside a word, 1 an ASCII space (str.isspace), 2 the
-# lead byte of a multi-byte character that may be a space (U+0085 ... U+3000, see _space_width).
+# lead byte of a multi-byte character that may be a space (U+0085 ... U+3000: jit.space_width).
 _BYTE_CLASS = np.zeros(256, dtype=np.uint8)
 _BYTE_CLASS[[0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x1F, 0x20]] = 1
 _BYTE_CLASS[[0xC2, 0xE1, 0xE2, 0xE3]] = 2
@@ -175,28 +175,6 @@ def _fmix(x):
     x *= _FMIX_C2
     x ^= x >> _S33
     return x
-
-
-@_inline
-def _space_width(data, i):
-    """Width in bytes of the multi-byte whitespace character at byte ``i`` (a lead byte of class
-    2: U+0085, U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000, what
-    ``str.isspace`` accepts beyond ASCII), or 0 when it is not whitespace.  The text is valid
-    UTF-8, so a lead byte's continuation bytes are there."""
-    b = data[i]
-    if b == 0xC2:
-        c = data[i + 1]
-        return 2 if (c == 0x85 or c == 0xA0) else 0
-    if b == 0xE1:
-        return 3 if (data[i + 1] == 0x9A and data[i + 2] == 0x80) else 0
-    if b == 0xE2:
-        c, d = data[i + 1], data[i + 2]
-        if c == 0x80:
-            return 3 if (d <= 0x8A or d == 0xA8 or d == 0xA9 or d == 0xAF) else 0
-        return 3 if (c == 0x81 and d == 0x9F) else 0
-    if b == 0xE3:
-        return 3 if (data[i + 1] == 0x80 and data[i + 2] == 0x80) else 0
-    return 0
 
 
 @_inline
@@ -237,7 +215,7 @@ def _row_tokens(data, s, e, chars, tok):
         cls = _BYTE_CLASS[b]
         width = 1
         if cls == 2:
-            width = _space_width(data, i)
+            width = space_width(data, i)
             cls = 1 if width else 0
             width = max(width, 1)
         if cls == 0:

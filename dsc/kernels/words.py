@@ -1,9 +1,8 @@
 """Words of UTF-8 text as `str.split()` finds them, counted in one compiled pass over the bytes.
 
 A word is a maximal run of characters that are not whitespace, and whitespace is what
-`str.isspace` calls it (the same set as Arrow's `utf8_is_space`): `\\t \\n \\v \\f \\r`,
-`\\x1c`-`\\x1f`, space, U+0085, U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F and
-U+3000. `tests/kernels/test_words.py` holds `is_space` to `str.isspace` over every code point.
+`str.isspace` calls it (`dsc.kernels.jit.space_width`, which `dsc.kernels.near` splits words
+with too).
 
 Counting words with Arrow (`utf8_split_whitespace`, then list lengths) builds every word as a
 string: at 1M rows of 640 bytes, 8.6 s and 1.7 GB, the run's peak memory (issue 22). Counting
@@ -14,20 +13,13 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from dsc.kernels.jit import decode, kernel, utf8_buffers
+from dsc.kernels.jit import kernel, space_width, utf8_buffers
 
-__all__ = ["count_words", "is_space"]
+__all__ = ["count_words"]
 
 
-@kernel
-def is_space(cp: int) -> bool:
-    """Whether code point `cp` is whitespace (`str.isspace`)."""
-    if cp < 0x80:
-        return cp == 0x20 or 0x09 <= cp <= 0x0D or 0x1C <= cp <= 0x1F
-    if cp < 0x1680:
-        return cp == 0x85 or cp == 0xA0
-    return (cp == 0x1680 or 0x2000 <= cp <= 0x200A or cp == 0x2028 or cp == 0x2029 or cp == 0x202F
-            or cp == 0x205F or cp == 0x3000)
+# By byte: an ASCII whitespace character (space_width's first line, as a table).
+_ASCII_SPACE = np.array([chr(b).isspace() for b in range(0x80)])
 
 
 @kernel
@@ -37,11 +29,13 @@ def _count(off: np.ndarray, data: np.ndarray, out: np.ndarray) -> None:
         i, end = off[row], off[row + 1]
         while i < end:
             b = data[i]
-            if b < 0x80:  # ASCII, most bytes: no decoding
-                space, width = b == 0x20 or 0x09 <= b <= 0x0D or 0x1C <= b <= 0x1F, 1
+            if b < 0x80:  # ASCII, most bytes: one table lookup
+                space, width = _ASCII_SPACE[b], 1
             else:
-                cp, width = decode(data, i)
-                space = is_space(cp)
+                width = space_width(data, i)
+                space = width > 0
+                if not space:
+                    width = 2 if b < 0xE0 else (3 if b < 0xF0 else 4)
             if space:
                 inside = False
             elif not inside:

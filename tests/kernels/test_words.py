@@ -1,4 +1,5 @@
-"""dsc.kernels.words: word counts equal `len(str.split())` on any text, whitespace is `str.isspace`."""
+"""dsc.kernels.words: word counts equal `len(str.split())` on any text; dsc.kernels.jit.space_width,
+which both word splitters use, is `str.isspace`."""
 import sys
 
 import numpy as np
@@ -6,7 +7,8 @@ import pyarrow as pa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dsc.kernels.words import count_words, is_space
+from dsc.kernels.jit import space_width
+from dsc.kernels.words import count_words
 
 # Every kind of character the counter treats differently: ASCII and Unicode whitespace, controls
 # that are not whitespace, zero-width characters, 2-, 3- and 4-byte letters.
@@ -15,8 +17,14 @@ _CHARS = st.sampled_from(list(" \t\n\r\x0b\x0c\x1c\x1f\x85\xa0\u1680\u2000\u200a
 _TEXT = st.one_of(st.none(), st.text(_CHARS, max_size=30), st.text(max_size=30))
 
 
-def test_is_space_is_str_isspace_for_every_code_point():
-    wrong = [cp for cp in range(sys.maxunicode + 1) if is_space(cp) != chr(cp).isspace()]
+def test_space_width_is_str_isspace_for_every_code_point():
+    """Each code point (surrogates have no UTF-8) alone, followed by padding a lead byte reads past."""
+    wrong = []
+    for cp in [*range(0xD800), *range(0xE000, sys.maxunicode + 1)]:
+        encoded = chr(cp).encode()
+        width = space_width(np.frombuffer(encoded + b"xxx", np.uint8), 0)
+        if width != (len(encoded) if chr(cp).isspace() else 0):
+            wrong.append(cp)
     assert wrong == []
 
 
