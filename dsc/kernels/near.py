@@ -162,7 +162,7 @@ def _inline(fn):
 # Byte classes for the word splitter: 0 inside a word, 1 an ASCII space (str.isspace), 2 the
 # lead byte of a multi-byte character that may be a space (U+0085 ... U+3000: jit.space_width).
 _BYTE_CLASS = np.zeros(256, dtype=np.uint8)
-_BYTE_CLASS[[0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x1F, 0x20]] = 1
+_BYTE_CLASS[[b for b in range(0x80) if chr(b).isspace()]] = 1
 _BYTE_CLASS[[0xC2, 0xE1, 0xE2, 0xE3]] = 2
 
 
