@@ -22,8 +22,11 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 import pyarrow as pa
+from llvmlite import ir
+from numba.core import types
+from numba.extending import intrinsic
 
-__all__ = ["kernel", "decode", "space_width", "utf8_buffers", "in_parts", "part_bounds"]
+__all__ = ["kernel", "decode", "load8", "trailing_zeros", "space_width", "word_end", "utf8_buffers", "in_parts", "part_bounds"]
 
 
 def kernel(fn: Callable) -> Callable:
@@ -43,6 +46,29 @@ def decode(data: np.ndarray, i: int) -> tuple[int, int]:
         return ((b & 0x0F) << 12) | ((np.int64(data[i + 1]) & 0x3F) << 6) | (np.int64(data[i + 2]) & 0x3F), 3
     return (((b & 0x07) << 18) | ((np.int64(data[i + 1]) & 0x3F) << 12) | ((np.int64(data[i + 2]) & 0x3F) << 6)
             | (np.int64(data[i + 3]) & 0x3F)), 4
+
+
+@intrinsic
+def load8(typingctx, arr, i):
+    """Bytes i..i+7 of a uint8 array as one little-endian word, in one unaligned load.
+
+    Built byte by byte, the compiler keeps eight loads (a negative index could wrap), and a
+    word-at-a-time loop is then no faster than a byte loop. The caller keeps i + 8 within the
+    array.
+    """
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        ptr = builder.bitcast(builder.gep(ary.data, [args[1]]), ir.IntType(64).as_pointer())
+        return builder.load(ptr, align=1)
+    return types.uint64(arr, types.intp), codegen
+
+
+@intrinsic
+def trailing_zeros(typingctx, word):
+    """Count of trailing zero bits of a nonzero uint64 (one instruction)."""
+    def codegen(context, builder, signature, args):
+        return builder.cttz(args[0], ir.Constant(ir.IntType(1), 1))
+    return types.uint64(types.uint64), codegen
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -109,3 +135,34 @@ def in_parts(fn: Callable[[int, int], object], off: np.ndarray, workers: int) ->
         return [fn(*bounds[0])]
     with ThreadPoolExecutor(len(bounds)) as pool:
         return list(pool.map(lambda b: fn(*b), bounds))
+
+
+_HIGH = np.uint64(0x8080808080808080)
+_BELOW_SPACE = np.uint64(0x2121212121212121)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def word_end(data: np.ndarray, i: int, end: int) -> int:
+    """The end (exclusive) of the word that goes on at byte `i`: the next whitespace character
+    (`space_width`) before `end`, or `end`.
+
+    Eight bytes are tested at a time for one that may begin whitespace (below 0x21: the ASCII
+    spaces and controls; above 0x7F: the lead bytes of U+0085 ... U+3000), exact per byte with no
+    carry between bytes, so the lowest flagged byte is the first to look at; only those are
+    looked up. Reads stop 8 bytes before the end of `data`, then go byte by byte."""
+    last = data.size - 8
+    while i < end:
+        if i <= last:
+            w = load8(data, i)
+            flagged = (~((w | _HIGH) - _BELOW_SPACE) | w) & _HIGH  # (b & 0x7F) < 0x21, or b >= 0x80
+            if flagged == 0:
+                i += 8
+                continue
+            i += np.int64(trailing_zeros(flagged) >> np.uint64(3))
+            if i >= end:
+                return end
+        if data[i] == 0x20 or space_width(data, i):
+            return i
+        i += 1
+    return end
+

@@ -595,3 +595,56 @@ def test_verify_pruning_is_exact(word_lists, threshold):
         assert ok == (exact is not None and exact >= threshold), (i, j, exact)
         if ok:
             assert got == exact
+
+
+def _ref_word_shingle(word: bytes) -> int:
+    """A one-word shingle's hash as the module docstring defines it, in plain Python integers:
+    the word's bytes in 8-byte little-endian words folded into a seeded state, the last partial
+    word and the length folded in, fmix64; then the shingle chain of one token."""
+    mask = 2**64 - 1
+
+    def fmix(x):
+        x ^= x >> 33
+        x = (x * int(near._FMIX_C1)) & mask
+        x ^= x >> 33
+        x = (x * int(near._FMIX_C2)) & mask
+        return x ^ (x >> 33)
+
+    h = int(near._TOKEN_SEED)
+    full = len(word) // 8 * 8
+    for p in range(0, full, 8):
+        h = ((h ^ int.from_bytes(word[p:p + 8], "little")) * int(near._CHAIN_MUL)) & mask
+        h ^= h >> 29
+    tail = int.from_bytes(word[full:], "little")
+    token = fmix((((h ^ tail) * int(near._CHAIN_MUL)) & mask) ^ len(word))
+    return fmix((((int(near._LEN_MUL) ^ token) * int(near._CHAIN_MUL)) & mask))
+
+
+@given(st.lists(st.text(alphabet="aé日\U0001f600\u200b\x01\x7f", min_size=1, max_size=40), min_size=1, max_size=8),
+       st.sampled_from([" ", "\u3000", "\t\x1c ", "\xa0"]))
+def test_word_hashes_are_the_documented_hash_at_any_length_and_position(words, space):
+    # Words are read 8 bytes at a time, then masked or byte by byte near the end of the buffer:
+    # every length and position must give the same documented hash.
+    row = space.join(words)
+    h, off = shingle_hashes(pa.array(["lead " + row, row]), 1, "word")
+    want = [_ref_word_shingle(w.encode()) for w in row.split()]
+    assert h[off[1]:off[2]].tolist() == want  # the last row: its last words end the buffer
+    assert h[off[0]:off[1]].tolist() == [_ref_word_shingle(b"lead")] + want
+
+
+@given(st.integers(0, 400), st.integers(1, 50), st.integers(0, 2**32 - 1))
+def test_band_buckets_are_a_stable_sort_of_the_keys(n, distinct, seed):
+    # The counting sort on the keys' top bits plus the sort inside each partition must give the
+    # buckets a stable sort of the keys gives: members in key order, each bucket in row order.
+    rng = np.random.default_rng(seed)
+    keys = rng.integers(0, distinct, size=n).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    keys[: n // 3] = np.uint64(5)  # a bucket large enough for the merge sort path
+    ids = np.sort(rng.choice(n, size=n * 3 // 4, replace=False)).astype(np.int64) if n else np.zeros(0, np.int64)
+    for bits in (1, 4, max(1, n.bit_length() - 3)):
+        members, after = near._band_buckets(keys, ids, bits)
+        k = keys[ids]
+        order = np.argsort(k, kind="stable")
+        runs = np.split(ids[order], np.flatnonzero(np.diff(k[order])) + 1) if ids.size else []
+        want = [r for r in runs if r.size >= 2]
+        assert members.tolist() == [int(x) for r in want for x in r]
+        assert after.tolist() == [r.size - 1 - t for r in want for t in range(r.size)]
