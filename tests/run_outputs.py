@@ -14,18 +14,13 @@ import pyarrow.parquet as pq
 
 from dsc.engines.outputs import row_json
 
-# pyarrow (26) refuses to read a parquet schema more than 100 levels deep unless told otherwise, and
-# a list takes two levels: a kept row nested 50 or more deep (the readers accept 64, MAX_DEPTH)
-# gives such a kept.parquet. Every level a row may have fits under this one.
-SCHEMA_DEPTH = 1000
-
-
 def kept_rows(out: Path, as_json: bool = False) -> list[dict]:
     """The kept rows of the run written to `out`, in file order, one dict per row.
 
     `as_json`: each value as a JSON reader sees it in `kept.jsonl` (`dsc.engines.outputs.row_json`:
     dates, timestamps and decimals as text), for tests that check the text a value became."""
-    rows = pq.read_table(Path(out) / "kept.parquet", schema_depth_limit=SCHEMA_DEPTH).to_pylist()
+    # pyarrow's default reader, as users open it: rows may nest MAX_DEPTH deep, which it reads.
+    rows = pq.read_table(Path(out) / "kept.parquet").to_pylist()
     return [json.loads(row_json(row)) for row in rows] if as_json else rows
 
 

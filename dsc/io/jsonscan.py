@@ -130,7 +130,7 @@ class Scanner:
 
         >>> [item for item in Scanner().elements('[{"a": 1}, ' + "[" * 5000 + "]" * 5000 + ", 2]")]
         ... # doctest: +ELLIPSIS
-        [({'a': 1}, None), (None, 'nested more than 64 levels deep'), (2, None)]
+        [({'a': 1}, None), (None, 'nested more than 48 levels deep'), (2, None)]
         """
         pos = _WS.match(text, _WS.match(text).end() + 1).end()
         closed = text.startswith("]", pos)
@@ -161,7 +161,7 @@ def loads(text: str, decoder: json.JSONDecoder = _PLAIN) -> Any:
     {'a': [[1]]}
     >>> loads("[" * 100_000 + "]" * 100_000)
     Traceback (most recent call last):
-    dsc.io.jsonscan.Unbounded: nested more than 64 levels deep
+    dsc.io.jsonscan.Unbounded: nested more than 48 levels deep
     """
     value, end = decode(text, _WS.match(text).end(), decoder)
     end = _WS.match(text, end).end()

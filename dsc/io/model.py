@@ -15,7 +15,10 @@ from dsc.errors import DscError
 
 #: Deepest nesting of lists/objects a record may have.  Deeper records are
 #: rejected as they are read, which keeps every later step's recursion safe.
-MAX_DEPTH = 64
+#: 48, not more: a list takes two levels of a parquet schema, and pyarrow (so pandas, polars'
+#: pyarrow path and Hugging Face ``datasets``) refuses by default to read a schema more than 100
+#: levels deep, so a value nested 50 lists deep made a ``kept.parquet`` users could not open.
+MAX_DEPTH = 48
 
 #: Longest raw text kept on a :class:`Reject` (the rest is cut, not hidden:
 #: the ``source`` field still points at the full line).

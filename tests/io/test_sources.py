@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dsc.io import HubRef, SourceError, SourceSpec, read_source
+from dsc.io.model import MAX_DEPTH
 from hypothesis_budget import examples
 
 REPO = Path(__file__).resolve().parents[2]
@@ -110,9 +111,9 @@ def test_deeply_nested_values_are_rejected_not_crashed_on(tmp_path):
     (tmp_path / "t.jsonl").write_text(f'{{"a": [1]}}\n{{"a": {deep}}}\n')
     (tmp_path / "t.json").write_text(f'[{{"a": [1]}}, {{"a": {deep}}}]')
     result = read("t.jsonl", base=tmp_path)
-    assert reasons(result) == [("t.jsonl:2", "value is nested more than 64 levels deep")]
+    assert reasons(result) == [("t.jsonl:2", f"value is nested more than {MAX_DEPTH} levels deep")]
     result = read("t.json", base=tmp_path)
-    assert reasons(result) == [("t.json#1", "record 1 is nested more than 64 levels deep")]
+    assert reasons(result) == [("t.json#1", f"record 1 is nested more than {MAX_DEPTH} levels deep")]
 
 
 # --- json, csv, parquet ----------------------------------------------------

@@ -1,6 +1,6 @@
 """A row nested however deeply is rejected as it is read, and the run goes on.
 
-The readers accept rows nested at most `MAX_DEPTH` (64) lists/objects deep; a deeper one — up to
+The readers accept rows nested at most `MAX_DEPTH` (48) lists/objects deep; a deeper one — up to
 200 000 levels, one JSON line or one element of a JSON array — is rejected with its reason and
 its raw text kept (cut to `MAX_REJECT_TEXT`), so every later stage (stats, rejects.jsonl, the
 report, the Ray engine) only ever meets values it may recurse over, and text. Before, one line
