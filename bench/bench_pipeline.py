@@ -22,6 +22,9 @@ The floor is what any tool pays for the same input and output: pyarrow reading t
 same way; the run is reported as a multiple of it (the issue's target: at most 6 ×). With
 `--workers N` (default 2) every size also runs with N workers: the speedup is the one-worker time
 over the N-worker time (target ≥ 1.6 at 1M rows), and the kept rows must be the same bytes.
+Each stage's time comes from the line `dsc run` prints for it, so the speedup is also shown per
+stage: the issue asks it of the CPU stages (normalise, the near-duplicate shingling, MinHash and
+verification), while reading, writing and the serial stages bound the whole run's.
 
 `--peers` also runs the same pipeline written with polars and numpy (bench/peer_pipeline.py,
 what a user would write without dsc) on the same corpus, timed and measured the same way.
@@ -33,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -123,8 +127,22 @@ def floor_seconds(workdir: Path, repeat: int = 1) -> float:
     return best
 
 
-def run_child(workdir: Path, out: Path, workers: int = 1) -> tuple[float, int]:
-    """One `dsc run` into a fresh `out`: its wall time (s) and peak RSS (kB)."""
+# A stage's line on stderr: "dsc: normalize[text]: 1,000 -> 1,000 rows, ... in 0.52s", "dsc: splitting in 0.71s".
+_STAGE_LINE = re.compile(r"^dsc: (?P<stage>[^:]+?)(?:: .*)? in (?P<seconds>[0-9.]+)s$")
+
+
+def stage_seconds(stderr: str) -> dict[str, float]:
+    """Each stage's seconds, from the lines `dsc run` prints as it goes.
+
+    >>> stage_seconds("dsc: normalize[text]: 9 -> 9 rows, 1 rows/s in 0.52s\\ndsc: splitting in 0.71s\\n")
+    {'normalize[text]': 0.52, 'splitting': 0.71}
+    """
+    found = (_STAGE_LINE.match(line) for line in stderr.splitlines())
+    return {m["stage"]: float(m["seconds"]) for m in found if m}
+
+
+def run_child(workdir: Path, out: Path, workers: int = 1) -> tuple[float, int, dict[str, float]]:
+    """One `dsc run` into a fresh `out`: its wall time (s), peak RSS (kB) and stage seconds."""
     shutil.rmtree(out, ignore_errors=True)
     hwm = workdir / "hwm.txt"
     env = dict(os.environ, DSC_BENCH_HWM=str(hwm))
@@ -134,7 +152,7 @@ def run_child(workdir: Path, out: Path, workers: int = 1) -> tuple[float, int]:
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"dsc run failed ({proc.returncode}):\n{proc.stderr}")
-    return seconds, int(hwm.read_text())
+    return seconds, int(hwm.read_text()), stage_seconds(proc.stderr)
 
 
 def _kind(relative: Path) -> str:
@@ -181,15 +199,15 @@ def run_once(rows: int, workdir: Path, repeat: int = 1, export: bool = False, wo
     parallel = None
     if workers > 1:
         out = workdir / f"out{rows}w{workers}"
-        parallel = min(run_child(workdir, out, workers)[0] for _ in range(repeat))
+        parallel, _, parallel_stages = min(run_child(workdir, out, workers) for _ in range(repeat))
         kept_n = (out / "kept.parquet").read_bytes()
         shutil.rmtree(out)
     out = workdir / f"out{rows}"
     timings = [run_child(workdir, out) for _ in range(repeat)]
     if workers > 1 and (out / "kept.parquet").read_bytes() != kept_n:
         raise SystemExit(f"kept.parquet differs between 1 and {workers} workers at {rows} rows")
-    seconds = min(t for t, _ in timings)
-    peak_mb = max(p for _, p in timings) / 1024
+    seconds, _, stages = min(timings)
+    peak_mb = max(p for _, p, _ in timings) / 1024
     budget_mb = 4 * text_bytes / 2**20 + 300
     manifest = json.loads((out / "manifest.json").read_text())
     written = bytes_written(out)
@@ -204,6 +222,8 @@ def run_once(rows: int, workdir: Path, repeat: int = 1, export: bool = False, wo
         "floor_ratio": round(seconds / floor, 2), "workers": workers,
         "workers_seconds": None if parallel is None else round(parallel, 2),
         "workers_speedup": None if parallel is None else round(seconds / parallel, 2),
+        "stage_seconds": stages,
+        "workers_stage_seconds": None if parallel is None else parallel_stages,
         "written_mb": round(total / 2**20, 1), "written_ratio": round(total / text_bytes, 2),
         "written_by_kind_mb": {k: round(v / 2**20, 1) for k, v in written.items()},
     }
@@ -231,7 +251,11 @@ def main(argv=None) -> None:
                   f"{r['peer_seconds'] / r['seconds']:.2f} × faster", flush=True)
         if r["workers_seconds"] is not None:
             print(f"{'':>9} {r['workers']} workers {r['workers_seconds']:.1f} s: {r['workers_speedup']:.2f} × one "
-                  f"worker (target ≥ 1.6 at 1M rows), kept.parquet the same bytes", flush=True)
+                  f"worker (target ≥ 1.6 at 1M rows), kept.parquet the same bytes; by stage:", flush=True)
+            for stage, one in r["stage_seconds"].items():
+                many = r["workers_stage_seconds"].get(stage)
+                ratio = f"{one / many:5.2f} ×" if many else "    —"
+                print(f"{'':>11} {stage:<40} {one:6.2f} s  {many or 0:6.2f} s  {ratio}", flush=True)
         print(f"{r['rows']:>9} rows  {r['seconds']:>7.1f} s  {r['rows_per_s']:>8} rows/s  peak RSS "
               f"{r['peak_rss_mb']} MB (budget {r['budget_mb']} MB for {r['text_mb']} MB of text: "
               f"{'within' if r['within_budget'] else 'OVER'})  rejected {r['rejected']} "
