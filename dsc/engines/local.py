@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -124,7 +125,9 @@ def _execute(plan: Plan, base_dir: Path, out_dir: Path, tasks_dir: Path, workers
              note: Callable[[str], None], sources: tuple | None = None) -> RunResult:
     """Every stage up to the stats and gate verdicts, cached in `out_dir/.dsc-cache`; writes no output."""
     ctx = RunContext(base_dir=base_dir, seed=plan.dataset.seed, workers=workers, cache_dir=out_dir / CACHE_DIR)
+    warming = _warm(plan)
     table, source_rejects, inputs, stages = sources or read_sources(plan, base_dir, note)
+    warming.join()  # before any stage: a process pool must not fork while a kernel is being loaded
     stages = list(stages)  # appended to below: `sources` may serve another plan too
     reject_tables = [source_rejects]
 
@@ -184,6 +187,22 @@ def _execute(plan: Plan, base_dir: Path, out_dir: Path, tasks_dir: Path, workers
     note("gathering stats and judging gates")
     result.stats = build_stats(plan, result, result.annotations)
     return result
+
+
+def _warm(plan: Plan) -> threading.Thread:
+    """A started thread that loads the compiled kernels the plan's rules will run (`Operator.warm`)
+    while the sources are read, which is mostly I/O and Arrow work that releases the GIL."""
+
+    def warm() -> None:
+        for step in plan.steps:
+            try:
+                OPERATORS[step.op].warm(step.params)
+            except Exception:  # noqa: BLE001 - loading ahead is only a speed-up: the stage itself
+                pass  # runs the same kernels and reports any error there, with its rule and line
+
+    thread = threading.Thread(target=warm, name="dsc-warm", daemon=True)
+    thread.start()
+    return thread
 
 
 def read_sources(plan: Plan, base_dir: Path, note: Callable[[str], None]

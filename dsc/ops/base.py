@@ -107,6 +107,12 @@ class Operator:
                                line=line)
 
     @classmethod
+    def warm(cls, params: dict[str, Any]) -> None:
+        """Load what `apply` will run (compiled kernels: their machine code comes from the disk
+        cache, 0.1-0.8 s a module), so that the engine can do it on a thread while the sources
+        are read, instead of inside the stage. Nothing by default; it may not change any result."""
+
+    @classmethod
     def describe(cls, params: dict[str, Any]) -> str:
         """One line for people, used by `dsc explain`."""
         return f"{cls.keyword} " + ", ".join(f"{k}={v}" for k, v in sorted(params.items()))

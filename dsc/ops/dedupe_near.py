@@ -85,5 +85,12 @@ class DedupeNear(DedupeRule, DedupeOperator, Operator):
         return result.cluster, result.similarity
 
     @classmethod
+    def warm(cls, params):
+        """The kernels loaded by a run over two tiny rows: the same argument types as any input."""
+        from dsc.kernels.near import near_duplicates
+
+        near_duplicates(["warm up", "warm up"], ngram=params["ngram"], unit=params["unit"][:-1])
+
+    @classmethod
     def strictness(cls, old, new):
         return threshold_strictness(old, new)

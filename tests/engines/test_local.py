@@ -344,3 +344,25 @@ def test_a_stored_difference_rebuilds_the_table_exactly(tmp_path_factory, rows, 
     kept, removed, _ = cache.load("k", source)
     assert kept.equals(table) and kept.schema.equals(table.schema, check_metadata=True)
     assert removed.num_rows == 0 and removed.schema.equals(source.schema, check_metadata=True)
+
+
+def test_kernels_are_loaded_while_the_sources_are_read_and_a_failure_there_changes_nothing(data_dir, monkeypatch):
+    # Operator.warm runs on a thread during reading, and is joined before any stage (a process
+    # pool must not fork mid-load); it is only a speed-up, so if it fails the run is the same.
+    from dsc.ops.dedupe_near import DedupeNear
+
+    text = spec_over("cosmos.jsonl", "  prompt : text\n  completion : text",
+                     "  dedupe near on prompt jaccard >= 0.7 ngram 3 words")
+    plan = plan_of(text)
+    calls = []
+    real = DedupeNear.warm.__func__
+    monkeypatch.setattr(DedupeNear, "warm", classmethod(lambda cls, p: calls.append(p) or real(cls, p)))
+    run_plan(plan, data_dir, data_dir / "warm")
+    assert [p["ngram"] for p in calls] == [3]
+
+    def broken(cls, params):
+        raise RuntimeError("no kernel today")
+
+    monkeypatch.setattr(DedupeNear, "warm", classmethod(broken))
+    run_plan(plan, data_dir, data_dir / "cold")
+    assert (data_dir / "warm" / "kept.parquet").read_bytes() == (data_dir / "cold" / "kept.parquet").read_bytes()
