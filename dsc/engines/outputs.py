@@ -41,7 +41,6 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -340,44 +339,43 @@ def _write_jsonl(sink, rows: Iterable[dict]) -> None:
 def _write_table_jsonl(sink, table: pa.Table, decode_row: bool = False) -> None:
     """Each row of `table` as `row_json` writes it, one per line, a batch at a time.
 
-    Built column by column rather than row by row: each value is written as JSON on its own (by
-    orjson where it writes exactly what `row_json` would: strings, integers, booleans, nulls),
-    then Arrow joins them into lines behind their keys. `decode_row` turns the rejects'
-    `_dsc_row` text back into the object it was (`dsc.io.jsonscan.decode_row`)."""
+    Built column by column rather than row by row: each value is written as JSON on its own, by
+    compiled loops where their bytes are proven to be `row_json`'s (`dsc.kernels.jsonout`:
+    strings, integers, booleans, nulls), then joined into lines behind their keys in one buffer.
+    `decode_row` turns the rejects' `_dsc_row` text back into the object it was
+    (`dsc.io.jsonscan.decode_row`); a text that `row_json` writes back unchanged is copied as it
+    is, without the round trip."""
+    from dsc.kernels import jsonout  # compiled code: loaded when a run writes rows
+
     names = sorted(table.column_names)  # as sort_keys orders them
-    keys = [json.dumps(n, ensure_ascii=False).encode("utf-8") + b": " for n in names]
-    if keys:
-        keys[0] = b"{" + keys[0]
     for batch in table.to_batches(max_chunksize=BATCH_ROWS):
         if not names:
             sink.write(b"{}\n" * batch.num_rows)
             continue
         values = [_json_values(batch.column(name), decode_row and name == ROW) for name in names]
-        fields = [pc.binary_join_element_wise(key, value, b"") for key, value in zip(keys, values)]
-        lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*fields, b", "), b"}\n", b"")
-        sink.write(_joined_bytes(lines))
+        _, text = jsonout.join_rows(batch.num_rows, names, values, sep=b", ", colon=b": ", drop_nulls=False,
+                                    close=b"}\n")
+        sink.write(memoryview(text))  # the batch's lines, without a copy
 
 
-def _json_values(column: pa.Array, decode: bool) -> pa.Array:
-    """Each value of `column` as JSON, exactly as it appears inside a `row_json` line."""
+def _json_values(column: pa.Array, decode: bool) -> pa.Array | tuple[np.ndarray, np.ndarray]:
+    """Each value of `column` as JSON, exactly as it appears inside a `row_json` line: (int64
+    offsets from 0, bytes), or the column itself where `jsonout.join_rows` writes it (`jsonout.plain`)."""
+    from dsc.kernels import jsonout
+
+    if decode and (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        return jsonout.row_values(column, lambda text: _ROW_ENCODER.encode(jsonscan.decode_row(text)).encode())
+    if not decode and jsonout.plain(column.type):
+        return column
+    if not decode and column.null_count == len(column):
+        return np.arange(0, 4 * len(column) + 1, 4, dtype=np.int64), np.frombuffer(b"null" * len(column), np.uint8)
     values = column.to_pylist()
     if decode:
         values = map(jsonscan.decode_row, values)
-    elif _orjson_exact(column.type):
-        return pa.array(list(map(orjson.dumps, values)), pa.binary())
-    return pa.array([_ROW_ENCODER.encode(v).encode("utf-8") for v in values], pa.binary())
-
-
-def _orjson_exact(type_: pa.DataType) -> bool:
-    """Types whose values orjson writes byte for byte as the json module does (floats differ)."""
-    return (pa.types.is_string(type_) or pa.types.is_large_string(type_) or pa.types.is_integer(type_)
-            or pa.types.is_boolean(type_) or pa.types.is_null(type_))
-
-
-def _joined_bytes(lines: pa.Array) -> memoryview:
-    """The text of a binary array's values, one after another, without a copy."""
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset:lines.offset + len(lines) + 1]
-    return memoryview(lines.buffers()[2])[offsets[0]:offsets[-1]]
+    texts = [_ROW_ENCODER.encode(v).encode("utf-8") for v in values]
+    offsets = np.zeros(len(texts) + 1, np.int64)
+    np.cumsum([len(t) for t in texts], out=offsets[1:])
+    return offsets, np.frombuffer(b"".join(texts), np.uint8)
 
 
 def _split_rows(plan, kept: pa.Table) -> dict[str, int]:

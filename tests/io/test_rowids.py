@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -47,3 +48,28 @@ def test_ids_over_several_batches_number_repeats_in_read_order(monkeypatch):
 
 def test_an_empty_table_has_no_ids():
     assert table_content_ids(pa.table({"a": pa.array([], pa.string())})).to_pylist() == []
+
+
+_plain_chars = st.sampled_from(list('ab"\\\x00\x1f\n\x7f\u2028\u2029é中😀'))
+_plain_text = st.one_of(st.none(), st.text(_plain_chars, max_size=20))
+_plain_names = st.lists(st.sampled_from(["a", "b", "", "é", 'k"ey', "\n", "😀", "a\x00"]), min_size=1, max_size=4,
+                        unique=True)
+
+
+@settings(max_examples=examples(2), deadline=None)
+@given(names=_plain_names, data=st.data(), batch=st.sampled_from([1, 3, 8192]))
+def test_plain_tables_are_hashed_column_wise_to_the_same_ids(names, data, batch):
+    """Strings, integers, booleans and nulls take the compiled path; its ids are the row-by-row ones."""
+    rows = data.draw(st.integers(0, 10))
+    kinds = [(_plain_text, pa.string()), (_plain_text, pa.large_string()), (_columns["u"][0], pa.uint64()),
+             (_columns["i"][0], pa.int64()), (_columns["b"][0], pa.bool_()), (st.none(), pa.null())]
+    columns = {}
+    for name in names:
+        values, type_ = data.draw(st.sampled_from(kinds))
+        columns[name] = pa.array([data.draw(values) for _ in range(rows)], type_)
+    table = pa.table(columns)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(rowids, "_BATCH_ROWS", batch)
+        patch.setattr(rowids, "_python_digests", lambda _: pytest.fail("a plain batch went row by row"))
+        ids = table_content_ids(table).to_pylist()
+    assert ids == content_ids(table.to_pylist())
