@@ -16,8 +16,12 @@ index. Arrow has validated them as UTF-8, which `decode` relies on.
 """
 from __future__ import annotations
 
+import hashlib
+import os
+import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -26,7 +30,7 @@ from llvmlite import ir
 from numba.core import types
 from numba.extending import intrinsic
 
-__all__ = ["kernel", "decode", "load8", "trailing_zeros", "space_width", "word_end", "utf8_buffers", "in_parts", "part_bounds"]
+__all__ = ["kernel", "decode", "load8", "store8", "trailing_zeros", "space_width", "word_end", "kept_on_disk", "utf8_buffers", "in_parts", "part_bounds"]
 
 
 def kernel(fn: Callable) -> Callable:
@@ -61,6 +65,17 @@ def load8(typingctx, arr, i):
         ptr = builder.bitcast(builder.gep(ary.data, [args[1]]), ir.IntType(64).as_pointer())
         return builder.load(ptr, align=1)
     return types.uint64(arr, types.intp), codegen
+
+
+@intrinsic
+def store8(typingctx, arr, i, word):
+    """Word written as bytes i..i+7 of a uint8 array, in one unaligned store (see load8)."""
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        ptr = builder.bitcast(builder.gep(ary.data, [args[1]]), ir.IntType(64).as_pointer())
+        builder.store(args[2], ptr, align=1)
+        return context.get_dummy_value()
+    return types.void(arr, types.intp, types.uint64), codegen
 
 
 @intrinsic
@@ -165,4 +180,37 @@ def word_end(data: np.ndarray, i: int, end: int) -> int:
             return i
         i += 1
     return end
+
+
+def kept_on_disk(name: str, key: bytes, build: Callable[[], dict[str, np.ndarray]],
+                 valid: Callable[[dict[str, np.ndarray]], bool]) -> dict[str, np.ndarray]:
+    """Arrays derived once per machine rather than once per process (code point tables: a
+    build costs more than normalising 100k rows), read back from an ``.npz`` beside numba's
+    compiled kernels (``__pycache__``, or ``NUMBA_CACHE_DIR``) named by `name` and a digest of
+    `key` (what decides the content: the builder's source, library and Unicode versions).
+
+    A file is written to a temporary name and renamed, so a reader sees a whole one or none; one
+    that cannot be read, or that `valid` refuses, is built again; one that cannot be written is
+    only not kept."""
+    folder = Path(numba.config.CACHE_DIR or Path(__file__).parent / "__pycache__")
+    path = folder / f"{name}.{hashlib.sha256(key).hexdigest()[:16]}.npz"
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            stored = {n: f[n] for n in f.files}
+        if valid(stored):
+            return stored
+    except (OSError, ValueError, KeyError, EOFError):
+        pass
+    built = build()
+    temp = None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, suffix=".tmp", delete=False) as f:
+            temp = f.name
+            np.savez(f, **built)
+        os.replace(temp, path)
+    except OSError:
+        if temp is not None:
+            Path(temp).unlink(missing_ok=True)
+    return built
 

@@ -4,10 +4,11 @@
 that canonical order, whatever order the caller lists them in:
 
 ``nfc`` / ``nfkc``
-    Unicode normal forms via ``pyarrow.compute.utf8_normalize`` (Arrow's
-    bundled utf8proc, so its Unicode version).  ``nfkc`` implies ``nfc``.
-    Rows are sent to it only if they hold a code point that can be out of
-    the form (pure-ASCII rows, and most text, never do).
+    Unicode normal forms, exactly ``unicodedata.normalize`` (this Python's
+    Unicode version, not Arrow's utf8proc, which may be newer), computed by
+    :mod:`dsc.kernels.unicode_forms`.  ``nfkc`` implies ``nfc``.  Rows go to
+    the normaliser only if they hold a code point that can be out of the
+    form (pure-ASCII rows, and most text, never do).
 ``strip_control``
     Removes every character of general category Cc (C0/C1 controls, DEL)
     or Cf (format: soft hyphen, zero-width space/joiners, bidi marks, BOM,
@@ -40,28 +41,27 @@ Nulls stay null.  The result is idempotent: normalising twice gives the
 same as normalising once.
 
 How (issue 22: the chain at the cost of one or two Arrow kernels).  ``strip_control``,
-``collapse_whitespace`` and ``strip`` are one compiled pass over the UTF-8 bytes
-(:func:`_edit`, a numba :func:`dsc.kernels.jit.kernel`): printable ASCII with single spaces is
-tested and copied eight bytes at a time; any other character is decoded, looked up in one
-per-code-point class table (:func:`_classes`, from :func:`_control_table`,
-:func:`_whitespace_table` and :func:`_form_unsafe_table`) and written or dropped.  The same
-pass flags the rows holding a code point that can be out of the normal form (Unicode's quick
-check): almost all text is in NFC already, so only those rows are taken again from the input,
-stripped of controls, normalised and edited (:func:`_normalised_then_edited`), and spliced
-back.  Arrow's ``utf8_normalize`` (tens of times the cost of a byte copy) sees only windows of
-them: the few characters between two normalisation boundaries around each unsafe code point
-(:func:`_to_form`).  An array no step changes is returned as is.  The tables are built once
-per machine and kept beside numba's cache (:func:`_kept_on_disk`), keyed by this file's
-source and the Arrow and Unicode versions.
+``collapse_whitespace`` and ``strip`` are one compiled pass over the UTF-8 bytes (:func:`_edit`,
+a numba :func:`dsc.kernels.jit.kernel`): printable ASCII with single spaces is tested and
+copied eight bytes at a time, a run of whitespace is taken at once, and any other character is
+decoded, looked up in one per-code-point class table (:func:`_classes`, from
+:func:`_control_table`, :func:`_whitespace_table` and :func:`_form_unsafe_table`) and written
+or dropped.  The same pass flags the rows holding a code point that can be out of the normal
+form (Unicode's quick check): almost all text is in NFC already, so only those rows are taken
+again and go through the same kernel compiled with normalisation windows: at an unsafe code
+point it goes back to the last normalisation boundary and normalises the few characters up to
+the next one (:mod:`dsc.kernels.unicode_forms`: Unicode's algorithm over tables built from
+``unicodedata``; a letter and one mark are composed in place), whose result then goes through
+the same edits; they are spliced back.  Text mostly out of the form (NFD) goes through that
+kernel whole.  An array no step changes is returned as is.  The tables are built once per
+machine and kept beside numba's
+cache (:func:`_kept_on_disk`), keyed by this file's source and the Arrow and Unicode versions.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
-import os
 import re
-import tempfile
 import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -69,19 +69,17 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import numba
-from llvmlite import ir
-from numba.core import types
-from numba.extending import intrinsic
 
-from dsc.kernels.jit import decode, kernel, utf8_buffers
+from dsc.kernels import unicode_forms
+from dsc.kernels.jit import decode, kept_on_disk, kernel, load8, store8, trailing_zeros, utf8_buffers
+from dsc.kernels.unicode_forms import normalize_array, put_utf8, same_bytes, simple_pair, unsafe_table, window
 from dsc.vocabulary import NORMALIZE_STEPS
 
 __all__ = ["NORMALIZE_STEPS", "normalize"]
 
 
 _SPACE = 0x20
-_MOSTLY = 0.5  # above this share of rows needing Arrow's normaliser, run it on the whole array
+_MOSTLY = 0.5  # above this share of rows a step changes, run it on the whole array
 
 
 def normalize(arr: pa.Array | pa.ChunkedArray, steps: Sequence[str]) -> pa.Array | pa.ChunkedArray:
@@ -162,47 +160,33 @@ class _Edits:
         self.controls, self.collapse, self.strip = controls, collapse, strip
         self.any = controls or collapse or strip
 
-    def without_controls(self) -> _Edits:
-        return _Edits(False, self.collapse, self.strip)
-
 
 def _form_and_edits(arr: pa.Array, form: str, edits: _Edits) -> pa.Array:
-    """Normal ``form``, then ``edits``, with Arrow's normaliser on the rows that need it only.
+    """Normal ``form``, then ``edits``: the edits in one compiled pass over every row, which
+    also flags the rows holding a code point that can be out of the form; those rows are taken
+    again from ``arr``, normalised and edited in one pass (:func:`_edit` with ``windows``), and
+    spliced back.  When most of the first rows are flagged (text mostly not in the form), the
+    first pass gives up and every row goes the second way, which then costs no splice; either
+    way the bytes are the same.  (The first pass is the same kernel compiled without the
+    normalising windows: with them, it copies plain text a fifth slower.)
 
-    One compiled pass applies the edits to every row and flags the rows holding a code point
-    that can be out of the form: on the others the form changes nothing, so their edited bytes
-    are final.  The flagged rows are taken again from ``arr`` and go the documented way
-    (:func:`_normalised_then_edited`).  When most of the first rows are flagged (text mostly
-    not in the form), the pass gives up and every row goes that way, which then costs no
-    splice; either way the bytes are the same.
+    As the steps are defined, a row is normalised, its controls removed, and normalised again
+    (removing a control can put a combining mark next to a new base letter), then its
+    whitespace collapsed.  Controls are normalisation boundaries that the forms never change
+    or create (``tests/kernels/test_text_screen.py`` checks this over every code point), so
+    normalising before removing them adds nothing: removing them first and normalising once
+    gives the same text, and the second pass does both, window by window.
     """
     if not edits.any:
         return _to_form(arr, form)
     out, flags = _rewrite(arr, edits, form, give_up=True)
     if out is None:
-        return _normalised_then_edited(arr, form, edits)
+        return _rewrite(arr, edits, form, windows=True)[0]
     unsafe = (flags & _UNSAFE).astype(bool)
     if not unsafe.any():
         return out
     mask = pa.array(unsafe)
-    return pc.replace_with_mask(out, mask, _normalised_then_edited(arr.filter(mask), form, edits))
-
-
-def _normalised_then_edited(arr: pa.Array, form: str, edits: _Edits) -> pa.Array:
-    """``arr`` in ``form``, then edited.
-
-    As the steps are defined, a row is normalised, its controls removed, and normalised again
-    (removing a control can put a combining mark next to a new base letter), then its
-    whitespace collapsed.  Controls are normalisation boundaries that the forms never change
-    or create (``tests/kernels/test_text_screen.py`` checks this against Arrow over every code
-    point), so normalising before removing them adds nothing: removing them first and
-    normalising once gives the same text.
-    """
-    if edits.controls:  # a read-only screen first: most rows hold no control
-        arr = _on_rows(arr, _holding(arr, _control_table())[1], lambda a: _rewrite(a, _Edits(True, False, False))[0])
-    arr = _to_form(arr, form)
-    rest = edits.without_controls()
-    return _rewrite(arr, rest)[0] if rest.any else arr
+    return pc.replace_with_mask(out, mask, _rewrite(arr.filter(mask), edits, form, windows=True)[0])
 
 
 # ---------------------------------------------------------------------------
@@ -265,7 +249,7 @@ def _screen(off: np.ndarray, data: np.ndarray, valid: np.ndarray, table: np.ndar
         i, end, f = off[row], off[row + 1], 0
         while i < end:
             if i + 8 <= end:
-                w = _load8(data, i)
+                w = load8(data, i)
                 if (_unusual_bytes(w) if ascii_too else w & _HIGH) == 0:  # eight bytes the table has not
                     i += 8
                     continue
@@ -284,26 +268,41 @@ def _screen(off: np.ndarray, data: np.ndarray, valid: np.ndarray, table: np.ndar
         flags[row] = f
 
 
-def _rewrite(arr: pa.Array, edits: _Edits, form: str | None = None,
+def _rewrite(arr: pa.Array, edits: _Edits, form: str | None = None, windows: bool = False,
              give_up: bool = False) -> tuple[pa.Array | None, np.ndarray]:
-    """``arr`` with ``edits`` applied (itself when no row changes), and flags per row
-    (_EDITED, and with ``form`` _UNSAFE: see :func:`_edit`).
+    """``arr`` with ``edits`` applied, and with ``windows`` in normal ``form`` too, in one
+    compiled pass (itself when no row changes), and flags per row (_EDITED, and with ``form``
+    _UNSAFE: see :func:`_edit`).
 
-    With ``give_up``, None instead of the array when most of the first :data:`_SAMPLE` rows
-    hold a code point that can be out of ``form``.
+    With ``give_up`` (and no ``windows``), None instead of the array when most of the first
+    :data:`_SAMPLE` rows hold a code point that can be out of ``form``.
     """
     off, data = utf8_buffers(arr)
+    t = unicode_forms.tables(form or "NFC")  # read only with windows
     width = np.int32 if pa.types.is_string(arr.type) else np.int64
-    out, out_off = np.empty(data.size, np.uint8), np.empty(len(arr) + 1, width)
-    flags = np.zeros(len(arr), dtype=np.uint8)
-    sample = min(len(arr), _SAMPLE) if give_up and form else 0
-    edited = _edit(off, data, _valid(arr), _classes(form), edits.controls, edits.collapse, edits.strip, sample,
-                   out, out_off, flags)
-    if edited < 0:
-        return None, flags
-    if not edited:
+    # without windows the output is never longer than the input: its offsets fit arr's type
+    out, out_off = np.empty(data.size + 64, np.uint8), np.empty(len(arr) + 1, np.int64 if windows else width)
+    buf, flags, edited = np.empty(256, np.int32), np.zeros(len(arr), dtype=np.uint8), np.zeros(1, np.int64)
+    valid, classes, row = _valid(arr), _classes(form), 0
+    sample = min(len(arr), _SAMPLE) if give_up and form and not windows else 0
+    out_off[0] = 0
+    while True:  # the pass stops at a row whose normal form does not fit: more room, and on
+        # windows is None, not False, without them: numba then compiles the kernel without them
+        row = _edit(off, data, valid, classes, edits.controls, edits.collapse, edits.strip,
+                    True if windows and form else None, t.ccc, t.decomp, t.data, t.pair_keys, t.pair_values,
+                    t.compose, sample, out, out_off, buf, row, flags, edited)
+        if row < 0:
+            return None, flags
+        if row == len(arr):
+            break
+        bigger = np.empty(2 * out.size, np.uint8)
+        bigger[: out_off[row]] = out[: out_off[row]]
+        out, buf = bigger, np.empty(2 * buf.size, np.int32)
+    if not edited[0]:
         return arr, flags
-    return _rebuild(arr, out_off, out[: out_off[-1]]), flags
+    if out_off[-1] > np.iinfo(width).max:  # NFKC can lengthen text past a string array's offsets
+        raise OverflowError(f"{form} text of {out_off[-1]} bytes does not fit a {arr.type} array; use large_string")
+    return _rebuild(arr, out_off.astype(width, copy=False), out[: out_off[-1]]), flags
 
 
 _SAMPLE = 4096  # rows: when most of the first ones need the normaliser, all rows go to it
@@ -314,40 +313,6 @@ _HIGH = np.uint64(0x8080808080808080)
 _LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
 _SPACES = np.uint64(0x2020202020202020)
 _U8, _U56 = np.uint64(8), np.uint64(56)
-
-
-@intrinsic
-def _load8(typingctx, arr, i):
-    """Bytes i..i+7 of a uint8 array as one little-endian word, in one unaligned load.
-
-    Built byte by byte, the compiler keeps eight loads (a negative index could wrap), and the
-    word-at-a-time pass is then slower than Arrow's kernels instead of several times faster.
-    The caller keeps i + 8 within the array.
-    """
-    def codegen(context, builder, signature, args):
-        ary = context.make_array(signature.args[0])(context, builder, args[0])
-        ptr = builder.bitcast(builder.gep(ary.data, [args[1]]), ir.IntType(64).as_pointer())
-        return builder.load(ptr, align=1)
-    return types.uint64(arr, types.intp), codegen
-
-
-@intrinsic
-def _store8(typingctx, arr, i, word):
-    """Word written as bytes i..i+7 of a uint8 array, in one unaligned store (see _load8)."""
-    def codegen(context, builder, signature, args):
-        ary = context.make_array(signature.args[0])(context, builder, args[0])
-        ptr = builder.bitcast(builder.gep(ary.data, [args[1]]), ir.IntType(64).as_pointer())
-        builder.store(args[2], ptr, align=1)
-        return context.get_dummy_value()
-    return types.void(arr, types.intp, types.uint64), codegen
-
-
-@intrinsic
-def _zeros_below(typingctx, word):
-    """Count of trailing zero bits of a nonzero uint64 (one instruction)."""
-    def codegen(context, builder, signature, args):
-        return builder.cttz(args[0], ir.Constant(ir.IntType(1), 1))
-    return types.uint64(types.uint64), codegen
 
 
 @kernel
@@ -370,14 +335,19 @@ def _plain_word(w: np.uint64) -> tuple[bool, np.uint64]:
 
 
 @kernel
-def _edit(off, data, valid, classes, controls, collapse, strip, sample, out, out_off, flags):
-    """Controls dropped, whitespace runs collapsed, ends stripped, each as asked, in one pass.
+def _edit(off, data, valid, classes, controls, collapse, strip, windows, ccc, decomp, ddata, pair_keys, pair_values,
+          compose, sample, out, out_off, buf, first, flags, edited):
+    """Rows ``first`` on in the normal form (with ``windows`` True; None leaves that code out of
+    the compiled kernel), controls dropped, whitespace runs collapsed, ends stripped, each as
+    asked, in one pass.
 
-    Writes the rows into ``out`` / ``out_off`` (never longer than the input: every step only
-    drops characters or writes one space for a run) and sets flags[row]: _EDITED if the row
-    changed, _UNSAFE if it holds a code point with
-    that class (see :func:`_classes`). Returns the number of rows changed, or -1 (and stops)
-    when more than half of the first ``sample`` rows are _UNSAFE.
+    Writes the rows into ``out`` / ``out_off`` (``out_off[first]`` set) and sets flags[row]:
+    _EDITED if the row changed (counted in ``edited[0]``), _UNSAFE if it holds a code point
+    with that class (see :func:`_classes`). Returns the row count, or the first row that did
+    not fit ``out`` or whose normalisation window did not fit ``buf`` (the caller gives more
+    room and calls again from there), or -1 when more than half of the first ``sample`` rows
+    are _UNSAFE (it stops there). Throughout a row, ``out`` has room for the rest of the
+    row's bytes as they are, so a character, or eight bytes, may be stored without a test.
 
     Character by character: a control is dropped; the first whitespace character of a run is
     written as ' ' (collapse) or as it is, the rest of the run dropped (collapse), and leading
@@ -386,78 +356,190 @@ def _edit(off, data, valid, classes, controls, collapse, strip, sample, out, out
     at an ASCII byte, eight such bytes are tested and copied as one word; when a word fails the
     test, the bytes before its first space or other unusual byte are copied at once, and that
     character goes the long way.
+
+    The normal form: a code point with the _UNSAFE class starts a window at the last boundary
+    (:mod:`dsc.kernels.unicode_forms`), which is normalised with the controls in it dropped and
+    its code points then go through the same rules. Where the window starts in the input and
+    the output (``bnd_in``, ``bnd_out``) is kept as the text is copied: before the last character
+    kept that is not whitespace, which is written as it is, last, and whose window starts with
+    a character that is not whitespace either (it or its composite), so the edit state that
+    sets is the state that character had set; or after the last whitespace character, which
+    composes with nothing, so the state there is the current one (only dropped controls can lie
+    between the boundary and the window). The common window, that character and one mark, is
+    composed in place (:func:`dsc.kernels.unicode_forms.simple_pair`).
     """
     drop = _CONTROL if controls else 0
-    pos, edited, unsafe_rows = 0, 0, 0
-    out_off[0] = 0
-    for row in range(off.size - 1):
+    pos, count = out_off[first], 0  # rows changed, added to edited[0] on return (a local stays in a register)
+    unsafe_rows = 0
+    for row in range(first, off.size - 1):
         if row == sample and sample > 0 and 2 * unsafe_rows > sample:
             return -1
-        if valid[row]:
-            i, end = off[row], off[row + 1]
-            keep, prev_space, started, change, f = pos, False, False, False, 0
-            while i < end:
-                cp = np.int64(data[i])
-                if 0x20 <= cp < 0x7F and i + 8 <= end:  # a control goes the long way
-                    w = _load8(data, i)
-                    plain, spaces = _plain_word(w)
-                    first_space = cp == _SPACE
-                    last_space = (w >> _U56) == np.uint64(_SPACE)
-                    if plain and not (strip and not started and first_space) and not (
-                            collapse and ((spaces & (spaces >> _U8)) != 0 or (prev_space and first_space))) and not (
-                            strip and last_space and not collapse):
-                        _store8(out, pos, w)  # pos <= i: the output never outgrows the input
-                        pos += 8
-                        i += 8
-                        started = True
-                        prev_space = last_space
-                        # with collapse the byte before a last space is not a space
-                        keep = pos - 1 if last_space else pos
-                        continue
-                    # the bytes before the first space or unusual byte are copied as they are
-                    n = np.int64(_zeros_below(_unusual_bytes(w)) >> np.uint64(3))
-                    if n:
-                        _store8(out, pos, w)  # the bytes past n are overwritten next
-                        pos += n
-                        i += n
-                        keep, started, prev_space = pos, True, False
-                        cp = np.int64(data[i])
-                width = 1
-                if cp >= 0x80:
-                    cp, width = decode(data, i)
-                c = classes[cp]
-                f |= c & _UNSAFE
-                if c & drop:
-                    change = True
-                elif c & _WHITESPACE:
-                    if (strip and not started) or (collapse and prev_space):
-                        change = True
-                    elif collapse:
-                        change |= cp != _SPACE
-                        out[pos] = _SPACE
-                        pos += 1
-                    else:
-                        _copy(data, i, width, out, pos)
-                        pos += width
-                    prev_space = True
-                else:
+        if not valid[row]:
+            out_off[row + 1] = pos
+            continue
+        i, end = off[row], off[row + 1]
+        if windows is not None and pos + (end - i) + 8 > out.size:  # (without, the output never grows)
+            edited[0] += count
+            return row
+        keep, prev_space, started, change, f = pos, False, False, False, 0
+        # with windows, the last boundary: where the window would start in the input and the
+        # output, and its code point when that is the last character written, right before i
+        bnd_in, bnd_out, bnd_cp = i, pos, np.int64(-1)
+        while i < end:
+            cp = np.int64(data[i])
+            if 0x20 <= cp < 0x7F and i + 8 <= end:  # a control goes the long way
+                w = load8(data, i)
+                plain, spaces = _plain_word(w)
+                first_space = cp == _SPACE
+                last_space = (w >> _U56) == np.uint64(_SPACE)
+                if plain and not (strip and not started and first_space) and not (
+                        collapse and ((spaces & (spaces >> _U8)) != 0 or (prev_space and first_space))) and not (
+                        strip and last_space and not collapse):
+                    store8(out, pos, w)
+                    if windows is not None:
+                        if last_space:
+                            bnd_in, bnd_out, bnd_cp = i + 8, pos + 8, np.int64(-1)
+                        else:
+                            bnd_in, bnd_out, bnd_cp = i + 7, pos + 7, np.int64(w >> _U56)
+                    pos += 8
+                    i += 8
+                    started = True
+                    prev_space = last_space
+                    # with collapse the byte before a last space is not a space
+                    keep = pos - 1 if last_space else pos
+                    continue
+                # the bytes before the first space or unusual byte are copied as they are
+                n = np.int64(trailing_zeros(_unusual_bytes(w)) >> np.uint64(3))
+                if n:
+                    store8(out, pos, w)  # the bytes past n are overwritten next
+                    if windows is not None:
+                        bnd_in, bnd_out, bnd_cp = i + n - 1, pos + n - 1, np.int64(data[i + n - 1])
+                    pos += n
+                    i += n
+                    keep, started, prev_space = pos, True, False
+                    cp = np.int64(data[i])
+            width = 1
+            if cp >= 0x80:
+                cp, width = decode(data, i)
+            c = classes[cp]
+            if c == 0:  # a run of non-ASCII characters the edits keep as they are (each a boundary)
+                while True:
+                    last_i, last_pos, last_cp = i, pos, cp
                     if i + 8 <= end:
-                        _store8(out, pos, _load8(data, i))  # the bytes past width are overwritten next
+                        store8(out, pos, load8(data, i))  # the bytes past width are overwritten next
                     else:
                         _copy(data, i, width, out, pos)
                     pos += width
+                    i += width
+                    if i >= end or data[i] < 0x80:
+                        break
+                    cp, width = decode(data, i)
+                    if classes[cp] != 0:
+                        break
+                if windows is not None:
+                    bnd_in, bnd_out, bnd_cp = last_i, last_pos, last_cp
+                keep, started, prev_space = pos, True, False
+                continue
+            f |= c & _UNSAFE
+            if c & drop:
+                change = True
+                bnd_cp = -1  # the boundary stays, no longer right before what follows
+            elif c & _UNSAFE and windows is not None:
+                # a letter written last and one mark: composed in place, or the mark copied
+                comp = simple_pair(bnd_cp, cp, decomp, pair_keys, pair_values, compose) if not (
+                    c & _WHITESPACE) else np.int64(-2)
+                if comp != -2:
+                    if comp >= 0:
+                        pos = put_utf8(out, bnd_out, comp)
+                        change = True
+                    else:
+                        _copy(data, i, width, out, pos)
+                        pos += width
                     keep, started, prev_space = pos, True, False
-                i += width
-            if strip and pos != keep:
-                pos, change = keep, True
-            if change:
-                f |= _EDITED
-                edited += 1
-            if f & _UNSAFE:
-                unsafe_rows += 1
-            flags[row] = f
+                    bnd_cp = -1  # the boundary stays: another unsafe code point takes the general window
+                    i += width
+                    continue
+                # the general window, from the last boundary to the next one
+                j, n = window(data, bnd_in, end, classes, _UNSAFE, drop, ccc, decomp, ddata, pair_keys,
+                              pair_values, compose, buf)
+                if n < 0 or bnd_out + 4 * n + (end - j) + 8 > out.size:
+                    edited[0] += count
+                    return row
+                pos = bnd_out
+                for k in range(n):
+                    cp = np.int64(buf[k])
+                    if classes[cp] & _WHITESPACE:
+                        if (strip and not started) or (collapse and prev_space):
+                            change = True
+                        elif collapse:
+                            change |= cp != _SPACE
+                            out[pos] = _SPACE
+                            pos += 1
+                        else:
+                            pos = put_utf8(out, pos, cp)
+                        prev_space = True
+                    else:
+                        pos = put_utf8(out, pos, cp)
+                        keep, started, prev_space = pos, True, False
+                if not change:  # the edits kept the window: did the form change it?
+                    change = pos - bnd_out != j - bnd_in or not same_bytes(out, bnd_out, data, bnd_in, j - bnd_in)
+                i = j
+                bnd_in, bnd_out, bnd_cp = j, pos, np.int64(-1)  # what follows is a boundary, or the row's end
+                continue
+            elif c & _WHITESPACE and collapse:
+                # the whole run at once: its whitespace, and the controls dropped in it
+                run_changed, j = cp != _SPACE, i + width
+                while j < end:
+                    b = np.int64(data[j])
+                    k = 1
+                    if b >= 0x80:
+                        b, k = decode(data, j)
+                    cc = classes[b]
+                    if not ((cc & _WHITESPACE and not cc & _UNSAFE) or cc & drop):
+                        break
+                    run_changed = True
+                    j += k
+                if (strip and not started) or prev_space:
+                    change = True
+                else:
+                    change |= run_changed
+                    out[pos] = _SPACE
+                    pos += 1
+                prev_space = True
+                if windows is not None:  # whitespace composes with nothing: a boundary after it
+                    bnd_in, bnd_out, bnd_cp = j, pos, np.int64(-1)
+                i = j
+                continue
+            elif c & _WHITESPACE:
+                if strip and not started:
+                    change = True
+                else:
+                    _copy(data, i, width, out, pos)
+                    pos += width
+                prev_space = True
+                if windows is not None:  # whitespace composes with nothing: a boundary after it
+                    bnd_in, bnd_out, bnd_cp = i + width, pos, np.int64(-1)
+            else:  # a control kept
+                if windows is not None:
+                    bnd_in, bnd_out, bnd_cp = i, pos, cp
+                if i + 8 <= end:
+                    store8(out, pos, load8(data, i))  # the bytes past width are overwritten next
+                else:
+                    _copy(data, i, width, out, pos)
+                pos += width
+                keep, started, prev_space = pos, True, False
+            i += width
+        if strip and pos != keep:
+            pos, change = keep, True
+        if change:
+            f |= _EDITED
+            count += 1
+        if f & _UNSAFE:
+            unsafe_rows += 1
+        flags[row] = f
         out_off[row + 1] = pos
-    return edited
+    edited[0] += count
+    return off.size - 1
 
 
 _CONTROL, _WHITESPACE = 1, 4  # _classes bits besides _UNSAFE (2)
@@ -478,119 +560,22 @@ def _classes(form: str | None) -> np.ndarray:
 # Normal forms, on the pieces of text that need it
 
 
-def _to_form(arr: pa.Array, form: str) -> pa.Array:
-    """``arr`` in normal ``form``, with Arrow's ``utf8_normalize`` run on windows of text only.
-
-    A character that is not in :func:`_form_unsafe_table` has combining class 0 and its own
-    normal form, and nothing composes with what precedes it, so the text before it and the
-    text from it on normalise separately (a normalisation boundary; ICU splits text the same
-    way).  The windows are the stretches from the last such character before an unsafe code
-    point to the next such character after it: in most text a letter and its marks, so the
-    normaliser (about forty times the cost of a byte copy) sees a few bytes per row.
+def _to_form(arr: pa.Array, form: str, controls: bool = False) -> pa.Array:
+    """``arr`` in normal ``form`` (with ``controls``, removed first), by the compiled normaliser
+    of :mod:`dsc.kernels.unicode_forms`: text already in the form is copied, and only the
+    windows between two normalisation boundaries around each unsafe code point are normalised.
     """
-    if len(arr) > _FORM_ROWS:  # the window lists of a slice stay small (text in NFD has a window a word)
-        return pa.concat_arrays([_to_form(arr.slice(a, _FORM_ROWS), form) for a in range(0, len(arr), _FORM_ROWS)])
-    unsafe = _form_unsafe_table(form)
-    off, data = utf8_buffers(arr)
-    valid = _valid(arr)
-    count = _windows(off, data, valid, unsafe, np.empty(0, np.int64), np.empty(0, np.int64))
-    if not count:
-        return arr
-    starts, ends = np.empty(count, np.int64), np.empty(count, np.int64)
-    _windows(off, data, valid, unsafe, starts, ends)
-    win_off = np.concatenate(([0], np.cumsum(ends - starts)))
-    win_data = np.empty(win_off[-1], np.uint8)
-    _gather(data, starts, ends, win_data)
-    windows = pa.Array.from_buffers(pa.large_string(), count, [None, pa.py_buffer(win_off), pa.py_buffer(win_data)])
-    norm_off, norm_data = utf8_buffers(pc.utf8_normalize(windows, form))
-    width = np.int32 if pa.types.is_string(arr.type) else np.int64
-    size = data.size - win_data.size + norm_data.size
-    if size > np.iinfo(width).max:  # NFKC can lengthen text past a string array's offsets
-        raise OverflowError(f"{form} text of {size} bytes does not fit a {arr.type} array; use large_string")
-    out, out_off = np.empty(size, np.uint8), np.empty(len(arr) + 1, width)
-    _splice(off, data, valid, starts, ends, norm_off, norm_data, out, out_off)
-    return _rebuild(arr, out_off, out[: out_off[-1]])
-
-
-_FORM_ROWS = 1 << 16  # rows per slice in _to_form
-
-
-@kernel
-def _windows(off, data, valid, unsafe, starts, ends):
-    """The byte ranges of :func:`_to_form`'s windows, in order (written when ``starts`` has room
-    for them); returns how many there are. ASCII is never unsafe: eight ASCII bytes outside a
-    window are passed over at once."""
-    count, fill = 0, starts.size > 0
-    for row in range(off.size - 1):
-        if not valid[row]:
-            continue
-        i, end = off[row], off[row + 1]
-        boundary, inside = i, False  # where the last safe character starts; in a window
-        while i < end:
-            if not inside and i + 8 <= end and (_load8(data, i) & _HIGH) == 0:
-                i += 8
-                boundary = i - 1
-                continue
-            cp, width = np.int64(data[i]), 1
-            if cp >= 0x80:
-                cp, width = decode(data, i)
-            if unsafe[cp]:
-                if not inside:
-                    inside = True
-                    if fill:
-                        starts[count] = boundary
-            else:
-                if inside:
-                    inside = False
-                    if fill:
-                        ends[count] = i
-                    count += 1
-                boundary = i
-            i += width
-        if inside:
-            if fill:
-                ends[count] = end
-            count += 1
-    return count
+    return normalize_array(arr, form, "controls" if controls else None)
 
 
 @kernel
 def _copy(src, i, n, dst, pos):
     """dst[pos:pos + n] = src[i:i + n], eight bytes at a time."""
     while n >= 8:
-        _store8(dst, pos, _load8(src, i))
+        store8(dst, pos, load8(src, i))
         i, pos, n = i + 8, pos + 8, n - 8
     for k in range(n):
         dst[pos + k] = src[i + k]
-
-
-@kernel
-def _gather(data, starts, ends, out):
-    pos = 0
-    for j in range(starts.size):
-        _copy(data, starts[j], ends[j] - starts[j], out, pos)
-        pos += ends[j] - starts[j]
-
-
-@kernel
-def _splice(off, data, valid, starts, ends, norm_off, norm_data, out, out_off):
-    """Each row with its windows replaced by their normal form (null rows left empty)."""
-    pos, j = 0, 0
-    out_off[0] = 0
-    for row in range(off.size - 1):
-        if valid[row]:
-            i, end = off[row], off[row + 1]
-            while j < starts.size and starts[j] < end:
-                _copy(data, i, starts[j] - i, out, pos)
-                pos += starts[j] - i
-                n = norm_off[j + 1] - norm_off[j]
-                _copy(norm_data, norm_off[j], n, out, pos)
-                pos += n
-                i = ends[j]
-                j += 1
-            _copy(data, i, end - i, out, pos)
-            pos += end - i
-        out_off[row + 1] = pos
 
 
 # ---------------------------------------------------------------------------
@@ -600,7 +585,7 @@ def _splice(off, data, valid, starts, ends, norm_off, norm_data, out, out_off):
 def _kept_on_disk(build: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
     """A code point table built once per machine rather than once per process.
 
-    Building the tables runs Arrow's normaliser and Python's ``unicodedata`` over every code
+    Building the tables runs Arrow's ``utf8_lower`` and Python's ``unicodedata`` over every code
     point (about half a second per process, more than normalising 100k rows).  The table is
     kept as a bitmap beside numba's compiled kernels (``__pycache__``, or ``NUMBA_CACHE_DIR``),
     named by a digest of what decides its content: this file's source, Arrow's version (its
@@ -609,25 +594,10 @@ def _kept_on_disk(build: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]
     """
     @functools.cache
     def table(*args: str) -> np.ndarray:
-        path = _table_dir() / f"{build.__name__}{''.join('.' + a for a in args)}.{_table_key()}.npy"
-        try:
-            bits = np.load(path, allow_pickle=False)
-            if bits.dtype == np.uint8 and bits.shape == (0x110000 // 8,):
-                return _frozen(np.unpackbits(bits, bitorder="little").view(bool))
-        except (OSError, ValueError):
-            pass
-        result = _frozen(build(*args))
-        temp = None
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as f:
-                temp = f.name
-                np.save(f, np.packbits(result, bitorder="little"))
-            os.replace(temp, path)
-        except OSError:
-            if temp is not None:
-                Path(temp).unlink(missing_ok=True)
-        return result
+        name = build.__name__ + "".join("." + a for a in args)
+        bits = kept_on_disk(name, _table_key(), lambda: {"bits": np.packbits(build(*args), bitorder="little")},
+                            lambda kept: kept.get("bits", np.empty(0)).shape == (0x110000 // 8,))["bits"]
+        return _frozen(np.unpackbits(bits, bitorder="little").view(bool))
 
     table.build = build  # the builder itself, for tests
     return table
@@ -638,15 +608,9 @@ def _frozen(table: np.ndarray) -> np.ndarray:
     return table
 
 
-def _table_dir() -> Path:
-    return Path(numba.config.CACHE_DIR or Path(__file__).parent / "__pycache__")
-
-
 @functools.cache
-def _table_key() -> str:
-    source = Path(__file__).read_bytes()
-    return hashlib.sha256(b"\0".join([source, pa.__version__.encode(),
-                                       unicodedata.unidata_version.encode()])).hexdigest()[:16]
+def _table_key() -> bytes:
+    return b"\0".join([Path(__file__).read_bytes(), pa.__version__.encode(), unicodedata.unidata_version.encode()])
 
 
 @functools.cache
@@ -678,6 +642,9 @@ def _control_table() -> np.ndarray:
     kept = "\t\n"
     chars = "\x00" + _all_chars()
     return _table([c for c in chars if c not in kept and unicodedata.category(c) in ("Cc", "Cf")])
+
+
+unicode_forms.DROPPABLE["controls"] = _control_table  # the normaliser removes them in its pass
 
 
 @_kept_on_disk
@@ -712,50 +679,10 @@ def _fold_unsafe_table() -> np.ndarray:
     return _table([chars[i] for i in unsafe])
 
 
-@_kept_on_disk
 def _form_unsafe_table(form: str) -> np.ndarray:
-    """Code points whose presence can put a string out of normal ``form`` (``NFC``/``NFKC``).
-
-    By Unicode's normalisation quick check, a string whose every code point has canonical
-    combining class 0 and quick-check value Yes is in the form.  This is a superset of the
-    others, built from Arrow (whose utf8proc does the normalising) and Python:
-
-    * code points the form changes on their own (quick check No: singletons, excluded
-      compositions, and for NFKC compatibility characters);
-    * code points that follow the first one in some canonical decomposition (quick check
-      Maybe: they can compose with what precedes them; Hangul vowel and trailing jamo too);
-    * combining class other than 0 (their order may need fixing; classes never change
-      between Unicode versions);
-    * code points Python's Unicode version has not assigned, in case Arrow's is newer.
-
-    Text holding none of them is left as is; the windows around them go to ``utf8_normalize``
-    (:func:`_to_form`), so the result is Arrow's normal form for every row, as if every row
-    were sent to it.
-    """
-    chars = _all_chars()
-    cps = _code_points()
-    width = 1 + (cps >= 0x80) + (cps >= 0x800) + (cps >= 0x10000)
-    off = np.concatenate(([0], np.cumsum(width)))
-    arrow_chars = pa.Array.from_buffers(
-        pa.large_string(), cps.size, [None, pa.py_buffer(off), pa.py_buffer(chars.encode("utf-8"))]
-    )
-    unsafe = np.zeros(0x110000, dtype=bool)
-    for f in sorted({"NFC", form}):
-        changed = _bitmap(pc.not_equal(pc.utf8_normalize(arrow_chars, f), arrow_chars))
-        unsafe[cps[changed]] = True
-    nfd = pc.utf8_normalize(arrow_chars, "NFD")
-    decomposed = nfd.filter(pc.not_equal(nfd, arrow_chars)).to_pylist()
-    unsafe[[ord(c) for d in decomposed for c in d[1:]]] = True
-    unsafe[[cp for cp, c in zip(cps.tolist(), chars) if unicodedata.combining(c)
-            or unicodedata.category(c) == "Cn"]] = True
-    return unsafe
-
-
-def _bitmap(arr: pa.BooleanArray) -> np.ndarray:
-    """A null-free boolean array's values as numpy bools."""
-    return np.unpackbits(np.frombuffer(arr.buffers()[1], np.uint8), count=arr.offset + len(arr),
-                         bitorder="little")[arr.offset :].view(bool)
-
+    """Code points whose presence can put a string out of normal ``form`` (``NFC``/``NFKC``):
+    :func:`dsc.kernels.unicode_forms.unsafe_table`, built from Python's ``unicodedata``."""
+    return unsafe_table(form)
 
 
 # ---------------------------------------------------------------------------
