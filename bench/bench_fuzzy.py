@@ -17,9 +17,10 @@ RunContext)`` -- in a fresh interpreter, as a ``dsc run`` would be, so every tim
 importing dedupe where the path needs it and, for training, the child interpreter that the kernel
 starts for ``PYTHONHASHSEED=0``.  Timed: the baseline -- dedupe's own ``prepare_training``,
 ``train`` and SQLite ``pairs`` (``fuzzy.FAST = False``), no cache folder: what every cold run did
-before -- then the kernel's fast block learning and blocking with no cache ("cold"), a cold run
-that fills the cache, a warm run at the same threshold (the clusters come from the cache) and a
-warm run at another threshold (the scored pairs come from the cache, the clustering runs).  Then
+before -- then the kernel's fast block learning, canopy searches and blocking with no cache
+("cold"), a cold run that fills the cache, a warm run at the same threshold (the clusters come
+from the cache) and a warm run at another threshold (the scored pairs come from the cache, the
+clustering runs).  Then
 a cold fast run at that other threshold runs under cProfile, in an interpreter started with
 ``PYTHONHASHSEED=0`` so that dedupe works in-process where the profiler sees it; it gives the split
 training / blocking / scoring / clustering and the top entries, and checks the warm run's clusters

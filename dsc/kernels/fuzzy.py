@@ -47,15 +47,20 @@ Determinism
 
 Cost and caching
     dedupe learns its blocking rules from the rows: it calls every candidate
-    predicate on every row (its TF-IDF and Levenshtein canopy searches are
-    now the largest cost) and counts the row pairs each one blocks together.
-    Its own code also builds every such pair as a tuple in a frozenset, draws
-    pairs for active labelling and blocks with an SQLite self-join -- most of
-    its time on 2,000 Toolformer rows, and 141 s of 287 on 7,673 for the
-    join.  This module runs dedupe's training and blocking with those steps
+    predicate on every row (its TF-IDF and Levenshtein canopy searches
+    among them) and counts the row pairs each one blocks together.  Its own
+    code also builds every such pair as a tuple in a frozenset, draws pairs
+    for active labelling and blocks with an SQLite self-join -- most of its
+    time on 2,000 Toolformer rows, and 141 s of 287 on 7,673 for the join.
+    This module runs dedupe's training and blocking with those steps
     replaced by equivalents that give the same model and the same pairs
-    ("Faster block learning" below; ``python -m bench.bench_fuzzy`` measures
-    both paths and asserts equal clusters).  dedupe already compares only
+    ("Faster block learning" below), and answers its canopy searches with
+    the same results without most of the searching ("Levenshtein canopy
+    searches ..." and "TF-IDF canopy searches ..." below); ``python -m
+    bench.bench_fuzzy`` measures both paths and asserts equal clusters.
+    What is left on 2,000 rows is mostly importing dedupe (scikit-learn and
+    scipy.stats, about 2 s), calling the predicates, fitting the classifier,
+    and dedupe's affine-gap distances of the blocked pairs for scoring.  dedupe already compares only
     rows that share a blocking key, never all pairs.  The learnt blocking
     rules depend on the rows as well as on the labelled pairs, so a model
     trained on other rows would block other pairs and could give other
@@ -84,6 +89,7 @@ import hashlib
 import itertools
 import json
 import logging
+import math
 import os
 import pickle
 import random
@@ -102,9 +108,10 @@ from dsc.errors import DscError
 
 log = logging.getLogger(__name__)
 
-#: Learn blocking rules and block with this module's faster equivalents of
-#: dedupe's steps (see "Faster block learning"); False runs dedupe's own, which
-#: the tests and bench/bench_fuzzy.py compare against.
+#: Learn blocking rules, search canopies and block with this module's faster
+#: equivalents of dedupe's steps (see "Faster block learning" and the canopy
+#: search sections); False runs dedupe's own, which the tests and
+#: bench/bench_fuzzy.py compare against.
 FAST = True
 
 #: Fewest labelled pairs of each kind ("match", "distinct") accepted.
@@ -358,7 +365,7 @@ def _cluster(
     fields and seed (from the cache), which skips training and scoring.
     Returns the clusters, confidences, labelled pairs used, and the scored
     pairs as a plain array (None when they were given).  ``fast``: see
-    :func:`_train`; the same result either way."""
+    :func:`_train` and :func:`_faster_searches`; the same result either way."""
     cluster = list(range(len(rows)))
     scores = [1.0] * len(rows)
     data = {i: {f: _comparable(v) for f, v in zip(fields, row)}
@@ -375,11 +382,15 @@ def _cluster(
         import dedupe.clustering
         import dedupe.core
         import dedupe.labeler
+        import dedupe.levenshtein
+        import dedupe.tfidf
     except ImportError as exc:
         raise ImportError("fuzzy de-duplication needs dedupe: pip install 'dsc[fuzzy]'") from exc
 
     given = scored is not None
-    with _quiet_dedupe(), _seeded_dedupe(seed, dedupe.labeler, dedupe.canopy_index):
+    faster = (_faster_searches(dedupe.levenshtein, dedupe.tfidf, dedupe.canopy_index)
+              if fast else contextlib.nullcontext())
+    with _quiet_dedupe(), _seeded_dedupe(seed, dedupe.labeler, dedupe.canopy_index), faster:
         if not given:
             deduper = _train(dedupe, data, pairs, fields, fast)
             try:
@@ -703,6 +714,323 @@ def _blocked_pairs(deduper: Any, data: dict[int, dict]) -> Iterator[tuple]:
                 yield (a, record_a), (b, data[b])
 
 
+# --------------------------------------------------------------------------
+# Levenshtein canopy searches that need no search
+#
+# dedupe's Levenshtein canopy predicates (edit distance 1 to 4) ask
+# ``Levenshtein_search.lookup`` -- a trie walk in C over every indexed string,
+# on UTF-8 bytes -- for each record's neighbours: 2.4 s of 2,000 Toolformer
+# rows' training, and on such text nearly every answer (7,300 of 7,500) is
+# the record alone.  What the walk reports is a subset of the strings within
+# edit distance ``k`` of the query, the query itself always included (each
+# step of the walk is an edit), so a string with no other indexed string
+# within distance ``k`` is answered without it.  Finding those neighbours:
+# split the query's bytes into ``k + 1`` pieces; ``k`` edits leave one piece
+# whole, so a string within distance ``k`` contains some piece, is at most
+# ``k`` bytes longer or shorter, and lacks at most ``3k`` of the query's
+# distinct byte trigrams (an edit breaks at most three trigram occurrences).
+# :class:`_LevenshteinDocs` keeps, beside each index, which indexed strings
+# hold each trigram, so the strings holding a piece are found from its
+# rarest trigram; the few that pass every test get their exact distance from
+# a banded dynamic programme.  Candidates are found once per string for the
+# largest distance dedupe asks (4) and serve every smaller one.  When another
+# string is near, the real lookup runs.  ``tests/kernels/test_fuzzy_fast.py``
+# holds this against the real lookup on random strings made to be near each
+# other.
+
+# Bytes per trigram of the index below; a piece shorter than this is not looked up.
+_GRAM = 3
+# Largest edit distance answered from cached neighbours (dedupe asks 1 to 4).
+_LEV_CAP = 4
+# More candidates than this for one string, or a piece whose rarest trigram is
+# in more strings than _LEV_HOLDERS: leave it to the real lookup (bounds the work
+# on text where everything looks alike).
+_LEV_CANDIDATES = 64
+_LEV_HOLDERS = 1024
+
+
+def _bounded_distance(a: bytes, b: bytes, cap: int) -> int:
+    """The Levenshtein distance of ``a`` and ``b``, or ``cap + 1`` when it is more.
+
+    Only cells within ``cap`` of the diagonal can lie on a path of cost at
+    most ``cap``; every path crosses each row, so a row with no cell at most
+    ``cap`` ends the search."""
+    n, m, big = len(a), len(b), cap + 1
+    if abs(n - m) > cap:
+        return big
+    prev = [j if j <= cap else big for j in range(m + 1)]
+    for i in range(1, n + 1):
+        lo, hi = max(1, i - cap), min(m, i + cap)
+        cur = [big] * (m + 1)
+        cur[0] = i if i <= cap else big
+        ai = a[i - 1]
+        for j in range(lo, hi + 1):
+            v = prev[j - 1] + (ai != b[j - 1])
+            if prev[j] + 1 < v:
+                v = prev[j] + 1
+            if cur[j - 1] + 1 < v:
+                v = cur[j - 1] + 1
+            cur[j] = v if v < big else big
+        if min(cur[lo - 1:hi + 1]) > cap:
+            return big
+        prev = cur
+    return prev[m]
+
+
+class _LevenshteinDocs:
+    """The strings one ``LevenshteinIndex`` has put in its trie, by byte trigram.
+
+    ``valid`` is cleared when the index may hold strings this record has not
+    seen (see :func:`_faster_searches`), after which it answers nothing."""
+
+    __slots__ = ("docs", "number", "grams", "gram_sets", "by_length", "near", "valid")
+
+    def __init__(self) -> None:
+        self.docs: list[bytes] = []
+        self.number: dict[str, int] = {}
+        self.grams: dict[bytes, list[int]] = {}
+        self.gram_sets: list[frozenset[bytes]] = []
+        self.by_length: dict[int, list[int]] = {}
+        # Per string: the distance of every other string within _LEV_CAP, or
+        # None when there were too many candidates; emptied by each add().
+        self.near: dict[int, list[int] | None] = {}
+        self.valid = True
+
+    def add(self, doc: str) -> None:
+        raw = doc.encode("utf-8")  # the bytes the C extension stores ("s" format)
+        i = self.number[doc] = len(self.docs)
+        self.docs.append(raw)
+        grams = frozenset(raw[j:j + _GRAM] for j in range(len(raw) - _GRAM + 1))
+        self.gram_sets.append(grams)
+        for gram in grams:
+            self.grams.setdefault(gram, []).append(i)
+        self.by_length.setdefault(len(raw), []).append(i)
+        self.near.clear()
+
+    def alone(self, doc: str, k: int) -> bool:
+        """True when no other string of the index is within edit distance ``k``
+        of ``doc``, itself indexed; False when that cannot be ruled out."""
+        me = self.number.get(doc)
+        if not self.valid or me is None or type(k) is not int or not 0 <= k <= _LEV_CAP:
+            return False
+        if me not in self.near:
+            self.near[me] = self._neighbours(me)
+        near = self.near[me]
+        return near is not None and all(d > k for d in near)
+
+    def _neighbours(self, me: int) -> list[int] | None:
+        """The distances (at most _LEV_CAP) of the strings near string ``me``."""
+        raw, docs, mine, cap = self.docs[me], self.docs, self.gram_sets[me], _LEV_CAP
+        n = len(raw)
+        if n >= (cap + 1) * _GRAM:
+            grams = self.grams
+            found: set[int] = set()
+            cuts = [n * p // (cap + 1) for p in range(cap + 2)]
+            for start, stop in zip(cuts, cuts[1:]):
+                piece = raw[start:stop]
+                holders = min((grams[piece[j:j + _GRAM]] for j in range(len(piece) - _GRAM + 1)),
+                              key=len)
+                if len(holders) > _LEV_HOLDERS:
+                    return None
+                found.update(other for other in holders
+                             if abs(len(docs[other]) - n) <= cap and piece in docs[other])
+            candidates = [other for other in found
+                          if other != me and len(mine - self.gram_sets[other]) <= _GRAM * cap]
+        else:  # pieces shorter than a trigram: every string of about the same length
+            candidates = [other for length in range(max(0, n - cap), n + cap + 1)
+                          for other in self.by_length.get(length, ()) if other != me]
+        if len(candidates) > _LEV_CANDIDATES:
+            return None
+        distances = [_bounded_distance(raw, docs[other], cap) for other in candidates]
+        return [d for d in distances if d <= cap]
+
+
+# --------------------------------------------------------------------------
+# TF-IDF canopy searches without the weighted union
+#
+# dedupe's TF-IDF canopy search (``CanopyIndex.apply``) sums, for every
+# document, query weight times document weight over the query's terms --
+# zope's ``mass_weightedUnion`` of BTrees buckets, in C but one bucket merge
+# per term -- and keeps the documents scoring at least ``|q| * threshold``:
+# 2.3 s of 2,000 Toolformer rows' training.  :class:`_CosineTable` keeps the
+# index's posting lists (as of its last ``initSearch``) as arrays and scores a
+# query with one ``numpy.bincount``.  The union works in C floats: each term's
+# weight is rounded to float32, the products and sums are float32, so its
+# score of a document ``R`` differs from the float64 sum ``S`` of the same
+# float32 weights by at most ``m`` float32 roundings of ``S`` for ``m`` query
+# terms (all terms are positive).  A document whose ``S`` is further than
+# that from the cut-off is kept or dropped exactly as the union would; if any
+# document is nearer, the real search runs.  Which documents pass is all
+# dedupe reads (canopy and search predicates take them as a set).
+
+# Relative error allowed for a float32 score of m terms: (m + 2) float32 epsilons, twice the bound.
+_F32_EPS = 2.0 ** -23
+
+
+class _CosineTable:
+    """One ``CanopyIndex``'s searchable posting lists as numpy arrays."""
+
+    __slots__ = ("wids", "ids", "weights", "size", "last")
+
+    def __init__(self, index: Any) -> None:
+        wordinfo = index.index._wordinfo
+        self.wids: dict[str, tuple[int, Any]] = dict(index._wids_dict)
+        self.ids: dict[int, np.ndarray] = {}
+        self.weights: dict[int, np.ndarray] = {}
+        size = 0
+        for wid, _idf in self.wids.values():
+            docs = wordinfo[wid]
+            ids = np.fromiter(docs.keys(), dtype=np.int64, count=len(docs))
+            self.ids[wid] = ids
+            self.weights[wid] = np.fromiter(docs.values(), dtype=np.float64, count=len(docs))
+            if len(ids):
+                size = max(size, int(ids.max()) + 1)
+        self.size = size
+        # The last query's terms, scores, relative error bound and norm.
+        self.last: tuple[tuple, np.ndarray | None, float, float] | None = None
+
+    def apply(self, query_list: Sequence[str], threshold: float) -> list[int] | None:
+        """The ids ``CanopyIndex.apply(query_list, threshold)`` returns, in
+        ascending order, or None when a score is too near the cut-off to tell."""
+        if not threshold > 0:  # a zero cut-off keeps exactly the union's members: not handled
+            return None
+        terms = tuple(query_list)
+        if self.last is None or self.last[0] != terms:  # each threshold asks the same in a row
+            # The query weight exactly as CanopyIndex.apply computes it.
+            wids, weights, qw = [], [], 0.0
+            for term in terms:
+                wid, weight = self.wids.get(term, (None, None))
+                if wid is None:
+                    continue
+                wids.append(wid)
+                weights.append(weight)
+                qw += float.__pow__(weight, 2)
+            scores = None
+            if wids:
+                w32 = np.asarray(weights, dtype=np.float32).astype(np.float64)  # the C weights
+                ids = np.concatenate([self.ids[w] for w in wids])
+                products = np.concatenate([self.weights[w] * q for w, q in zip(wids, w32)])
+                scores = np.bincount(ids, weights=products, minlength=self.size)
+            self.last = (terms, scores, (len(wids) + 2) * _F32_EPS, math.sqrt(qw))
+        _, scores, rel, norm = self.last
+        if scores is None:  # no searchable term: the union is empty
+            return []
+        min_value = norm * threshold
+        keep = scores * (1 - rel) >= min_value
+        if np.any((scores * (1 + rel) >= min_value) & ~keep):
+            return None
+        return np.flatnonzero(keep).tolist()
+
+
+@contextlib.contextmanager
+def _faster_searches(levenshtein: types.ModuleType, tfidf: types.ModuleType,
+                     canopy_index: types.ModuleType) -> Iterator[None]:
+    """Answer dedupe's Levenshtein and TF-IDF canopy searches the faster ways
+    of the two sections above, falling back to dedupe's own search whenever
+    they cannot tell; the classes are put back afterwards.
+
+    Only an index made or (TF-IDF) readied for search while this is in force
+    is answered: every string put in a Levenshtein trie then goes through
+    ``index`` here and is recorded, and a TF-IDF table is read at
+    ``initSearch`` and dropped by any later change to the index.  On leaving,
+    or if ``unindex`` rebuilds a trie, the records stop answering."""
+    patched: list[tuple[type, str, Any]] = []  # (class, name, own attribute or None)
+
+    def patch(cls: type, name: str, make: Any) -> None:
+        own = cls.__dict__.get(name)
+        patched.append((cls, name, own))
+        setattr(cls, name, make(getattr(cls, name)))
+
+    records: list[_LevenshteinDocs] = []
+    tables: list[Any] = []  # CanopyIndex objects given a table
+
+    def lev_init(real: Any) -> Any:
+        def __init__(self: Any) -> None:
+            real(self)
+            self._fast_docs = _LevenshteinDocs()
+            records.append(self._fast_docs)
+        return __init__
+
+    def lev_index(real: Any) -> Any:
+        def index(self: Any, doc: str) -> None:
+            new = doc not in self._doc_to_id  # what the real method tests before adding
+            real(self, doc)
+            record = self.__dict__.get("_fast_docs")
+            if new and record is not None:
+                record.add(doc)
+        return index
+
+    def lev_unindex(real: Any) -> Any:
+        def unindex(self: Any, doc: str) -> None:
+            record = self.__dict__.get("_fast_docs")
+            if record is not None:
+                record.valid = False
+            real(self, doc)
+        return unindex
+
+    def lev_search(real: Any) -> Any:
+        def search(self: Any, doc: str, threshold: int = 0) -> list[int]:
+            record = self.__dict__.get("_fast_docs")
+            if record is not None and record.alone(doc, threshold):
+                return [self._doc_to_id[doc]]
+            return real(self, doc, threshold)
+        return search
+
+    def canopy_init_search(real: Any) -> Any:
+        def initSearch(self: Any) -> None:
+            self.__dict__.pop("_fast_table", None)
+            real(self)
+            self._fast_table = _CosineTable(self)
+            tables.append(self)
+        return initSearch
+
+    def canopy_change(real: Any) -> Any:
+        def change(self: Any, *args: Any, **kwargs: Any) -> Any:
+            self.__dict__.pop("_fast_table", None)
+            return real(self, *args, **kwargs)
+        return change
+
+    def tfidf_search(real: Any) -> Any:
+        def search(self: Any, doc: Any, threshold: float = 0) -> list[int]:
+            table = self._index.__dict__.get("_fast_table")
+            if table is not None:
+                query_list = self._parseTerms(doc)
+                found = table.apply(query_list, threshold) if query_list else []
+                if found is not None:
+                    return found
+            return real(self, doc, threshold)
+        return search
+
+    try:
+        lev = levenshtein.LevenshteinIndex
+        patch(lev, "__init__", lev_init)
+        patch(lev, "index", lev_index)
+        patch(lev, "unindex", lev_unindex)
+        patch(lev, "search", lev_search)
+        # The table reproduces _ByValue's cut-off (see _seeded_dedupe), used
+        # when the union's result -- a bucket, or a posting list's BTree -- has
+        # no byValue of its own.
+        import BTrees  # dedupe's dependency: the family mass_weightedUnion works in
+
+        if not any(hasattr(getattr(BTrees.family32.IF, kind), "byValue") for kind in ("Bucket", "BTree")):
+            canopy = canopy_index.CanopyIndex
+            patch(canopy, "initSearch", canopy_init_search)
+            for name in ("index_doc", "unindex_doc", "clear"):
+                patch(canopy, name, canopy_change)
+            patch(tfidf.TfIdfIndex, "search", tfidf_search)
+        yield
+    finally:
+        for cls, name, own in reversed(patched):
+            if own is None:
+                delattr(cls, name)
+            else:
+                setattr(cls, name, own)
+        for record in records:
+            record.valid = False
+        for index in tables:
+            index.__dict__.pop("_fast_table", None)
+
+
 # dedupe's own layout of scored pairs (dedupe.core.scoreDuplicates, integer ids).
 _SCORE_DTYPE = np.dtype([("pairs", np.int64, 2), ("score", "f4")])
 _NO_SCORES = np.zeros(0, dtype=_SCORE_DTYPE)
@@ -947,6 +1275,11 @@ def _cluster_in_child(job: tuple) -> tuple[list[int], list[float], int]:
 
 def _child_main() -> None:
     """Entry point of the child: job on stdin, plain-data result on stdout."""
+    # dedupe imports haversine (for LatLong fields, never used here), which
+    # imports and applies numba when it can: 0.3 s of this process's start-up
+    # for nothing, as nothing here is compiled.  Without numba haversine uses
+    # plain math; dedupe, scikit-learn and scipy never import it.
+    sys.modules.setdefault("numba", None)
     # Keep the real stdout for the result; anything else printed goes to stderr.
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
