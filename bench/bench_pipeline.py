@@ -128,14 +128,14 @@ def floor_seconds(workdir: Path, repeat: int = 1) -> float:
 
 
 # A stage's line on stderr: "dsc: normalize[text]: 1,000 -> 1,000 rows, ... in 0.52s", "dsc: splitting in 0.71s".
-_STAGE_LINE = re.compile(r"^dsc: (?P<stage>[^:]+?)(?:: .*)? in (?P<seconds>[0-9.]+)s$")
+_STAGE_LINE = re.compile(r"^dsc: (?P<stage>.+?)(?:: \d.*)? in (?P<seconds>[0-9.]+)s$")
 
 
 def stage_seconds(stderr: str) -> dict[str, float]:
     """Each stage's seconds, from the lines `dsc run` prints as it goes.
 
-    >>> stage_seconds("dsc: normalize[text]: 9 -> 9 rows, 1 rows/s in 0.52s\\ndsc: splitting in 0.71s\\n")
-    {'normalize[text]': 0.52, 'splitting': 0.71}
+    >>> stage_seconds("dsc: source:s: 9 -> 9 rows, 1 rows/s in 0.1s\\ndsc: splitting in 0.71s\\n")
+    {'source:s': 0.1, 'splitting': 0.71}
     """
     found = (_STAGE_LINE.match(line) for line in stderr.splitlines())
     return {m["stage"]: float(m["seconds"]) for m in found if m}

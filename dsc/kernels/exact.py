@@ -58,6 +58,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dsc.kernels.buffers import take, utf8_buffers
+
 __all__ = ["duplicate_groups"]
 
 _WINDOW = 32  # bytes read from each end of a string value
@@ -296,18 +298,6 @@ def _labels_of_codes(codes: np.ndarray, count: int) -> np.ndarray:
     return first[codes]
 
 
-def _offsets_and_data(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """int64 value offsets (starting at 0) and the byte buffer they index."""
-    width = np.int32 if pa.types.is_string(arr.type) or pa.types.is_binary(arr.type) else np.int64
-    _, obuf, dbuf = arr.buffers()[:3]
-    off = np.frombuffer(obuf, dtype=width)[arr.offset : arr.offset + len(arr) + 1].astype(np.int64)
-    data = np.frombuffer(dbuf, dtype=np.uint8) if dbuf is not None else np.empty(0, np.uint8)
-    if off[0]:
-        data = data[off[0] : off[-1]]
-        off -= off[0]
-    return off, data[: off[-1]]
-
-
 def _low_bytes(count: np.ndarray) -> np.ndarray:
     """uint64 masks selecting the lowest ``count`` (0..8) bytes."""
     count = np.asarray(count, dtype=np.uint64)
@@ -338,7 +328,7 @@ def _bytes_signature(arr: pa.Array) -> np.ndarray:
     """uint64 per value from its length and its first and last 32 bytes."""
     if len(arr) == 0:
         return np.empty(0, dtype=np.uint64)
-    off, data = _offsets_and_data(arr)
+    off, data = utf8_buffers(arr)
     sig = np.empty(len(arr), dtype=np.uint64)
     # Blocks of rows keep each block's windows (64 bytes a row) in cache.
     for lo in range(0, len(arr), _SIGNATURE_ROWS):
@@ -558,14 +548,9 @@ def _first_of_groups(keys: np.ndarray) -> np.ndarray:
     return first
 
 
-def _take(col: pa.Array | pa.ChunkedArray, idx: np.ndarray) -> pa.Array:
-    out = col.take(pa.array(idx))
-    return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
-
-
 def _equal_rows(col, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Whether row ``a[i]`` equals row ``b[i]`` in a text or binary ``col`` (nulls equal nulls)."""
-    both = _take(col, np.concatenate((a, b)))  # one gather for both sides
+    both = take(col, np.concatenate((a, b)))  # one gather for both sides
     left, right = both.slice(0, a.size), both.slice(a.size)
     eq = _bools(pc.equal(left, right))  # null (read as False) where a side is null
     if left.null_count or right.null_count:
@@ -600,7 +585,7 @@ def _regroup_exactly(hashed, codes, cluster: np.ndarray, mismatched: np.ndarray)
     cluster[mismatched[alone]] = mismatched[alone]
     rest = np.sort(mismatched[~alone])
     if rest.size:
-        encoded = [_exact_codes(_take(col, rest)) for col in hashed]
+        encoded = [_exact_codes(take(col, rest)) for col in hashed]
         if codes is not None:
             encoded.append(_exact_codes(pa.array(codes[0][rest])))
         cluster[rest] = rest[_first_of_groups(_combine_codes(encoded)[0])]

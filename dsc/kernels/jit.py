@@ -11,8 +11,8 @@ once in threads, with no copy of the data: `--workers N` spreads the compiled st
 cores. Each part writes only its own rows of the output, so the result is the same bytes with
 one worker or many.
 
-Strings come as Arrow buffers (`utf8_buffers`): int64 offsets from 0 and the UTF-8 bytes they
-index. Arrow has validated them as UTF-8, which `decode` relies on.
+Strings come as Arrow buffers (`dsc.kernels.buffers.utf8_buffers`): int64 offsets from 0 and
+the UTF-8 bytes they index. Arrow has validated them as UTF-8, which `decode` relies on.
 """
 from __future__ import annotations
 
@@ -25,12 +25,12 @@ from pathlib import Path
 
 import numba
 import numpy as np
-import pyarrow as pa
 from llvmlite import ir
 from numba.core import types
 from numba.extending import intrinsic
 
-__all__ = ["kernel", "decode", "load8", "store8", "trailing_zeros", "space_width", "word_end", "kept_on_disk", "utf8_buffers", "in_parts", "part_bounds"]
+__all__ = ["kernel", "decode", "load8", "store8", "trailing_zeros", "space_width", "word_end", "kept_on_disk", "in_parts",
+           "part_bounds"]
 
 
 def kernel(fn: Callable) -> Callable:
@@ -110,22 +110,6 @@ def space_width(data: np.ndarray, i: int) -> int:
     if b == 0xE3:
         return 3 if (data[i + 1] == 0x80 and data[i + 2] == 0x80) else 0
     return 0
-
-
-def utf8_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """int64 offsets starting at 0 and the UTF-8 bytes they index, without copying the bytes.
-
-    >>> off, data = utf8_buffers(pa.array(["ab", None, "ü"]).slice(1))
-    >>> off.tolist(), bytes(data)
-    ([0, 0, 2], b'\\xc3\\xbc')
-    """
-    width = np.int32 if pa.types.is_string(arr.type) else np.int64
-    _, obuf, dbuf = arr.buffers()
-    if obuf is None:  # an empty array may have no buffers
-        return np.zeros(len(arr) + 1, np.int64), np.empty(0, np.uint8)
-    off = np.frombuffer(obuf, dtype=width)[arr.offset: arr.offset + len(arr) + 1].astype(np.int64)
-    data = np.frombuffer(dbuf, dtype=np.uint8) if dbuf is not None else np.empty(0, np.uint8)
-    return off - off[0], data[off[0]: off[-1]]
 
 
 def part_bounds(off: np.ndarray, parts: int) -> list[tuple[int, int]]:

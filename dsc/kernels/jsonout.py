@@ -31,7 +31,8 @@ import pyarrow.compute as pc
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
-from dsc.kernels.jit import kernel, load8, utf8_buffers
+from dsc.kernels.buffers import utf8_buffers
+from dsc.kernels.jit import kernel, load8
 
 __all__ = ["plain", "json_values", "join_rows", "canonical_rows", "row_values", "string_json",
            "CANONICAL", "TEXT", "FLOATS", "OTHER", "NESTING"]

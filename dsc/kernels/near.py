@@ -85,7 +85,8 @@ import pyarrow.compute as pc
 
 import numba
 
-from dsc.kernels.jit import in_parts, kernel, load8, space_width, utf8_buffers, word_end
+from dsc.kernels.buffers import take, utf8_buffers
+from dsc.kernels.jit import in_parts, kernel, load8, space_width, word_end
 
 __all__ = ["NearResult", "SIMILARITY_EDGES", "SimilarPairs", "bucket_links", "candidate_pairs", "cluster_rows",
            "components_in_order", "lsh_params", "lsh_shape", "near_duplicates", "shingle_hashes", "signatures",
@@ -433,7 +434,7 @@ def _row_sets(arr, rows: np.ndarray, ngram: int, unit: str, workers: int = 1
     chunks = [(lo, min(rows.size, lo + _CHUNK_ROWS)) for lo in range(0, rows.size, _CHUNK_ROWS)]
     counts = np.zeros(rows.size, dtype=np.int64)
     for lo, hi in chunks:
-        off, data = _text_buffers(arr.take(pa.array(rows[lo:hi])))
+        off, data = _text_buffers(take(arr, rows[lo:hi]))
         part = counts[lo:hi]
         in_parts(lambda a, b: _count_shingles(data, off, a, b, ngram, chars, part), off, workers)
     room = np.zeros(rows.size + 1, dtype=np.int64)
@@ -442,7 +443,7 @@ def _row_sets(arr, rows: np.ndarray, ngram: int, unit: str, workers: int = 1
     out = np.empty(int(room[-1]), dtype=np.uint64)
     sizes = np.zeros(rows.size, dtype=np.int64)
     for lo, hi in chunks:
-        off, data = _text_buffers(arr.take(pa.array(rows[lo:hi])))
+        off, data = _text_buffers(take(arr, rows[lo:hi]))
         at, size = room[lo : hi + 1], sizes[lo:hi]
         in_parts(lambda a, b: _fill_shingles(data, off, a, b, ngram, chars, at, out, True, size), off, workers)
     seg = np.zeros(rows.size + 1, dtype=np.int64)
@@ -640,7 +641,7 @@ def _identical(arr, pairs: np.ndarray, nbytes: np.ndarray) -> tuple[np.ndarray, 
     # In slices: the texts are copied to be compared, and copies of one template share a length.
     for lo in range(0, eq_len.size, _EQUAL_PAIRS):
         part = eq_len[lo : lo + _EQUAL_PAIRS]
-        a, b = (arr.take(pa.array(pairs[part, c])) for c in (0, 1))
+        a, b = (take(arr, pairs[part, c]) for c in (0, 1))
         keep[part] = np.asarray(pc.equal(a, b).to_numpy(zero_copy_only=False), dtype=bool)
     jac[keep] = 1.0
     return keep, jac
@@ -953,7 +954,7 @@ def verify(texts, pairs: np.ndarray, *, threshold: float, ngram: int = 5, unit: 
     keep, jac = _verify(arr, pairs[order], float(threshold), ngram, unit, workers)
     if keep.any():  # byte-identical texts pass unshingled: those without shingles ('', blank) must not
         rows = _sorted_unique(pairs[order][keep].ravel())
-        _, off = shingle_hashes(arr.take(pa.array(rows)), ngram, unit, workers=workers)
+        _, off = shingle_hashes(take(arr, rows), ngram, unit, workers=workers)
         empty = rows[np.diff(off) == 0]
         if empty.size:
             bad = keep & np.isin(pairs[order], empty).any(axis=1)

@@ -71,7 +71,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dsc.kernels import unicode_forms
-from dsc.kernels.jit import decode, kept_on_disk, kernel, load8, store8, trailing_zeros, utf8_buffers
+from dsc.kernels.buffers import utf8_buffers
+from dsc.kernels.jit import decode, kept_on_disk, kernel, load8, store8, trailing_zeros
 from dsc.kernels.unicode_forms import normalize_array, put_utf8, same_bytes, simple_pair, unsafe_table, window
 from dsc.vocabulary import NORMALIZE_STEPS
 

@@ -45,7 +45,8 @@ import numba
 import numpy as np
 import pyarrow as pa
 
-from dsc.kernels.jit import decode, kept_on_disk, kernel, load8, store8, utf8_buffers
+from dsc.kernels.buffers import utf8_buffers
+from dsc.kernels.jit import decode, kept_on_disk, kernel, load8, store8
 
 __all__ = ["DROPPABLE", "FORMS", "classes", "load8", "normalize_array", "normalize_buffers", "put_utf8", "same_bytes",
            "simple_pair", "store8", "tables", "unsafe_table", "window"]

@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from dsc.kernels.jit import kernel, space_width, utf8_buffers, word_end
+from dsc.kernels.buffers import utf8_buffers
+from dsc.kernels.jit import kernel, space_width, word_end
 
 __all__ = ["count_words"]
 

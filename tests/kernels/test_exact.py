@@ -131,7 +131,7 @@ def test_near_identical_strings_are_never_merged():
 
 
 @pytest.mark.parametrize("weak", [lambda arr: np.zeros(len(arr), np.uint64),
-                                  lambda arr: np.diff(exact._offsets_and_data(arr)[0]).astype(np.uint64)])
+                                  lambda arr: np.diff(exact.utf8_buffers(arr)[0]).astype(np.uint64)])
 def test_exact_even_when_every_signature_collides(monkeypatch, weak):
     monkeypatch.setattr(exact, "_bytes_signature", weak)
     rng = np.random.default_rng(7)
