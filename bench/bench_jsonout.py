@@ -41,6 +41,7 @@ from bench.corpus import make_corpus
 from dsc.engines import outputs
 from dsc.engines.rejects import tag_removed
 from dsc.io import jsonscan, rowids
+from dsc.kernels import jsonout
 from dsc.reserved import ID, REASON, ROW, SRC
 
 
@@ -85,7 +86,7 @@ def _old_json_values(column: pa.Array, decode: bool) -> pa.Array:
     values = column.to_pylist()
     if decode:
         values = map(jsonscan.decode_row, values)
-    elif outputs._orjson_exact(column.type):
+    elif jsonout.plain(column.type):
         return pa.array(list(map(orjson.dumps, values)), pa.binary())
     return pa.array([outputs._ROW_ENCODER.encode(v).encode("utf-8") for v in values], pa.binary())
 
@@ -123,14 +124,14 @@ def reject_table(texts: pa.Array) -> pa.Table:
 # --------------------------------------------------------------------------- main
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--rejects", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="100k rows, 20k rejects")
     parser.add_argument("--parquet", help="take the `text` column of this parquet file for the ids")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.quick:
         args.rows, args.rejects = 100_000, 20_000
     if args.parquet:

@@ -4,8 +4,9 @@
 """
 import sys
 
-from bench import (bench_augment, bench_datadiff, bench_decontaminate, bench_exact, bench_near, bench_near_audit,
-                   bench_near_memory, bench_pipeline, bench_quality, bench_redact, bench_rowwise, bench_standardize)
+from bench import (bench_augment, bench_datadiff, bench_decontaminate, bench_exact, bench_fuzzy, bench_jsonout, bench_near,
+                   bench_near_audit, bench_near_memory, bench_pipeline, bench_quality, bench_redact, bench_rowwise,
+                   bench_standardize)
 
 if __name__ == "__main__":
     quick = ["--quick"] if "--quick" in sys.argv else []
@@ -19,6 +20,8 @@ if __name__ == "__main__":
                          ("decontaminate (vs a plain-Python n-gram set)", bench_decontaminate),
                          ("quality measures and lang() (vs plain Python, dedupe exact)", bench_quality),
                          ("redact, fix_text, sample, cap (vs dedupe exact)", bench_redact),
+                         ("fuzzy dedupe cold and warm (vs dedupe's own training and blocking)", bench_fuzzy),
+                         ("row ids and rejects.jsonl as JSON (vs the per-row Python writers)", bench_jsonout),
                          ("whole run (dsc run, peak RSS)", bench_pipeline),
                          ("dsc diff --data (a changed late rule, split, early rule vs one plain run)", bench_datadiff),
                          ("standardize per kind (vs reading each row)", bench_standardize),

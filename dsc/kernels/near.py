@@ -735,17 +735,8 @@ def _band_buckets(key, ids, bits):
                 sk[j], sr[j] = sk[j - 1], sr[j - 1]
                 j -= 1
             sk[j], sr[j] = k, r
-    total = 0
-    i = 0
-    while i < m:
-        j = i + 1
-        while j < m and sk[j] == sk[i]:
-            j += 1
-        if j - i >= 2:
-            total += j - i
-        i = j
-    members = np.empty(total, dtype=np.int32)
-    after = np.empty(total, dtype=np.int32)
+    members = np.empty(m, dtype=np.int32)
+    after = np.empty(m, dtype=np.int32)
     at = 0
     i = 0
     while i < m:
@@ -758,7 +749,7 @@ def _band_buckets(key, ids, bits):
                 after[at] = j - 1 - t
                 at += 1
         i = j
-    return members, after
+    return members[:at].copy(), after[:at].copy()  # not the spare room
 
 
 def _verified_candidates(arr, keys: np.ndarray, ids: np.ndarray, threshold: float, ngram: int,
