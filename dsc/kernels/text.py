@@ -314,6 +314,7 @@ _HIGH = np.uint64(0x8080808080808080)
 _LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
 _SPACES = np.uint64(0x2020202020202020)
 _U8, _U56 = np.uint64(8), np.uint64(56)
+_ONE = np.uint64(1)
 
 
 @kernel
@@ -336,6 +337,36 @@ def _plain_word(w: np.uint64) -> tuple[bool, np.uint64]:
 
 
 @kernel
+def _in_range(w7: np.uint64, lo: int, hi: int) -> np.uint64:
+    """0x80 in each byte of ``w7`` (bytes below 0x80) within lo..hi: ``b + 0x80 - lo`` has its high
+    bit set when b >= lo, ``b + 0x7F - hi`` when b > hi, and neither sum carries into the next byte."""
+    return (w7 + _ONES * np.uint64(0x80 - lo)) & ~(w7 + _ONES * np.uint64(0x7F - hi)) & _HIGH
+
+
+@kernel
+def _ascii_run(w: np.uint64, unusual: np.uint64, controls: bool) -> np.uint64:
+    """0x80 in each byte of ``w`` that a whitespace run takes in (``unusual`` is
+    :func:`_unusual_bytes` of ``w``): with ``controls``, every ASCII byte below '!' and DEL (each
+    whitespace or a control dropped); without, the ASCII whitespace (tab to carriage return,
+    0x1C to space). Exact per byte: bytes of 0x80 and above are not in it, so a run ends where
+    a multi-byte character starts."""
+    if controls:
+        return unusual & ~w
+    return _ascii_space(w, controls)
+
+
+@kernel
+def _ascii_space(w: np.uint64, controls: bool) -> np.uint64:
+    """0x80 in each byte of ``w`` that is whitespace the edits keep: with ``controls``, tab,
+    newline and space (the other ASCII whitespace is also a control, and dropped first);
+    without, all of it (see :func:`_ascii_run`)."""
+    w7 = w & _LOW7
+    if controls:
+        return (_in_range(w7, 0x09, 0x0A) | _in_range(w7, 0x20, 0x20)) & ~w
+    return (_in_range(w7, 0x09, 0x0D) | _in_range(w7, 0x1C, 0x20)) & ~w
+
+
+@kernel
 def _edit(off, data, valid, classes, controls, collapse, strip, windows, ccc, decomp, ddata, pair_keys, pair_values,
           compose, sample, out, out_off, buf, first, flags, edited):
     """Rows ``first`` on in the normal form (with ``windows`` True; None leaves that code out of
@@ -355,8 +386,13 @@ def _edit(off, data, valid, classes, controls, collapse, strip, windows, ccc, de
     whitespace is dropped (strip); ``keep`` is where the row ends if its trailing whitespace is
     stripped. Most text is printable ASCII with single spaces, which these rules copy as it is:
     at an ASCII byte, eight such bytes are tested and copied as one word; when a word fails the
-    test, the bytes before its first space or other unusual byte are copied at once, and that
-    character goes the long way.
+    test, the bytes before its first space or other unusual byte are copied at once, and when
+    that byte starts a run of ASCII whitespace and controls (with collapse), the run is taken
+    from the same word too (:func:`_ascii_run`): a word and its separator are one step, whose
+    length is found from bit masks, not byte by byte (the next step's load waits on it, and a
+    mix of separators would mispredict a branch per byte). Any other character goes the long
+    way. The last bytes of a row are read as a word too, with the bytes past its end (the next
+    row's) masked as unusual, so a row's last word is not copied a byte at a time.
 
     The normal form: a code point with the _UNSAFE class starts a window at the last boundary
     (:mod:`dsc.kernels.unicode_forms`), which is normalised with the controls in it dropped and
@@ -388,12 +424,15 @@ def _edit(off, data, valid, classes, controls, collapse, strip, windows, ccc, de
         bnd_in, bnd_out, bnd_cp = i, pos, np.int64(-1)
         while i < end:
             cp = np.int64(data[i])
-            if 0x20 <= cp < 0x7F and i + 8 <= end:  # a control goes the long way
+            if cp < 0x80 and i + 8 <= data.size:
                 w = load8(data, i)
+                # the bytes past the row's end (the next row's, read but never used) are unusual:
+                # its last word is copied in one step too, not a byte at a time
+                tail = _HIGH << np.uint64(8 * (end - i)) if i + 8 > end else np.uint64(0)
                 plain, spaces = _plain_word(w)
                 first_space = cp == _SPACE
                 last_space = (w >> _U56) == np.uint64(_SPACE)
-                if plain and not (strip and not started and first_space) and not (
+                if plain and tail == 0 and not (strip and not started and first_space) and not (
                         collapse and ((spaces & (spaces >> _U8)) != 0 or (prev_space and first_space))) and not (
                         strip and last_space and not collapse):
                     store8(out, pos, w)
@@ -409,16 +448,45 @@ def _edit(off, data, valid, classes, controls, collapse, strip, windows, ccc, de
                     # with collapse the byte before a last space is not a space
                     keep = pos - 1 if last_space else pos
                     continue
-                # the bytes before the first space or unusual byte are copied as they are
-                n = np.int64(trailing_zeros(_unusual_bytes(w)) >> np.uint64(3))
+                # the bytes before the first space or unusual byte are copied as they are, and when
+                # that byte starts a run of ASCII whitespace and controls (collapse), the run is taken
+                # too, from the same word: one step per word and separator, not two
+                unusual = _unusual_bytes(w) | tail
+                n = np.int64(trailing_zeros(unusual) >> np.uint64(3))
+                store8(out, pos, w)  # the bytes past n are overwritten next
                 if n:
-                    store8(out, pos, w)  # the bytes past n are overwritten next
                     if windows is not None:
                         bnd_in, bnd_out, bnd_cp = i + n - 1, pos + n - 1, np.int64(data[i + n - 1])
                     pos += n
-                    i += n
                     keep, started, prev_space = pos, True, False
-                    cp = np.int64(data[i])
+                if collapse:
+                    run = _ascii_run(w, unusual, controls) & ~tail
+                    first = unusual & ~(unusual - _ONE)  # the high bit of byte n (unusual is not 0: w was not plain)
+                    if run & first:
+                        word = (unusual - _ONE) & ~unusual  # the bits of the n bytes before it
+                        stop = ~run & _HIGH & ~word  # its lowest bit: the first byte past the run
+                        past = np.int64(8) if stop == 0 else np.int64(trailing_zeros(stop) >> np.uint64(3))
+                        single = (w >> np.uint64(8 * n)) & np.uint64(0xFF) == _SPACE  # most runs start with ' '
+                        if single | ((_ascii_space(w, controls) & ~word & ((stop - _ONE) & ~stop)) != 0):
+                            # a space goes out unless the row has none yet or one went out before
+                            if (strip and not started) or prev_space:
+                                change = True
+                            else:
+                                change |= past != n + 1 or not single
+                                out[pos] = _SPACE
+                                pos += 1
+                            prev_space = True
+                            if windows is not None:  # whitespace composes with nothing: a boundary after it
+                                bnd_in, bnd_out, bnd_cp = i + past, pos, np.int64(-1)
+                        else:  # controls only: dropped, the state unchanged
+                            change = True
+                            bnd_cp = -1  # the boundary stays, no longer right before what follows
+                        i += past
+                        continue
+                i += n
+                if i == end:  # the row ended in this word
+                    continue
+                cp = np.int64(data[i])
             width = 1
             if cp >= 0x80:
                 cp, width = decode(data, i)

@@ -192,3 +192,30 @@ def test_normal_forms_row_by_row_when_the_form_lengthens_the_text():
     for type_ in (pa.string(), pa.large_string()):
         for steps in (["nfc"], ["nfkc"], ["nfkc", "strip_control", "collapse_whitespace"], STEPS):
             assert norm(values, steps, type_) == [reference(v, steps) for v in values]
+
+
+# The compiled pass takes a word and the run of ASCII whitespace and controls after it in one
+# step, from bit masks over eight bytes, and reads a row's last bytes as a word with the next
+# row's bytes masked off: every run of up to three separator characters, after words of every
+# length (so at every byte of the word), at a row's end or before more text, against the
+# reference, for every combination of the editing steps.
+_SEPARATORS = list(" \t\n\r\x0b\x0c\x07\x00\x1c\x1f\x7f\x85\xa0\xad\u200b\u3000\u2003\u0301")
+_RUNS = [""] + _SEPARATORS + [a + b for a in _SEPARATORS for b in _SEPARATORS] + [
+    a + b + c for a in " \t\x07\xa0" for b in " \r\x7f\u200b" for c in " \n\x00\u3000"]
+
+
+@pytest.mark.parametrize("after", ["", "xy", "\u00e9", " z"])
+def test_word_and_separator_runs_at_every_offset(after):
+    values = ["abcdefghij"[:n] + run + after for n in range(11) for run in _RUNS]
+    values += [run + "w" + run for run in _RUNS]  # runs at a row's start and end, short rows
+    arrays = [pa.array(values, type_) for type_ in (pa.string(), pa.large_string())]
+    for k in range(1, 5):
+        for steps in itertools.combinations(["strip_control", "collapse_whitespace", "strip", "nfc"], k):
+            expected = [reference(v, steps) for v in values]
+            for arr in arrays:
+                out = normalize(arr, steps)
+                out.validate(full=True)
+                assert out.to_pylist() == expected, steps
+    # the row last in the buffer is read to its end, never past it
+    for v in values[-40:]:
+        assert normalize(pa.array([v]), STEPS).to_pylist() == [reference(v, STEPS)]

@@ -160,3 +160,31 @@ def test_a_long_row_of_marks_and_controls_in_one_window():
         out = normalize(pa.array(rows, pa.string()), steps)
         out.validate(full=True)
         assert out.to_pylist() == [reference(r, steps) for r in rows]
+
+
+def _word(byte: int, at: int, fill: int = ord("a")) -> np.uint64:
+    """Eight bytes of ``fill`` with ``byte`` at ``at`` (little-endian, as load8 reads them)."""
+    raw = bytearray([fill] * 8)
+    raw[at] = byte
+    return np.frombuffer(bytes(raw), "<u8")[0]
+
+
+def test_the_run_masks_are_exact_per_byte():
+    # every byte value at every position of a word, among fills that are in the run or not:
+    # the masks flag exactly that byte by its definition, and no carry marks a neighbour
+    def run_byte(b, controls):
+        return b < 0x80 and (b < 0x21 or b == 0x7F if controls else chr(b).isspace())
+
+    def space_byte(b, controls):
+        return b < 0x80 and chr(b).isspace() and not (controls and b not in (0x09, 0x0A, 0x20))
+
+    for fill in (ord("a"), ord(" "), 0x00, 0x7F, 0xC3, 0x09):
+        for controls in (True, False):
+            for at in range(8):
+                for byte in range(256):
+                    w = _word(byte, at, fill)
+                    raw = bytes(np.array([w], "<u8").view(np.uint8))
+                    run = int(text._ascii_run(w, np.uint64(text._unusual_bytes(w)), controls))
+                    space = int(text._ascii_space(w, controls))
+                    assert run == sum(0x80 << 8 * k for k, b in enumerate(raw) if run_byte(b, controls))
+                    assert space == sum(0x80 << 8 * k for k, b in enumerate(raw) if space_byte(b, controls))
