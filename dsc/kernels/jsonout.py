@@ -365,6 +365,14 @@ def _string_end(data, i, end):
 
 
 @kernel
+def _digits_end(data, i, end):
+    """Where the run of ASCII digits from `i` ends (`i` itself if there is none)."""
+    while i < end and 0x30 <= data[i] <= 0x39:
+        i += 1
+    return i
+
+
+@kernel
 def _number_end(data, i, end):
     """Where the JSON number at `i` ends, -1 when `json.dumps` would not spell it so (or it is too
     long); and whether it has a fraction or exponent."""
@@ -376,18 +384,15 @@ def _number_end(data, i, end):
     if data[i] == 0x30:
         i += 1
     elif 0x31 <= data[i] <= 0x39:
-        while i < end and 0x30 <= data[i] <= 0x39:
-            i += 1
+        i = _digits_end(data, i, end)
     else:
         return -1, False
     if i - start > _MAX_DIGITS:
         return -1, False
     if i < end and (data[i] == 0x2E or data[i] == 0x65 or data[i] == 0x45):
         if data[i] == 0x2E:
-            i += 1
-            digits = i
-            while i < end and 0x30 <= data[i] <= 0x39:
-                i += 1
+            digits = i + 1
+            i = _digits_end(data, digits, end)
             if i == digits:
                 return -1, True
         if i < end and (data[i] == 0x65 or data[i] == 0x45):
@@ -395,8 +400,7 @@ def _number_end(data, i, end):
             if i < end and (data[i] == 0x2B or data[i] == 0x2D):
                 i += 1
             digits = i
-            while i < end and 0x30 <= data[i] <= 0x39:
-                i += 1
+            i = _digits_end(data, digits, end)
             if i == digits:
                 return -1, True
         return i, True
