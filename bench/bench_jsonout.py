@@ -18,6 +18,13 @@ and the same with an integer, a boolean and a nullable string column beside it. 
 JSON of every row built column-wise by compiled loops, sha256 per row). The line `hash only`
 is the sha256 loop of the new path alone: what is left of its time.
 
+**sha256 of the ids' texts** (`dsc.kernels.sha.sha256_prefixes`): the canonical JSON of the
+text-only rows, built beforehand batch by batch as `table_content_ids` does, hashed by the
+hashlib loop it replaced (`hashlib_prefixes`) and by the kernel that calls OpenSSL with the GIL
+released, at 1 and 2 threads. Wall time (`time.perf_counter`: the CPU time of this thread does
+not count the other threads), best of ``--repeat``, all interleaved; on a machine shared with
+other work the 2-thread line is the noisiest.
+
 **rejects.jsonl** (`dsc.engines.outputs._write_table_jsonl(..., decode_row=True)`): rejects as a
 stage writes them (`dsc.engines.rejects.tag_removed`, the row's data as `row_json` text) for
 rows of the same corpus with an id, reason and source. Old: the writer as it was (each
@@ -77,6 +84,33 @@ def hash_only(table: pa.Table) -> float:
     for off, data in built:
         rowids._digests(off, data)
     return time.thread_time() - start
+
+
+def sha_section(text: pa.Array, repeat: int) -> None:
+    """The ids' sha256 alone: old loop against the kernel at 1 and 2 threads (wall seconds)."""
+    from dsc.kernels import sha
+    from dsc.kernels.jsonout import join_rows
+
+    built = [join_rows(b.num_rows, ["text"], [b.column(0)], sep=b",", colon=b":", drop_nulls=True)
+             for b in pa.table({"text": text}).to_batches(max_chunksize=rowids._BATCH_ROWS)]
+    n = sum(len(off) - 1 for off, _ in built)
+    size = sum(int(off[-1]) for off, _ in built)
+    runs = {"old hashlib loop": lambda: b"".join(sha.hashlib_prefixes(off, data) for off, data in built),
+            "kernel, 1 thread": lambda: b"".join(sha.sha256_prefixes(off, data, 1) for off, data in built),
+            "kernel, 2 threads": lambda: b"".join(sha.sha256_prefixes(off, data, 2) for off, data in built)}
+    want = runs["old hashlib loop"]()
+    assert all(run() == want for run in runs.values()), "the sha256 prefixes differ"
+    best = dict.fromkeys(runs, float("inf"))
+    for _ in range(repeat):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run()
+            best[name] = min(best[name], time.perf_counter() - start)
+    print(f"sha256 of the ids' texts: {n} rows, {size / n:.0f} bytes a row, {sha.backend()}; "
+          f"best of {repeat}, wall seconds")
+    old = best["old hashlib loop"]
+    for name, seconds in best.items():
+        print(f"  {name:24s} {seconds:6.3f}  ({seconds / n * 1e9:4.0f} ns a row)  old/this {old / seconds:5.2f}x")
 
 
 # --------------------------------------------------------------------------- rejects
@@ -161,6 +195,7 @@ def main(argv: list[str] | None = None) -> None:
     big = np.frombuffer(np.random.default_rng(1).bytes(64 << 20), np.uint8)
     one, _ = cpu_best(lambda: hashlib.sha256(big).digest(), args.repeat)
     print(f"  sha256 of one 64 MiB buffer: {big.size / one / 1e6:.0f} MB/s (OpenSSL, the floor for any row loop)")
+    sha_section(text, args.repeat)
 
     rejects = reject_table(texts.slice(0, args.rejects))
     print(f"rejects.jsonl: {rejects.num_rows} rejects")

@@ -126,7 +126,7 @@ def _execute(plan: Plan, base_dir: Path, out_dir: Path, tasks_dir: Path, workers
     """Every stage up to the stats and gate verdicts, cached in `out_dir/.dsc-cache`; writes no output."""
     ctx = RunContext(base_dir=base_dir, seed=plan.dataset.seed, workers=workers, cache_dir=out_dir / CACHE_DIR)
     warming = _warm(plan)
-    table, source_rejects, inputs, stages = sources or read_sources(plan, base_dir, note)
+    table, source_rejects, inputs, stages = sources or read_sources(plan, base_dir, note, workers)
     warming.join()  # before any stage: a process pool must not fork while a kernel is being loaded
     stages = list(stages)  # appended to below: `sources` may serve another plan too
     reject_tables = [source_rejects]
@@ -205,10 +205,11 @@ def _warm(plan: Plan) -> threading.Thread:
     return thread
 
 
-def read_sources(plan: Plan, base_dir: Path, note: Callable[[str], None]
+def read_sources(plan: Plan, base_dir: Path, note: Callable[[str], None], workers: int = 1
                  ) -> tuple[pa.Table, pa.Table, list[dict], list[StageStats]]:
     """Every source of the plan, concatenated: (rows, rejected input rows, input files, stage stats).
-    JSON files are read by the schema's declared types. Both engines read this way."""
+    JSON files are read by the schema's declared types. Both engines read this way. `workers`
+    threads hash the rows' content ids (the ids do not depend on it)."""
     from dsc.io import SourceError, SourceSpec, read_source
 
     if not plan.sources:
@@ -218,7 +219,7 @@ def read_sources(plan: Plan, base_dir: Path, note: Callable[[str], None]
     for src in plan.sources:
         note(f"reading source {src.name}")
         try:
-            result = read_source(SourceSpec.from_plan(src, types), base_dir)
+            result = read_source(SourceSpec.from_plan(src, types), base_dir, workers=workers)
         except SourceError as err:
             raise RunError(str(err), code=err.code, hint=err.hint, line=src.line) from None
         tables.append(result.table)

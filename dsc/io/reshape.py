@@ -49,9 +49,9 @@ def _row_reject(
     )
 
 
-def add_content_ids(table: pa.Table) -> pa.Table:
-    """Append ``_dsc_id``: content hashes of the data columns, repeats ``~n``."""
-    return table.append_column(ID, table_content_ids(table.select(data_columns(table))))
+def add_content_ids(table: pa.Table, workers: int = 1) -> pa.Table:
+    """Append ``_dsc_id``: content hashes of the data columns (on ``workers`` threads), repeats ``~n``."""
+    return table.append_column(ID, table_content_ids(table.select(data_columns(table)), workers))
 
 
 def explode(table: pa.Table, column: str, rule: str) -> tuple[pa.Table, np.ndarray, list[Reject]]:

@@ -116,21 +116,22 @@ _HEX = np.array([f"{i:02x}" for i in range(256)], dtype="S2")
 _sorted_dumps = functools.partial(orjson.dumps, option=orjson.OPT_SORT_KEYS)
 
 
-def table_content_ids(table: pa.Table) -> pa.Array:
+def table_content_ids(table: pa.Table, workers: int = 1) -> pa.Array:
     """:func:`content_ids` of every row of ``table`` (all its columns), as one Arrow array.
 
     Rows are hashed batch by batch; only the 8 digest bytes an id shows are
-    kept per row, and repeats are numbered over all of them at once.
+    kept per row, and repeats are numbered over all of them at once. `workers` threads hash each
+    batch's rows (the ids do not depend on it).
 
     >>> t = pa.table({"a": [1, 2, 1], "b": ["x", None, "x"]})
     >>> table_content_ids(t).to_pylist() == content_ids(t.to_pylist())
     True
     """
-    digests = b"".join(_batch_digests(b) for b in table.to_batches(max_chunksize=_BATCH_ROWS))
+    digests = b"".join(_batch_digests(b, workers) for b in table.to_batches(max_chunksize=_BATCH_ROWS))
     return _numbered(digests)
 
 
-def _batch_digests(batch: pa.RecordBatch) -> bytes:
+def _batch_digests(batch: pa.RecordBatch, workers: int = 1) -> bytes:
     """The first 8 bytes of each row's content hash, one after another.
 
     A batch of only strings, integers, booleans and nulls (under distinct names) has its
@@ -139,11 +140,11 @@ def _batch_digests(batch: pa.RecordBatch) -> bytes:
     other batch is written row by row (`_python_digests`)."""
     names = batch.schema.names
     if len(set(names)) == len(names) and all(_plain(field.type) for field in batch.schema):
-        return _plain_digests(batch)
+        return _plain_digests(batch, workers)
     return _python_digests(batch)
 
 
-def _plain_digests(batch: pa.RecordBatch) -> bytes:
+def _plain_digests(batch: pa.RecordBatch, workers: int = 1) -> bytes:
     """`_python_digests` of a batch of plain columns: its rows' canonical JSON (keys sorted, nulls
     left out, `,` and `:`) built column by column in one buffer, then hashed row by row."""
     from dsc.kernels.jsonout import join_rows
@@ -152,19 +153,17 @@ def _plain_digests(batch: pa.RecordBatch) -> bytes:
     order = sorted(range(len(names)), key=names.__getitem__)
     off, data = join_rows(batch.num_rows, [names[c] for c in order], [batch.column(c) for c in order],
                           sep=b",", colon=b":", drop_nulls=True)
-    return _digests(off, data)
+    return _digests(off, data, workers)
 
 
-def _digests(off: np.ndarray, data: np.ndarray) -> bytes:
+def _digests(off: np.ndarray, data: np.ndarray, workers: int = 1) -> bytes:
     """The first 8 bytes of the sha256 of each of the texts `data[off[i]:off[i + 1]]`.
 
-    OpenSSL's sha256 (hashlib) runs on the CPU's SHA instructions where it has them; the loop
-    costs one call per row and no copy of the text (memoryview slices)."""
-    text = memoryview(data)
-    bounds = off.tolist()
-    sha256 = hashlib.sha256
-    keep = ID_HEX_CHARS // 2
-    return b"".join([sha256(text[a:b]).digest()[:keep] for a, b in zip(bounds, bounds[1:])])
+    OpenSSL's sha256 called from compiled code with the GIL released, over `workers` row ranges
+    at once (`dsc.kernels.sha`; where it cannot be called, the same bytes from a hashlib loop)."""
+    from dsc.kernels.sha import sha256_prefixes
+
+    return sha256_prefixes(off, data, workers)
 
 
 def _python_digests(batch: pa.RecordBatch) -> bytes:

@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 
-def read_source(spec: SourceSpec, base_dir: Path, set_aside_reserved: bool = False) -> ReadResult:
+def read_source(spec: SourceSpec, base_dir: Path, set_aside_reserved: bool = False, workers: int = 1) -> ReadResult:
     """Read ``spec`` into one table of rows, the rejected rows, and the inputs.
 
     Steps, in order:
@@ -106,7 +106,7 @@ def read_source(spec: SourceSpec, base_dir: Path, set_aside_reserved: bool = Fal
     _check_rows(table, rejects, spec.name)
     positions = None
     if not spec.key:
-        table = add_content_ids(table)
+        table = add_content_ids(table, workers)
     if spec.explode is not None:
         table, positions, exploded = explode(table, spec.explode, rule)
         rejects += exploded
