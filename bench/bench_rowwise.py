@@ -206,9 +206,11 @@ def bench_dedupe(rows: int, repeat: int) -> None:
     table = dup_table(rows)
     params = {"columns": ["text"], "keep": "first", "ignoring": []}
     ctx = RunContext(base_dir=".")
+    ctx2 = RunContext(base_dir=".", workers=2)  # --workers 2: threads (pandas has one; polars uses all cores)
     contenders = {
         "dsc labels": (lambda: DedupeExact.clusters(table, params, ctx), None),
         "dsc apply": (lambda: DedupeExact.apply(table, params, ctx), None),
+        "dsc apply, 2 workers": (lambda: DedupeExact.apply(table, params, ctx2), None),
         "pandas": (lambda df: df.drop_duplicates(subset=["text"]),
                    lambda: pd.DataFrame({"text": table.column("text").to_pylist()})),
     }
@@ -221,15 +223,16 @@ def bench_dedupe(rows: int, repeat: int) -> None:
         contenders["polars"] = (lambda: frame.unique(subset=["text"], keep="first", maintain_order=True), None)
     times = race(contenders, repeat)
     outcome = DedupeExact.apply(table, params, ctx)
+    two = DedupeExact.apply(table, params, ctx2)
+    assert two.table.equals(outcome.table) and two.removed.equals(outcome.removed), "1 and 2 workers differ"
     kept_pd = pd.DataFrame({"text": table.column("text").to_pylist()}).drop_duplicates(subset=["text"])
     assert outcome.table.num_rows == len(kept_pd), "dsc and pandas keep different numbers of rows"
     print(f"\nexact dedupe, {rows:,} rows ({rows - outcome.table.num_rows:,} duplicates); best of {repeat}")
     for name, s in times.items():
-        print(f"  {name:<12}{s:>8.3f} s   pandas/this {times['pandas'] / s:>6.2f}x", flush=True)
+        vs_polars = f"   polars/this {times['polars'] / s:>5.2f}x" if pl is not None else ""
+        print(f"  {name:<21}{s:>8.3f} s   pandas/this {times['pandas'] / s:>6.2f}x{vs_polars}", flush=True)
     if pl is None:
         print("  polars      not installed in this environment (not a dependency): no polars figure")
-    else:
-        print(f"  dsc apply vs polars unique: {times['polars'] / times['dsc apply']:.2f}x")
 
 
 def bench_schema(rows: int, repeat: int) -> None:

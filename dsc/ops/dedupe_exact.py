@@ -27,7 +27,7 @@ class DedupeExact(DedupeRule, DedupeOperator, Operator):
     def clusters(cls, table, params, ctx):
         from dsc.kernels.exact import duplicate_groups
 
-        return duplicate_groups(key_columns(table, params))
+        return duplicate_groups(key_columns(table, params), workers=ctx.workers)
 
     @classmethod
     def strictness(cls, old, new):

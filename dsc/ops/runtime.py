@@ -66,21 +66,37 @@ class Outcome:
 
 
 def split_rows(table: pa.Table, drop: np.ndarray, reason: str | list[str], *, kept: pa.Table | None = None,
-               flags: list[dict[str, Any]] | None = None, **removed: Any) -> Outcome:
+               flags: list[dict[str, Any]] | None = None, workers: int = 1, **removed: Any) -> Outcome:
     """The outcome of removing the `drop` rows of `table` (a numpy bool mask) for `reason` (one, or
     one per removed row; `removed` holds `removed_rows`' cluster, duplicate_of and similarity).
     `kept`: the kept rows' values when the step also changed them (a table with `table`'s rows,
-    which `drop` filters); by default they are `table`'s."""
+    which `drop` filters); by default they are `table`'s.
+
+    `workers` > 1 (a step that runs whole, as a dedupe does, on a large table): the kept rows are
+    filtered as that many row slices on threads, beside the removed rows (Arrow's filter releases
+    the GIL; copying the kept values is most of a dedupe's time after its labels). The kept table
+    then comes back in more chunks, holding the same rows: every output is written from fixed row
+    slices made one chunk (`dsc.engines.export.write_parquet`), so its bytes do not change."""
     import numpy as np
     import pyarrow as pa
 
     drop = np.asarray(drop, dtype=bool)
     kept_values = kept
     kept = table if kept is None else kept
-    if drop.any():  # a filter that keeps every row would still copy every value
-        kept = kept.filter(pa.array(~drop))
-    return Outcome(kept, removed_rows(table, drop, reason, **removed), flags or [],
-                   positions=(np.flatnonzero(~drop), np.flatnonzero(drop)), unchanged=kept_values is None)
+    if workers > 1 and table.num_rows >= PARALLEL_MIN_ROWS and drop.any():
+        keep = ~drop
+        size = -(-table.num_rows // workers)
+        with ThreadPoolExecutor(workers) as pool:
+            gone = pool.submit(removed_rows, table, drop, reason, **removed)
+            parts = list(pool.map(lambda lo: kept.slice(lo, size).filter(pa.array(keep[lo:lo + size])),
+                                  range(0, table.num_rows, size)))
+            kept, gone = pa.concat_tables(parts), gone.result()
+    else:
+        if drop.any():  # a filter that keeps every row would still copy every value
+            kept = kept.filter(pa.array(~drop))
+        gone = removed_rows(table, drop, reason, **removed)
+    return Outcome(kept, gone, flags or [], positions=(np.flatnonzero(~drop), np.flatnonzero(drop)),
+                   unchanged=kept_values is None)
 
 
 def removed_rows(table: pa.Table, mask: np.ndarray, reason: str | list[str],
@@ -225,7 +241,7 @@ class DedupeOperator:
             _combined(ids.take(pa.array(np.maximum(survivor[dropped], 0), mask=whole)))
         reasons = [cls.reason + (" (keep none: whole cluster dropped)" if w else "") for w in whole.tolist()] \
             if whole.any() else cls.reason
-        return split_rows(table, drop, reasons, cluster=cluster_ids, duplicate_of=dup_of,
+        return split_rows(table, drop, reasons, cluster=cluster_ids, duplicate_of=dup_of, workers=ctx.workers,
                           similarity=None if similarity is None else similarity[dropped])
 
 

@@ -31,20 +31,28 @@ def reference(rows: list[tuple]) -> list[int]:
 
 # Routes through the kernel: text columns dictionary-encoded (few distinct values), all
 # hashed to signatures and verified (many distinct values), or as the sample decides.
+# The "compiled" routes use what larger inputs use (from _JIT_FROM rows on): the compiled hash
+# table and the in-place compare, on one thread or several (4 workers: 4 hash table partitions).
+SIGNATURE = {"_ENCODE_UP_TO": 0, "_SAMPLE_FROM": 0, "_FEW_DISTINCT": -1.0}
 ROUTES = {
     "encode": {"_ENCODE_UP_TO": 1 << 62, "_SAMPLE_FROM": 1 << 62},
-    "signature": {"_ENCODE_UP_TO": 0, "_SAMPLE_FROM": 0, "_FEW_DISTINCT": -1.0},
+    "signature": SIGNATURE,
     "sampled": {"_ENCODE_UP_TO": 0, "_SAMPLE_FROM": 0},
+    "compiled": {**SIGNATURE, "_JIT_FROM": 0},
+    "compiled, 2 workers": {**SIGNATURE, "_JIT_FROM": 0, "workers": 2},
+    "compiled, 4 workers": {**SIGNATURE, "_JIT_FROM": 0, "workers": 4},
 }
 
 
 def grouped(arrays, route: str) -> np.ndarray:
     """duplicate_groups with text columns forced down one route."""
-    saved = {name: getattr(exact, name) for name in ROUTES[route]}
+    settings = dict(ROUTES[route])
+    workers = settings.pop("workers", 1)
+    saved = {name: getattr(exact, name) for name in settings}
     try:
-        for name, value in ROUTES[route].items():
+        for name, value in settings.items():
             setattr(exact, name, value)
-        return duplicate_groups(arrays)
+        return duplicate_groups(arrays, workers=workers)
     finally:
         for name, value in saved.items():
             setattr(exact, name, value)
@@ -130,8 +138,8 @@ def test_near_identical_strings_are_never_merged():
     assert len(set(cluster.tolist())) == 37
 
 
-@pytest.mark.parametrize("weak", [lambda arr: np.zeros(len(arr), np.uint64),
-                                  lambda arr: np.diff(exact.utf8_buffers(arr)[0]).astype(np.uint64)])
+@pytest.mark.parametrize("weak", [lambda arr, *_: np.zeros(len(arr), np.uint64),
+                                  lambda arr, *_: np.diff(exact.utf8_buffers(arr)[0]).astype(np.uint64)])
 def test_exact_even_when_every_signature_collides(monkeypatch, weak):
     monkeypatch.setattr(exact, "_bytes_signature", weak)
     rng = np.random.default_rng(7)
@@ -214,3 +222,93 @@ def test_sample_picks_the_route_for_larger_columns():
 
 def test_codes_out_of_first_appearance_order_still_group_exactly():
     assert exact._labels_of_codes(np.array([2, 0, 2, 1, 0]), 3).tolist() == [0, 1, 0, 3, 1]
+
+
+def in_place_and_copied(col, a, b, workers=1) -> tuple[list, list]:
+    return (exact._equal_rows_in_place(col, np.array(a), np.array(b), workers).tolist(),
+            exact._equal_rows(col, np.array(a), np.array(b)).tolist())
+
+
+@pytest.mark.parametrize("kind", [pa.string(), pa.large_string(), pa.binary(), pa.large_binary()])
+def test_in_place_compare_agrees_with_arrow(kind):
+    # lengths around the 8-byte step (0, 7, 8, 9, 16, 17), a difference in the last byte only,
+    # nulls (equal to nulls only, never to ""), and a slice whose offsets do not start at 0
+    values = ["", "abcdefg", "abcdefgh", "abcdefgi", "abcdefghi", "a" * 16, "a" * 16, "a" * 17,
+              "a" * 16 + "b", None, None, "", "x" * 40, "x" * 39 + "y", "é" * 9, "é" * 9]
+    raw = [v if v is None or not pa.types.is_binary(kind) and not pa.types.is_large_binary(kind)
+           else v.encode() for v in values]
+    col = pa.array(["pad"] + raw, kind).slice(1)
+    n = len(values)
+    a, b = np.meshgrid(np.arange(n), np.arange(n))
+    mine, arrow = in_place_and_copied(col, a.ravel(), b.ravel())
+    expected = [values[i] == values[j] for i, j in zip(a.ravel(), b.ravel())]
+    assert mine == arrow == expected
+    assert in_place_and_copied(col, a.ravel(), b.ravel(), workers=3)[0] == expected
+
+
+@pytest.mark.parametrize("max_pairs", [256, 1], ids=["per chunk pair", "copied by Arrow"])
+def test_in_place_compare_of_chunked_columns(monkeypatch, max_pairs):
+    monkeypatch.setattr(exact, "_MAX_CHUNK_PAIRS", max_pairs)
+    rng = np.random.default_rng(3)
+    words = ["a" * 20, "a" * 19 + "b", "b", None, "", "c" * 9]
+    values = [words[i] for i in rng.integers(0, len(words), 400)]
+    flat = pa.array(values)
+    chunked = pa.chunked_array([flat.slice(0, 150), flat.slice(150, 0), flat.slice(150, 50).cast(pa.string()),
+                                pa.array(values[200:])])
+    a, b = rng.integers(0, 400, 2000), rng.integers(0, 400, 2000)
+    expected = [values[i] == values[j] for i, j in zip(a, b)]
+    for workers in (1, 2):
+        mine, arrow = in_place_and_copied(chunked, a, b, workers)
+        assert mine == arrow == expected
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3, 8])
+def test_labels_on_threads_are_the_labels_of_one(monkeypatch, workers):
+    # A larger table (from _JIT_FROM rows on the compiled route is taken anyway), chunked as N
+    # workers leave a column, with repeats of values that differ only in the middle.
+    monkeypatch.setattr(exact, "_JIT_FROM", 1 << 10)
+    monkeypatch.setattr(exact, "_SIGNATURE_ROWS", 1 << 9)  # several signature blocks per thread
+    rng = np.random.default_rng(workers)
+    n = 6_000
+    src = rng.integers(0, 2_500, n)
+    values = [None if v % 97 == 0 else "p" * 40 + str(v % 50) + "s" * 40 if v % 3 == 0 else f"row {v}" for v in src]
+    flat = pa.array(values)
+    chunked = pa.chunked_array([flat.slice(0, 2_000), flat.slice(2_000, 3_000), flat.slice(5_000)])
+    expected = reference([(v,) for v in values])
+    for col in (flat, chunked):
+        assert duplicate_groups([col], workers=workers).tolist() == expected
+        assert duplicate_groups([col, pa.array(src % 2)], workers=workers).tolist() == \
+            reference(list(zip(values, (src % 2).tolist())))
+
+
+def test_the_operator_on_threads_writes_the_same_parquet_bytes(monkeypatch):
+    # `dedupe exact` with 3 workers: labels on threads, the kept rows filtered as 3 slices on
+    # threads. Its kept table comes back in more chunks (what parquet bytes could show), yet the
+    # rows, the removed rows and the parquet file dsc writes are the same as with 1 worker.
+    import io
+    from pathlib import Path
+
+    from dsc.engines.export import write_parquet
+    from dsc.ops import runtime
+    from dsc.ops.dedupe_exact import DedupeExact
+    from dsc.reserved import ID
+
+    monkeypatch.setattr(exact, "_JIT_FROM", 1 << 10)
+    monkeypatch.setattr(runtime, "PARALLEL_MIN_ROWS", 100)
+    monkeypatch.setattr("dsc.engines.export.PARQUET_ROWS", 700)  # row groups that cut across the slices
+    rng = np.random.default_rng(12)
+    n = 4_000
+    values = [None if v == 0 else "x" * 40 + str(v) + "y" * 40 for v in rng.integers(0, 1_500, n)]
+    tbl = pa.table({ID: [f"r{i}" for i in range(n)], "q": values})
+    params = {"columns": ["q"], "keep": "first", "ignoring": []}
+    one, three = (DedupeExact.apply(tbl, params, runtime.RunContext(base_dir=Path("."), workers=w)) for w in (1, 3))
+    assert three.table.column("q").num_chunks > one.table.column("q").num_chunks
+    assert three.table.equals(one.table) and three.removed.equals(one.removed)
+    assert all(np.array_equal(a, b) for a, b in zip(one.positions, three.positions))
+    assert three.table.column("q").to_pylist() == list(dict.fromkeys(values))  # first of each value, in order
+    files = []
+    for outcome in (one, three):
+        sink = io.BytesIO()
+        write_parquet(outcome.table, sink)
+        files.append(sink.getvalue())
+    assert files[0] == files[1]

@@ -21,19 +21,30 @@ def reference(values) -> list[int]:
     return [first.setdefault(v, i) for i, v in enumerate(values)]
 
 
-def both_routes(monkeypatch, keys: np.ndarray):
-    """(first, moved) of the hash table and of the sort."""
+def both_routes(monkeypatch, keys: np.ndarray, workers: int = 1):
+    """(first, moved) of the hash table (partitioned over `workers` threads) and of the sort."""
     monkeypatch.setattr(exact, "_JIT_FROM", 0)
-    table = exact._first_of_keys(keys)
+    table = exact._first_of_keys(keys, workers)
     monkeypatch.setattr(exact, "_JIT_FROM", 1 << 62)
     return table, exact._first_of_keys(keys)
 
 
 def assert_first_labels(monkeypatch, keys: np.ndarray) -> None:
-    (first, moved), (sorted_first, sorted_moved) = both_routes(monkeypatch, keys)
     expected = reference(keys.tolist())
-    assert first.tolist() == sorted_first.tolist() == expected
-    assert moved.tolist() == sorted_moved.tolist() == [i for i, f in enumerate(expected) if f != i]
+    for workers in (1, 2, 5):  # one table; two partitions; four partitions on five threads
+        (first, moved), (sorted_first, sorted_moved) = both_routes(monkeypatch, keys, workers)
+        assert first.tolist() == sorted_first.tolist() == expected
+        assert moved.tolist() == sorted_moved.tolist() == [i for i, f in enumerate(expected) if f != i]
+
+
+def test_a_partition_holding_every_key_still_has_room(monkeypatch):
+    # Keys whose mixed value starts with a 0 bit all fall in the first of two partitions: its table
+    # is sized from the rows it really gets, not from an even share.
+    rng = np.random.default_rng(4)
+    keys = rng.integers(0, 1 << 62, 30_000).astype(np.uint64)
+    keys = keys[(keys * exact._MIX) >> np.uint64(63) == 0][:10_000]
+    keys = np.concatenate([keys, keys[::3]])
+    assert_first_labels(monkeypatch, keys)
 
 
 def test_keys_sharing_their_tag_are_told_apart(monkeypatch):
