@@ -52,13 +52,14 @@ def _column(values: Any, type_: pa.DataType, n: int) -> pa.Array | pa.ChunkedArr
 def tag_removed(removed: pa.Table, rule: str, line: int) -> pa.Table:
     """A stage's removed rows (`Outcome.removed`: the rows, their id, source and `REMOVED_FIELDS`)
     as rejects of `rule`, at spec line `line`; the row's data columns become the `ROW` JSON."""
-    from dsc.engines.outputs import row_json
+    from dsc.engines.outputs import rows_json
 
     data_cols = [c for c in removed.column_names if not c.startswith(RESERVED_PREFIX)]
     n = removed.num_rows
-    rows = [row_json(r) for r in removed.select(data_cols).to_pylist()] if n else []
+    rows = rows_json(removed.select(data_cols)) if n else []
     dedupe = {name: removed.column(name) for name in _NULL_UNLESS_GIVEN if name in removed.column_names}
-    return reject_table(n, {ID: removed.column(ID), RULE: [rule] * n, LINE: [line] * n,
+    return reject_table(n, {ID: removed.column(ID), RULE: pa.repeat(pa.scalar(rule, pa.string()), n),
+                            LINE: pa.repeat(pa.scalar(line, pa.int64()), n),
                             REASON: removed.column(REASON), **dedupe, SRC: removed.column(SRC), ROW: rows})
 
 

@@ -84,6 +84,18 @@ def test_table_jsonl_is_row_json_line_by_line(table, batch):
     assert written == "".join(row_json(r) + "\n" for r in table.to_pylist()).encode("utf-8")
 
 
+@settings(max_examples=examples(2), deadline=None)
+@given(table=tables(), batch=st.sampled_from([1, 3, 8192]))
+def test_rows_json_is_row_json_of_each_row(table, batch):
+    saved, outputs.BATCH_ROWS = outputs.BATCH_ROWS, batch
+    try:
+        texts = outputs.rows_json(table)
+    finally:
+        outputs.BATCH_ROWS = saved
+    assert texts.type == pa.string()
+    assert texts.to_pylist() == [row_json(r) for r in table.to_pylist()]
+
+
 def test_rejected_rows_are_written_as_objects_when_their_text_is_json():
     rows = ['{"b": 1, "a": [1.5, null]}', "not json", None, '{"a": "\\ud800"}', '{"a": "\\u00e9"}', "{broken"]
     table = pa.table({"_dsc_id": [str(i) for i in range(len(rows))], "_dsc_row": rows})
