@@ -26,10 +26,10 @@ from pathlib import Path
 import numba
 import numpy as np
 from llvmlite import ir
-from numba.core import types
+from numba.core import cgutils, types
 from numba.extending import intrinsic
 
-__all__ = ["kernel", "decode", "load8", "store8", "trailing_zeros", "space_width", "word_end", "kept_on_disk", "in_parts",
+__all__ = ["kernel", "decode", "load8", "store8", "copy_bytes", "trailing_zeros", "space_width", "word_end", "kept_on_disk", "in_parts",
            "part_bounds"]
 
 
@@ -76,6 +76,22 @@ def store8(typingctx, arr, i, word):
         builder.store(args[2], ptr, align=1)
         return context.get_dummy_value()
     return types.void(arr, types.intp, types.uint64), codegen
+
+
+@intrinsic
+def copy_bytes(typingctx, dst, at, src, start, count):
+    """`dst[at:at + count] = src[start:start + count]` for uint8 arrays, as one `memcpy`.
+
+    numba compiles the slice assignment to a loop with a check for overlap; this is the C library's
+    copy, which runs at memory speed. The caller keeps both ranges within their arrays, and they
+    must not overlap."""
+    def codegen(context, builder, signature, args):
+        out = context.make_array(signature.args[0])(context, builder, args[0])
+        inp = context.make_array(signature.args[2])(context, builder, args[2])
+        cgutils.raw_memcpy(builder, builder.gep(out.data, [args[1]]), builder.gep(inp.data, [args[3]]), args[4],
+                           context.get_constant(types.intp, 1))
+        return context.get_dummy_value()
+    return types.void(dst, types.intp, src, types.intp, types.intp), codegen
 
 
 @intrinsic

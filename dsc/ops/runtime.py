@@ -72,28 +72,24 @@ def split_rows(table: pa.Table, drop: np.ndarray, reason: str | list[str], *, ke
     `kept`: the kept rows' values when the step also changed them (a table with `table`'s rows,
     which `drop` filters); by default they are `table`'s.
 
-    `workers` > 1 (a step that runs whole, as a dedupe does, on a large table): the kept rows are
-    filtered as that many row slices on threads, beside the removed rows (Arrow's filter releases
-    the GIL; copying the kept values is most of a dedupe's time after its labels). The kept table
-    then comes back in more chunks, holding the same rows: every output is written from fixed row
-    slices made one chunk (`dsc.engines.export.write_parquet`), so its bytes do not change."""
+    `workers`: threads that copy the kept values (`dsc.kernels.select.filter_table`, which gives
+    the same arrays with any number); the removed rows are gathered beside them."""
     import numpy as np
-    import pyarrow as pa
+
+    from dsc.kernels.select import filter_table
 
     drop = np.asarray(drop, dtype=bool)
     kept_values = kept
     kept = table if kept is None else kept
-    if workers > 1 and table.num_rows >= PARALLEL_MIN_ROWS and drop.any():
-        keep = ~drop
-        size = -(-table.num_rows // workers)
-        with ThreadPoolExecutor(workers) as pool:
+    if not drop.any():  # a filter that keeps every row would still copy every value
+        gone = removed_rows(table, drop, reason, **removed)
+    elif workers > 1 and table.num_rows >= PARALLEL_MIN_ROWS:
+        with ThreadPoolExecutor(1) as pool:  # Arrow's filter and the kernels release the GIL
             gone = pool.submit(removed_rows, table, drop, reason, **removed)
-            parts = list(pool.map(lambda lo: kept.slice(lo, size).filter(pa.array(keep[lo:lo + size])),
-                                  range(0, table.num_rows, size)))
-            kept, gone = pa.concat_tables(parts), gone.result()
+            kept = filter_table(kept, ~drop, workers)
+            gone = gone.result()
     else:
-        if drop.any():  # a filter that keeps every row would still copy every value
-            kept = kept.filter(pa.array(~drop))
+        kept = filter_table(kept, ~drop)
         gone = removed_rows(table, drop, reason, **removed)
     return Outcome(kept, gone, flags or [], positions=(np.flatnonzero(~drop), np.flatnonzero(drop)),
                    unchanged=kept_values is None)
