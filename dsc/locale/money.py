@@ -77,7 +77,7 @@ def parse_money(value: Any, locales: Iterable[str] = (), target: str | None = No
     currency = _currency(symbol, locales)
     if not currency.ok:
         return currency
-    amount = read_decimal(amount_text, locales)
+    amount = read_decimal(amount_text, locales, amount=True)
     if not amount.ok:
         return amount
     if negative and amount.value < 0:

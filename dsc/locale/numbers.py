@@ -60,9 +60,11 @@ def parse_number(value: Any, locales: Iterable[str] = ()) -> Result:
     return read_decimal(text, tuple(locales))
 
 
-def read_decimal(text: str, locales: tuple[str, ...]) -> Result:
+def read_decimal(text: str, locales: tuple[str, ...], amount: bool = False) -> Result:
     """The decimal `text` denotes in `locales` (or in canonical form when there are none);
-    used for the number inside an amount or a measurement too."""
+    used for the number inside an amount or a measurement too. `amount`: the number of a money
+    amount, whose digits may also be grouped as the locale's currency formats group them (CLDR's
+    ta_IN writes `₹ 1,000,000.00` with its currency pattern and `10,00,000` with its decimal one)."""
     text = "".join("-" if c in _MINUS else c for c in text)
     if not locales:
         if _CANONICAL.match(text):
@@ -76,7 +78,7 @@ def read_decimal(text: str, locales: tuple[str, ...]) -> Result:
     readings: dict[str, Decimal] = {}
     hints: list[str] = []
     for loc in resolve(locales):
-        found = _in_locale(text, loc)
+        found = _in_locale(text, loc, amount)
         if isinstance(found, Decimal):
             readings[str(loc)] = found
         elif found:
@@ -94,9 +96,10 @@ def read_decimal(text: str, locales: tuple[str, ...]) -> Result:
     return _bounded(first)
 
 
-def _in_locale(text: str, loc: Locale) -> Decimal | str | None:
+def _in_locale(text: str, loc: Locale, amount: bool = False) -> Decimal | str | None:
     """The number in one locale (latin digits and the locale's own numbering system), a
-    hint when babel suggests a spelling, or None."""
+    hint when babel suggests a spelling, or None. `amount`: groups as the locale's currency
+    formats place them are accepted too (babel's strict check knows only the decimal format's)."""
     hint = None
     for system in _systems(loc):
         group, point = _symbols(loc, system)
@@ -111,6 +114,12 @@ def _in_locale(text: str, loc: Locale) -> Decimal | str | None:
                 candidate = _ungrouped(candidate, loc, group, point)
             return parse_decimal(candidate, loc, strict=True, numbering_system=system)
         except NumberFormatError as err:
+            for grouping in _currency_groupings(loc) if amount and group in candidate else ():
+                try:
+                    return parse_decimal(_ungrouped(candidate, loc, group, point, grouping), loc, strict=True,
+                                         numbering_system=system)
+                except (NumberFormatError, InvalidOperation, ValueError):
+                    continue
             if getattr(err, "suggestions", None):
                 hint = "separators misplaced: did you mean " + " or ".join(err.suggestions) + "?"
         except (InvalidOperation, ValueError):
@@ -118,8 +127,9 @@ def _in_locale(text: str, loc: Locale) -> Decimal | str | None:
     return hint
 
 
-def _ungrouped(text: str, loc: Locale, group: str, point: str) -> str:
-    """`text` without its group separators, once they are where the locale's pattern puts them.
+def _ungrouped(text: str, loc: Locale, group: str, point: str, grouping: tuple[int, int] | None = None) -> str:
+    """`text` without its group separators, once they are where the locale's pattern puts them
+    (its decimal pattern's groups, or `grouping`: (first, other) group sizes).
 
     babel's strict mode checks the groups by formatting the number again, but its formatter
     reads a pair of U+0027 as a quoted literal and drops them (1'234'567 comes out as 1234567
@@ -132,7 +142,7 @@ def _ungrouped(text: str, loc: Locale, group: str, point: str) -> str:
     """
     sign = text[:1] if text[:1] in "+-" else ""
     whole, dot, fraction = text[len(sign):].partition(point)
-    first, other = loc.decimal_formats[None].grouping
+    first, other = grouping or loc.decimal_formats[None].grouping
     digits = whole.replace(group, "").lstrip("0") or "0"
     proper, rest = digits[-first:], digits[:-first]
     while rest:
@@ -140,6 +150,17 @@ def _ungrouped(text: str, loc: Locale, group: str, point: str) -> str:
     if whole != proper:
         raise NumberFormatError(f"{text!r} is not grouped as in {loc}", suggestions=[sign + proper + dot + fraction])
     return sign + digits + dot + fraction
+
+
+@cache
+def _currency_groupings(loc: Locale) -> tuple[tuple[int, int], ...]:
+    """The group sizes of the locale's currency formats that its decimal format does not use.
+
+    >>> _currency_groupings(Locale.parse("ta_IN")), _currency_groupings(Locale.parse("de_DE"))
+    (((3, 3),), ())
+    """
+    decimal = loc.decimal_formats[None].grouping
+    return tuple(dict.fromkeys(p.grouping for p in loc.currency_formats.values() if p.grouping != decimal))
 
 
 @cache

@@ -143,3 +143,17 @@ def test_conversion_rounds_to_the_target_currency_digits():
 def test_half_even_rounding():
     assert parse_money("0.125 USD", [], "EUR", {"USD": Decimal(1)}).text == "0.12 EUR"
     assert parse_money("0.135 USD", [], "EUR", {"USD": Decimal(1)}).text == "0.14 EUR"
+
+
+def test_an_amount_may_be_grouped_as_the_locales_currency_format_groups():
+    # CLDR's ta_IN groups currency by threes (₹ 1,000,000.00) and plain numbers the Indian way
+    # (10,00,000): an amount reads either way, a plain number only the decimal way, and groups
+    # that match neither are refused with babel's suggestion.
+    from dsc.locale import parse_number
+
+    for text in ("₹\u00a01,000,000.00", "₹\u00a010,00,000.00"):
+        assert parse_money(text, ["ta_IN"]).value.amount == Decimal("1000000.00"), text
+    refused = parse_money("₹\u00a010,00.00", ["ta_IN"])
+    assert refused.status == "rejected" and "separators misplaced" in refused.reason
+    assert parse_number("10,00,000", ["ta_IN"]).value == Decimal("1000000")
+    assert parse_number("1,000,000", ["ta_IN"]).status == "rejected"

@@ -101,6 +101,7 @@ def test_a_decimal_babel_formats_reads_back(value, locale):
 
 @settings(max_examples=examples(3), deadline=None)
 @given(units=st.integers(min_value=-10**10, max_value=10**10), where=st.sampled_from(MONEY_LOCALES))
+@example(units=10_000_000, where=("ta_IN", "INR"))  # ₹ 100,000.00: ta_IN's currency pattern groups by 3
 def test_an_amount_babel_formats_reads_back(units, where):
     locale, currency = where
     amount = Decimal(units).scaleb(-get_currency_precision(currency))
