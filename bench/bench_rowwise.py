@@ -32,7 +32,8 @@ controls, ``" ".join(s.split())``), which is timed once: it is slow.
 the filtered table and the removed rows with their reasons and survivors) on a table of the
 ``ascii`` text with 10% of the rows copies of others, against pandas' ``drop_duplicates`` over
 Python ``str`` objects (built untimed before every round) and polars' ``unique`` when polars
-is installed (it is not a dependency: the line says so when it is missing).
+is installed (it is not a dependency: the line says so when it is missing); the operator runs
+with 1 and with 2 workers (threads: pandas uses one core, polars all of them).
 
 **Schema cast**: ``dsc.engines.schema.validate`` of a table with an ``int8`` column declared
 ``int``, a ``float32`` column declared ``float`` and an ``int64`` 0/1 column declared ``bool``,

@@ -26,6 +26,8 @@ import pyarrow as pa
 __all__ = ["filter_table"]
 
 _KERNEL_FROM = 1 << 16  # rows from which a text column is copied by the kernel
+# dsc.kernels.jit.copy_bytes once the kernels are made (`_kernels`): numba is imported only then.
+copy_bytes = None
 _KERNEL_BYTES = 40  # and the bytes a value from which it is (offsets included): 1M ids of 16 bytes
 # took 4.5 ms by the kernel and 3.3 ms by Arrow, 1M texts of 130 bytes 18 ms and 29 ms
 
