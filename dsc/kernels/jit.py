@@ -29,7 +29,7 @@ from llvmlite import ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
-__all__ = ["kernel", "decode", "load8", "store8", "copy_bytes", "trailing_zeros", "space_width", "word_end", "kept_on_disk", "in_parts",
+__all__ = ["kernel", "decode", "load8", "store8", "copy_bytes", "call_address", "trailing_zeros", "space_width", "word_end", "kept_on_disk", "in_parts",
            "part_bounds"]
 
 
@@ -92,6 +92,50 @@ def copy_bytes(typingctx, dst, at, src, start, count):
                            context.get_constant(types.intp, 1))
         return context.get_dummy_value()
     return types.void(dst, types.intp, src, types.intp, types.intp), codegen
+
+
+@intrinsic
+def call_address(typingctx, address, args):
+    """A call of the C function at the integer `address`, which takes pointers and sizes and
+    returns an integer (or a pointer, or nothing), read back as a uint64: for C libraries a
+    kernel calls with the GIL released (`dsc.kernels.sha`, `dsc.kernels.xxh`). The address is an
+    argument, never compiled in: kernels are cached on disk, and with address-space
+    randomisation a library lies elsewhere in the next process. `args` is a tuple of
+    `(uint8 array, start)` for a pointer to `array[start]` and of integers for a `size_t` (or
+    another 64-bit integer argument). A function returning a narrower integer, or nothing,
+    leaves the upper bits of the result undefined: read only what the function returns."""
+    if not isinstance(address, types.Integer) or not isinstance(args, types.BaseTuple):
+        return None
+    kinds = []
+    for arg in args:
+        if isinstance(arg, types.BaseTuple) and len(arg.types) == 2 and isinstance(arg.types[0], types.Array) \
+                and arg.types[0].dtype == types.uint8 and isinstance(arg.types[1], types.Integer):
+            kinds.append("pointer")
+        elif isinstance(arg, types.Integer):
+            kinds.append("size")
+        else:
+            return None
+
+    def codegen(context, builder, signature, llargs):
+        byte_ptr = ir.IntType(8).as_pointer()
+        size_t = context.get_value_type(types.uintp)
+        arg_types = signature.args[1].types
+        values = []
+        for i, kind in enumerate(kinds):
+            item = builder.extract_value(llargs[1], i)
+            if kind == "pointer":
+                (array_type, start_type) = arg_types[i].types
+                array = context.make_array(array_type)(context, builder, builder.extract_value(item, 0))
+                start = context.cast(builder, builder.extract_value(item, 1), start_type, types.intp)
+                values.append(builder.bitcast(builder.gep(array.data, [start]), byte_ptr))
+            else:
+                values.append(context.cast(builder, item, arg_types[i], types.uintp))
+        fnty = ir.FunctionType(ir.IntType(64), [byte_ptr if k == "pointer" else size_t for k in kinds])
+        target = builder.inttoptr(context.cast(builder, llargs[0], signature.args[0], types.uintp),
+                                  fnty.as_pointer())
+        return builder.call(target, values)
+
+    return types.uint64(address, args), codegen
 
 
 @intrinsic

@@ -25,7 +25,7 @@ hashlib loop (`hashlib_prefixes`) runs instead: the same bytes, only slower.
 **Why the addresses are arguments.** numba keeps compiled kernels on disk (`kernel`); an address
 compiled into the machine code would be the address in the process that compiled it, and with
 address-space randomisation the library sits elsewhere in the next process. So the kernels take
-each function's address as an integer argument and call through it (`_call`), and the addresses
+each function's address as an integer argument and call through it (`jit.call_address`), and the addresses
 are looked up afresh in every process.
 """
 from __future__ import annotations
@@ -35,11 +35,7 @@ import hashlib
 from collections.abc import Callable, Iterator
 
 import numpy as np
-from llvmlite import ir
-from numba.core import types
-from numba.extending import intrinsic
-
-from dsc.kernels.jit import in_parts, kernel
+from dsc.kernels.jit import call_address, in_parts, kernel
 
 __all__ = ["PREFIX", "sha256_prefixes", "hashlib_prefixes", "backend"]
 
@@ -52,48 +48,6 @@ _PROBES = tuple(bytes((7 * j + n) % 256 for j in range(n)) for n in (0, 1, 3, 55
                                                                     1000, 4099))
 
 
-@intrinsic
-def _call(typingctx, address, args):
-    """A call of the C function at `address`, which takes pointers and sizes; what it returns
-    (OpenSSL's 1 for success, or the digest's pointer) is not read. `args` is a tuple of
-    `(uint8 array, start)` for a pointer to `array[start]` and of integers for a `size_t`."""
-    if not isinstance(address, types.Integer) or not isinstance(args, types.BaseTuple):
-        return None
-    kinds = []
-    for arg in args:
-        if isinstance(arg, types.BaseTuple) and len(arg.types) == 2 and isinstance(arg.types[0], types.Array) \
-                and arg.types[0].dtype == types.uint8 and isinstance(arg.types[1], types.Integer):
-            kinds.append("pointer")
-        elif isinstance(arg, types.Integer):
-            kinds.append("size")
-        else:
-            return None
-
-    def codegen(context, builder, signature, llargs):
-        byte_ptr = ir.IntType(8).as_pointer()
-        size_t = context.get_value_type(types.uintp)
-        arg_types = signature.args[1].types
-        values = []
-        for i, kind in enumerate(kinds):
-            item = builder.extract_value(llargs[1], i)
-            if kind == "pointer":
-                (array_type, start_type) = arg_types[i].types
-                array = context.make_array(array_type)(context, builder, builder.extract_value(item, 0))
-                start = context.cast(builder, builder.extract_value(item, 1), start_type, types.intp)
-                values.append(builder.bitcast(builder.gep(array.data, [start]), byte_ptr))
-            else:
-                values.append(context.cast(builder, item, arg_types[i], types.uintp))
-        # Declared as returning nothing: the int or pointer it returns comes back in a register
-        # this call leaves unread.
-        fnty = ir.FunctionType(ir.VoidType(), [byte_ptr if k == "pointer" else size_t for k in kinds])
-        target = builder.inttoptr(context.cast(builder, llargs[0], signature.args[0], types.uintp),
-                                  fnty.as_pointer())
-        builder.call(target, values)
-        return context.get_dummy_value()
-
-    return types.void(address, args), codegen
-
-
 @kernel
 def _low_level(init, update, final, off, data, out, lo, hi):
     """Rows lo..hi: `SHA256_Init(ctx)`, `SHA256_Update(ctx, text, n)`, `SHA256_Final(md, ctx)`, and
@@ -102,9 +56,9 @@ def _low_level(init, update, final, off, data, out, lo, hi):
     md = np.zeros(32, np.uint8)
     for r in range(lo, hi):
         a = off[r]
-        _call(init, ((ctx, 0),))
-        _call(update, ((ctx, 0), (data, a), off[r + 1] - a))
-        _call(final, ((md, 0), (ctx, 0)))
+        call_address(init, ((ctx, 0),))
+        call_address(update, ((ctx, 0), (data, a), off[r + 1] - a))
+        call_address(final, ((md, 0), (ctx, 0)))
         for j in range(PREFIX):
             out[PREFIX * r + j] = md[j]
 
@@ -115,7 +69,7 @@ def _one_shot(sha256, off, data, out, lo, hi):
     md = np.zeros(32, np.uint8)
     for r in range(lo, hi):
         a = off[r]
-        _call(sha256, ((data, a), off[r + 1] - a, (md, 0)))
+        call_address(sha256, ((data, a), off[r + 1] - a, (md, 0)))
         for j in range(PREFIX):
             out[PREFIX * r + j] = md[j]
 
