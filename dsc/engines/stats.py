@@ -153,13 +153,14 @@ def _clusters(rejects: pa.Table, dedupe_rules: list[str]) -> list[dict]:
                                  pc.is_in(rejects.column(RULE), value_set=pa.array(dedupe_rules))))
     if dup.num_rows == 0:
         return []
-    groups = dup.group_by([RULE, CLUSTER], use_threads=False).aggregate(
-        [(ID, "count"), (DUPLICATE_OF, "max")]).to_pylist()
-    for g in groups:
-        g["size"] = g[ID_COUNT] + (g[DUPLICATE_OF_MAX] is not None)
-    groups.sort(key=lambda g: (-g["size"], g[RULE], g[CLUSTER]))
+    groups = dup.group_by([RULE, CLUSTER], use_threads=False).aggregate([(ID, "count"), (DUPLICATE_OF, "max")])
+    # Ranked in Arrow, only the top ones made Python objects (100k clusters took 0.26 s as dicts).
+    # Strings sort by their UTF-8 bytes, which is code point order, as Python's `str` sorts.
+    size = pc.add(groups.column(ID_COUNT), pc.cast(pc.is_valid(groups.column(DUPLICATE_OF_MAX)), pa.int64()))
+    groups = groups.append_column("size", size).sort_by(
+        [("size", "descending"), (RULE, "ascending"), (CLUSTER, "ascending")]).slice(0, TOP_CLUSTERS)
     out = []
-    for g in groups[:TOP_CLUSTERS]:
+    for g in groups.to_pylist():
         members = dup.filter(pc.and_(pc.equal(dup.column(RULE), g[RULE]),
                                      pc.equal(dup.column(CLUSTER), g[CLUSTER])))
         first = members.slice(0, CLUSTER_MEMBERS).to_pylist()
