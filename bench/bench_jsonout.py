@@ -158,6 +158,15 @@ def reject_table(texts: pa.Array) -> pa.Table:
 # --------------------------------------------------------------------------- main
 
 
+def old_and_new(old_fn, new_fn, repeat: int) -> tuple[float, float]:
+    """Best thread CPU seconds of the old and the new path, rounds interleaved so load changes hit both."""
+    old = new = float("inf")
+    for _ in range(repeat):
+        old = min(old, cpu_best(old_fn, 1)[0])
+        new = min(new, cpu_best(new_fn, 1)[0])
+    return old, new
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -183,10 +192,7 @@ def main(argv: list[str] | None = None) -> None:
     for name, table in (("text only", pa.table({"text": text})), ("text+int+bool+null str", mixed)):
         ids_new(table.slice(0, 10))  # compile (or load the cached machine code) untimed
         assert ids_new(table) == ids_old(table), "the ids differ"
-        old = new = float("inf")
-        for _ in range(args.repeat):
-            old = min(old, cpu_best(lambda: ids_old(table), 1)[0])
-            new = min(new, cpu_best(lambda: ids_new(table), 1)[0])
+        old, new = old_and_new(lambda: ids_old(table), lambda: ids_new(table), args.repeat)
         print(f"  {name:24s} old {old:6.3f}  new {new:6.3f}  old/new {old / new:5.2f}x")
     hashed = min(hash_only(pa.table({"text": text})) for _ in range(args.repeat))
     size = pc.sum(pc.binary_length(text)).as_py() + 11 * n
@@ -201,10 +207,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"rejects.jsonl: {rejects.num_rows} rejects")
     rejects_new(rejects.slice(0, 10))
     assert rejects_new(rejects) == rejects_old(rejects), "rejects.jsonl differs"
-    old = new = float("inf")
-    for _ in range(args.repeat):
-        old = min(old, cpu_best(lambda: rejects_old(rejects), 1)[0])
-        new = min(new, cpu_best(lambda: rejects_new(rejects), 1)[0])
+    old, new = old_and_new(lambda: rejects_old(rejects), lambda: rejects_new(rejects), args.repeat)
     print(f"  {'stage rejects':24s} old {old:6.3f}  new {new:6.3f}  old/new {old / new:5.2f}x")
 
 

@@ -8,7 +8,13 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["utf8_buffers", "take"]
+__all__ = ["is_bytes", "utf8_buffers", "raw_buffers", "take", "packed", "checked_texts"]
+
+
+def is_bytes(t: pa.DataType) -> bool:
+    """Whether arrays of type `t` hold offsets and one data buffer: (large) strings and binaries."""
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t) \
+        or pa.types.is_large_binary(t)
 
 
 def utf8_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -25,6 +31,23 @@ def utf8_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     off = np.frombuffer(obuf, dtype=width)[arr.offset: arr.offset + len(arr) + 1].astype(np.int64)
     data = np.frombuffer(dbuf, dtype=np.uint8) if dbuf is not None else np.empty(0, np.uint8)
     return off - off[0], data[off[0]: off[-1]]
+
+
+def raw_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """A string or binary array's offsets as Arrow stores them (int32, or int64 for the large
+    types; this array's rows and one more, into the whole buffer) and its whole data buffer:
+    views, where `utf8_buffers` converts the offsets to int64 from 0 (a pass over them).
+
+    >>> off, data = raw_buffers(pa.array(["ab", "c"]).slice(1))
+    >>> off.dtype.name, off.tolist(), bytes(data)
+    ('int32', [2, 3], b'abc')
+    """
+    width = np.int64 if pa.types.is_large_string(arr.type) or pa.types.is_large_binary(arr.type) else np.int32
+    _, obuf, dbuf = arr.buffers()
+    off = np.frombuffer(obuf, dtype=width)[arr.offset : arr.offset + len(arr) + 1] if obuf is not None \
+        else np.zeros(len(arr) + 1, dtype=width)
+    data = np.frombuffer(dbuf, dtype=np.uint8) if dbuf is not None else np.empty(0, dtype=np.uint8)
+    return off, data
 
 
 def take(arr: pa.Array | pa.ChunkedArray, rows: np.ndarray) -> pa.Array:
@@ -56,3 +79,32 @@ def take(arr: pa.Array | pa.ChunkedArray, rows: np.ndarray) -> pa.Array:
     back = np.empty_like(order)
     back[order] = np.arange(order.size)
     return joined.take(pa.array(back))
+
+
+def packed(texts: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """Byte strings as (int64 offsets from 0, writable bytes), the form `utf8_buffers` gives.
+
+    >>> off, data = packed([b"ab", b"", b"c"])
+    >>> off.tolist(), bytes(data)
+    ([0, 2, 2, 3], b'abc')
+    """
+    off = np.zeros(len(texts) + 1, np.int64)
+    np.cumsum([len(t) for t in texts], out=off[1:])
+    return off, np.frombuffer(b"".join(texts), np.uint8).copy()
+
+
+def checked_texts(off: np.ndarray, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`(off, data)` as contiguous int64 and uint8, once every text `data[off[i]:off[i + 1]]` lies
+    inside `data`: for kernels that read them through C pointers, with no bounds check of their own.
+
+    >>> checked_texts(np.array([0, 5]), np.zeros(3, np.uint8))
+    Traceback (most recent call last):
+    ...
+    ValueError: offsets must rise from 0 or more to at most the 3 bytes, one more than the rows
+    """
+    off = np.ascontiguousarray(off, np.int64)
+    data = np.ascontiguousarray(data, np.uint8)
+    if off.ndim != 1 or data.ndim != 1 or off.size == 0 or off[0] < 0 or off[-1] > data.size \
+            or np.any(off[1:] < off[:-1]):
+        raise ValueError(f"offsets must rise from 0 or more to at most the {data.size} bytes, one more than the rows")
+    return off, data

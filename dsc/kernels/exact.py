@@ -68,7 +68,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dsc.kernels.buffers import take, utf8_buffers
+from dsc.kernels.buffers import is_bytes, raw_buffers, take, utf8_buffers
 
 __all__ = ["duplicate_groups"]
 
@@ -136,7 +136,7 @@ def duplicate_groups(columns: Sequence[pa.Array | pa.ChunkedArray], workers: int
 
     encoded, hashed = [], []  # (codes, count) of exactly encoded columns; the others
     for col in cols:
-        if _is_bytes(col.type) and not _few_distinct(col):
+        if is_bytes(col.type) and not _few_distinct(col):
             hashed.append(col)
         else:
             encoded.append(_exact_codes(col))
@@ -192,11 +192,6 @@ def _prepare(col: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     elif pa.types.is_floating(t):
         col = pc.add(col, pa.scalar(0, t))  # IEEE: -0.0 + 0.0 == +0.0, NaN stays NaN
     return col
-
-
-def _is_bytes(t: pa.DataType) -> bool:
-    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t) \
-        or pa.types.is_large_binary(t)
 
 
 def _chunks(col: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
@@ -769,14 +764,9 @@ def _equal_rows_in_place(col, a: np.ndarray, b: np.ndarray, workers: int = 1) ->
 
 
 def _raw_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """A string or binary array's offsets (int32 or int64, as stored, this array's rows and one
-    more), its whole data buffer, and its validity as bools (None without nulls): views, no copy."""
-    width = np.int64 if pa.types.is_large_string(arr.type) or pa.types.is_large_binary(arr.type) else np.int32
-    _, obuf, dbuf = arr.buffers()
-    off = np.frombuffer(obuf, dtype=width)[arr.offset : arr.offset + len(arr) + 1] if obuf is not None \
-        else np.zeros(len(arr) + 1, dtype=width)
-    data = np.frombuffer(dbuf, dtype=np.uint8) if dbuf is not None else np.empty(0, dtype=np.uint8)
-    return off, data, _bools(arr.is_valid()) if arr.null_count else None
+    """`buffers.raw_buffers` (offsets as stored, the whole data buffer) and the validity as bools
+    (None without nulls): views, no copy."""
+    return *raw_buffers(arr), _bools(arr.is_valid()) if arr.null_count else None
 
 
 def _equal_loop(off_a, data_a, off_b, data_b, a, b, out):  # pragma: no cover - runs compiled

@@ -22,6 +22,7 @@ import functools
 import numpy as np
 import pyarrow as pa
 
+from dsc.kernels.buffers import is_bytes, raw_buffers
 
 __all__ = ["filter_table"]
 
@@ -55,11 +56,8 @@ def filter_table(table: pa.Table, keep: np.ndarray, workers: int = 1) -> pa.Tabl
 
 
 def _by_kernel(column: pa.ChunkedArray) -> bool:
-    kind = column.type
-    text = pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_binary(kind) \
-        or pa.types.is_large_binary(kind)
     # Values of a few bytes (ids, labels) are copied faster value by value, as Arrow does.
-    return text and column.null_count == 0 and len(column) >= _KERNEL_FROM \
+    return is_bytes(column.type) and column.null_count == 0 and len(column) >= _KERNEL_FROM \
         and column.nbytes >= _KERNEL_BYTES * len(column)
 
 
@@ -78,11 +76,9 @@ def _filter_array(arr: pa.Array, keep: np.ndarray, workers: int) -> pa.Array:
 
     kept, copy_runs = _kernels()
     wide = pa.types.is_large_string(arr.type) or pa.types.is_large_binary(arr.type)
-    # The offsets as Arrow holds them (int32 or int64, into the whole data buffer): converting
-    # them to int64 from 0 (`utf8_buffers`) cost a tenth of the copy.
-    _, obuf, dbuf = arr.buffers()
-    off = np.frombuffer(obuf, np.int64 if wide else np.int32)[arr.offset:arr.offset + len(arr) + 1]
-    data = np.frombuffer(dbuf, np.uint8) if dbuf is not None else np.zeros(1, np.uint8)
+    # The offsets as Arrow holds them: converting them to int64 from 0 (`utf8_buffers`) cost a
+    # tenth of the copy.
+    off, data = raw_buffers(arr)
     # Each part's kept rows and bytes, so each knows where its output starts.
     counts = in_parts(lambda lo, hi: kept(off, keep, lo, hi), off, workers)
     starts, rows, total = {}, 0, 0

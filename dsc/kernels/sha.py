@@ -35,6 +35,7 @@ import hashlib
 from collections.abc import Callable, Iterator
 
 import numpy as np
+from dsc.kernels.buffers import checked_texts, packed
 from dsc.kernels.jit import call_address, in_parts, kernel
 
 __all__ = ["PREFIX", "sha256_prefixes", "hashlib_prefixes", "backend"]
@@ -91,12 +92,7 @@ def sha256_prefixes(off: np.ndarray, data: np.ndarray, workers: int = 1) -> byte
     >>> sha256_prefixes(off, data) == hashlib.sha256(b"abc").digest()[:8] + hashlib.sha256(b"").digest()[:8]
     True
     """
-    off = np.ascontiguousarray(off, np.int64)
-    data = np.ascontiguousarray(data, np.uint8)
-    # The kernels read data[off[i]:off[i + 1]] through C pointers, with no bounds check of their own.
-    if off.ndim != 1 or data.ndim != 1 or off.size == 0 or off[0] < 0 or off[-1] > data.size \
-            or np.any(off[1:] < off[:-1]):
-        raise ValueError(f"offsets must rise from 0 or more to at most the {data.size} bytes, one more than the rows")
+    off, data = checked_texts(off, data)
     rows = off.size - 1
     run = _runner()
     if run is None:
@@ -172,9 +168,7 @@ def _addresses(path: str, names: tuple[str, ...]) -> tuple[int, ...] | None:
 def _agrees(names: tuple[str, ...], addresses: tuple[int, ...]) -> bool:
     """Whether these functions give hashlib's digests of `_PROBES` (a library that is not OpenSSL's
     libcrypto but exports the names, or another ABI, must not make the ids)."""
-    off = np.zeros(len(_PROBES) + 1, np.int64)
-    np.cumsum([len(p) for p in _PROBES], out=off[1:])
-    data = np.frombuffer(b"".join(_PROBES), np.uint8).copy()  # writable: the type the ids' texts have
+    off, data = packed(list(_PROBES))  # writable: the type the ids' texts have
     out = np.zeros(PREFIX * len(_PROBES), np.uint8)
     try:
         if len(names) == 1:

@@ -16,6 +16,7 @@ import functools
 import numpy as np
 import xxhash
 
+from dsc.kernels.buffers import checked_texts, packed
 from dsc.kernels.jit import call_address, copy_bytes, in_parts, kernel
 
 __all__ = ["xxh3_prefixed"]
@@ -33,10 +34,7 @@ def xxh3_prefixed(off: np.ndarray, data: np.ndarray, prefix: bytes, seed: int, w
     ...                                                 xxhash.xxh3_64_intdigest(b"k:", 7)]
     True
     """
-    off = np.ascontiguousarray(off, np.int64)
-    data = np.ascontiguousarray(data, np.uint8)
-    if off.ndim != 1 or off.size == 0 or off[0] < 0 or off[-1] > data.size or np.any(off[1:] < off[:-1]):
-        raise ValueError(f"offsets must rise from 0 or more to at most the {data.size} bytes, one more than the rows")
+    off, data = checked_texts(off, data)
     address = _function()
     if address is None:
         return None
@@ -82,9 +80,7 @@ def _function() -> int | None:
         return None
     if not address:
         return None
-    off = np.zeros(len(_PROBES) + 1, np.int64)
-    np.cumsum([len(p) for p in _PROBES], out=off[1:])
-    data = np.frombuffer(b"".join(_PROBES), np.uint8)
+    off, data = packed(list(_PROBES))
     try:
         got = _hashed(address, off, data, b"probe\x00", 2**64 - 5, 1)
     except Exception:  # noqa: BLE001 - a kernel that cannot be built here means hashing in Python

@@ -21,17 +21,12 @@ from bench.corpus import make_corpus
 from dsc.io import rowids
 from dsc.io.rowids import content_ids, table_content_ids
 from dsc.kernels import sha
+from dsc.kernels.buffers import packed
 from hypothesis_budget import examples
 
 ROOT = Path(__file__).resolve().parents[2]
 # sha256 pads to 64-byte blocks with at least 9 bytes: 55/56 and 63/64/65 cross those edges.
 EDGES = [0, 1, 55, 56, 63, 64, 65, 119, 120, 127, 128, 129, 2047, 2048, 2049]
-
-
-def packed(texts: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
-    off = np.zeros(len(texts) + 1, np.int64)
-    np.cumsum([len(t) for t in texts], out=off[1:])
-    return off, np.frombuffer(b"".join(texts), np.uint8).copy()
 
 
 def expected(texts: list[bytes]) -> bytes:

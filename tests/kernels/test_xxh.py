@@ -9,13 +9,8 @@ from hypothesis import strategies as st
 
 from dsc.engines import splits
 from dsc.kernels import xxh
+from dsc.kernels.buffers import packed
 from tests.hypothesis_budget import examples
-
-
-def packed(texts):
-    off = np.zeros(len(texts) + 1, np.int64)
-    np.cumsum([len(t) for t in texts], out=off[1:])
-    return off, np.frombuffer(b"".join(texts), np.uint8)
 
 
 @settings(max_examples=examples(2), deadline=None)
