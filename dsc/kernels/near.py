@@ -1008,18 +1008,25 @@ def star_clusters(n: int, pairs: np.ndarray, order: np.ndarray | None = None) ->
     # ``partner[start[r]:start[r + 1]]`` (a counting sort: no argsort of 2 × pairs).
     start, partner = _partners(np.ascontiguousarray(edges[:, 0]), np.ascontiguousarray(edges[:, 1]), n)
     nodes = np.flatnonzero(start[1:] > start[:-1])
-    taken = np.zeros(n, dtype=bool)
-    # Sequential by nature (whether a row is a center depends on earlier centers), but
-    # only centers do any work: a member is skipped by one lookup.
-    for r in nodes[np.argsort(rank[nodes], kind="stable")].tolist():
+    _stars(nodes[np.argsort(rank[nodes], kind="stable")], start, partner, center)
+    return center
+
+
+@kernel
+def _stars(visit: np.ndarray, start: np.ndarray, partner: np.ndarray, center: np.ndarray) -> None:
+    """The loop of :func:`star_clusters` over the paired rows in ``visit`` order, writing ``center``.
+    Sequential by nature (whether a row is a center depends on earlier centers), so compiled:
+    the Python loop took 0.2 s of the main thread on 1M rows while the workers waited."""
+    taken = np.zeros(center.size, dtype=np.bool_)
+    for r in visit:
         if taken[r]:
             continue
         taken[r] = True
-        mine = partner[start[r] : start[r + 1]]
-        mine = mine[~taken[mine]]
-        taken[mine] = True
-        center[mine] = r
-    return center
+        for k in range(start[r], start[r + 1]):
+            m = partner[k]
+            if not taken[m]:
+                taken[m] = True
+                center[m] = r
 
 
 @kernel
