@@ -78,10 +78,19 @@ def read_jsonl(path: Path, label: str, rule: str, verbatim: frozenset[str] = fro
     defaults to :data:`BLOCK_BYTES`.
     """
     parsed = Parsed(count=0, blocks=[])
-    digest = _Digest()
+    with _Digest() as digest:
+        _read_blocks(path, label, rule, verbatim, block_bytes or BLOCK_BYTES, digest, parsed)
+        parsed.sha256, parsed.bytes = digest.hexdigest(), digest.size
+    if parsed.count == 0:
+        raise SourceError(f"{label} is empty")
+    return parsed
+
+
+def _read_blocks(path: Path, label: str, rule: str, verbatim: frozenset[str], block_bytes: int,
+                 digest: _Digest, parsed: Parsed) -> None:
+    """:func:`read_jsonl`'s loop: every block's rows and rejects added to ``parsed``."""
     scanner = Scanner()
-    for start, number, block, fast in _arrow_ahead(_line_blocks(path, label, digest, block_bytes or BLOCK_BYTES),
-                                                   label, verbatim):
+    for start, number, block, fast in _arrow_ahead(_line_blocks(path, label, digest, block_bytes), label, verbatim):
         reread = functools.partial(_reread, path, start, len(block), number, label, rule, verbatim)
         if fast is not None:
             fast.reread = reread
@@ -93,10 +102,6 @@ def read_jsonl(path: Path, label: str, rule: str, verbatim: frozenset[str] = fro
         parsed.rejects += rejects
         if entries:
             parsed.blocks.append(_columns(entries, label, reread, verbatim) or _records(entries, label, verbatim))
-    if parsed.count == 0:
-        raise SourceError(f"{label} is empty")
-    parsed.sha256, parsed.bytes = digest.sha256.hexdigest(), digest.size
-    return parsed
 
 
 def _arrow_ahead(blocks, label: str, verbatim: frozenset[str]):
@@ -120,15 +125,40 @@ def _arrow_ahead(blocks, label: str, verbatim: frozenset[str]):
 
 
 class _Digest:
-    """The sha256 and size of the bytes fed to it."""
+    """The sha256 and size of the bytes fed to it, hashed by a thread of its own (a context
+    manager: the thread ends with the ``with`` block).
+
+    One thread takes the updates in the order they were fed, so the digest is the file's.
+    Hashing 680 MB took 0.56 s of the reading thread, which also splits the blocks and hands
+    them to Arrow: hashlib releases the GIL, so the two overlap. At most :data:`_HASH_AHEAD`
+    blocks wait to be hashed.
+    """
 
     def __init__(self) -> None:
-        self.sha256 = hashlib.sha256()
+        self._sha256 = hashlib.sha256()
         self.size = 0
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dsc-sha256")
+        self._pending: deque = deque()
+
+    def __enter__(self) -> _Digest:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
     def update(self, data: bytes) -> None:
-        self.sha256.update(data)
+        self._pending.append(self._pool.submit(self._sha256.update, data))
         self.size += len(data)
+        while len(self._pending) > _HASH_AHEAD:
+            self._pending.popleft().result()
+
+    def hexdigest(self) -> str:
+        while self._pending:
+            self._pending.popleft().result()
+        return self._sha256.hexdigest()
+
+
+_HASH_AHEAD = 4
 
 
 def _line_blocks(path: Path, label: str, digest: _Digest, block_bytes: int):
@@ -159,14 +189,15 @@ def _line_blocks(path: Path, label: str, digest: _Digest, block_bytes: int):
             if not data:
                 yield offset, number, pending
                 return
-            chunk = pending + data
-            cut = chunk.rfind(b"\n")
+            cut = data.rfind(b"\n")
             if cut < 0:
-                pending = chunk
+                pending += data
                 continue
-            block, pending = chunk[:cut], chunk[cut + 1 :]
+            # One copy of the block's bytes (joining the pending line to the cut data).
+            block = b"".join((pending, memoryview(data)[:cut])) if pending else data[:cut]
+            pending = data[cut + 1 :]
             yield offset, number, block
-            offset += cut + 1
+            offset += len(block) + 1
             number += int(np.count_nonzero(np.frombuffer(block, dtype=np.uint8) == _NEWLINE)) + 1
 
 
