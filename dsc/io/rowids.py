@@ -198,17 +198,22 @@ def _numbered(digests: bytes) -> pa.Array:
     text = _HEX[np.frombuffer(digests, dtype=np.uint8)].tobytes()
     offsets = np.arange(0, ID_HEX_CHARS * n + 1, ID_HEX_CHARS, dtype=np.int64)
     ids = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(text)).cast(pa.string())
-    keys = np.frombuffer(digests, dtype=">u8")
-    # A stable sort keeps equal digests in read order: rank within the run = occurrence - 1.
-    order = np.argsort(keys, kind="stable")
-    ranked = keys[order]
-    starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
-    rank = np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))
-    occurrence = np.empty(n, dtype=np.int64)
-    occurrence[order] = rank + 1
-    repeated = occurrence > 1
-    if not repeated.any():
+    # Each row labelled by the first row with its digest (a hash table, not a sort of every
+    # digest: 1M rows 0.2 -> 0.03 s); only the repeats are then sorted, by label, stably, so
+    # each one's rank among the repeats of its label gives its occurrence.
+    from dsc.kernels.exact import duplicate_groups
+
+    first = duplicate_groups([pa.array(np.frombuffer(digests, dtype=np.uint64))])
+    repeats = np.flatnonzero(first != np.arange(n))
+    if repeats.size == 0:
         return ids
+    order = np.argsort(first[repeats], kind="stable")
+    labels = first[repeats[order]]
+    starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
+    rank = np.arange(repeats.size) - np.repeat(starts, np.diff(np.r_[starts, repeats.size]))
+    occurrence = np.ones(n, dtype=np.int64)
+    occurrence[repeats[order]] = rank + 2
+    repeated = occurrence > 1
     suffixed = pc.binary_join_element_wise(ids, pa.array(occurrence).cast(pa.string()), "~")
     return pc.if_else(pa.array(repeated), suffixed, ids)
 

@@ -73,3 +73,15 @@ def test_plain_tables_are_hashed_column_wise_to_the_same_ids(names, data, batch)
         patch.setattr(rowids, "_python_digests", lambda _: pytest.fail("a plain batch went row by row"))
         ids = table_content_ids(table).to_pylist()
     assert ids == content_ids(table.to_pylist())
+
+
+@settings(max_examples=examples(2), deadline=None)
+@given(picks=st.lists(st.integers(0, 5), max_size=60))
+def test_numbered_counts_each_digests_occurrences_in_order(picks):
+    pool = [bytes([k]) * 8 for k in range(6)]
+    seen: dict[bytes, int] = {}
+    expected = []
+    for k in picks:
+        seen[pool[k]] = seen.get(pool[k], 0) + 1
+        expected.append(pool[k].hex() + (f"~{seen[pool[k]]}" if seen[pool[k]] > 1 else ""))
+    assert rowids._numbered(b"".join(pool[k] for k in picks)).to_pylist() == expected

@@ -44,10 +44,11 @@ ROUTES = {
 }
 
 
-def grouped(arrays, route: str) -> np.ndarray:
-    """duplicate_groups with text columns forced down one route."""
+def grouped(arrays, route: str, workers: int | None = None) -> np.ndarray:
+    """duplicate_groups with text columns forced down one route (on the route's workers, or on
+    ``workers`` when given)."""
     settings = dict(ROUTES[route])
-    workers = settings.pop("workers", 1)
+    workers = settings.pop("workers", 1) if workers is None else workers
     saved = {name: getattr(exact, name) for name in settings}
     try:
         for name, value in settings.items():
@@ -246,20 +247,53 @@ def test_in_place_compare_agrees_with_arrow(kind):
     assert in_place_and_copied(col, a.ravel(), b.ravel(), workers=3)[0] == expected
 
 
-@pytest.mark.parametrize("max_pairs", [256, 1], ids=["per chunk pair", "copied by Arrow"])
-def test_in_place_compare_of_chunked_columns(monkeypatch, max_pairs):
-    monkeypatch.setattr(exact, "_MAX_CHUNK_PAIRS", max_pairs)
+@pytest.mark.parametrize("cut", ["a few chunks", "a chunk per row"])
+def test_in_place_compare_of_chunked_columns(cut):
+    # Pairs across chunks, empty chunks, sliced chunks and a chunk of its own buffers; with a chunk per row
+    # every pair joins two different chunks (once grouped by (chunk, chunk), now by address).
     rng = np.random.default_rng(3)
     words = ["a" * 20, "a" * 19 + "b", "b", None, "", "c" * 9]
     values = [words[i] for i in rng.integers(0, len(words), 400)]
     flat = pa.array(values)
-    chunked = pa.chunked_array([flat.slice(0, 150), flat.slice(150, 0), flat.slice(150, 50).cast(pa.string()),
-                                pa.array(values[200:])])
+    if cut == "a few chunks":
+        chunked = pa.chunked_array([flat.slice(0, 150), flat.slice(150, 0), flat.slice(150, 50),
+                                    pa.array(values[200:])])
+    else:
+        chunked = pa.chunked_array([flat.slice(i, 1) for i in range(len(values))])
     a, b = rng.integers(0, 400, 2000), rng.integers(0, 400, 2000)
     expected = [values[i] == values[j] for i, j in zip(a, b)]
     for workers in (1, 2):
         mine, arrow = in_place_and_copied(chunked, a, b, workers)
         assert mine == arrow == expected
+
+
+def test_in_place_compare_never_reads_a_null_slot():
+    # Arrow lets a null slot span bytes (offsets 2..5 here, "xyz"): the null still equals only
+    # nulls, not the value "xyz" its bytes would spell, nor "" (a null's length is taken as 0).
+    offsets = pa.py_buffer(np.array([0, 2, 5, 8, 8, 8], dtype=np.int32).tobytes())
+    data = pa.py_buffer(b"abxyzxyz")
+    validity = pa.py_buffer(np.packbits([1, 0, 1, 1, 0, 0, 0, 0], bitorder="little").tobytes())
+    col = pa.Array.from_buffers(pa.string(), 5, [validity, offsets, data])
+    assert col.to_pylist() == ["ab", None, "xyz", "", None]
+    a, b = [1, 1, 1, 1, 3, 0], [4, 2, 3, 1, 4, 0]
+    for chunked in (col, pa.chunked_array([col.slice(0, 2), col.slice(2)])):
+        assert in_place_and_copied(chunked, a, b) == ([True, False, False, True, False, True],) * 2
+
+
+@settings(max_examples=examples(), deadline=None)
+@given(data=st.data(), workers=st.integers(1, 4), kind=st.sampled_from([pa.string(), pa.large_string()]))
+def test_any_chunking_and_workers_give_the_same_labels(data, workers, kind):
+    # The compiled route (signatures, hash table, compare by address) on a column cut into many
+    # small chunks (1-50 rows): the same labels as Python's, with any number of workers.
+    pool = data.draw(st.lists(_text, min_size=1, max_size=8))
+    values = data.draw(st.lists(st.sampled_from(pool), min_size=1, max_size=300))
+    chunks, at = [], 0
+    while at < len(values):
+        size = data.draw(st.integers(1, 50))
+        chunks.append(pa.array(values[at : at + size], kind))
+        at += size
+    cluster = grouped([pa.chunked_array(chunks, kind)], "compiled", workers)
+    assert cluster.tolist() == reference([(v,) for v in values])
 
 
 @pytest.mark.parametrize("workers", [1, 2, 3, 8])
