@@ -407,13 +407,21 @@ def _split_rows(plan, kept: pa.Table) -> dict[str, int]:
     return {p.name: counts.get(p.name, 0) for p in plan.split.parts}
 
 
-def _split_tables(plan, kept: pa.Table) -> dict[str, pa.Table]:
-    """The rows of each split (data columns and `_dsc_id`), in the plan's split order."""
-    columns = [c for c in kept.column_names if not c.startswith(RESERVED_PREFIX)] + [ID]
+def _split_tables(plan, kept: pa.Table, workers: int = 1) -> dict[str, pa.Table]:
+    """The rows of each split (data columns and `_dsc_id`), in the plan's split order.
+
+    Only those columns are copied (the split column and the other reserved ones are not), by
+    `filter_table` on `workers` threads: 1M rows of 640 bytes into a 90/10 split took 0.52 s of
+    Arrow's `filter` in the run's one thread. The arrays are the same with any number of workers."""
+    from dsc.kernels.select import filter_table
+
+    data = kept.select([c for c in kept.column_names if not c.startswith(RESERVED_PREFIX)] + [ID])
     if plan.split is None or SPLIT not in kept.column_names:
-        return {WHOLE: kept.select(columns)}
+        return {WHOLE: data}
     split = kept.column(SPLIT)
-    return {p.name: kept.filter(pc.equal(split, p.name)).select(columns) for p in plan.split.parts}
+    return {p.name: filter_table(data, pc.fill_null(pc.equal(split, p.name), False).to_numpy(zero_copy_only=False),
+                                 workers)
+            for p in plan.split.parts}
 
 
 def _clear(path: Path) -> None:
@@ -459,10 +467,13 @@ def write(folder: RunFolder, plan, result, base_dir: Path | None = None, engine:
     from dsc.report import render_report
 
     # Split tables are copies of the kept rows: made only when an export needs them.
-    exports = render_exports(plan.exports, _split_tables(plan, result.kept), Path(base_dir or ".")) \
+    exports = render_exports(plan.exports, _split_tables(plan, result.kept, workers), Path(base_dir or ".")) \
         if plan.exports else []
-    jobs = [lambda e=e: dict(_stage_export(folder, e), rows=e.rows, split=e.split, format=e.format) for e in exports]
-    *staged_exports, row_files = _in_threads([*jobs, lambda: _stage_rows(folder, result)], workers)
+    jobs = [(e.rows, lambda e=e: dict(_stage_export(folder, e), rows=e.rows, split=e.split, format=e.format))
+            for e in exports]
+    rows = _row_files(folder, result)
+    done = _in_threads([*jobs, *((size, job) for _, size, job in rows)], workers)
+    staged_exports, row_files = done[:len(jobs)], {name: entry for (name, _, _), entry in zip(rows, done[len(jobs):])}
     if plan.finetune:
         result.stats["finetune"] = _finetune(plan, folder, Path(base_dir or "."))
         result.stats["tokens"] = _token_lengths(plan, folder, Path(base_dir or "."), exports)
@@ -519,18 +530,23 @@ def _token_lengths(plan, folder: RunFolder, base_dir: Path, exports) -> dict:
     return token_lengths(plan, base_dir, files, first)
 
 
-def _in_threads(jobs: list[Callable[[], Any]], workers: int) -> list:
-    """Each job's result, in order, run on up to `workers` threads."""
+def _in_threads(jobs: list[tuple[int, Callable[[], Any]]], workers: int) -> list:
+    """Each `(size, job)`'s result, in order, run on up to `workers` threads, the largest first:
+    the files take time by their rows, so no thread is left writing a large file alone at the
+    end while the others are idle (kept.parquet after the exports did that: 3.1 s for files
+    whose writes add up to about 2.3 s a thread)."""
     if workers <= 1 or len(jobs) <= 1:
-        return [job() for job in jobs]
+        return [job() for _, job in jobs]
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(min(workers, len(jobs))) as pool:
-        return list(pool.map(lambda job: job(), jobs))
+        futures = {i: pool.submit(jobs[i][1]) for i in sorted(range(len(jobs)), key=lambda i: -jobs[i][0])}
+        return [futures[i].result() for i in range(len(jobs))]
 
 
-def _stage_rows(folder: RunFolder, result) -> dict[str, dict[str, Any]]:
-    """Write the run's files of rows (kept rows, rejects) to the staging folder; their hash entries."""
+def _row_files(folder: RunFolder, result) -> list[tuple[str, int, Callable[[], dict[str, Any]]]]:
+    """The run's files of rows (kept rows, rejects), as `(name, rows, job)`: each job writes its
+    file to the staging folder and gives its hash entry, with its rows."""
     kept = result.kept
     data_cols = [c for c in kept.column_names if not c.startswith(RESERVED_PREFIX)] + [ID]
     data_cols += [SPLIT] if SPLIT in kept.column_names else []
@@ -538,21 +554,19 @@ def _stage_rows(folder: RunFolder, result) -> dict[str, dict[str, Any]]:
     data_cols += [c for c in kept.column_names if c.startswith(AUG_PREFIX)]
     kept = kept.select(data_cols)
     augmented = getattr(result, "augment", None)
-    written = {
-        "kept.parquet": folder.stage("kept.parquet", lambda sink: write_parquet(kept, sink)),
-        "rejects.jsonl": folder.stage("rejects.jsonl",
-                                      lambda sink: _write_table_jsonl(sink, result.rejects, decode_row=True)),
-    }
+
+    def staged(name: str, write: Callable[[Any], Any], rows: int) -> tuple[str, int, Callable[[], dict[str, Any]]]:
+        return name, rows, lambda: dict(folder.stage(name, write), rows=rows)
+
+    files = [staged("kept.parquet", lambda sink: write_parquet(kept, sink), kept.num_rows),
+             staged("rejects.jsonl", lambda sink: _write_table_jsonl(sink, result.rejects, decode_row=True),
+                    result.rejects.num_rows)]
     if augmented is not None:  # rejected generations: apart from rejects.jsonl, which holds input rows only
-        written[AUGMENT_REJECTS] = folder.stage(
-            AUGMENT_REJECTS, lambda sink: _write_table_jsonl(sink, augmented.rejected, decode_row=True))
-        written[AUGMENT_REJECTS]["rows"] = augmented.rejected.num_rows
+        files.append(staged(AUGMENT_REJECTS, lambda sink: _write_table_jsonl(sink, augmented.rejected, decode_row=True),
+                            augmented.rejected.num_rows))
     if folder.kept_jsonl:  # on request only: the same rows as kept.parquet, as JSON lines
-        written[KEPT_JSONL] = folder.stage(KEPT_JSONL, lambda sink: _write_table_jsonl(sink, kept))
-        written[KEPT_JSONL]["rows"] = kept.num_rows
-    written["kept.parquet"]["rows"] = kept.num_rows
-    written["rejects.jsonl"]["rows"] = result.rejects.num_rows
-    return written
+        files.append(staged(KEPT_JSONL, lambda sink: _write_table_jsonl(sink, kept), kept.num_rows))
+    return files
 
 
 def _stage_run_files(folder: RunFolder, result, report: tuple[str, str]) -> dict[str, dict[str, Any]]:

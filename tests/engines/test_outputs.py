@@ -269,3 +269,12 @@ def test_a_kept_jsonl_dsc_did_not_write_stops_the_run_with_or_without_the_flag(d
             run_plan(plan_of(SPEC), data_dir, out, kept_jsonl=asked)
         assert err.value.exit_code == 4
         assert (out / "kept.jsonl").read_text() == "mine\n" and not (out / "kept.parquet").exists()
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_files_are_written_largest_first_and_their_entries_come_back_in_order(workers):
+    started = []
+    jobs = [(size, lambda size=size: started.append(size) or f"file of {size}") for size in (5, 900, 90, 810)]
+    assert outputs._in_threads(jobs, workers) == ["file of 5", "file of 900", "file of 90", "file of 810"]
+    if workers > 1:  # the pool's threads take the two largest first (in either order)
+        assert set(started[:2]) == {900, 810}
