@@ -198,9 +198,10 @@ def _numbered(digests: bytes) -> pa.Array:
     text = _HEX[np.frombuffer(digests, dtype=np.uint8)].tobytes()
     offsets = np.arange(0, ID_HEX_CHARS * n + 1, ID_HEX_CHARS, dtype=np.int64)
     ids = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(text)).cast(pa.string())
-    # Each row labelled by the first row with its digest (a hash table, not a sort of every
-    # digest: 1M rows 0.2 -> 0.03 s); only the repeats are then sorted, by label, stably, so
-    # each one's rank among the repeats of its label gives its occurrence.
+    # Each row labelled by the first row with its digest (exact's compiled hash table: 15 ms at
+    # 1M rows, where a stable sort of every digest took 87 ms); only the repeats are then
+    # sorted, by label, stably, so each one's rank among the repeats of its label gives its
+    # occurrence.
     from dsc.kernels.exact import duplicate_groups
 
     first = duplicate_groups([pa.array(np.frombuffer(digests, dtype=np.uint64))])

@@ -137,6 +137,12 @@ def duplicate_groups(columns: Sequence[pa.Array | pa.ChunkedArray], workers: int
     if n == 0:
         return np.empty(0, dtype=np.int64)
 
+    if len(cols) == 1 and n >= _JIT_FROM and _integer_keys(cols[0]):
+        # The values are their own exact keys: the compiled hash table, no encoding (1M distinct
+        # 64-bit integers: 15 ms where Arrow's dictionary_encode took 80 ms), nothing to verify.
+        parts = [c.to_numpy() for c in _chunks(cols[0])]
+        return _first_of_keys(parts[0] if len(parts) == 1 else np.concatenate(parts), workers)[0]
+
     encoded, hashed = [], []  # (codes, count) of exactly encoded columns; the others
     for col in cols:
         if is_bytes(col.type) and not _few_distinct(col):
@@ -173,6 +179,11 @@ def duplicate_groups(columns: Sequence[pa.Array | pa.ChunkedArray], workers: int
     if not same.all():
         _regroup_exactly(hashed, codes, cluster, moved[~same])
     return cluster
+
+
+def _integer_keys(col: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether a column's values can key the hash table as they are: integers without nulls."""
+    return pa.types.is_integer(col.type) and col.null_count == 0
 
 
 def _prepare(col: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:

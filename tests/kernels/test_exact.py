@@ -346,3 +346,19 @@ def test_the_operator_on_threads_writes_the_same_parquet_bytes(monkeypatch):
         write_parquet(outcome.table, sink)
         files.append(sink.getvalue())
     assert files[0] == files[1]
+
+
+@settings(max_examples=examples(2), deadline=None)
+@given(values=st.lists(st.integers(-3, 3), max_size=60), wide=st.booleans(),
+       type_=st.sampled_from([pa.int8(), pa.int32(), pa.int64(), pa.uint8(), pa.uint64()]),
+       cut=st.integers(0, 60))
+def test_an_integer_column_keys_the_hash_table_as_it_is(values, wide, type_, cut):
+    """One integer column without nulls goes straight to the hash table (its values are their own
+    keys); negative, extreme and chunked values group as everywhere else."""
+    top = {pa.int8(): 127, pa.int32(): 2**31 - 1, pa.int64(): 2**63 - 1, pa.uint8(): 255, pa.uint64(): 2**64 - 1}[type_]
+    values = [(top - abs(v) if wide else v) if pa.types.is_signed_integer(type_) or v >= 0 else top + v
+              for v in values]
+    arr = pa.array(values, type_)
+    column = pa.chunked_array([arr.slice(0, cut), arr.slice(cut)], type_)
+    for route in ("compiled", "compiled, 2 workers", "encode"):
+        assert grouped([column], route).tolist() == reference([(v,) for v in values]), route
