@@ -1,5 +1,5 @@
-"""Tests for the intrinsics of dsc.kernels.jit that read memory by address (`bytes_at`) and ask for
-it ahead (`prefetch`)."""
+"""Tests for the intrinsics of dsc.kernels.jit that read memory by address (`bytes_at`), ask for
+it ahead (`prefetch`) and count bits (`popcount`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from numba.core.errors import TypingError
 
 from dsc.kernels.buffers import raw_buffers
-from dsc.kernels.jit import bytes_at, load8, prefetch
+from dsc.kernels.jit import bytes_at, load8, popcount, prefetch
 
 
 @numba.njit(nogil=True)
@@ -102,3 +102,19 @@ def test_prefetch_emits_a_prefetch_instruction():
     _sum_gathered(values, rows, 1)
     asm = "\n".join(_sum_gathered.inspect_asm().values()).lower()
     assert "prefetch" in asm or "prfm" in asm  # x86-64 prefetcht0; AArch64 prfm
+
+
+@numba.njit(nogil=True)
+def _popcounts(words, out):
+    for k in range(words.size):
+        out[k] = popcount(words[k])
+
+
+def test_popcount_counts_the_set_bits_of_every_kind_of_word():
+    rng = np.random.default_rng(5)
+    words = np.concatenate([np.array([0, 1, 0x80, 0x8080808080808080, 2**63, 2**64 - 1], np.uint64),
+                            np.uint64(1) << np.arange(64, dtype=np.uint64),
+                            rng.integers(0, 2**64 - 1, 1000, dtype=np.uint64, endpoint=True)])
+    out = np.empty(words.size, np.uint64)
+    _popcounts(words, out)
+    assert out.tolist() == [bin(int(w)).count("1") for w in words]
