@@ -278,10 +278,7 @@ def _column_key(col: pa.Array | pa.ChunkedArray, workers: int = 1) -> np.ndarray
         while lo < hi:
             stop = min(hi, int(bounds[k + 1]))
             if stop > lo:
-                out = sig[lo:stop]
-                part = _bytes_signature(chunks[k].slice(lo - bounds[k], stop - lo), compiled, out)
-                if part is not out:
-                    out[:] = part
+                _bytes_signature(chunks[k].slice(lo - bounds[k], stop - lo), compiled, sig[lo:stop])
             lo, k = stop, k + 1
 
     _in_threads(sign, _ranges(len(col), workers), workers)
@@ -412,7 +409,7 @@ def _bytes_signature(arr: pa.Array, compiled: bool = False, out: np.ndarray | No
     if len(arr) == 0:
         return sig
     if compiled:
-        off, data, _ = _raw_buffers(arr)
+        off, data = raw_buffers(arr)
         _signature_kernel()(off, data, sig, _MULS)
     else:
         off, data = utf8_buffers(arr)
@@ -818,12 +815,6 @@ def _value_addresses(chunks: list[pa.Array], bounds: np.ndarray, rows: np.ndarra
         where[at] = start
         size[at] = length
     return where, size, valid
-
-
-def _raw_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """`buffers.raw_buffers` (offsets as stored, the whole data buffer) and the validity as bools
-    (None without nulls): views, no copy."""
-    return *raw_buffers(arr), _bools(arr.is_valid()) if arr.null_count else None
 
 
 def _equal_loop(where_a, size_a, where_b, size_b, out):  # pragma: no cover - runs compiled

@@ -86,7 +86,7 @@ import pyarrow.compute as pc
 import numba
 
 from dsc.kernels.buffers import take, utf8_buffers
-from dsc.kernels.jit import in_parts, kernel, load8, space_width, word_end
+from dsc.kernels.jit import in_parts, kernel, load8, popcount, space_width, word_end
 
 __all__ = ["NearResult", "SIMILARITY_EDGES", "SimilarPairs", "bucket_links", "candidate_pairs", "cluster_rows",
            "components_in_order", "lsh_params", "lsh_shape", "near_duplicates", "shingle_hashes", "signatures",
@@ -485,15 +485,6 @@ def _fill_bitmaps(seg, sets, bits, lo, hi):
 
 
 @_inline
-def _popcount(x):
-    """Set bits of a uint64 (SWAR; LLVM turns it into one popcnt)."""
-    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
-    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
-    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
-    return (x * np.uint64(0x0101010101010101)) >> np.uint64(56)
-
-
-@_inline
 def _set_jaccard(seg, sets, bits, i, j, threshold):
     """Exact Jaccard of sets ``i`` and ``j`` (rows of ``seg``/``sets``) if it reaches ``threshold``,
     else -1.0, by merging the two sorted sets.  Empty sets match nothing.
@@ -522,8 +513,8 @@ def _set_jaccard(seg, sets, bits, i, j, threshold):
     only_b = 0
     for w in range(_BITMAP_WORDS):
         x, y = bits[i, w], bits[j, w]
-        only_a += _popcount(x & ~y)
-        only_b += _popcount(y & ~x)
+        only_a += popcount(x & ~y)
+        only_b += popcount(y & ~x)
     if min(sa - np.int64(only_a), sb - np.int64(only_b)) < need:
         return -1.0
     hits = 0
