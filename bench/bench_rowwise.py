@@ -35,7 +35,12 @@ frame built untimed before every round) in both of its text dtypes: ``object`` (
 baseline, and the faster: 0.16 s here) and pandas 3's default ``str`` (stored by pyarrow,
 0.28-0.31 s), and polars' ``unique`` when polars
 is installed (it is not a dependency: the line says so when it is missing); the operator runs
-with 1 and with 2 workers (threads: pandas uses one core, polars all of them).
+with 1 and with 2 workers (threads: pandas uses one core, polars all of them). With
+``--dedupe-file corpus.jsonl`` (the corpus ``bench_pipeline`` writes, as the issue measured:
+1M rows of about 670 bytes) the same race runs again on that text. There the kept rows' copy
+(about 640 MB, memory-bound) costs as much as the labels; pandas and polars copy pointers or
+string views instead, which pyarrow cannot filter (its 26.0 has no filter, take or string
+kernels for ``string_view``).
 
 **Schema cast**: ``dsc.engines.schema.validate`` of a table with an ``int8`` column declared
 ``int``, a ``float32`` column declared ``float`` and an ``int64`` 0/1 column declared ``bool``,
@@ -200,13 +205,26 @@ def bench_normalize(rows: int, repeat: int) -> None:
               f"{times['dsc'] / times['lower']:>10.2f}x{py_s:>10.2f}{py_s / times['dsc']:>11.1f}x", flush=True)
 
 
-def bench_dedupe(rows: int, repeat: int) -> None:
+def text_file_table(path: str) -> pa.Table:
+    """The ``text`` column (or the only column) of a parquet or JSON Lines file, with row ids."""
+    import pyarrow.json as pj
+    import pyarrow.parquet as pq
+
+    from dsc.reserved import ID
+
+    data = pq.read_table(path) if path.endswith(".parquet") else pj.read_json(path)
+    text = data.column("text" if "text" in data.column_names else 0).combine_chunks()
+    return pa.table({"text": text, ID: pc.cast(pa.array(np.arange(len(text))), pa.string())})
+
+
+def bench_dedupe(rows: int, repeat: int, path: str | None = None) -> None:
     import pandas as pd
 
     from dsc.ops.dedupe_exact import DedupeExact
     from dsc.ops.runtime import RunContext
 
-    table = dup_table(rows)
+    table = dup_table(rows) if path is None else text_file_table(path)
+    rows = table.num_rows
     params = {"columns": ["text"], "keep": "first", "ignoring": []}
     ctx = RunContext(base_dir=".")
     ctx2 = RunContext(base_dir=".", workers=2)  # --workers 2: threads (pandas has one; polars uses all cores)
@@ -232,7 +250,8 @@ def bench_dedupe(rows: int, repeat: int) -> None:
     assert two.table.equals(outcome.table) and two.removed.equals(outcome.removed), "1 and 2 workers differ"
     kept_pd = pd.DataFrame({"text": table.column("text").to_pylist()}).drop_duplicates(subset=["text"])
     assert outcome.table.num_rows == len(kept_pd), "dsc and pandas keep different numbers of rows"
-    print(f"\nexact dedupe, {rows:,} rows ({rows - outcome.table.num_rows:,} duplicates); best of {repeat}")
+    what = f"{rows:,} rows" if path is None else f"{path}: {rows:,} rows of {table.column('text').nbytes / rows:.0f} bytes"
+    print(f"\nexact dedupe, {what} ({rows - outcome.table.num_rows:,} duplicates); best of {repeat}")
     for name, s in times.items():
         vs_polars = f"   polars/this {times['polars'] / s:>5.2f}x" if pl is not None else ""
         print(f"  {name:<21}{s:>8.3f} s   pandas (object)/this {times['pandas'] / s:>6.2f}x   "
@@ -269,6 +288,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--quick", action="store_true", help="100k rows")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--only", choices=["normalize", "dedupe", "schema"], action="append")
+    ap.add_argument("--dedupe-file", metavar="PATH",
+                    help="also time exact dedupe on the text of this parquet or JSON Lines file (e.g. the "
+                         "corpus.jsonl that bench_pipeline writes: real-length rows, as the issue measured)")
     args = ap.parse_args(argv)
     rows = 100_000 if args.quick else args.rows
     only = args.only or ["normalize", "dedupe", "schema"]
@@ -276,6 +298,8 @@ def main(argv: list[str] | None = None) -> None:
         bench_normalize(rows, args.repeat)
     if "dedupe" in only:
         bench_dedupe(rows, args.repeat)
+        if args.dedupe_file:
+            bench_dedupe(rows, args.repeat, args.dedupe_file)
     if "schema" in only:
         bench_schema(rows, args.repeat)
 
