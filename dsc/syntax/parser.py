@@ -110,6 +110,13 @@ def open_block_at(text: str, offset: int) -> tuple[str, int, int] | None:
     return current
 
 
+@lru_cache(maxsize=None)
+def _keywords() -> frozenset[str]:
+    """Every keyword of the grammar, wherever it may stand."""
+    return frozenset(t.pattern.value for t in grammar().terminals
+                     if t.pattern.type == "str" and re.fullmatch(r"[a-z_]+", t.pattern.value))
+
+
 def _expected_words(err: UnexpectedToken) -> tuple[list[str], list[str]]:
     """Split the parser's expected terminals into keywords and descriptions of other tokens."""
     keywords, others = [], []
@@ -168,7 +175,8 @@ def _diagnose(err: UnexpectedInput, text: str, source: SourceFile) -> tuple[Diag
         hint = did_you_mean(word, bare)
         if hint is None and len(keywords) <= 12:
             hint = "expected " + _one_of(keywords + others)
-        if token.type == "NAME" or word not in bare:
+        # A keyword of the language in the wrong place is unexpected, not unknown (and not a typo).
+        if (token.type == "NAME" or word not in bare) and word not in _keywords():
             return Diagnostic("DSC103", f"unknown keyword '{clipped(word)}'{where}", span, hint), False
     shown = clipped(word) if word.strip() else token.type
     expected = keywords + others

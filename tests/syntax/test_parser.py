@@ -282,6 +282,8 @@ def test_spans_are_not_part_of_equality():
                                                "the file")]),
     ("source s {\n  files 'a.json'\n}\n", [("DSC101", 2, "unexpected character \"'\"")]),
     ("gate {\n  dropped <= 5% warn error\n}\n", [("DSC102", 2, "unexpected 'error' in 'gate' block")]),
+    # a keyword of the language in the wrong block is out of place, not unknown
+    ("clean {\n  seed 3\n}\n", [("DSC102", 2, "unexpected 'seed' in 'clean' block")]),
 ])
 def test_syntax_errors(text, expected):
     assert errors(text) == expected
