@@ -42,16 +42,18 @@ _LIVE = re.compile(r"@|:(?=//|[\w+-]+(?::|$))|www(?=\.)|#(?=\d)|gh-(?=\d)", re.I
 def summary_table(manifest: dict) -> Table:
     """A rich table: one row per stage with rows in/out and removed, then the totals."""
     counts = manifest["counts"]
-    title = (f"{manifest['dataset']['name']} — {counts['input']} rows in, {counts['kept']} kept, "
-             f"{counts['rejected']} rejected ({manifest['plan_fingerprint'][:19]})")
+    title = (f"{manifest['dataset']['name']} — {counts['input']:,} rows in, {counts['kept']:,} kept, "
+             f"{counts['rejected']:,} rejected ({manifest['plan_fingerprint'][:19]})")
     table = Table(title=escape(title), title_justify="left")
     table.add_column("rule", overflow="fold")
-    for name in ("line", "in", "out", "removed", "share", "flagged"):
+    flagged = any(rule["flagged"] for rule in manifest["rules"])  # the column only when a rule flags rows
+    for name in ("line", "in", "out", "removed", "share", "flagged")[:None if flagged else -1]:
         table.add_column(name, justify="right")
     for rule in manifest["rules"]:
         share = f"{100 * rule['removed'] / rule['rows_in']:.1f}%" if rule["rows_in"] else "-"
-        table.add_row(escape(rule["id"]), str(rule["line"] or ""), str(rule["rows_in"]), str(rule["rows_out"]),
-                      str(rule["removed"]), share, str(rule["flagged"] or ""))
+        cells = [escape(rule["id"]), str(rule["line"] or ""), f"{rule['rows_in']:,}", f"{rule['rows_out']:,}",
+                 f"{rule['removed']:,}", share]
+        table.add_row(*cells, *([f"{rule['flagged']:,}" if rule["flagged"] else ""] if flagged else []))
     return table
 
 

@@ -94,6 +94,16 @@ def test_run_writes_outputs_and_a_summary(tmp_path):
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["counts"] == {"input": 200, "kept": 141, "rejected": 59}
     assert "dedupe_exact[prompt," in result.stdout and "59" in result.stdout
+    assert "split all: 141 rows" in result.stdout
+
+
+def test_a_split_of_one_row_is_one_row(tmp_path):
+    (tmp_path / "one.jsonl").write_text('{"q": "a"}\n')
+    spec = tmp_path / "s.dspec"
+    spec.write_text('source s {\n  files "one.jsonl"\n}\n')
+    result = dsc("run", spec, "--out", tmp_path / "out")
+    assert result.exit_code == EXIT_OK, result.stderr
+    assert "split all: 1 row\n" in result.stdout or "split all: 1 row " in result.stdout, result.stdout
 
 
 def test_exit_codes_are_distinct():

@@ -175,6 +175,23 @@ def test_summary_table_still_renders_from_the_manifest():
     console.print(summary_table(manifest))
     text = console.export_text()
     assert "demo — 10 rows in, 7 kept, 3 rejected" in text and "30.0%" in text
+    assert "flagged" not in text  # no rule flags rows: no column of blanks
+
+
+def test_summary_table_groups_digits_as_the_progress_lines_do_and_shows_flags_when_there_are_some():
+    manifest = {"dataset": {"name": "big"}, "plan_fingerprint": "sha256:" + "0" * 64,
+                "counts": {"input": 1_000_000, "kept": 950_000, "rejected": 50_000},
+                "rules": [{"id": "dedupe_exact[text]", "line": 4, "rows_in": 1_000_000, "rows_out": 950_000,
+                           "removed": 50_000, "flagged": 0},
+                          {"id": "flag[text]", "line": 5, "rows_in": 950_000, "rows_out": 950_000, "removed": 0,
+                           "flagged": 12_345}]}
+    console = Console(record=True, width=100)
+    console.print(summary_table(manifest))
+    text = console.export_text()
+    assert "big — 1,000,000 rows in, 950,000 kept, 50,000 rejected" in text
+    row = next(line for line in text.splitlines() if "dedupe_exact" in line)
+    assert [cell.strip() for cell in row.split("│")[3:6]] == ["1,000,000", "950,000", "50,000"], row
+    assert "flagged" in text and "12,345" in text
 
 
 def test_a_run_without_peft_writes_the_data_and_says_why_there_is_no_comparison(tmp_path, monkeypatch):

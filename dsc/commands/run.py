@@ -92,7 +92,7 @@ def run(
     if text:
         console().print(summary_table(outcome.manifest))
         for split in outcome.manifest["splits"]:
-            typer.echo(f"split {split['name']}: {split['rows']} rows" +
+            typer.echo(f"split {split['name']}: {split['rows']:,} row{'' if split['rows'] == 1 else 's'}" +
                        (f" -> {', '.join(split['outputs'])}" if split["outputs"] else ""))
     # Every failed gate is listed, errors and warnings alike, each with its measured value and limit.
     for gate in failed:
