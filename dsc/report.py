@@ -527,8 +527,15 @@ def _value(value, unit: str) -> str:
     return str(int(value))
 
 
-def _number(value: int | None) -> str:
-    """A count, or nothing where the stats (saved by an older dsc) lack it."""
+def _number(value: int | float | str | None) -> str:
+    """A count grouped by thousands, as `dsc run` prints it; another number as it is; nothing
+    where the stats (saved by an older dsc) lack it.
+
+    >>> _number(1234567), _number(0), _number(0.820755), _number(None), _number("")
+    ('1,234,567', '0', '0.820755', '', '')
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
     return "" if value is None else str(value)
 
 
