@@ -41,6 +41,7 @@ from typing import Any, Callable
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dsc.engines.layout import WHOLE
 from dsc.reserved import AUG_RULE, AUG_SOURCE, DUPLICATE_OF, ID, LINE, REASON, RESERVED_PREFIX, ROW, RULE, SPLIT, SRC
 
 FORMAT = "dsc-data-diff/1"
@@ -178,7 +179,8 @@ class _Outcome:
     def __init__(self, result):
         kept, rejects = result.kept, result.rejects
         ids = kept.column(ID).to_pylist()
-        splits = kept.column(SPLIT).to_pylist() if SPLIT in kept.column_names else [None] * len(ids)
+        # A spec without a split block keeps its rows in one split, named as the run names it.
+        splits = kept.column(SPLIT).to_pylist() if SPLIT in kept.column_names else [WHOLE] * len(ids)
         generated = kept.column(AUG_RULE).to_pylist() if AUG_RULE in kept.column_names else [None] * len(ids)
         self.kept, self.rejects = kept, rejects
         self.fate: dict[str, tuple] = {}  # id -> ("kept", split) | ("dropped", rule)
@@ -484,7 +486,8 @@ def _generated(old: _Outcome | None, new: _Outcome, examples: int) -> dict:
 
 
 def _splits(old: _Outcome | None, new: _Outcome, old_plan, new_plan) -> list[dict]:
-    """Kept input rows per split, before and after (`kept` when a side does not split)."""
+    """Kept input rows per split, before and after (`all` when a side does not split, as `dsc run`
+    names that split)."""
     def count(outcome):
         return Counter(f[1] for f in outcome.fate.values() if f[0] == "kept") if outcome is not None else Counter()
 

@@ -368,6 +368,22 @@ def test_cli_exit_codes_and_formats(project):
     validate(json.loads(dsc("diff", old, new, "--format", "json").stdout))  # the policy alone
 
 
+def test_specs_without_a_split_block_diff_in_every_format(tmp_path):
+    """Their rows are in the one split a run calls `all` (it was None, and the text report crashed)."""
+    (tmp_path / "dsc.toml").write_text("")
+    (tmp_path / "rows.jsonl").write_text("".join(json.dumps({"q": q}) + "\n" for q in ["a b", "c", "d e", "a b"]))
+    old, new = tmp_path / "old.dspec", tmp_path / "new.dspec"
+    old.write_text('source s {\n  files "rows.jsonl"\n}\n\nclean {\n  dedupe exact on q\n}\n')
+    new.write_text(old.read_text().replace("dedupe exact on q", "dedupe exact on q\n  drop where words(q) < 2"))
+    text = dsc("diff", old, new, "--data")
+    assert text.exit_code == EXIT_OK, text.output
+    assert re.search(r"kept rows per split\n  all +3 +→ +2 +−1\n", text.stdout), text.stdout
+    assert "| all | 3 | 2 | −1 |" in dsc("diff", old, new, "--data", "--format", "markdown").stdout
+    report = json.loads(dsc("diff", old, new, "--data", "--format", "json").stdout)
+    validate(report)
+    assert report["splits"] == [{"split": "all", "old": 3, "new": 2}]
+
+
 @pytest.mark.parametrize("args", [["--format", "yaml"], ["--fail-on", "drops-more"], ["--data", "--fail-on", "nope"]])
 def test_cli_usage_errors(args):
     spec = ROOT / "specs" / "common_gen.dspec"
