@@ -170,6 +170,9 @@ def _diagnose(err: UnexpectedInput, text: str, source: SourceFile) -> tuple[Diag
         nl_span = source.span(start, start + 1)
         return Diagnostic("DSC105", message, nl_span), False
     word = str(token)
+    before = text[text.rfind("\n", 0, start) + 1:start].split()
+    if before and before[-1] == word:  # `keep first first`: a slip, not a keyword to look for
+        return Diagnostic("DSC102", f"'{clipped(word)}' is written twice{where}", span, "remove one of them"), False
     if keywords and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", word):
         bare = [k.strip("'") for k in keywords]
         hint = did_you_mean(word, bare)

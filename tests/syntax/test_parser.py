@@ -284,6 +284,7 @@ def test_spans_are_not_part_of_equality():
     ("gate {\n  dropped <= 5% warn error\n}\n", [("DSC102", 2, "unexpected 'error' in 'gate' block")]),
     # a keyword of the language in the wrong block is out of place, not unknown
     ("clean {\n  seed 3\n}\n", [("DSC102", 2, "unexpected 'seed' in 'clean' block")]),
+    ("clean {\n  dedupe exact on q keep first first\n}\n", [("DSC102", 2, "'first' is written twice in 'clean' block")]),
 ])
 def test_syntax_errors(text, expected):
     assert errors(text) == expected
