@@ -301,7 +301,10 @@ def _timed(day: dt.date, clock: re.Match) -> Result:
         if not 1 <= hour <= 12:
             return rejected(f"hour {hour} with am/pm")
         hour = hour % 12 + (12 if half == "p" else 0)
-    zone = _zone(clock.group(6))
+    try:
+        zone = _zone(clock.group(6))
+    except ValueError as exc:
+        return rejected(str(exc))
     try:
         return ok((dt.datetime(day.year, day.month, day.day, hour, minute, second, micro, tzinfo=zone), True))
     except ValueError:
@@ -309,13 +312,26 @@ def _timed(day: dt.date, clock: re.Match) -> Result:
 
 
 def _zone(text: str | None) -> dt.timezone | None:
+    """The zone an offset, Z, UTC or GMT names; ValueError (its message a reject reason) for an
+    offset of a day or more, or of 60 minutes or more (`+25:00`, `+23:60`: no zone is that far)."""
     if text is None:
         return None
     if text in ("Z", "UTC", "GMT"):
         return dt.timezone.utc
     sign = -1 if text[0] == "-" else 1
     digits = text[1:].replace(":", "")
-    return dt.timezone(sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0)))
+    hours, minutes = int(digits[:2]), int(digits[2:] or 0)
+    if hours > 23 or minutes > 59:
+        raise ValueError(f"not a UTC offset: {text} (offsets run from -23:59 to +23:59)")
+    return dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes))
+
+
+def _offset(text: str) -> dt.timedelta | None:
+    """An offset written in a value, or None when it is not one (`_zone`)."""
+    try:
+        return _zone(text).utcoffset(None)
+    except ValueError:
+        return None
 
 
 def _words(text: str, langs: tuple[str, ...], order: str | None, base: str | None,
@@ -485,7 +501,7 @@ def _explicit_zone(text: str, moment: dt.datetime) -> bool:
     name = moment.tzname() or ""
     if name in ("UTC", "GMT", "Z") or name.startswith("UTC\\"):
         return True
-    offsets = {_zone(o).utcoffset(None) for o in _OFFSET.findall(text)}
+    offsets = {_offset(o) for o in _OFFSET.findall(text)} - {None}
     return moment.utcoffset() in offsets
 
 

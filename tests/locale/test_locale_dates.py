@@ -293,6 +293,14 @@ def test_times_zones_and_datetimes():
     assert parse_date("2019-01-10T23:30:00-05:00").text == "2019-01-10"  # the day as written
 
 
+@pytest.mark.parametrize("text", ["2019-03-04 10:00 +25:00", "2019-03-04 10:00 +24:00", "2019-03-04 10:00 +2400",
+                                  "2019-03-04 10:00 +23:60", "2019-03-04 10:00 -99:99", "2019-03-04T10:00+25:00"])
+def test_an_offset_of_a_day_or_more_is_a_reason_not_a_crash(text):
+    assert parse_datetime(text).reason.startswith("not a UTC offset: "), parse_datetime(text)
+    assert parse_date(text).reason.startswith("not a UTC offset: ")
+    assert parse_datetime("2019-03-04 10:00 +23:59").text == "2019-03-04T10:00:00+23:59"
+
+
 def test_calendar_and_order_errors():
     assert parse_date("2019-02-29").reason == "not a calendar date: 2019-02-29"
     assert parse_date("2020-02-29").text == "2020-02-29"
