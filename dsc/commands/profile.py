@@ -121,10 +121,14 @@ def init_command(paths: list[Path], output: Path, key: str | None, target: str |
         if output.is_dir():
             raise ProfileError(f"{output}: is a directory; give the policy's file name, e.g. {output}/policy.dspec",
                                code="DSC305")
+        if any(output.exists() and p.exists() and output.samefile(p) for p in paths):
+            raise _reads_output(output)
         if output.exists() and not force:
             raise ProfileError(f"{output}: already exists; pass --force to overwrite it", code="DSC305")
         with _progress(err) as note:
             loaded = _load(paths, format, note)
+            if output.exists() and any(output.samefile(f) for f in loaded.files if f.exists()):  # through a glob
+                raise _reads_output(output)
             if loaded.bookkeeping:
                 raise ProfileError(
                     f"{', '.join(map(str, paths))} holds dsc's own bookkeeping ({', '.join(loaded.bookkeeping)}): "
@@ -145,6 +149,15 @@ def init_command(paths: list[Path], output: Path, key: str | None, target: str |
     typer.echo(f"wrote {output}: {rules} rule{'s' * (rules != 1)} from a profile of {profile['rows']:,} rows; "
                f"next: dsc check {output} && dsc run {output} --out out/{output.stem}", err=True)
     return EXIT_OK
+
+
+def _reads_output(output: Path):
+    """The error for a policy file that is one of the data files it would be written from: --force
+    would replace the data with the policy."""
+    from dsc.profile.load import ProfileError
+
+    return ProfileError(f"{output}: is one of the data files being profiled; write the policy to a file of its own, "
+                        f"e.g. {output.with_suffix('.dspec')}", code="DSC305")
 
 
 def _load(paths: list[Path], format: str | None, note: Callable) -> Loaded:

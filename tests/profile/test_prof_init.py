@@ -134,6 +134,17 @@ def test_init_refuses_to_overwrite_and_to_leave_the_project(tmp_path):
     assert spec.exit_code == EXIT_SPEC_ERROR and "data files" in spec.stderr
 
 
+def test_init_never_writes_the_policy_over_its_own_data(tmp_path):
+    """Not even with --force, named or reached through a glob: the data would be gone."""
+    (data,) = project(tmp_path, EXAMPLES / "seed_tasks.jsonl")
+    before = data.read_bytes()
+    for args in ([data, "-o", data], [data, "-o", data, "--force"], [data.parent / "*.jsonl", "-o", data, "--force"]):
+        refused = dsc("init", *args)
+        assert refused.exit_code == EXIT_INPUT_ERROR and "is one of the data files" in refused.stderr, refused.stderr
+        assert "--force" not in refused.stderr
+    assert data.read_bytes() == before
+
+
 def test_init_explodes_a_list_of_records_into_a_training_file(tmp_path):
     # seed_tasks keeps each task's examples in `instances`, a list of {input, output} records.
     (data,) = project(tmp_path, EXAMPLES / "seed_tasks.jsonl")
