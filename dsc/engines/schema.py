@@ -110,13 +110,17 @@ def _coerce(table: pa.Table, col: ColumnPlan) -> tuple[pa.Table, np.ndarray]:
     block holding a value that does not fit is cut in halves until the bad rows are found, so
     the cost of bad values is their number times log(block), never a per-row loop. Values of
     other types (dates, times, lists, structs) are not of a numeric or bool type: reading a
-    date as a day count would be a guess, so they are rejected.
+    date as a day count would be a guess, so they are rejected. A native date declared `date`
+    and a native timestamp declared `datetime` become their ISO text.
     """
     column = table.column(col.name)
     n = table.num_rows
     if col.type in _TEXTUAL or col.type == "label":
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type) or col.type == "label":
             return table, np.zeros(n, dtype=bool)
+        if (col.type, _moment_kind(column.type)) in (("date", "date"), ("datetime", "datetime")):
+            index = table.column_names.index(col.name)
+            return table.set_column(index, col.name, _iso_text(column)), np.zeros(n, dtype=bool)
         return table, np.ones(n, dtype=bool)
     target = _NUMERIC.get(col.type, pa.bool_())
     if column.type == target:
@@ -139,6 +143,20 @@ def _coerce(table: pa.Table, col: ColumnPlan) -> tuple[pa.Table, np.ndarray]:
 
 
 _CAST_BLOCK = 1 << 16  # rows cast at once; a block with a bad value is halved until it is found
+
+
+def _moment_kind(t: pa.DataType) -> str | None:
+    """`date` for Arrow's date types, `datetime` for its timestamps (a parquet file's native
+    dates and times), None for the others."""
+    return "date" if pa.types.is_date(t) else "datetime" if pa.types.is_timestamp(t) else None
+
+
+def _iso_text(column: pa.ChunkedArray) -> pa.Array:
+    """Native dates and timestamps as the ISO 8601 text a `date` or `datetime` column holds
+    (`2020-01-01`, `2020-01-01T10:00:00`, with the offset when the timestamp has a zone and the
+    fraction when it has one): the same instant, written as `standardize` writes one, never a
+    day count. A value at a time (Python's isoformat is exact for every unit)."""
+    return pa.array([None if v is None else v.isoformat() for v in column.to_pylist()], pa.string())
 
 
 def _castable(t: pa.DataType) -> bool:

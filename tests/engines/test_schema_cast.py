@@ -62,6 +62,29 @@ def test_dates_and_lists_are_not_numbers_even_where_arrow_could_cast_them():
     assert table.column("v").to_pylist() == [None] and removed.num_rows == 1
 
 
+@pytest.mark.parametrize("values, arrow_type, kind, text", [
+    ([datetime.date(2020, 1, 1), None], pa.date32(), "date", ["2020-01-01", None]),
+    ([datetime.date(1999, 12, 31)], pa.date64(), "date", ["1999-12-31"]),
+    ([datetime.datetime(2020, 1, 1, 10), datetime.datetime(2021, 5, 6, 7, 8, 9, 123456), None],
+     pa.timestamp("us"), "datetime", ["2020-01-01T10:00:00", "2021-05-06T07:08:09.123456", None]),
+    ([datetime.datetime(2020, 1, 1, 10, tzinfo=datetime.timezone.utc)], pa.timestamp("s", tz="Europe/Paris"),
+     "datetime", ["2020-01-01T11:00:00+01:00"]),  # the zone's own offset: the same instant
+    ([1_600_000_000_123_456_789], pa.timestamp("ns"), "datetime", ["2020-09-13T12:26:40.123456789"]),
+])
+def test_native_dates_and_timestamps_become_their_iso_text(values, arrow_type, kind, text):
+    """A parquet file's own dates and times pass a `date` / `datetime` declaration (every row was
+    rejected), written as standardize writes them, to the last digit of their unit."""
+    table, removed = run(values, arrow_type, kind)
+    assert removed.num_rows == 0 and table.column("v").to_pylist() == text
+
+
+def test_a_timestamp_is_not_a_date_nor_a_date_a_datetime():
+    _, removed = run([datetime.datetime(2020, 1, 1, 10)], pa.timestamp("us"), "date")
+    assert removed.column("_dsc_reason").to_pylist() == ["column 'v': value is not of type date"]
+    _, removed = run([datetime.date(2020, 1, 1)], pa.date32(), "datetime")
+    assert removed.column("_dsc_reason").to_pylist() == ["column 'v': value is not of type datetime"]
+
+
 def test_bad_values_are_found_exactly_in_a_column_of_many_blocks(monkeypatch):
     monkeypatch.setattr(schema, "_CAST_BLOCK", 64)
     bad = [0, 63, 64, 299, 300, 500, 501, 999]  # block edges, chunk edges, neighbours
