@@ -148,6 +148,17 @@ def test_agreement_command(tmp_path):
     assert dsc("agreement", tmp_path / "none.jsonl", "--metric", "percent").exit_code == EXIT_INPUT_ERROR
 
 
+def test_agreement_says_which_records_it_left_out(tmp_path):
+    path = tmp_path / "gaps.jsonl"
+    path.write_text('{"item": "1", "annotator": "a", "label": "x"}\n{"item": "1", "annotator": "b", "label": "x"}\n'
+                    'not json\n{"item": "2", "annotator": "a"}\n')
+    text = dsc("agreement", path, "--metric", "percent")
+    assert text.exit_code == EXIT_OK and text.stdout.startswith("percent: 1.0000 over 1 items")
+    assert "2 of 4 records not used:\n  gaps.jsonl:3: not valid JSON" in text.stderr and "gaps.jsonl:4: no label" in text.stderr
+    found = json.loads(dsc("agreement", path, "--metric", "percent", "--json").stdout)
+    assert found["records"] == 4 and [p["source"] for p in found["not_used"]] == ["gaps.jsonl:3", "gaps.jsonl:4"]
+
+
 def test_compile_into_an_existing_folder_writes_spec_name_plan_json(tmp_path):
     spec = ROOT / "specs" / "common_gen.dspec"
     result = dsc("compile", spec, "-o", tmp_path)

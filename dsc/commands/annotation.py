@@ -8,6 +8,8 @@ import typer
 
 from dsc.exitcodes import EXIT_INPUT_ERROR, EXIT_SPEC_ERROR
 
+_SHOWN = 10  # records not used that the text output lists (--json lists all)
+
 
 def agreement(
     file: Path = typer.Argument(..., help="An annotation file: long format (jsonl/csv) or a Label Studio export."),
@@ -31,7 +33,7 @@ def agreement(
         typer.echo("--weights applies to --metric cohen only", err=True)
         raise typer.Exit(EXIT_SPEC_ERROR)
     try:
-        found, _ = file_agreement(file, fmt, field, metric, weights if metric == "cohen" else level)
+        found, ingested = file_agreement(file, fmt, field, metric, weights if metric == "cohen" else level)
     except AnnotationFileError as err:
         typer.echo(f"{file}: {err}", err=True)
         raise typer.Exit(EXIT_INPUT_ERROR)
@@ -39,10 +41,18 @@ def agreement(
         typer.echo(f"{file}: {err}", err=True)
         raise typer.Exit(EXIT_SPEC_ERROR)
     data = found.as_dict()
+    problems = ingested.problems
     if as_json:
-        typer.echo(json.dumps(data, sort_keys=True))
+        typer.echo(json.dumps({**data, "records": ingested.records, "not_used": [p.as_dict() for p in problems]},
+                              sort_keys=True))
     else:
         value = "undefined" if data["value"] is None else f"{data['value']:.4f}"
         typer.echo(f"{data['metric']}{' ' + data['level'] if data['level'] else ''}: {value} over "
                    f"{data['items']} items, {data['annotators']} annotators"
                    + (f" ({data['reason']})" if data["reason"] else ""))
+        if problems:  # the records left out of the figure, each with why (a run lists them in its stats)
+            typer.echo(f"{len(problems)} of {ingested.records} records not used:", err=True)
+            for problem in problems[:_SHOWN]:
+                typer.echo(f"  {problem.source}: {problem.reason}", err=True)
+            if len(problems) > _SHOWN:
+                typer.echo(f"  … and {len(problems) - _SHOWN} more (--json lists them all)", err=True)
