@@ -1,5 +1,6 @@
 """The command line as a user runs it: exit codes, outputs, bad input never a traceback."""
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -127,6 +128,19 @@ def test_annotated_spec_runs_and_a_failing_annotation_floor_exits_3(tmp_path):
     assert failed.exit_code == EXIT_GATE_FAILED
     assert "question_type" in failed.stderr and "0.95" in failed.stderr
     assert (tmp_path / "strict" / "manifest.json").exists()  # outputs are still written
+
+
+def test_an_annotation_floor_that_flags_is_a_warning_on_the_terminal(tmp_path):
+    spec = ROOT / "specs" / "annotated.dspec"
+    flagging = ROOT / "specs" / ".flagging_annotated.dspec"  # beside the original, so its paths resolve
+    flagging.write_text(spec.read_text().replace("nominal >= 0.6", "nominal >= 0.95")
+                        .replace("below_threshold drop", "below_threshold flag"))
+    try:
+        result = dsc("run", flagging, "--out", tmp_path / "out")
+    finally:
+        flagging.unlink()
+    assert result.exit_code == EXIT_OK, result.stderr
+    assert re.search(r"warning: agreement for 'question_type' is [0-9.]+, below the threshold 0.95", result.stderr)
 
 
 def test_agreement_command(tmp_path):

@@ -100,6 +100,11 @@ def run(
                    err=True)
     for failure in outcome.annotation_failures:
         typer.echo(f"{spec}: error: {failure}", err=True)
+    # The annotation warnings (agreement below a `below_threshold flag|drop` floor, records not
+    # used), which the report shows too: a run that exits 0 still says them where it is read.
+    for _field, summary in sorted((outcome.stats.get("annotations") or {}).items()):
+        for warning in summary.get("warnings") or []:
+            typer.echo(f"{spec}: warning: {warning}", err=True)
     if not text:
         typer.echo(json.dumps(run_summary(spec, out_dir, outcome.manifest, outcome.annotation_failures, code),
                               indent=2, ensure_ascii=False))
