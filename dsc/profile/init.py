@@ -312,6 +312,16 @@ class _Draft:
                 rule += f" locale {locale}"
             if s.get("order"):
                 rule += f" order {s['order']}"
+            # Locales that read the same value differently: the data does not say which one wrote it,
+            # so the rule is left for the author (never picked by the tie-break order). A date rule
+            # with neither locale nor order reads none of those values: it flags them as ambiguous.
+            undecided = not locale and not s.get("order") and v["standardize"] in ("date", "datetime")
+            if v.get("disagreements") and not undecided:
+                d = v["disagreements"][0]
+                readings = " but ".join(f"{text} in {', '.join(locs)}" for text, locs in d["readings"].items())
+                lines += [why, f"# but locales read these values differently ({d['value']} is {readings}): "
+                               "uncomment the rule with the locale the data is written in", f"# {rule} on_error flag"]
+                continue
             lines += [why, rule + " on_error flag"]
         return lines
 

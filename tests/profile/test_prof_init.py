@@ -191,3 +191,21 @@ def test_init_types_optional_text_yes_no_words_and_placeholders(tmp_path):
     kept = run.kept.to_pydict()
     assert set(kept["resolved"]) == {True, False} and kept["comment"].count("") == 13
     assert (tmp_path / "out" / "train.jsonl").read_text().count("\n") == train_rows(run)
+
+
+def test_init_leaves_a_rule_whose_locale_the_data_cannot_tell_to_the_author(tmp_path):
+    """`1.695` is 1.695 in en_US and 1695 in de_DE; `¥11,469` is yen in ja_JP and yuan in zh_CN:
+    the rule is written commented out, with the competing readings, never with the first locale
+    of the tie-break list. Values only one reading fits keep their rule."""
+    (tmp_path / "dsc.toml").write_text("")
+    rows = ["id,dotnum,yen,eur"] + [f'{i},{i % 9 + 1}.{i:03d},"¥{i + 1}1,469","{i + 1}.{i * 7 % 1000:03d},{i:02d} €"'
+                                    for i in range(40)]
+    (tmp_path / "m.csv").write_text("\n".join(rows) + "\n")
+    policy = tmp_path / "m.dspec"
+    assert dsc("init", tmp_path / "m.csv", "-o", policy).exit_code == EXIT_OK
+    text = policy.read_text()
+    assert "\n  # standardize dotnum as number on_error flag\n" in text
+    assert "but locales read these values differently (1.000 is 1.000 in en_US" in text
+    assert "\n  # standardize yen as money" in text
+    assert "\n  standardize eur as money locale de_DE on_error flag\n" in text, text
+    assert dsc("check", policy).exit_code == EXIT_OK
