@@ -288,6 +288,10 @@ class _Draft:
             v = self.columns[name].get("values")
             if not v or v["kind"] != self.columns[name]["type"]:
                 continue
+            if v["kind"] == "string":  # whole numbers beyond 64 bits (`_schema_kind`): kept as written
+                lines.append(f"# {name} holds whole numbers beyond 64 bits, which no number column holds "
+                             "exactly: kept as text")
+                continue
             self.standardized.add(name)
             s = v["suggest"]
             locale = s["locales"][0] if s.get("locales") else None

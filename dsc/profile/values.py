@@ -166,11 +166,15 @@ def _name(summary: dict) -> str:
 
 
 def _schema_kind(kind: str, results: list) -> str:
-    """The schema type the values standardise into (a number column: int when all are whole)."""
+    """The schema type the values standardise into (a number column: int when all are whole and
+    fit 64 bits; whole numbers beyond that, such as 26-digit ids, fit no number column exactly,
+    as a float would round them, so they stay text: `string`)."""
     if kind != "number":
         return kind
     read = [r.value for r in results if r is not None and r.ok]
-    return "int" if read and all(v == v.to_integral_value() for v in read) else "float"
+    if read and all(v == v.to_integral_value() for v in read):
+        return "int" if all(-2**63 <= v < 2**63 for v in read) else "string"
+    return "float"
 
 
 def _ambiguous(sample: list[str], results: list) -> list[dict]:

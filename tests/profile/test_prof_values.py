@@ -42,6 +42,16 @@ def test_numbers_whose_separators_depend_on_the_locale():
     assert set(found["disagreements"][0]["readings"]) == {"1.099", "1099"}
 
 
+@pytest.mark.parametrize("values, kind", [
+    (["12", "-7", "9223372036854775807"], "int"),  # the largest int64
+    (["12", "9223372036854775808"], "string"),  # one past it: no number column holds it exactly
+    (["10000000000000000000000025", "10000000000000000000000026"], "string"),
+    (["1.5", "2"], "float"),
+])
+def test_whole_numbers_are_int_only_within_64_bits(values, kind):
+    assert detect(values)["kind"] == kind
+
+
 @pytest.mark.parametrize("values, target", [
     (["2.5 kg", "3 lb", "500 g"], "kg"),
     (["2 m", "30 cm", "5 in"], "m"),
