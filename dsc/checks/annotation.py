@@ -40,7 +40,28 @@ def check_annotation(spec: ast.Spec, ctx: CheckContext) -> list[Diagnostic]:
             out.append(error("DSC210", f"'{field.value}' is {kind}, but only a label column can be annotated",
                              field.span, f"declare it as {field.value} : label {{a, b, …}} with its allowed values"))
         out += _block(block)
+        if kind == "label":
+            out += _scale(block, schema.labels_of(field.value))
     return out
+
+
+def _scale(block: ast.AnnotateBlock, labels: tuple[str, ...]) -> list[Diagnostic]:
+    """An interval or ratio agreement needs labels that are numbers (ratio: of zero or more); the
+    label set is in the schema, so the run's own rule (`make_scale`) is applied here, at the spec."""
+    from dsc.annotation.metrics import MetricError, make_scale
+
+    setting = next((s for s in block.body if s.key == "agreement"), None)
+    if setting is None or len(setting.values) < 3 or not isinstance(setting.values[1], ast.Name) or not labels:
+        return []
+    level = setting.values[1]
+    if setting.values[0].value != "krippendorff" or level.value not in ("interval", "ratio"):
+        return []
+    try:
+        make_scale(level.value, labels)
+    except MetricError as problem:
+        return [error("DSC217", str(problem), level.span,
+                      "use nominal, or ordinal for labels that come in an order")]
+    return []
 
 
 def _block(block: ast.AnnotateBlock) -> list[Diagnostic]:

@@ -60,3 +60,20 @@ def test_cohen_with_more_than_two_annotators_is_a_warning(diags):
 
 def test_settings_are_given_once(codes):
     assert codes(annotate('from "a.jsonl"', 'from "b.jsonl"')) == ["DSC214"]
+
+
+def test_interval_and_ratio_agreement_need_numeric_labels(diags):
+    """The label set is in the schema: the run's own rule is applied at the spec (the run failed)."""
+    found = diags(annotate('from "a.jsonl"', "agreement krippendorff interval >= 0.5", "below_threshold drop"))
+    assert [(d.code, d.message) for d in found] == [
+        ("DSC217", "interval agreement needs numeric labels; 'a' is not a number")]
+    assert found[0].hint == "use nominal, or ordinal for labels that come in an order"
+    for level in ("nominal", "ordinal"):
+        assert diags(annotate('from "a.jsonl"', f"agreement krippendorff {level} >= 0.5", "below_threshold drop")) == []
+
+
+def test_numeric_labels_take_an_interval_agreement(diags):
+    spec = annotate('from "a.jsonl"', "agreement krippendorff ratio >= 0.5", "below_threshold drop")
+    assert diags(spec.replace("label {a, b}", "label {1, 2, 5}")) == []
+    assert [d.message for d in diags(spec.replace("label {a, b}", "label {-1, 2}"))] == [
+        "ratio agreement needs labels of zero or more; '-1' is negative"]
