@@ -143,10 +143,20 @@ def check_text(probe: bytes, label: str, fmt: str) -> None:
     # A few odd bytes are bad lines, rejected one by one; this many means
     # the whole file is something else (parquet, gzip, UTF-16...).
     if odd > _BINARY_SHARE * len(probe):
+        utf16 = _utf16(probe)
+        if utf16:  # text, in an encoding dsc does not read: say which, and how to convert it
+            raise SourceError(f"{label} is {utf16} text, not UTF-8; convert it first, e.g. "
+                              f"iconv -f {utf16} -t UTF-8 IN > OUT")
         raise SourceError(
             f"{label} looks like a binary file ({odd} of its first {len(probe)} bytes "
             f"are not UTF-8 text), not {fmt} text"
         )
+
+
+def _utf16(probe: bytes) -> str | None:
+    """`UTF-16` when the first bytes are a UTF-16 byte-order mark (Windows tools write one, e.g.
+    Excel's "Unicode text" and PowerShell's `>`); then `iconv -f UTF-16` reads the order from it."""
+    return "UTF-16" if probe[:2] in (b"\xff\xfe", b"\xfe\xff") else None
 
 
 def clip(text: str) -> str:
