@@ -150,8 +150,8 @@ def test_small_blocks_still_probe_the_start_of_the_file_for_binary(tmp_path, mon
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
 def test_a_utf16_file_is_named_as_such_with_how_to_convert_it(tmp_path, encoding):
     text = '{"q": "ä"}\n{"q": "b"}\n'
-    (tmp_path / "p.jsonl").write_bytes(("\ufeff" if encoding == "utf-16-be" else "").encode(encoding)
-                                       + text.encode(encoding))
+    # Python's utf-16 writes a little-endian byte-order mark; utf-16-be writes none, so one is added
+    (tmp_path / "p.jsonl").write_bytes((text if encoding == "utf-16" else "\ufeff" + text).encode(encoding))
     with pytest.raises(SourceError, match=r"p.jsonl is UTF-16 text, not UTF-8; convert it first, e.g. iconv -f UTF-16"):
         read(tmp_path)
 
