@@ -356,11 +356,14 @@ class _Draft:
                           "# If they are placeholders here, drop them with:", f"# {rule}"]
             elif missing <= MOSTLY_FILLED * self.n:
                 lines += [f"# placeholders for \"no value\" in {name}: {listed}", rule]
-            else:
-                lines += [f"# placeholders for \"no value\" in {name}: {listed}, beside {c['empty']:,} empty "
+            elif self._missing(c):
+                lines += [f"# placeholders for \"no value\" in {name}: {listed}, beside {self._missing(c):,} empty "
                           f"values: two spellings of one thing.",
                           "# No rule rewrites one into the other: fix them upstream, or drop those rows with:",
                           f"# {rule}"]
+            else:  # too many rows to drop by default, and nothing else to reconcile them with
+                lines += [f"# placeholders for \"no value\" in {name}: {listed}, {missing:,} of {_plural(self.n)}: "
+                          "too many to drop unasked. If those rows are of no use, drop them with:", f"# {rule}"]
         return lines
 
     def _dedupe_rows(self) -> list[str]:

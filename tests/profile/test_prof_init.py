@@ -209,3 +209,15 @@ def test_init_leaves_a_rule_whose_locale_the_data_cannot_tell_to_the_author(tmp_
     assert "\n  # standardize yen as money" in text
     assert "\n  standardize eur as money locale de_DE on_error flag\n" in text, text
     assert dsc("check", policy).exit_code == EXIT_OK
+
+
+def test_many_placeholders_and_no_empty_value_are_not_two_spellings(tmp_path):
+    (tmp_path / "dsc.toml").write_text("")
+    rows = ["id,note"] + [f"k{i},{'N/A' if i % 4 == 0 else f'note number {i}'}" for i in range(20)]
+    (tmp_path / "p.csv").write_text("\n".join(rows) + "\n")
+    policy = tmp_path / "p.dspec"
+    assert dsc("init", tmp_path / "p.csv", "-o", policy).exit_code == EXIT_OK
+    text = policy.read_text()
+    assert "two spellings" not in text
+    assert ('# placeholders for "no value" in note: "N/A" ×5, 5 of 20 rows: too many to drop unasked. '
+            'If those rows are of no use, drop them with:\n  # drop where note in {"N/A"}\n') in text, text
