@@ -58,10 +58,13 @@ def config_cmd(
                                 inputs.train_path)
         files["train.py"] = train_script(chosen, inputs.base, est["settings"]["max_length"], context)
         files["estimates.json"] = jsontext.dumps(_with_plan(estimates, spec, compiled.plan))
+    _claim(out, [*files, *([] if peft is not None else ["peft_config.json"])], compiled.plan,
+           spec.resolve().parent)
     for name, text in files.items():
         write_atomic(out / name, text)
     if peft is None:  # a folder configured for LoRA before must not keep a PEFT config full training ignores
         (out / "peft_config.json").unlink(missing_ok=True)
+    _record(out, files)
     hours = est["gpu_hours"]
     typer.echo(f"wrote {', '.join(sorted(files))} to {out}/")
     typer.echo(f"{chosen.method}: {est['parameters']['trainable']:,} trainable of "
@@ -130,6 +133,47 @@ def _block(plan, method: str | None):
 
 def _with_plan(data: dict, spec: Path, plan) -> dict:
     return {"spec": spec.as_posix(), "plan": plan.fingerprint, **data}
+
+
+_RECORD = ".dsc-finetune.json"  # the files `finetune config` wrote into --out, with their sha256
+
+
+def _claim(out: Path, names: list[str], plan, base_dir: Path) -> None:
+    """Refuse (exit 4, nothing written) an --out that meets what the spec's run reads, and one
+    holding a file this command would replace or remove that it did not write, or that was
+    changed since (its sha256 differs from the record): it never overwrites nor deletes what
+    it did not write, as `dsc run` never does."""
+    import hashlib
+    import json
+
+    from dsc.engines.outputs import _reads_reached
+
+    reached = _reads_reached(out, plan, base_dir, [(name, False) for name in names])
+    if reached:
+        typer.echo(f"error[DSC305]: --out {out} meets what the spec reads; nothing was written:\n  "
+                   + "\n  ".join(reached) + "\nchoose a folder apart from the spec's inputs", err=True)
+        raise typer.Exit(EXIT_INPUT_ERROR)
+    try:
+        record = json.loads((out / _RECORD).read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        record = {}
+    in_way = [name for name in names if os.path.lexists(out / name) and not (
+        (out / name).is_file() and not (out / name).is_symlink() and isinstance(record, dict)
+        and record.get(name) == hashlib.sha256((out / name).read_bytes()).hexdigest())]
+    if in_way:
+        typer.echo(f"error[DSC305]: {out}/ holds what this would replace, which dsc did not write (or which "
+                   "was changed since); nothing was written:\n  " + "\n  ".join(in_way)
+                   + "\nmove them away, or choose another --out", err=True)
+        raise typer.Exit(EXIT_INPUT_ERROR)
+
+
+def _record(out: Path, files: dict[str, str]) -> None:
+    """Note what was written, so a later `finetune config` into the folder may replace it."""
+    import hashlib
+    import json
+
+    digests = {name: hashlib.sha256(text.encode("utf-8")).hexdigest() for name, text in sorted(files.items())}
+    write_atomic(out / _RECORD, json.dumps({"files": digests}, indent=2) + "\n")
 
 
 @contextmanager

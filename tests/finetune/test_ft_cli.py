@@ -50,7 +50,7 @@ def test_config_writes_the_four_files_identically_twice(project, block, tmp_path
     for out in outs:
         result = dsc("finetune", "config", spec, "--out", out, "--train", project.train)
         assert result.exit_code == EXIT_OK, result.output
-    names = sorted(p.name for p in outs[0].iterdir())
+    names = sorted(p.name for p in outs[0].iterdir() if p.name != ".dsc-finetune.json")  # its record of them
     assert names == ["estimates.json", "peft_config.json", "train.py", "training_args.json"]
     assert all((outs[0] / n).read_bytes() == (outs[1] / n).read_bytes() for n in names if n != "train.py")
     peft = json.loads((outs[0] / "peft_config.json").read_text())
@@ -60,6 +60,25 @@ def test_config_writes_the_four_files_identically_twice(project, block, tmp_path
     assert (args["learning_rate"], args["bf16"], args["seed"]) == (0.0002, False, 7)
     estimates = json.loads((outs[0] / "estimates.json").read_text())
     assert args["max_length"] == estimates["methods"][0]["settings"]["max_length"]  # TRL would use 1024 otherwise
+
+
+def test_config_never_replaces_nor_removes_a_file_it_did_not_write(project, block, tmp_path):
+    lora = project.spec(block("lora", 'base "models/tiny-gpt2"'))
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "train.py").write_text("my own script\n")
+    refused = dsc("finetune", "config", lora, "--out", out, "--train", project.train)
+    assert refused.exit_code == EXIT_INPUT_ERROR and "which dsc did not write" in refused.stderr
+    assert "\n  train.py\n" in refused.stderr and (out / "train.py").read_text() == "my own script\n"
+    assert sorted(p.name for p in out.iterdir()) == ["train.py"]  # nothing written
+    (out / "train.py").unlink()
+    assert dsc("finetune", "config", lora, "--out", out, "--train", project.train).exit_code == EXIT_OK
+    assert dsc("finetune", "config", lora, "--out", out, "--train", project.train).exit_code == EXIT_OK  # its own
+    (out / "peft_config.json").write_text('{"edited": "by hand"}')  # changed since: no longer dsc's to remove
+    full = project.spec(block("full", 'base "models/tiny-gpt2"'))
+    refused = dsc("finetune", "config", full, "--out", out, "--train", project.train)
+    assert refused.exit_code == EXIT_INPUT_ERROR and "\n  peft_config.json\n" in refused.stderr
+    assert (out / "peft_config.json").read_text() == '{"edited": "by hand"}'
 
 
 def test_config_needs_a_method_when_there_are_several(project, block, tmp_path):
