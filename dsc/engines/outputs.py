@@ -18,7 +18,9 @@ to what exists when the run ends.
 **Then the outputs.** `kept.parquet` is the one full copy of the kept rows; `kept.jsonl`, the same
 rows as JSON lines, is written only when the run asks for it (`dsc run --kept-jsonl`), as it
 doubles what a run writes. Without it, a `kept.jsonl` an earlier run left goes with the other
-replaced outputs, and the manifest lists only the files this run wrote.
+replaced outputs, and the manifest lists only the files this run wrote; so does every other output
+an earlier run wrote that this one does not (`RunFolder.retire`: the export of a split the spec no
+longer has), so the folder holds one run's outputs, all listed in its manifest.
 
 Exports and the report are rendered first. Every output is streamed, the kept rows and rejects
 batch by batch, into the staging folder (`.dsc-staging`), each file hashed as it is written and
@@ -142,6 +144,20 @@ class RunFolder:
             self._set_aside(target)
         if os.path.lexists(staged):
             os.replace(staged, target)
+
+    def retire(self, placed: list[str]) -> None:
+        """Set aside what an earlier run wrote here that this one does not (the export of a split
+        the spec no longer has, another spec's exports): a stale `test.jsonl` beside the new
+        splits would hold rows that are now in `validation`, and the manifest would not list it.
+        Only paths dsc wrote go (`owned`), never its bookkeeping (`.dsc-…`), nor a folder holding
+        this run's outputs or a path inside one."""
+        now = [PurePosixPath(p) for p in [*placed, MANIFEST]]
+        for relative in sorted(self.owned):
+            path = PurePosixPath(relative)
+            if relative.startswith(INTERNAL) or not os.path.lexists(self.out_dir / relative) or any(
+                    path == p or path in p.parents or p in path.parents for p in now):
+                continue
+            self._set_aside(self.out_dir / relative)
 
     def _set_aside(self, path: Path) -> None:
         self._replaced += 1
@@ -483,8 +499,10 @@ def write(folder: RunFolder, plan, result, base_dir: Path | None = None, engine:
 
     (folder.out_dir / MANIFEST).unlink(missing_ok=True)
     # KEPT_JSONL is placed even when not written: with nothing staged, an earlier run's copy goes.
-    for name in [*dict.fromkeys([*run_files, KEPT_JSONL]), *tasks, *placed, *(e.path for e in exports)]:
+    names = [*dict.fromkeys([*run_files, KEPT_JSONL]), *tasks, *placed, *(e.path for e in exports)]
+    for name in names:
         folder.place(name)
+    folder.retire(names)
     written = {**run_files, **tasks, **{e.path: entry for e, entry in zip(exports, staged_exports)}}
     manifest = _manifest(plan, result, written, exports, engine)
     manifest = finish(manifest) if finish is not None else manifest

@@ -258,6 +258,26 @@ def test_a_kept_jsonl_an_earlier_run_wrote_goes_when_the_next_run_does_not_ask(d
     assert [json.loads(line) for line in (out / "kept.jsonl").read_text().splitlines()] == kept_rows(out)
 
 
+def test_outputs_an_earlier_run_wrote_and_this_one_does_not_go(data_dir):
+    """A split the spec no longer has leaves no export behind (its rows are in the other splits
+    now: a stale test.jsonl would contaminate an evaluation); files dsc did not write stay."""
+    out = data_dir / "out"
+    run_plan(plan_of(SPEC.replace("  test 0.5\n", "  test 0.3\n  extra 0.2\n")), data_dir, out)
+    assert (out / "sft" / "extra.jsonl").is_file() and (out / "disk" / "extra").is_dir()
+    (out / "notes.txt").write_text("mine\n")
+    (out / "sft" / "mine.jsonl").write_text("{}\n")
+    manifest = run_plan(plan_of(SPEC), data_dir, out).manifest
+    assert not (out / "sft" / "extra.jsonl").exists() and not (out / "disk" / "extra").exists()
+    assert (out / "notes.txt").read_text() == "mine\n" and (out / "sft" / "mine.jsonl").read_text() == "{}\n"
+    dsc_files = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()
+                 and not p.relative_to(out).as_posix().startswith(".dsc-")
+                 and p.relative_to(out).parts[0] != "disk"} - {"notes.txt", "sft/mine.jsonl"}
+    assert dsc_files == {name for name in manifest["outputs"] if not name.startswith("disk/")} | {"manifest.json"}
+    owned = json.loads((out / ".dsc-owned").read_text())["paths"]
+    assert "sft/extra.jsonl" not in owned and "disk/extra" not in owned
+    assert not (out / STAGING).exists()
+
+
 def test_a_kept_jsonl_dsc_did_not_write_stops_the_run_with_or_without_the_flag(data_dir):
     """The name stays the run's own: a kept.jsonl someone else put in a fresh folder is neither
     deleted nor left beside the run's outputs as if it were one of them; the run stops (exit 4)."""
