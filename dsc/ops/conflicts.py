@@ -76,7 +76,9 @@ class Conflicts(Operator):
         for i in np.flatnonzero(in_conflict):
             rows_of.setdefault(int(group[i]), []).append(int(i))
         for head, rows in sorted(rows_of.items(), key=lambda kv: ids[kv[0]]):
-            rows.sort(key=lambda i: ids[i])
+            # In the order the rows were read (a row's index is its place in the input: every stage
+            # keeps that order, and the Ray engine resolves a group sorted by input position), so
+            # `resolve first` keeps the row read first, as `keep first` does.
             decision, losers = _resolve(params, [targets[i] for i in rows])
             summary = (f"conflict: {len(rows)} rows share {cols(params['columns'])} but disagree on "
                        f"{params['target']}; {decision}")
@@ -120,13 +122,13 @@ def _short(value) -> str | None:
 
 
 def _resolve(params, values: list) -> tuple[str, set[int]]:
-    """(decision text, positions of the rows to drop) for one conflict group in row-id order."""
+    """(decision text, positions of the rows to drop) for one conflict group in the order its rows were read."""
     policy = params["resolve"]
     everyone = set(range(len(values)))
     if policy == "drop":
         return "all dropped", everyone
     if policy == "first":
-        return "kept the first row by row id", everyone - {0}
+        return "kept the first row read", everyone - {0}
     if policy == "flag":
         return "flagged, all kept", set()
     counts: dict = {}

@@ -7,14 +7,14 @@ from laws import apply, assert_laws, compiled, spec, table
 
 SCHEMA = "a: text, b: text, c: text"
 
-# Three groups: "2+2?" (r0, r1, r10: 4; r2: 5; by row id r10 sorts before r2), "capital of France?" (Paris
+# Three groups: "2+2?" (r0, r1, r10: 4; r2: 5; read in that order, though by id r10 sorts before r2), "capital of France?" (Paris
 # and paris: case counts), "Ünï" (a null answer and "ja"). Null questions share no key; "solo" is alone.
 ROWS = table(q=["2+2?", "2+2?", "2+2?", "capital of France?", "capital of France?", None, None, "\u00dcn\u00ef",
                 "\u00dcn\u00ef", "solo", "2+2?"],
              a=["4", "4", "5", "Paris", "paris", "x", "y", None, "ja", "z", "4"])
 MAJORITY = "kept the majority value (3 of 4 rows)"
 FOUR, TWO = "conflict: 4 rows share q but disagree on a; ", "conflict: 2 rows share q but disagree on a; "
-GROUPS = [["r0", "r1", "r10", "r2"], ["r3", "r4"], ["r7", "r8"]]
+GROUPS = [["r0", "r1", "r2", "r10"], ["r3", "r4"], ["r7", "r8"]]
 
 
 @pytest.mark.parametrize("resolve, otherwise, removed, flagged, decisions", [
@@ -29,14 +29,14 @@ GROUPS = [["r0", "r1", "r10", "r2"], ["r3", "r4"], ["r7", "r8"]]
     ("majority", "flag", {"r2": FOUR + MAJORITY}, ["r3", "r4", "r7", "r8"],
      [(["r0", "r1", "r10"], MAJORITY), (["r3", "r4"], "no majority: flagged, all kept"),
       (["r7", "r8"], "no majority: flagged, all kept")]),
-    ("first", None, {i: (FOUR if i in GROUPS[0] else TWO) + "kept the first row by row id"
+    ("first", None, {i: (FOUR if i in GROUPS[0] else TWO) + "kept the first row read"
                      for i in ["r1", "r2", "r4", "r8", "r10"]}, [],
-     [(["r0"], "kept the first row by row id"), (["r3"], "kept the first row by row id"),
-      (["r7"], "kept the first row by row id")]),
+     [(["r0"], "kept the first row read"), (["r3"], "kept the first row read"),
+      (["r7"], "kept the first row read")]),
     ("drop", None, {i: (FOUR if i in GROUPS[0] else TWO) + "all dropped"
                     for i in ["r0", "r1", "r2", "r3", "r4", "r7", "r8", "r10"]}, [],
      [([], "all dropped")] * 3),
-    ("flag", None, {}, ["r0", "r1", "r10", "r2", "r3", "r4", "r7", "r8"],
+    ("flag", None, {}, ["r0", "r1", "r2", "r10", "r3", "r4", "r7", "r8"],
      [(rows, "flagged, all kept") for rows in GROUPS]),
 ])
 def test_each_policy_resolves_every_group_and_logs_it(monkeypatch, resolve, otherwise, removed, flagged, decisions):
@@ -53,10 +53,18 @@ def test_each_policy_resolves_every_group_and_logs_it(monkeypatch, resolve, othe
     assert "r5" in out.table.column(ID).to_pylist() and "r9" in out.table.column(ID).to_pylist()
 
 
+def test_resolve_first_keeps_the_row_read_first_not_the_smallest_id(monkeypatch):
+    """Rows 2 and 10 share a key: r2 was read first, though the id r10 sorts before it."""
+    tbl = table(q=[f"q{i}" for i in range(10)] + ["q2"], a=[str(i) for i in range(10)] + ["other"])
+    out = assert_laws("conflicts", tbl, {"columns": ["q"], "target": "a", "resolve": "first", "otherwise": None},
+                      monkeypatch)
+    assert out.removed.column(ID).to_pylist() == ["r10"] and out.decisions[0]["kept"] == ["r2"]
+
+
 def test_a_decision_names_the_key_and_counts_each_value_null_first():
     out = apply("conflicts", ROWS, {"columns": ["q"], "target": "a", "resolve": "majority", "otherwise": "flag"})
     assert out.decisions[0] == {"key": {"q": "2+2?"}, "values": [{"value": "4", "rows": 3}, {"value": "5", "rows": 1}],
-                                "rows": ["r0", "r1", "r10", "r2"], "kept": ["r0", "r1", "r10"], "decision": MAJORITY}
+                                "rows": ["r0", "r1", "r2", "r10"], "kept": ["r0", "r1", "r10"], "decision": MAJORITY}
     assert out.decisions[2]["key"] == {"q": "\u00dcn\u00ef"}
     assert out.decisions[2]["values"] == [{"value": None, "rows": 1}, {"value": "ja", "rows": 1}]
 
