@@ -30,6 +30,7 @@ SAME_COUNT = "changes which rows survive"
 VALUES = "changes values"
 REORDERS = "reorders rules (may change which rows survive)"
 SPLITS = "moves rows between splits"
+REPORT = "changes what the report measures"  # `stratify`: the split × label table, not the assignment
 READS = "changes which rows are read"
 SCHEMA = "changes the schema"
 ANNOTATION = "changes annotation requirements"
@@ -356,7 +357,8 @@ def _split(old: Plan, new: Plan) -> list[Change]:
         kind, item = ("added", b) if a is None else ("removed", a)
         lines = (None, b.line) if a is None else (a.line, None)
         return [Change(kind, "split", "split", *lines, SPLITS, summarize(item))]
-    header = _keyed("split", _record(a, "parts"), _record(b, "parts"), lambda key: SPLITS, lines=(a.line, b.line))
+    header = _keyed("split", _record(a, "parts"), _record(b, "parts"),
+                    lambda key: REPORT if key == "stratify" else SPLITS, lines=(a.line, b.line))
     parts = _Section("split", lambda p: p.name, lambda p: {"fraction": percent(p.fraction)}, _fixed(SPLITS))
     return header + parts.diff(a.parts, b.parts)
 

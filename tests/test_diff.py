@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from dsc.compiler import compile_spec
 from dsc.ops import OPERATORS
 from dsc.diff import (
-    DROPS_FEWER, DROPS_MORE, DROPS_UNKNOWN, FORMAT, GATES, READS, REORDERS, SAME_COUNT, SCHEMA, SPLITS, TRAINING,
+    DROPS_FEWER, DROPS_MORE, DROPS_UNKNOWN, FORMAT, GATES, READS, REORDERS, REPORT, SAME_COUNT, SCHEMA, SPLITS, TRAINING,
     VALUES, Change, diff_plans, render_diff,
 )
 from dsc.plan import (
@@ -207,7 +207,8 @@ def test_split_changes_move_rows():
                                                                  "split by id, seed 0: train 90%, test 10%")
     stratified = split.model_copy(update={"stratify": "label"})
     change = only(diff_plans(Plan(split=split), Plan(split=stratified)))
-    assert (change.id, change.impact, change.detail) == ("stratify", SPLITS, "(none) → label")
+    # stratify moves no row (language.md): it names the column whose balance the report measures
+    assert (change.id, change.impact, change.detail) == ("stratify", REPORT, "(none) → label")
     reordered = split.model_copy(update={"parts": parts[::-1]})
     assert only(diff_plans(Plan(split=split), Plan(split=reordered))).kind == "moved"
 
