@@ -34,7 +34,7 @@ def train_split_path(plan: Plan, spec_path: Path, run_dir: Path | None = None, t
     >>> from dsc.plan import ExportPlan
     >>> p = Plan(exports=[ExportPlan(format="jsonl", path="data/{split}.jsonl")])
     >>> train_split_path(p, Path("specs/qa.dspec")).as_posix()
-    'out/qa/data/train.jsonl'
+    'out/qa/data/all.jsonl'
     """
     if train is not None:
         return train
@@ -43,16 +43,20 @@ def train_split_path(plan: Plan, spec_path: Path, run_dir: Path | None = None, t
 
 
 def train_export(plan: Plan) -> str:
-    """The path, inside a run's output folder, of the spec's export for the train split.
+    """The path, inside a run's output folder, of the spec's export for the train split (`train`,
+    else the first split; `all` for a spec without a split block, as the run names it).
 
     >>> from dsc.plan import ExportPlan
     >>> train_export(Plan(exports=[ExportPlan(format="jsonl", path="data/{split}.jsonl")]))
-    'data/train.jsonl'
+    'data/all.jsonl'
     """
     if not plan.exports:
         raise FinetuneError("DSC212", "the spec has no export, so there is no train split to count tokens in",
                             hint="add an export (export jsonl \"{split}.jsonl\" shape instruction) or pass --train FILE")
-    names = [p.name for p in plan.split.parts] if plan.split else ["train"]
+    from dsc.engines.layout import WHOLE
+
+    # Without a split block the run exports every row as the one split `all`: that is the train split.
+    names = [p.name for p in plan.split.parts] if plan.split else [WHOLE]
     split = "train" if "train" in names else names[0]
     return plan.exports[0].path.replace("{split}", split)
 

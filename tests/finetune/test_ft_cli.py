@@ -123,7 +123,7 @@ def test_missing_or_shapeless_train_split(project, block, tmp_path):
     spec = project.spec(block("full", 'base "models/tiny-gpt2"'))
     missing = dsc("finetune", "compare", spec, "--run", tmp_path / "never-run")
     assert missing.exit_code == EXIT_INPUT_ERROR
-    assert "never-run/train.jsonl' does not exist" in missing.stderr
+    assert "never-run/all.jsonl' does not exist" in missing.stderr  # no split block: the one split, all
     odd = tmp_path / "odd.jsonl"
     odd.write_text('{"label": 1}\n')
     shapeless = dsc("finetune", "compare", spec, "--train", odd)
