@@ -146,9 +146,9 @@ def _claim(out: Path, names: list[str], plan, base_dir: Path) -> None:
     import hashlib
     import json
 
-    from dsc.engines.outputs import _reads_reached
+    from dsc.engines.outputs import reads_reached
 
-    reached = _reads_reached(out, plan, base_dir, [(name, False) for name in names])
+    reached = reads_reached(out, plan, base_dir, [(name, False) for name in names])
     if reached:
         typer.echo(f"error[DSC305]: --out {out} meets what the spec reads; nothing was written:\n  "
                    + "\n  ".join(reached) + "\nchoose a folder apart from the spec's inputs", err=True)

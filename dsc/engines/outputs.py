@@ -205,7 +205,7 @@ def claim(out_dir: Path, plan, base_dir: Path, engine: str = "local",
     targets = [*RUN_FILES, *([AUGMENT_REJECTS] if plan.augment else []), *([SHARDS] if engine == "ray" else []),
                *(path for path, _ in written)]
     folders = {SHARDS, *(path for path, o in written if o.folder)}
-    reached = _reads_reached(out_dir, plan, base_dir, [(t, t in folders) for t in targets])
+    reached = reads_reached(out_dir, plan, base_dir, [(t, t in folders) for t in targets])
     if reached:
         raise RunError(f"--out {out_dir} meets what the run reads; nothing was read or written:\n  "
                        + "\n  ".join(reached) + "\nchoose an output folder apart from the spec's inputs", code="DSC305")
@@ -247,7 +247,7 @@ def _declared(plan) -> list[Output]:
             *(Output("export path", e.path, e.line, e.format == "hf_disk") for e in plan.exports)]
 
 
-def _reads_reached(out_dir: Path, plan, base_dir: Path, written: list[tuple[str, bool]]) -> list[str]:
+def reads_reached(out_dir: Path, plan, base_dir: Path, written: list[tuple[str, bool]]) -> list[str]:
     """How the output folder meets what the run reads: it is, holds or lies inside an input (a data
     file, a dataset or model folder, a pairs, annotation or template file), or a data pattern would
     read one of the run's outputs."""
