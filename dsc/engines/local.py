@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -216,12 +217,21 @@ def read_sources(plan: Plan, base_dir: Path, note: Callable[[str], None], worker
         raise RunError("the plan has no source", exit_code=EXIT_SPEC_ERROR, code="DSC310")
     tables, rejects, inputs, stages = [], [], [], []
     types = declared(plan)
+    read_by: dict[str, str] = {}  # each input file, and the source that read it
     for src in plan.sources:
         note(f"reading source {src.name}")
         try:
             result = read_source(SourceSpec.from_plan(src, types), base_dir, workers=workers)
         except SourceError as err:
             raise RunError(str(err), code=err.code, hint=err.hint, line=src.line) from None
+        for i in result.inputs:
+            # A row's source is told by the file it was read from (`sample … from SOURCE`, the
+            # report's inputs), and the same file twice would give every row of it twice.
+            real = os.path.realpath(base_dir / i.path)  # however the patterns spell it
+            if read_by.setdefault(real, src.name) != src.name:
+                raise RunError(f"{i.path} is read by source '{read_by[real]}' and by source '{src.name}': its "
+                               "rows would be read twice, and no rule could tell whose they are",
+                               code="DSC302", line=src.line, hint="read each file in one source block")
         tables.append(result.table)
         rejects.extend({ID: r.row_id, RULE: r.rule, LINE: src.line, REASON: r.reason, SRC: r.source, ROW: r.row}
                        for r in result.rejects)

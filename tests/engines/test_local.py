@@ -144,6 +144,23 @@ def test_bad_input_is_an_error_or_a_reject(tmp_path):
     assert lacking.value.exit_code == 4 and "'r'" in str(lacking.value)
 
 
+def test_a_file_two_sources_read_is_an_error_before_anything_is_written(tmp_path):
+    """Its rows would be read twice, and `sample … from a` sampled b's rows as a's: the file, not
+    the source block, tells a row's source. However the two patterns spell it."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "rows.jsonl").write_text('{"q": "a"}\n{"q": "b"}\n', encoding="utf-8")
+    (tmp_path / "data" / "more.jsonl").write_text('{"q": "c"}\n', encoding="utf-8")
+    spec = ('source a {\n  files "data/rows.jsonl"\n}\n\nsource b {\n  files "data/*.jsonl"\n}\n\n'
+            'clean {\n  sample rows 1 from a\n}\n')
+    with pytest.raises(RunError) as both:
+        run_plan(plan_of(spec), tmp_path, tmp_path / "out")
+    assert both.value.exit_code == 4 and both.value.code == "DSC302"
+    assert "data/rows.jsonl is read by source 'a' and by source 'b'" in str(both.value)
+    assert not (tmp_path / "out" / "manifest.json").exists()
+    apart = spec.replace('"data/*.jsonl"', '"data/more.jsonl"')
+    assert run_plan(plan_of(apart), tmp_path, tmp_path / "out").manifest["counts"]["kept"] == 2  # 1 of a, all of b
+
+
 RULES = [
     "  normalize a, b: nfkc, casefold, collapse_whitespace",
     "  drop where words(a) < 2",
