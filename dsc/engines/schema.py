@@ -151,11 +151,15 @@ def _moment_kind(t: pa.DataType) -> str | None:
     return "date" if pa.types.is_date(t) else "datetime" if pa.types.is_timestamp(t) else None
 
 
-def _iso_text(column: pa.ChunkedArray) -> pa.Array:
+def _iso_text(column: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
     """Native dates and timestamps as the ISO 8601 text a `date` or `datetime` column holds
     (`2020-01-01`, `2020-01-01T10:00:00`, with the offset when the timestamp has a zone and the
     fraction when it has one): the same instant, written as `standardize` writes one, never a
-    day count. A value at a time (Python's isoformat is exact for every unit)."""
+    day count. Dates by Arrow's cast (`YYYY-MM-DD`, as isoformat); timestamps a value at a
+    time, as Python's isoformat writes them (Arrow's text puts a space for the `T` and always
+    prints the fraction)."""
+    if pa.types.is_date(column.type):
+        return pc.cast(column, pa.string())
     return pa.array([None if v is None else v.isoformat() for v in column.to_pylist()], pa.string())
 
 
